@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/rs/zerolog"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/cloudkeep/cloudkeep/agent"
+)
+
+func backupCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup",
+		Short: "Back up every watched folder once, then exit",
+		Long: `Walks every folder under watch:, uploads each photo and video that is new or
+changed since the last backup, and exits 0 when all are stored, 1 otherwise.
+An interrupted upload resumes where it stopped on the next run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.backup(cmd)
+		},
+	}
+}
+
+func (g *globals) backup(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	bar := isTerminal(g.stderr) && cfg.Log.Level != "debug"
+	level := cfg.Log.Level
+	if bar && g.logLevel == "" {
+		level = "warn" // the bar tells the story; warnings still show
+	}
+	log := newLogger(g.stderr, level, cfg.Log.Format)
+	client, err := newClient(cfg)
+	if err != nil {
+		return err
+	}
+	if err := checkBucket(ctx, client, cfg.Storage.Bucket); err != nil {
+		return err
+	}
+	j, err := openJournal(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	b := &agent.Backup{
+		Roots:    roots(cfg),
+		Filter:   filter(cfg),
+		Keys:     keyTemplate(cfg),
+		Journal:  j,
+		Uploader: newUploader(cfg, client, j, log),
+		Files:    cfg.Storage.Concurrency.Files,
+		Log:      log,
+	}
+	var p *barProgress
+	if bar {
+		p = &barProgress{w: g.stderr}
+		b.Progress = p
+	}
+	start := time.Now()
+	sum, err := b.Run(ctx)
+	if p != nil {
+		p.finish()
+	}
+	printSummary(g.stdout, sum, time.Since(start), log)
+	if err != nil {
+		return &exitError{exitFailed, fmt.Errorf("backup interrupted: %w", err)}
+	}
+	if len(sum.Failed) > 0 {
+		return &exitError{exitFailed, fmt.Errorf("%d file(s) not backed up", len(sum.Failed))}
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, s agent.Summary, d time.Duration, log zerolog.Logger) {
+	fmt.Fprintf(w, "backed up %d file(s), %s sent in %s; %d already stored, %d unchanged, %d failed\n",
+		s.Uploaded, humanize.IBytes(uint64(s.Sent)), d.Round(time.Millisecond), s.Skipped, s.Unchanged, len(s.Failed))
+	for _, f := range s.Failed {
+		fmt.Fprintf(w, "  failed: %s: %v\n", f.Path, f.Err)
+	}
+	log.Info().Int("uploaded", s.Uploaded).Int64("sent", s.Sent).Int("skipped", s.Skipped).
+		Int("unchanged", s.Unchanged).Int("failed", len(s.Failed)).Dur("duration", d).Msg("backup finished")
+}
+
+// barProgress draws files and bytes, rate and ETA on a terminal.
+type barProgress struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	files int
+	done  atomic.Int64
+}
+
+func (p *barProgress) Planned(files int, bytes int64) {
+	p.files = files
+	p.bar = progressbar.NewOptions64(bytes,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetDescription(fmt.Sprintf("0/%d files", files)),
+	)
+}
+
+func (p *barProgress) Add(n int64) { p.bar.Add64(n) }
+
+func (p *barProgress) FileDone() {
+	p.bar.Describe(fmt.Sprintf("%d/%d files", p.done.Add(1), p.files))
+}
+
+func (p *barProgress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,78 @@
+// Package cli holds cloudkeep's commands, one file each. It turns flags and
+// the config file into the domain objects of the other packages and prints
+// for humans.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X github.com/cloudkeep/cloudkeep/cli.Version=…".
+var Version = "dev"
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // the command ran, and some of its work failed
+	exitUsage   = 2 // bad flags or a bad config file
+	exitUnknown = 3
+)
+
+// exitError carries a specific exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(err error) error { return &exitError{exitUsage, err} }
+
+// globals are the flags every command takes.
+type globals struct {
+	configPath string
+	logLevel   string
+	logFormat  string
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+// Main runs the command line args and returns the process exit code.
+func Main(ctx context.Context, args []string) int {
+	g := &globals{stdout: os.Stdout, stderr: os.Stderr}
+	root := &cobra.Command{
+		Use:           "cloudkeep",
+		Short:         "Back up photos and videos to your own S3-compatible storage",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.configPath, "config", "c", "", "config file (default $CLOUDKEEP_CONFIG, the user's config, or /etc/cloudkeep/config.yaml)")
+	pf.StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
+	pf.StringVar(&g.logFormat, "log-format", "", "auto, console or json (overrides log.format)")
+	root.AddCommand(backupCmd(g), configCmd(g), versionCmd(g))
+
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(g.stderr, "cloudkeep:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if ctx.Err() != nil {
+		return exitFailed
+	}
+	return exitUsage
+}

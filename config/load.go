@@ -1,0 +1,191 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvConfig names the environment variable that points at the config file.
+const EnvConfig = "CLOUDKEEP_CONFIG"
+
+// SystemPath is the config file of the system service.
+const SystemPath = "/etc/cloudkeep/config.yaml"
+
+// DefaultPath returns the config file to use when --config is not given:
+// $CLOUDKEEP_CONFIG, else the user's config file if it exists, else
+// SystemPath.
+func DefaultPath() string {
+	if p := os.Getenv(EnvConfig); p != "" {
+		return p
+	}
+	if dir, err := os.UserConfigDir(); err == nil {
+		p := filepath.Join(dir, "cloudkeep", "config.yaml")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return SystemPath
+}
+
+// UserPath returns the per-user config file location.
+func UserPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "cloudkeep", "config.yaml"), nil
+}
+
+// Load reads the agent's config file, applies CLOUDKEEP_* environment
+// overrides and defaults, and validates it. Every problem found is returned,
+// joined; each is an *Error.
+func Load(path string) (*Agent, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("config file %s does not exist: write one with `cloudkeep config init --config %s`", path, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load for data already read from the named file.
+func Parse(file string, data []byte) (*Agent, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, syntaxError(file, err)
+	}
+	c := &Agent{source: source{file: file, at: map[string]origin{}}}
+	d := &decoder{src: &c.source, file: file}
+	if len(doc.Content) > 0 {
+		d.decode(doc.Content[0], reflect.ValueOf(c).Elem(), "")
+	}
+	d.applyEnv(reflect.ValueOf(c).Elem(), "")
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	c.applyAWSEnv()
+	if err := c.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// applyAWSEnv takes static keys from the usual AWS variables when the file
+// leaves them out.
+func (c *Agent) applyAWSEnv() {
+	cr := &c.Storage.Credentials
+	if v := os.Getenv("AWS_ACCESS_KEY_ID"); v != "" && cr.AccessKey == "" {
+		cr.AccessKey = v
+		c.source.at["storage.credentials.access_key"] = origin{file: "environment AWS_ACCESS_KEY_ID"}
+	}
+	if v := os.Getenv("AWS_SECRET_ACCESS_KEY"); v != "" && cr.SecretKey == "" && cr.SecretKeyFile == "" {
+		cr.SecretKey = v
+		c.source.at["storage.credentials.secret_key"] = origin{file: "environment AWS_SECRET_ACCESS_KEY"}
+	}
+}
+
+// Defaults used when the file leaves a key out.
+const (
+	DefaultKeyTemplate = "{user}/{device}/{root}/{path}"
+	DefaultPartSize    = 16 << 20
+	DefaultThreshold   = 16 << 20
+	DefaultFiles       = 4
+	DefaultParts       = 4
+)
+
+func (c *Agent) setDefaults() error {
+	if c.Device.Name == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("device.name is not set and the host name is unknown: %w", err)
+		}
+		c.Device.Name = strings.Split(host, ".")[0]
+	}
+	s := &c.Storage
+	setIfZero(&s.Credentials.Mode, "static")
+	setIfZero(&s.KeyTemplate, DefaultKeyTemplate)
+	setIfZero(&s.PartSize, DefaultPartSize)
+	setIfZero(&s.MultipartThreshold, DefaultThreshold)
+	setIfZero(&s.Concurrency.Files, DefaultFiles)
+	setIfZero(&s.Concurrency.Parts, DefaultParts)
+	if c.Media.Kinds == nil {
+		c.Media.Kinds = []string{"photo", "video"}
+	}
+	for i := range c.Watch {
+		r := &c.Watch[i]
+		r.Path = ExpandHome(r.Path)
+		if r.Name == "" && r.Path != "" {
+			r.Name = filepath.Base(filepath.Clean(r.Path))
+		}
+	}
+	if c.StateDir == "" {
+		c.StateDir = defaultStateDir()
+	}
+	c.StateDir = ExpandHome(c.StateDir)
+	s.Credentials.SecretKeyFile = ExpandHome(s.Credentials.SecretKeyFile)
+	setIfZero(&c.Log.Level, "info")
+	setIfZero(&c.Log.Format, "auto")
+	return nil
+}
+
+func setIfZero[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+func defaultStateDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/cloudkeep"
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "cloudkeep")
+	}
+	return "~/.local/state/cloudkeep"
+}
+
+// ExpandHome replaces a leading "~" with the user's home directory.
+func ExpandHome(p string) string {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return p
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return p
+	}
+	return filepath.Join(home, strings.TrimPrefix(p, "~"))
+}
+
+// SecretKey returns the static secret key, reading secret_key_file if that
+// is how it is given.
+func (c *Agent) SecretKey() (string, error) {
+	cr := c.Storage.Credentials
+	if cr.SecretKeyFile == "" {
+		return cr.SecretKey, nil
+	}
+	b, err := os.ReadFile(cr.SecretKeyFile)
+	if err != nil {
+		return "", c.source.errorf("storage.credentials.secret_key_file", "%v", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", c.source.errorf("storage.credentials.secret_key_file", "%s is empty", cr.SecretKeyFile)
+	}
+	return key, nil
+}
+
+// File returns the path the configuration was read from.
+func (c *Agent) File() string { return c.source.file }

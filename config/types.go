@@ -1,0 +1,77 @@
+// Package config reads, checks and describes cloudkeep's configuration file.
+//
+// Load parses YAML strictly: an unknown key, a value of the wrong type or an
+// invalid value is an *Error that names the file, the line and the key path.
+package config
+
+import (
+	"time"
+)
+
+// Agent is the device agent's configuration file.
+type Agent struct {
+	Device   Device  `yaml:"device"`
+	Storage  Storage `yaml:"storage"`
+	Watch    []Root  `yaml:"watch"`
+	Media    Media   `yaml:"media"`
+	StateDir string  `yaml:"state_dir"`
+	Log      Log     `yaml:"log"`
+
+	source source // where each key was read from, for error messages
+}
+
+// Device names this machine.
+type Device struct {
+	Name string `yaml:"name"`
+}
+
+// Storage is the S3-compatible server and how objects are laid out in it.
+type Storage struct {
+	Endpoint           string      `yaml:"endpoint"`
+	Secure             bool        `yaml:"secure"`
+	Region             string      `yaml:"region"`
+	Bucket             string      `yaml:"bucket"`
+	User               string      `yaml:"user"`
+	Credentials        Credentials `yaml:"credentials"`
+	KeyTemplate        string      `yaml:"key_template"`
+	PartSize           Size        `yaml:"part_size"`
+	MultipartThreshold Size        `yaml:"multipart_threshold"`
+	Concurrency        Concurrency `yaml:"concurrency"`
+	BandwidthLimit     Rate        `yaml:"bandwidth_limit"`
+}
+
+// Credentials says how the agent signs its storage requests.
+type Credentials struct {
+	Mode          string `yaml:"mode"`
+	AccessKey     string `yaml:"access_key"`
+	SecretKey     string `yaml:"secret_key" secret:"true"`
+	SecretKeyFile string `yaml:"secret_key_file"`
+}
+
+// Concurrency bounds the work in flight.
+type Concurrency struct {
+	Files int `yaml:"files"`
+	Parts int `yaml:"parts"`
+}
+
+// Root is one watched folder; Name is its segment in object keys.
+type Root struct {
+	Path string `yaml:"path"`
+	Name string `yaml:"name"`
+}
+
+// Media selects which files are backed up.
+type Media struct {
+	Kinds   []string `yaml:"kinds"`
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
+}
+
+// Log sets the log level and format.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Duration is a time.Duration written in Go syntax ("2s", "1h30m").
+type Duration time.Duration

@@ -1,0 +1,179 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
+)
+
+// S3 limits the configuration must respect.
+const (
+	MinPartSize = 5 << 20
+	MaxPartSize = 5 << 30
+)
+
+// MediaKinds lists the kinds media.kinds accepts.
+var MediaKinds = []string{"photo", "video", "music", "sidecar"}
+
+// KeyPlaceholders lists what storage.key_template may use.
+var KeyPlaceholders = []string{"{user}", "{device}", "{root}", "{path}"}
+
+var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
+
+// Validate checks every key and returns all problems, joined, in file order.
+func (c *Agent) Validate() error {
+	v := &validator{src: &c.source}
+	c.validateStorage(v)
+	c.validateWatch(v)
+	c.validateMedia(v)
+	if strings.Contains(c.Device.Name, "/") {
+		v.add("device.name", "%q must not contain '/'", c.Device.Name)
+	}
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "auto", "console", "json")
+	return v.err()
+}
+
+func (c *Agent) validateStorage(v *validator) {
+	s := c.Storage
+	switch {
+	case s.Endpoint == "":
+		v.add("storage.endpoint", "required: host[:port] of the S3 server, e.g. 127.0.0.1:9000 or s3.amazonaws.com")
+	case strings.Contains(s.Endpoint, "://") || strings.Contains(s.Endpoint, "/"):
+		v.add("storage.endpoint", "%q must be host[:port] without a scheme or path; set storage.secure for https", s.Endpoint)
+	}
+	if s.Bucket == "" {
+		v.add("storage.bucket", "required: the bucket that holds the backups")
+	} else if err := s3utils.CheckValidBucketNameStrict(s.Bucket); err != nil {
+		v.add("storage.bucket", "%q is not a valid bucket name: %v", s.Bucket, err)
+	}
+	cr := s.Credentials
+	if v.oneOf("storage.credentials.mode", cr.Mode, "static") {
+		if cr.AccessKey == "" {
+			v.add("storage.credentials.access_key", "required in static mode (or set AWS_ACCESS_KEY_ID)")
+		}
+		switch {
+		case cr.SecretKey != "" && cr.SecretKeyFile != "":
+			v.add("storage.credentials.secret_key_file", "set either secret_key or secret_key_file, not both")
+		case cr.SecretKey == "" && cr.SecretKeyFile == "":
+			v.add("storage.credentials.secret_key", "required in static mode: set secret_key, secret_key_file or AWS_SECRET_ACCESS_KEY")
+		}
+		if s.User == "" && strings.Contains(s.KeyTemplate, "{user}") {
+			v.add("storage.user", "required in static mode: the owner's name for {user} in storage.key_template")
+		}
+	}
+	if strings.Contains(s.User, "/") {
+		v.add("storage.user", "%q must not contain '/'", s.User)
+	}
+	c.validateTemplate(v)
+	switch {
+	case s.PartSize < MinPartSize:
+		v.add("storage.part_size", "%s is below the S3 minimum of 5MiB", s.PartSize)
+	case s.PartSize > MaxPartSize:
+		v.add("storage.part_size", "%s is above the S3 maximum of 5GiB", s.PartSize)
+	}
+	if s.MultipartThreshold > MaxPartSize {
+		v.add("storage.multipart_threshold", "%s is above the S3 single upload maximum of 5GiB", s.MultipartThreshold)
+	}
+	v.between("storage.concurrency.files", s.Concurrency.Files, 1, 64)
+	v.between("storage.concurrency.parts", s.Concurrency.Parts, 1, 64)
+	if s.BandwidthLimit < 0 {
+		v.add("storage.bandwidth_limit", "must not be negative")
+	}
+}
+
+func (c *Agent) validateTemplate(v *validator) {
+	t := c.Storage.KeyTemplate
+	for _, p := range placeholder.FindAllString(t, -1) {
+		if !slices.Contains(KeyPlaceholders, p) {
+			v.add("storage.key_template", "unknown placeholder %s (known: %s)", p, strings.Join(KeyPlaceholders, ", "))
+			return
+		}
+	}
+	if !strings.Contains(t, "{path}") {
+		v.add("storage.key_template", "%q must contain {path}", t)
+	}
+	if strings.HasPrefix(t, "/") {
+		v.add("storage.key_template", "%q must not start with '/'", t)
+	}
+}
+
+func (c *Agent) validateWatch(v *validator) {
+	if len(c.Watch) == 0 {
+		v.add("watch", "required: at least one folder to back up, e.g.\n  watch:\n    - path: ~/Pictures")
+	}
+	names := map[string]int{}
+	for i, r := range c.Watch {
+		key := fmt.Sprintf("watch[%d]", i)
+		if r.Path == "" {
+			v.add(key+".path", "required: the folder to back up")
+		}
+		switch {
+		case r.Name == "" || r.Name == "." || r.Name == ".." || strings.Contains(r.Name, "/"):
+			v.add(key+".name", "%q is not usable as a key segment: give the root a plain name", r.Name)
+		case names[r.Name] > 0:
+			v.add(key+".name", "%q is already the name of watch[%d]: root names must be unique", r.Name, names[r.Name]-1)
+		}
+		names[r.Name] = i + 1
+	}
+}
+
+func (c *Agent) validateMedia(v *validator) {
+	for i, k := range c.Media.Kinds {
+		v.oneOf(fmt.Sprintf("media.kinds[%d]", i), k, MediaKinds...)
+	}
+	for _, list := range []struct {
+		key   string
+		globs []string
+	}{{"media.include", c.Media.Include}, {"media.exclude", c.Media.Exclude}} {
+		for i, g := range list.globs {
+			if !doublestar.ValidatePattern(g) {
+				v.add(fmt.Sprintf("%s[%d]", list.key, i), "%q is not a valid glob pattern", g)
+			}
+		}
+	}
+}
+
+type validator struct {
+	src  *source
+	errs []*Error
+}
+
+func (v *validator) add(key, format string, args ...any) {
+	v.errs = append(v.errs, v.src.errorf(key, format, args...))
+}
+
+func (v *validator) oneOf(key, got string, want ...string) bool {
+	if slices.Contains(want, got) {
+		return true
+	}
+	v.add(key, "%q is not one of %s", got, strings.Join(want, ", "))
+	return false
+}
+
+func (v *validator) between(key string, got, lo, hi int) {
+	if got < lo || got > hi {
+		v.add(key, "%d is out of range %d to %d", got, lo, hi)
+	}
+}
+
+func (v *validator) err() error {
+	// Keys found in the file first, in file order; missing keys after them.
+	line := func(e *Error) int {
+		if e.Line == 0 {
+			return int(^uint(0) >> 1)
+		}
+		return e.Line
+	}
+	slices.SortStableFunc(v.errs, func(a, b *Error) int { return line(a) - line(b) })
+	errs := make([]error, len(v.errs))
+	for i, e := range v.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}

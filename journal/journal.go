@@ -1,0 +1,181 @@
+// Package journal is the agent's durable memory: which file is backed up
+// under which key, and which parts of an interrupted multipart upload are
+// already stored. It is a SQLite database in WAL mode; every state change is
+// one transaction, so a crash leaves either the old or the new state.
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// ErrNotFound is returned when the journal has no row for the request.
+var ErrNotFound = errors.New("not in journal")
+
+// State is where a file stands in its backup.
+type State string
+
+// The states of a file.
+const (
+	Pending   State = "pending"   // seen, not yet stored
+	Uploading State = "uploading" // an upload has started
+	Done      State = "done"      // stored under Key with SHA256
+	Failed    State = "failed"    // the last attempt failed with LastError
+	Deleted   State = "deleted"   // gone locally; the remote copy stays
+)
+
+// Identity is what tells whether a file changed without reading it.
+type Identity struct {
+	Size  int64
+	MTime time.Time
+	Inode uint64
+}
+
+// Equal reports whether a and b describe the same file content.
+func (a Identity) Equal(b Identity) bool {
+	return a.Size == b.Size && a.MTime.Equal(b.MTime) && a.Inode == b.Inode
+}
+
+// File is one file's row.
+type File struct {
+	ID         int64
+	Root, Path string // the watch root's name and the slash-separated path inside it
+	Identity
+	SHA256     string
+	State      State
+	Key, ETag  string
+	Attempts   int
+	LastError  string
+	UpdatedAt  time.Time
+	UploadedAt time.Time
+}
+
+// Journal is an open journal database. It is safe for concurrent use.
+type Journal struct {
+	db *sql.DB
+}
+
+// FileName is the journal's file name inside the state directory.
+const FileName = "journal.db"
+
+// Open opens (creating if needed) the journal at path and brings its schema
+// up to date.
+func Open(ctx context.Context, path string) (*Journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	j := &Journal{db: db}
+	if err := j.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	return j, nil
+}
+
+// Close closes the database.
+func (j *Journal) Close() error { return j.db.Close() }
+
+var migrations = []string{
+	`CREATE TABLE files (
+		id          INTEGER PRIMARY KEY,
+		root        TEXT NOT NULL,
+		path        TEXT NOT NULL,
+		size        INTEGER NOT NULL,
+		mtime_ns    INTEGER NOT NULL,
+		inode       INTEGER NOT NULL,
+		sha256      TEXT NOT NULL DEFAULT '',
+		state       TEXT NOT NULL,
+		object_key  TEXT NOT NULL DEFAULT '',
+		etag        TEXT NOT NULL DEFAULT '',
+		attempts    INTEGER NOT NULL DEFAULT 0,
+		last_error  TEXT NOT NULL DEFAULT '',
+		created_ns  INTEGER NOT NULL,
+		updated_ns  INTEGER NOT NULL,
+		uploaded_ns INTEGER NOT NULL DEFAULT 0,
+		UNIQUE (root, path)
+	);
+	CREATE INDEX files_state ON files (state, updated_ns);
+	CREATE INDEX files_sha256 ON files (sha256) WHERE sha256 != '';
+	CREATE TABLE uploads (
+		file_id    INTEGER PRIMARY KEY REFERENCES files (id) ON DELETE CASCADE,
+		object_key TEXT NOT NULL,
+		upload_id  TEXT NOT NULL,
+		part_size  INTEGER NOT NULL,
+		size       INTEGER NOT NULL,
+		mtime_ns   INTEGER NOT NULL,
+		inode      INTEGER NOT NULL,
+		started_ns INTEGER NOT NULL
+	);
+	CREATE TABLE parts (
+		file_id INTEGER NOT NULL REFERENCES uploads (file_id) ON DELETE CASCADE,
+		number  INTEGER NOT NULL,
+		size    INTEGER NOT NULL,
+		etag    TEXT NOT NULL,
+		crc32c  TEXT NOT NULL,
+		PRIMARY KEY (file_id, number)
+	);`,
+}
+
+func (j *Journal) migrate(ctx context.Context) error {
+	var version int
+	if err := j.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this cloudkeep knows (%d): upgrade cloudkeep", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		err := j.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+// tx runs fn in one transaction, committing when it returns nil.
+func (j *Journal) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}

@@ -1,0 +1,112 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Multipart is an in-flight multipart upload of one file.
+type Multipart struct {
+	FileID   int64
+	Key      string
+	UploadID string
+	PartSize int64
+	Identity // the file as it was when the upload started
+	Started  time.Time
+	Parts    []Part // finished parts, by number
+}
+
+// Part is one finished part of a multipart upload.
+type Part struct {
+	Number int
+	Size   int64
+	ETag   string
+	CRC32C string // base64 of the big-endian CRC32C, as S3 spells it
+}
+
+// Multipart returns file id's in-flight upload with its finished parts, or
+// ErrNotFound.
+func (j *Journal) Multipart(ctx context.Context, fileID int64) (Multipart, error) {
+	m := Multipart{FileID: fileID}
+	var mtime, started int64
+	err := j.db.QueryRowContext(ctx, `SELECT object_key, upload_id, part_size, size, mtime_ns,
+		inode, started_ns FROM uploads WHERE file_id = ?`, fileID).
+		Scan(&m.Key, &m.UploadID, &m.PartSize, &m.Size, &mtime, &m.Inode, &started)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Multipart{}, ErrNotFound
+	}
+	if err != nil {
+		return Multipart{}, fmt.Errorf("read upload of file %d: %w", fileID, err)
+	}
+	m.MTime, m.Started = fromNanos(mtime), fromNanos(started)
+	rows, err := j.db.QueryContext(ctx, `SELECT number, size, etag, crc32c FROM parts
+		WHERE file_id = ? ORDER BY number`, fileID)
+	if err != nil {
+		return Multipart{}, fmt.Errorf("read parts of file %d: %w", fileID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p Part
+		if err := rows.Scan(&p.Number, &p.Size, &p.ETag, &p.CRC32C); err != nil {
+			return Multipart{}, err
+		}
+		m.Parts = append(m.Parts, p)
+	}
+	return m, rows.Err()
+}
+
+// BeginMultipart records a new upload for the file, replacing any earlier
+// one and its parts.
+func (j *Journal) BeginMultipart(ctx context.Context, m Multipart) error {
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM uploads WHERE file_id = ?`, m.FileID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO uploads (file_id, object_key, upload_id,
+			part_size, size, mtime_ns, inode, started_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.FileID, m.Key, m.UploadID, m.PartSize, m.Size, nanos(m.MTime), m.Inode, nanos(m.Started))
+		if err != nil {
+			return fmt.Errorf("record upload %s: %w", m.Key, err)
+		}
+		return nil
+	})
+}
+
+// SavePart records a finished part.
+func (j *Journal) SavePart(ctx context.Context, fileID int64, p Part) error {
+	_, err := j.db.ExecContext(ctx, `INSERT OR REPLACE INTO parts (file_id, number, size, etag, crc32c)
+		VALUES (?, ?, ?, ?, ?)`, fileID, p.Number, p.Size, p.ETag, p.CRC32C)
+	if err != nil {
+		return fmt.Errorf("record part %d of file %d: %w", p.Number, fileID, err)
+	}
+	return nil
+}
+
+// EndMultipart forgets file id's upload and its parts.
+func (j *Journal) EndMultipart(ctx context.Context, fileID int64) error {
+	if _, err := j.db.ExecContext(ctx, `DELETE FROM uploads WHERE file_id = ?`, fileID); err != nil {
+		return fmt.Errorf("forget upload of file %d: %w", fileID, err)
+	}
+	return nil
+}
+
+// UploadIDs returns the upload ids of every in-flight upload, by object key.
+func (j *Journal) UploadIDs(ctx context.Context) (map[string]string, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT upload_id, object_key FROM uploads`)
+	if err != nil {
+		return nil, fmt.Errorf("list uploads: %w", err)
+	}
+	defer rows.Close()
+	ids := map[string]string{}
+	for rows.Next() {
+		var id, key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, err
+		}
+		ids[id] = key
+	}
+	return ids, rows.Err()
+}

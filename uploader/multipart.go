@@ -1,0 +1,346 @@
+package uploader
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cloudkeep/cloudkeep/journal"
+)
+
+// S3 multipart limits.
+const (
+	maxParts    = 10000
+	minPartSize = 5 << 20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// PartSizeFor returns the part size for a file of size bytes: want, grown to
+// a whole MiB when that is needed to stay within 10,000 parts.
+func PartSizeFor(size, want int64) int64 {
+	want = max(want, minPartSize)
+	if size <= want*maxParts {
+		return want
+	}
+	per := (size + maxParts - 1) / maxParts
+	return (per + 1<<20 - 1) &^ (1<<20 - 1)
+}
+
+// upload is one multipart upload in progress.
+type upload struct {
+	journal.Multipart
+	known map[int]journal.Part // parts the server holds, to skip when their CRC32C matches
+	mu    sync.Mutex
+	done  []journal.Part // by part number - 1
+	sent  int64
+}
+
+// putMultipart sends f in parts. One goroutine reads the file in order,
+// hashing the whole file (SHA-256) and each part (CRC32C) in the same pass,
+// and hands each part buffer to a sender. Parts the server already holds
+// are read for the hash but not sent again.
+func (u *Uploader) putMultipart(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
+	up, err := u.resumeOrBegin(ctx, job, id)
+	if err != nil {
+		return Result{}, err
+	}
+	if up == nil { // found already stored
+		return u.skipStored(ctx, f, id, job)
+	}
+	sum, err := u.sendParts(ctx, f, id, job, up)
+	if err != nil {
+		if errors.Is(err, ErrChanged) {
+			u.abort(job.FileID, up)
+		}
+		return Result{}, err
+	}
+	etag, err := u.complete(ctx, up)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := u.setMetadata(ctx, job.Key, etag, id, sum); err != nil {
+		return Result{}, err
+	}
+	return Result{Identity: id, Key: job.Key, ETag: etag, SHA256: sum, Sent: up.sent}, nil
+}
+
+// skipStored finishes a job whose object is already stored with this
+// content.
+func (u *Uploader) skipStored(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
+	sum, err := hashFile(f, id.Size)
+	if err != nil {
+		return Result{}, err
+	}
+	info, err := u.client.StatObject(ctx, u.cfg.Bucket, job.Key, minio.StatObjectOptions{})
+	if err != nil {
+		return Result{}, fmt.Errorf("stat %s: %w", job.Key, err)
+	}
+	progress(job, id.Size)
+	return Result{Identity: id, Key: job.Key, ETag: info.ETag, SHA256: sum, Skipped: true}, nil
+}
+
+// resumeOrBegin continues the journaled upload of this file when it is still
+// valid, and starts a new one otherwise. It returns nil when the object is
+// already stored with this file's content.
+func (u *Uploader) resumeOrBegin(ctx context.Context, job Job, id journal.Identity) (*upload, error) {
+	m, err := u.store.Multipart(ctx, job.FileID)
+	switch {
+	case errors.Is(err, journal.ErrNotFound):
+	case err != nil:
+		return nil, err
+	case m.Key != job.Key || !m.Identity.Equal(id):
+		u.log.Debug().Str("key", m.Key).Msg("file changed since its upload began; starting over")
+		u.abort(job.FileID, &upload{Multipart: m})
+	default:
+		known, err := u.serverParts(ctx, m)
+		if err == nil {
+			u.log.Info().Str("key", m.Key).Int("parts_stored", len(known)).Msg("resuming upload")
+			return newUpload(m, known), nil
+		}
+		if minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+			return nil, err
+		}
+		u.log.Info().Str("key", m.Key).Msg("upload expired on the server; starting over")
+		if err := u.store.EndMultipart(ctx, job.FileID); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := u.stored(ctx, job.Key, id.Size, func() (string, error) { return hashPath(job.Path, id.Size) }); ok {
+		return nil, nil
+	}
+	return u.begin(ctx, job, id)
+}
+
+func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity) (*upload, error) {
+	opts := u.putOptions(id, "", job.Key)
+	opts.UserMetadata["X-Amz-Checksum-Algorithm"] = "CRC32C"
+	opts.UserMetadata["X-Amz-Checksum-Type"] = "FULL_OBJECT"
+	var uploadID string
+	err := u.cfg.Backoff.Do(ctx, u.log, "begin "+job.Key, func() (err error) {
+		uploadID, err = u.core.NewMultipartUpload(ctx, u.cfg.Bucket, job.Key, opts)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("begin multipart %s: %w", job.Key, err)
+	}
+	m := journal.Multipart{
+		FileID:   job.FileID,
+		Key:      job.Key,
+		UploadID: uploadID,
+		PartSize: PartSizeFor(id.Size, u.cfg.PartSize),
+		Identity: id,
+		Started:  time.Now(),
+	}
+	if err := u.store.BeginMultipart(ctx, m); err != nil {
+		return nil, err
+	}
+	return newUpload(m, nil), nil
+}
+
+func newUpload(m journal.Multipart, known map[int]journal.Part) *upload {
+	n := int((m.Size + m.PartSize - 1) / m.PartSize)
+	return &upload{Multipart: m, known: known, done: make([]journal.Part, max(n, 1))}
+}
+
+// serverParts lists the parts the server holds for m. A part whose CRC32C
+// the server does not report is taken from the journal when the ETags agree.
+func (u *Uploader) serverParts(ctx context.Context, m journal.Multipart) (map[int]journal.Part, error) {
+	journaled := map[int]journal.Part{}
+	for _, p := range m.Parts {
+		journaled[p.Number] = p
+	}
+	known := map[int]journal.Part{}
+	marker := 0
+	for {
+		res, err := u.core.ListObjectParts(ctx, u.cfg.Bucket, m.Key, m.UploadID, marker, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range res.ObjectParts {
+			crc := p.ChecksumCRC32C
+			if j, ok := journaled[p.PartNumber]; ok && crc == "" && j.ETag == p.ETag {
+				crc = j.CRC32C
+			}
+			if crc != "" {
+				known[p.PartNumber] = journal.Part{Number: p.PartNumber, Size: p.Size, ETag: p.ETag, CRC32C: crc}
+			}
+		}
+		if !res.IsTruncated {
+			return known, nil
+		}
+		marker = res.NextPartNumberMarker
+	}
+}
+
+// sendParts reads the file part by part and sends the parts the server does
+// not hold yet, at most PartsInFlight at a time across all uploads. It
+// returns the file's SHA-256.
+func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identity, job Job, up *upload) (string, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	whole := sha256.New()
+	g.Go(func() error {
+		for n, off := 1, int64(0); off < id.Size; n, off = n+1, off+up.PartSize {
+			size := min(up.PartSize, id.Size-off)
+			buf, err := u.buffers.get(gctx, size)
+			if err != nil {
+				return err
+			}
+			part, err := readPart(f, buf, off, n, whole)
+			if err != nil {
+				u.buffers.put(buf)
+				return err
+			}
+			if k, ok := up.known[n]; ok && k.Size == part.Size && k.CRC32C == part.CRC32C {
+				u.buffers.put(buf)
+				up.record(k)
+				if err := u.store.SavePart(gctx, job.FileID, k); err != nil {
+					return err
+				}
+				progress(job, size)
+				continue
+			}
+			g.Go(func() error {
+				defer u.buffers.put(buf)
+				return u.sendPart(gctx, job, up, part, buf)
+			})
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(whole.Sum(nil)), nil
+}
+
+// readPart fills buf from f at off, feeds it to whole and returns the part
+// with its CRC32C. A short read or a changed identity means the file changed.
+func readPart(f *os.File, buf []byte, off int64, n int, whole hash.Hash) (journal.Part, error) {
+	if _, err := f.ReadAt(buf, off); err != nil {
+		if errors.Is(err, io.EOF) {
+			return journal.Part{}, ErrChanged
+		}
+		return journal.Part{}, &PermanentError{fmt.Errorf("read %s: %w", f.Name(), err)}
+	}
+	whole.Write(buf)
+	var crc [4]byte
+	binary.BigEndian.PutUint32(crc[:], crc32.Checksum(buf, castagnoli))
+	return journal.Part{Number: n, Size: int64(len(buf)), CRC32C: base64.StdEncoding.EncodeToString(crc[:])}, nil
+}
+
+// sendPart uploads one part with its CRC32C, which the server verifies, and
+// journals it before it counts.
+func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journal.Part, buf []byte) error {
+	opts := minio.PutObjectPartOptions{
+		CustomHeader:         map[string][]string{"X-Amz-Checksum-Crc32c": {part.CRC32C}},
+		DisableContentSha256: true, // integrity comes from the CRC32C
+	}
+	err := u.cfg.Backoff.Do(ctx, u.log, fmt.Sprintf("part %d of %s", part.Number, up.Key), func() error {
+		body := limitReader(ctx, bytes.NewReader(buf), u.limiter)
+		res, err := u.core.PutObjectPart(ctx, u.cfg.Bucket, up.Key, up.UploadID, part.Number, body, part.Size, opts)
+		part.ETag = res.ETag
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("put part %d of %s: %w", part.Number, up.Key, err)
+	}
+	if err := u.store.SavePart(ctx, job.FileID, part); err != nil {
+		return err
+	}
+	up.record(part)
+	up.mu.Lock()
+	up.sent += part.Size
+	up.mu.Unlock()
+	progress(job, part.Size)
+	return nil
+}
+
+func (up *upload) record(p journal.Part) {
+	up.mu.Lock()
+	up.done[p.Number-1] = p
+	up.mu.Unlock()
+}
+
+// complete joins the parts, with the full-object CRC32C for the server to
+// check.
+func (u *Uploader) complete(ctx context.Context, up *upload) (string, error) {
+	parts := make([]minio.CompletePart, len(up.done))
+	objParts := make([]minio.ObjectPart, len(up.done))
+	for i, p := range up.done {
+		parts[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag, ChecksumCRC32C: p.CRC32C}
+		objParts[i] = minio.ObjectPart{PartNumber: p.Number, Size: p.Size, ChecksumCRC32C: p.CRC32C}
+	}
+	full, err := minio.ChecksumCRC32C.FullObjectChecksum(objParts)
+	if err != nil {
+		return "", fmt.Errorf("complete multipart %s: %w", up.Key, err)
+	}
+	opts := minio.PutObjectOptions{UserMetadata: map[string]string{
+		"X-Amz-Checksum-Crc32c": full.Encoded(),
+		"X-Amz-Checksum-Type":   "FULL_OBJECT",
+	}}
+	var etag string
+	err = u.cfg.Backoff.Do(ctx, u.log, "complete "+up.Key, func() error {
+		info, err := u.core.CompleteMultipartUpload(ctx, u.cfg.Bucket, up.Key, up.UploadID, parts, opts)
+		etag = info.ETag
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("complete multipart %s: %w", up.Key, err)
+	}
+	return etag, nil
+}
+
+// setMetadata adds the SHA-256, known only once the whole file is read, to
+// the completed object by copying it onto itself (a metadata-only update on
+// MinIO).
+func (u *Uploader) setMetadata(ctx context.Context, key, etag string, id journal.Identity, sum string) error {
+	opts := u.putOptions(id, sum, key)
+	dst := minio.CopyDestOptions{Bucket: u.cfg.Bucket, Object: key, ReplaceMetadata: true,
+		UserMetadata: opts.UserMetadata, ContentType: opts.ContentType}
+	src := minio.CopySrcOptions{Bucket: u.cfg.Bucket, Object: key, MatchETag: etag}
+	err := u.cfg.Backoff.Do(ctx, u.log, "set metadata "+key, func() error {
+		_, err := u.client.CopyObject(ctx, dst, src)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set metadata of %s: %w", key, err)
+	}
+	return nil
+}
+
+// abort cancels an upload on the server and forgets it. It runs even when
+// ctx is done: it is cleanup.
+func (u *Uploader) abort(fileID int64, up *upload) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := u.core.AbortMultipartUpload(ctx, u.cfg.Bucket, up.Key, up.UploadID); err != nil &&
+		minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+		u.log.Warn().Err(err).Str("key", up.Key).Msg("abort multipart upload")
+	}
+	if err := u.store.EndMultipart(ctx, fileID); err != nil {
+		u.log.Warn().Err(err).Str("key", up.Key).Msg("forget multipart upload")
+	}
+}
+
+func hashPath(path string, size int64) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return hashFile(f, size)
+}

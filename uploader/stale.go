@@ -1,0 +1,31 @@
+package uploader
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// AbortStale aborts the incomplete multipart uploads under prefix whose
+// upload ids are not in keep (the journal's in-flight uploads), and returns
+// how many it aborted. They are left over from a crash before the journal
+// recorded them, or from a journal that was deleted.
+func (u *Uploader) AbortStale(ctx context.Context, prefix string, keep map[string]string) (int, error) {
+	n := 0
+	for up := range u.client.ListIncompleteUploads(ctx, u.cfg.Bucket, prefix, true) {
+		if up.Err != nil {
+			return n, fmt.Errorf("list incomplete uploads under %s: %w", prefix, up.Err)
+		}
+		if _, ok := keep[up.UploadID]; ok {
+			continue
+		}
+		err := u.core.AbortMultipartUpload(ctx, u.cfg.Bucket, up.Key, up.UploadID)
+		if err != nil && minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+			return n, fmt.Errorf("abort stale upload of %s: %w", up.Key, err)
+		}
+		u.log.Info().Str("key", up.Key).Msg("aborted a stale multipart upload")
+		n++
+	}
+	return n, nil
+}

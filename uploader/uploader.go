@@ -1,0 +1,248 @@
+// Package uploader stores files in an S3-compatible bucket: a single PUT for
+// small files, a resumable multipart upload for big ones. Every finished part
+// is written to a Store before it counts, so an upload interrupted by a crash,
+// a reboot or a dead network continues where it stopped.
+package uploader
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/cloudkeep/cloudkeep/journal"
+)
+
+// Object metadata keys cloudkeep writes (sent as X-Amz-Meta-*).
+const (
+	MetaSHA256 = "Sha256" // hex SHA-256 of the whole file
+	MetaMTime  = "Mtime"  // the file's modification time, RFC 3339 with nanoseconds
+	MetaDevice = "Device" // the device that uploaded it
+)
+
+// ErrChanged means the file changed while it was being read; the upload is
+// tried again from the new content.
+var ErrChanged = errors.New("file changed during upload")
+
+// Store keeps the state of in-flight multipart uploads. *journal.Journal
+// implements it. Multipart returns journal.ErrNotFound when the file has no
+// upload in flight.
+type Store interface {
+	Multipart(ctx context.Context, fileID int64) (journal.Multipart, error)
+	BeginMultipart(ctx context.Context, m journal.Multipart) error
+	SavePart(ctx context.Context, fileID int64, p journal.Part) error
+	EndMultipart(ctx context.Context, fileID int64) error
+}
+
+// Config sets how the Uploader sends files.
+type Config struct {
+	Bucket         string
+	Device         string
+	PartSize       int64 // at least 5 MiB
+	Threshold      int64 // files this big or bigger go multipart
+	PartsInFlight  int   // part buffers shared by all uploads
+	BandwidthLimit int64 // bytes per second; 0 for no limit
+	Backoff        Backoff
+}
+
+// Uploader uploads files. It is safe for concurrent use.
+type Uploader struct {
+	client  *minio.Client
+	core    minio.Core
+	store   Store
+	cfg     Config
+	limiter *rate.Limiter
+	buffers *bufferPool
+	log     zerolog.Logger
+}
+
+// New returns an Uploader that sends through client and checkpoints in store.
+func New(client *minio.Client, store Store, cfg Config, log zerolog.Logger) *Uploader {
+	if cfg.PartsInFlight < 1 {
+		cfg.PartsInFlight = 1
+	}
+	if cfg.Backoff.Attempts < 1 {
+		cfg.Backoff = DefaultBackoff
+	}
+	return &Uploader{
+		client:  client,
+		core:    minio.Core{Client: client},
+		store:   store,
+		cfg:     cfg,
+		limiter: newLimiter(cfg.BandwidthLimit),
+		buffers: newBufferPool(cfg.PartsInFlight),
+		log:     log.With().Str("component", "uploader").Logger(),
+	}
+}
+
+// Job is one file to upload.
+type Job struct {
+	FileID   int64         // the file's journal row, the key of its multipart state
+	Path     string        // the local file
+	Key      string        // the object key
+	Progress func(n int64) // called with bytes stored or found stored; may be nil
+}
+
+// Result says what an upload stored.
+type Result struct {
+	journal.Identity  // the file as uploaded
+	Key, ETag, SHA256 string
+	Sent              int64 // bytes sent in this call (not counting resumed parts)
+	Skipped           bool  // the object was already stored with this content
+	Duration          time.Duration
+}
+
+// maxChangedRetries bounds how often a file that keeps changing is re-read.
+const maxChangedRetries = 3
+
+// Upload stores the file at job.Path under job.Key. A file that changes
+// while it is read is uploaded again from its new content. Errors that will
+// not go away by retrying are *PermanentError.
+func (u *Uploader) Upload(ctx context.Context, job Job) (Result, error) {
+	start := time.Now()
+	for try := 0; ; try++ {
+		res, err := u.uploadOnce(ctx, job)
+		if errors.Is(err, ErrChanged) && try < maxChangedRetries {
+			u.log.Debug().Str("key", job.Key).Msg("file changed during upload; uploading again")
+			continue
+		}
+		res.Duration = time.Since(start)
+		return res, err
+	}
+}
+
+func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
+	f, err := os.Open(job.Path)
+	if err != nil {
+		return Result{}, &PermanentError{err}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Result{}, &PermanentError{err}
+	}
+	if !fi.Mode().IsRegular() {
+		return Result{}, &PermanentError{fmt.Errorf("%s is not a regular file", job.Path)}
+	}
+	id := journal.IdentityOf(fi)
+	var res Result
+	if id.Size < u.cfg.Threshold || id.Size == 0 {
+		res, err = u.putSingle(ctx, f, id, job)
+	} else {
+		res, err = u.putMultipart(ctx, f, id, job)
+	}
+	if err != nil {
+		return res, err
+	}
+	// A writer that finished during the upload leaves a new identity.
+	if now, err := os.Stat(job.Path); err == nil && !journal.IdentityOf(now).Equal(id) {
+		return res, ErrChanged
+	}
+	return res, nil
+}
+
+// putSingle hashes the file, then sends it in one PUT signed with that hash,
+// so the server checks the body against it.
+func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
+	sum, err := hashFile(f, id.Size)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Identity: id, Key: job.Key, SHA256: sum}
+	if etag, ok := u.stored(ctx, job.Key, id.Size, func() (string, error) { return sum, nil }); ok {
+		res.ETag, res.Skipped = etag, true
+		progress(job, id.Size)
+		return res, nil
+	}
+	opts := u.putOptions(id, sum, job.Key)
+	opts.DisableContentSha256 = true // sign with the hash above instead of per chunk
+	err = u.cfg.Backoff.Do(ctx, u.log, "put "+job.Key, func() error {
+		body := limitReader(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter)
+		info, err := u.core.PutObject(ctx, u.cfg.Bucket, job.Key, body, id.Size, "", sum, opts)
+		res.ETag = info.ETag
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("put %s: %w", job.Key, err)
+	}
+	res.Sent = id.Size
+	progress(job, id.Size)
+	return res, nil
+}
+
+func (u *Uploader) putOptions(id journal.Identity, sum, key string) minio.PutObjectOptions {
+	meta := map[string]string{
+		MetaMTime:  id.MTime.UTC().Format(time.RFC3339Nano),
+		MetaDevice: u.cfg.Device,
+	}
+	if sum != "" {
+		meta[MetaSHA256] = sum
+	}
+	return minio.PutObjectOptions{UserMetadata: meta, ContentType: contentType(key)}
+}
+
+// stored reports whether key already holds this content: same size and a
+// sha256 in its metadata equal to the file's. The file is hashed (by sum)
+// only when size and metadata make that worth it.
+func (u *Uploader) stored(ctx context.Context, key string, size int64, sum func() (string, error)) (string, bool) {
+	info, err := u.client.StatObject(ctx, u.cfg.Bucket, key, minio.StatObjectOptions{})
+	if err != nil || info.Size != size || info.UserMetadata[MetaSHA256] == "" {
+		return "", false
+	}
+	local, err := sum()
+	if err != nil || local != info.UserMetadata[MetaSHA256] {
+		return "", false
+	}
+	u.log.Debug().Str("key", key).Msg("already stored with the same sha256")
+	return info.ETag, true
+}
+
+func progress(job Job, n int64) {
+	if job.Progress != nil && n > 0 {
+		job.Progress(n)
+	}
+}
+
+// hashFile returns the hex SHA-256 of the first size bytes of f.
+func hashFile(f *os.File, size int64) (string, error) {
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), buf)
+	if err != nil {
+		return "", &PermanentError{fmt.Errorf("read %s: %w", f.Name(), err)}
+	}
+	if n != size {
+		return "", ErrChanged
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// contentType guesses the MIME type from the key's extension.
+func contentType(key string) string {
+	ext := strings.ToLower(path.Ext(key))
+	if t, ok := extraTypes[ext]; ok {
+		return t
+	}
+	if t := mime.TypeByExtension(ext); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+var extraTypes = map[string]string{
+	".heic": "image/heic", ".heif": "image/heif", ".dng": "image/x-adobe-dng",
+	".mov": "video/quicktime", ".m4v": "video/x-m4v", ".3gp": "video/3gpp",
+	".mkv": "video/x-matroska", ".mp4": "video/mp4", ".webm": "video/webm",
+	".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+}
