@@ -70,4 +70,3 @@ func walk(root Root, fn func(Found) error, onErr func(path string, err error)) e
 	}
 	return visit(root.Path, "")
 }
-

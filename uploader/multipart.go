@@ -48,6 +48,9 @@ type upload struct {
 	mu    sync.Mutex
 	done  []journal.Part // by part number - 1
 	sent  int64
+
+	stored       bool // the object already holds this content:
+	etag, sha256 string
 }
 
 // putMultipart sends f in parts. One goroutine reads the file in order,
@@ -59,8 +62,9 @@ func (u *Uploader) putMultipart(ctx context.Context, f *os.File, id journal.Iden
 	if err != nil {
 		return Result{}, err
 	}
-	if up == nil { // found already stored
-		return u.skipStored(ctx, f, id, job)
+	if up.stored {
+		progress(job, id.Size)
+		return Result{Identity: id, Key: job.Key, ETag: up.etag, SHA256: up.sha256, Skipped: true}, nil
 	}
 	sum, err := u.sendParts(ctx, f, id, job, up)
 	if err != nil {
@@ -76,27 +80,15 @@ func (u *Uploader) putMultipart(ctx context.Context, f *os.File, id journal.Iden
 	if err := u.setMetadata(ctx, job.Key, etag, id, sum); err != nil {
 		return Result{}, err
 	}
+	if err := u.store.EndMultipart(ctx, job.FileID); err != nil {
+		return Result{}, err
+	}
 	return Result{Identity: id, Key: job.Key, ETag: etag, SHA256: sum, Sent: up.sent}, nil
 }
 
-// skipStored finishes a job whose object is already stored with this
-// content.
-func (u *Uploader) skipStored(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
-	sum, err := hashFile(f, id.Size)
-	if err != nil {
-		return Result{}, err
-	}
-	info, err := u.client.StatObject(ctx, u.cfg.Bucket, job.Key, minio.StatObjectOptions{})
-	if err != nil {
-		return Result{}, fmt.Errorf("stat %s: %w", job.Key, err)
-	}
-	progress(job, id.Size)
-	return Result{Identity: id, Key: job.Key, ETag: info.ETag, SHA256: sum, Skipped: true}, nil
-}
-
 // resumeOrBegin continues the journaled upload of this file when it is still
-// valid, and starts a new one otherwise. It returns nil when the object is
-// already stored with this file's content.
+// valid, and starts a new one otherwise, unless the object is already
+// stored with this file's content.
 func (u *Uploader) resumeOrBegin(ctx context.Context, job Job, id journal.Identity) (*upload, error) {
 	m, err := u.store.Multipart(ctx, job.FileID)
 	switch {
@@ -120,8 +112,9 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, job Job, id journal.Identi
 			return nil, err
 		}
 	}
-	if _, ok := u.stored(ctx, job.Key, id.Size, func() (string, error) { return hashPath(job.Path, id.Size) }); ok {
-		return nil, nil
+	digestOf := func() (digest, error) { return hashPath(job.Path, id.Size) }
+	if etag, sum, ok := u.stored(ctx, job.Key, id, digestOf); ok {
+		return &upload{stored: true, etag: etag, sha256: sum}, u.store.EndMultipart(ctx, job.FileID)
 	}
 	return u.begin(ctx, job, id)
 }
@@ -336,10 +329,10 @@ func (u *Uploader) abort(fileID int64, up *upload) {
 	}
 }
 
-func hashPath(path string, size int64) (string, error) {
+func hashPath(path string, size int64) (digest, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return digest{}, err
 	}
 	defer f.Close()
 	return hashFile(f, size)

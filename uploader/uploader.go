@@ -7,9 +7,11 @@ package uploader
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"mime"
 	"os"
@@ -155,21 +157,21 @@ func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
 // putSingle hashes the file, then sends it in one PUT signed with that hash,
 // so the server checks the body against it.
 func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
-	sum, err := hashFile(f, id.Size)
+	d, err := hashFile(f, id.Size)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Identity: id, Key: job.Key, SHA256: sum}
-	if etag, ok := u.stored(ctx, job.Key, id.Size, func() (string, error) { return sum, nil }); ok {
+	res := Result{Identity: id, Key: job.Key, SHA256: d.sha256}
+	if etag, _, ok := u.stored(ctx, job.Key, id, func() (digest, error) { return d, nil }); ok {
 		res.ETag, res.Skipped = etag, true
 		progress(job, id.Size)
 		return res, nil
 	}
-	opts := u.putOptions(id, sum, job.Key)
+	opts := u.putOptions(id, d.sha256, job.Key)
 	opts.DisableContentSha256 = true // sign with the hash above instead of per chunk
 	err = u.cfg.Backoff.Do(ctx, u.log, "put "+job.Key, func() error {
 		body := limitReader(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter)
-		info, err := u.core.PutObject(ctx, u.cfg.Bucket, job.Key, body, id.Size, "", sum, opts)
+		info, err := u.core.PutObject(ctx, u.cfg.Bucket, job.Key, body, id.Size, "", d.sha256, opts)
 		res.ETag = info.ETag
 		return err
 	})
@@ -192,20 +194,39 @@ func (u *Uploader) putOptions(id journal.Identity, sum, key string) minio.PutObj
 	return minio.PutObjectOptions{UserMetadata: meta, ContentType: contentType(key)}
 }
 
-// stored reports whether key already holds this content: same size and a
-// sha256 in its metadata equal to the file's. The file is hashed (by sum)
-// only when size and metadata make that worth it.
-func (u *Uploader) stored(ctx context.Context, key string, size int64, sum func() (string, error)) (string, bool) {
-	info, err := u.client.StatObject(ctx, u.cfg.Bucket, key, minio.StatObjectOptions{})
-	if err != nil || info.Size != size || info.UserMetadata[MetaSHA256] == "" {
-		return "", false
+// stored reports whether key already holds the file's content, and returns
+// the object's ETag and the file's SHA-256. The object must have the file's
+// size and either a sha256 in its metadata equal to the file's or, when an
+// upload was completed but its metadata not yet written, a full-object
+// CRC32C equal to the file's (then the metadata is written now). The file
+// is hashed (by digestOf) only when size and metadata make that worth it.
+func (u *Uploader) stored(ctx context.Context, key string, id journal.Identity, digestOf func() (digest, error)) (string, string, bool) {
+	info, err := u.client.StatObject(ctx, u.cfg.Bucket, key, minio.StatObjectOptions{Checksum: true})
+	if err != nil || info.Size != id.Size {
+		return "", "", false
 	}
-	local, err := sum()
-	if err != nil || local != info.UserMetadata[MetaSHA256] {
-		return "", false
+	remote := info.UserMetadata[MetaSHA256]
+	fullCRC := info.ChecksumMode == "FULL_OBJECT" && info.ChecksumCRC32C != ""
+	if remote == "" && !fullCRC {
+		return "", "", false
 	}
-	u.log.Debug().Str("key", key).Msg("already stored with the same sha256")
-	return info.ETag, true
+	d, err := digestOf()
+	switch {
+	case err != nil:
+		return "", "", false
+	case remote != "":
+		if remote != d.sha256 {
+			return "", "", false
+		}
+	case info.ChecksumCRC32C != d.crc32c:
+		return "", "", false
+	default:
+		if err := u.setMetadata(ctx, key, info.ETag, id, d.sha256); err != nil {
+			return "", "", false
+		}
+	}
+	u.log.Debug().Str("key", key).Msg("already stored with the same content")
+	return info.ETag, d.sha256, true
 }
 
 func progress(job Job, n int64) {
@@ -214,18 +235,21 @@ func progress(job Job, n int64) {
 	}
 }
 
-// hashFile returns the hex SHA-256 of the first size bytes of f.
-func hashFile(f *os.File, size int64) (string, error) {
-	h := sha256.New()
+// digest is a file's SHA-256 (hex) and CRC32C (base64, as S3 spells it).
+type digest struct{ sha256, crc32c string }
+
+// hashFile returns the digest of the first size bytes of f.
+func hashFile(f *os.File, size int64) (digest, error) {
+	h, c := sha256.New(), crc32.New(castagnoli)
 	buf := make([]byte, 1<<20)
-	n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), buf)
+	n, err := io.CopyBuffer(io.MultiWriter(h, c), io.NewSectionReader(f, 0, size), buf)
 	if err != nil {
-		return "", &PermanentError{fmt.Errorf("read %s: %w", f.Name(), err)}
+		return digest{}, &PermanentError{fmt.Errorf("read %s: %w", f.Name(), err)}
 	}
 	if n != size {
-		return "", ErrChanged
+		return digest{}, ErrChanged
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return digest{hex.EncodeToString(h.Sum(nil)), base64.StdEncoding.EncodeToString(c.Sum(nil))}, nil
 }
 
 // contentType guesses the MIME type from the key's extension.
