@@ -1,0 +1,241 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cloudkeep/cloudkeep/config"
+)
+
+// valid is a complete config; cases below change one line of it.
+const valid = `device:
+  name: laptop
+storage:
+  endpoint: 127.0.0.1:9000
+  secure: false
+  bucket: photos
+  user: alice
+  credentials:
+    mode: static
+    access_key: AKIAEXAMPLE
+    secret_key: s3cr3t-value
+  part_size: 16MiB
+  multipart_threshold: 32MiB
+  concurrency:
+    files: 2
+    parts: 8
+  bandwidth_limit: 20MiB/s
+watch:
+  - path: /srv/photos
+    name: pictures
+media:
+  kinds: [photo, video]
+  exclude: ["**/cache/**"]
+state_dir: /var/lib/cloudkeep
+log:
+  level: info
+`
+
+func write(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoad_Valid(t *testing.T) {
+	clearEnv(t)
+	c, err := config.Load(write(t, valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Storage
+	if s.PartSize != 16<<20 || s.MultipartThreshold != 32<<20 || s.BandwidthLimit != 20<<20 {
+		t.Errorf("sizes: got %d %d %d", s.PartSize, s.MultipartThreshold, s.BandwidthLimit)
+	}
+	if s.KeyTemplate != config.DefaultKeyTemplate || s.Concurrency.Parts != 8 {
+		t.Errorf("got key template %q, parts %d", s.KeyTemplate, s.Concurrency.Parts)
+	}
+	if c.Watch[0].Name != "pictures" || c.Log.Format != "auto" {
+		t.Errorf("got watch %+v, log %+v", c.Watch, c.Log)
+	}
+}
+
+func TestLoad_Defaults(t *testing.T) {
+	clearEnv(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	c, err := config.Load(write(t, `storage:
+  endpoint: s3.example.com
+  bucket: photos
+  user: alice
+  credentials: {access_key: AK, secret_key: SK}
+watch:
+  - path: ~/Pictures
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Watch[0], (config.Root{Path: filepath.Join(home, "Pictures"), Name: "Pictures"}); got != want {
+		t.Errorf("watch: got %+v, want %+v", got, want)
+	}
+	if c.Storage.PartSize != 16<<20 || c.Storage.Concurrency.Files != 4 || c.Device.Name == "" {
+		t.Errorf("defaults not applied: %+v", c.Storage)
+	}
+	if strings.Join(c.Media.Kinds, ",") != "photo,video" {
+		t.Errorf("media.kinds: got %v", c.Media.Kinds)
+	}
+}
+
+func TestLoad_Errors(t *testing.T) {
+	clearEnv(t)
+	for _, tc := range []struct {
+		name      string
+		old, new_ string
+		want      string // what follows "<file>:"
+	}{
+		{"part size below minimum", "part_size: 16MiB", "part_size: 3MiB",
+			"12: storage.part_size: 3.0 MiB is below the S3 minimum of 5MiB"},
+		{"unknown key", "  secure: false", "  secure: false\n  colour: blue",
+			"6: storage.colour: unknown key (known keys here: endpoint, secure, region, bucket, user, credentials, key_template, part_size, multipart_threshold, concurrency, bandwidth_limit)"},
+		{"wrong type", "  secure: false", "  secure: maybe",
+			`5: storage.secure: want true or false, got "maybe"`},
+		{"bad size", "part_size: 16MiB", "part_size: sixteen",
+			`12: storage.part_size: "sixteen" is not a size (use e.g. 16MiB, 1GiB)`},
+		{"bad rate", "bandwidth_limit: 20MiB/s", "bandwidth_limit: 20MiB",
+			`17: storage.bandwidth_limit: "20MiB" is not a rate (use e.g. 20MiB/s, or 0 for no limit)`},
+		{"endpoint with scheme", "endpoint: 127.0.0.1:9000", "endpoint: http://127.0.0.1:9000",
+			`4: storage.endpoint: "http://127.0.0.1:9000" must be host[:port] without a scheme or path; set storage.secure for https`},
+		{"unknown media kind", "kinds: [photo, video]", "kinds: [photo, podcast]",
+			`22: media.kinds[1]: "podcast" is not one of photo, video, music, sidecar`},
+		{"concurrency out of range", "parts: 8", "parts: 100",
+			"16: storage.concurrency.parts: 100 is out of range 1 to 64"},
+		{"unknown placeholder", "  part_size: 16MiB", "  key_template: \"{user}/{year}/{path}\"\n  part_size: 16MiB",
+			"12: storage.key_template: unknown placeholder {year} (known: {user}, {device}, {root}, {path})"},
+		{"mode", "mode: static", "mode: magic",
+			`9: storage.credentials.mode: "magic" is not one of static`},
+		{"both secrets", "secret_key: s3cr3t-value", "secret_key: s3cr3t-value\n    secret_key_file: /etc/key",
+			"12: storage.credentials.secret_key_file: set either secret_key or secret_key_file, not both"},
+		{"missing bucket", "  bucket: photos\n", "",
+			" storage.bucket: required: the bucket that holds the backups"},
+		{"list where a mapping belongs", "log:\n  level: info", "log: [info]",
+			"25: log: want a mapping of keys, got a list"},
+		{"duplicate root names", "    name: pictures", "    name: pictures\n  - path: /srv/more\n    name: pictures",
+			`22: watch[1].name: "pictures" is already the name of watch[0]: root names must be unique`},
+		{"bad glob", `exclude: ["**/cache/**"]`, `exclude: ["[abc"]`,
+			`23: media.exclude[0]: "[abc" is not a valid glob pattern`},
+		{"yaml syntax", "  user: alice", "  user: alice\n bad indent: x",
+			"7: invalid YAML: did not find expected key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(valid, tc.old, tc.new_, 1)
+			if text == valid {
+				t.Fatalf("case does not change the config")
+			}
+			path := write(t, text)
+			_, err := config.Load(path)
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			want := path + ":" + tc.want
+			if got := err.Error(); got != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func TestLoad_MissingFile(t *testing.T) {
+	_, err := config.Load("/nonexistent/config.yaml")
+	want := "config file /nonexistent/config.yaml does not exist: write one with `cloudkeep config init --config /nonexistent/config.yaml`"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func TestLoad_Environment(t *testing.T) {
+	clearEnv(t)
+	text := strings.Replace(valid, "    access_key: AKIAEXAMPLE\n    secret_key: s3cr3t-value\n", "", 1)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKENV")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+	t.Setenv("CLOUDKEEP_STORAGE_PART_SIZE", "64MiB")
+	t.Setenv("CLOUDKEEP_STORAGE_SECURE", "true")
+	c, err := config.Load(write(t, text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage.Credentials.AccessKey != "AKENV" || c.Storage.PartSize != 64<<20 || !c.Storage.Secure {
+		t.Errorf("environment not applied: %+v", c.Storage)
+	}
+	if key, _ := c.SecretKey(); key != "env-secret" {
+		t.Errorf("secret from AWS_SECRET_ACCESS_KEY not used")
+	}
+	t.Setenv("CLOUDKEEP_STORAGE_PART_SIZE", "1KiB")
+	_, err = config.Load(write(t, text))
+	want := "environment CLOUDKEEP_STORAGE_PART_SIZE: storage.part_size: 1.0 KiB is below the S3 minimum of 5MiB"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	clearEnv(t)
+	c, err := config.Load(write(t, valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cr3t-value") || !strings.Contains(string(out), "secret_key: <redacted>") {
+		t.Errorf("secret not redacted:\n%s", out)
+	}
+	if !strings.Contains(string(out), "part_size: 16 MiB") {
+		t.Errorf("sizes not printed with units:\n%s", out)
+	}
+}
+
+func TestSecretKeyFile(t *testing.T) {
+	clearEnv(t)
+	keyFile := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(keyFile, []byte("from-file\n"), 0o600)
+	text := strings.Replace(valid, "secret_key: s3cr3t-value", "secret_key_file: "+keyFile, 1)
+	c, err := config.Load(write(t, text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key, err := c.SecretKey(); key != "from-file" || err != nil {
+		t.Errorf("got %q, %v, want from-file", key, err)
+	}
+}
+
+func TestExampleIsHelpful(t *testing.T) {
+	clearEnv(t)
+	_, err := config.Parse("example.yaml", config.Example)
+	if err == nil {
+		t.Fatal("the unedited example must not pass: it has no endpoint")
+	}
+	for _, want := range []string{"storage.endpoint: required", "storage.bucket: required", "storage.credentials.access_key: required"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("example errors lack %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "unknown key") {
+		t.Errorf("example has keys the loader does not know:\n%v", err)
+	}
+}
+
+func clearEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "CLOUDKEEP_") || strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+}

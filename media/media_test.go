@@ -1,0 +1,91 @@
+package media_test
+
+import (
+	"bytes"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"testing"
+
+	"github.com/cloudkeep/cloudkeep/media"
+)
+
+func jpegBytes(t *testing.T) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewRGBA(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func pngBytes(t *testing.T) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 8, 8))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// MP4 starts with an ftyp box.
+var mp4 = append([]byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"), make([]byte, 64)...)
+
+func TestFilter_Classify(t *testing.T) {
+	all := &media.Filter{Kinds: []media.Kind{media.Photo, media.Video}}
+	for _, tc := range []struct {
+		name    string
+		content []byte
+		kind    media.Kind
+		ok      bool
+	}{
+		{"IMG_1.jpg", jpegBytes(t), media.Photo, true},
+		{"IMG_1.JPEG", jpegBytes(t), media.Photo, true},
+		{"shot.png", pngBytes(t), media.Photo, true},
+		{"IMG_2.jpg", []byte("this is a text file, not a photo\n"), media.Photo, false},
+		{"IMG_3.jpg", []byte("PK\x03\x04zip archive"), media.Photo, false},
+		{"clip.mp4", mp4, media.Video, true},
+		{"clip", mp4, media.Video, true},
+		{"photo", jpegBytes(t), media.Photo, true},
+		{"notes", []byte("plain text"), "", false},
+		{"raw.cr2", append([]byte{0x49, 0x49, 0x2a, 0x00, 0x10, 0, 0, 0, 'C', 'R'}, make([]byte, 32)...), media.Photo, true},
+		{"raw.raf", append([]byte("FUJIFILMCCD-RAW 0201"), make([]byte, 64)...), media.Photo, true},
+		{"empty.jpg", nil, media.Photo, true},
+		{"song.mp3", []byte("ID3\x03\x00\x00\x00\x00\x00\x00"), media.Music, false},
+		{"edit.xmp", []byte("<x:xmpmeta/>"), media.Sidecar, false},
+	} {
+		kind, ok := all.Classify(tc.name, bytes.NewReader(tc.content))
+		if kind != tc.kind || ok != tc.ok {
+			t.Errorf("Classify(%q): got %q %v, want %q %v", tc.name, kind, ok, tc.kind, tc.ok)
+		}
+	}
+	withSidecars := &media.Filter{Kinds: []media.Kind{media.Photo, media.Sidecar}}
+	if _, ok := withSidecars.Classify("edit.xmp", bytes.NewReader([]byte("<x:xmpmeta/>"))); !ok {
+		t.Error("sidecar not kept when media.kinds has sidecar")
+	}
+}
+
+func TestFilter_Match(t *testing.T) {
+	f := &media.Filter{Include: []string{"DCIM/**", "*.heic"}, Exclude: []string{"**/cache/**", "*_thumb.jpg"}}
+	for rel, want := range map[string]bool{
+		"DCIM/100/IMG_1.jpg":       true,
+		"DCIM/100/cache/IMG_1.jpg": false,
+		"Other/IMG_2.heic":         true,
+		"Other/IMG_2.jpg":          false,
+		"DCIM/a_thumb.jpg":         false,
+	} {
+		if got := f.Match(rel); got != want {
+			t.Errorf("Match(%q) = %v, want %v", rel, got, want)
+		}
+	}
+}
+
+func TestIgnored(t *testing.T) {
+	for name, want := range map[string]bool{
+		"IMG_1.jpg": false, ".thumbnails": true, ".trashed-1700000000-IMG.jpg": true,
+		".pending-1700-VID.mp4": true, "video.mp4.part": true, "x.crdownload": true,
+		"~lock.jpg": true, "a.tmp": true, ".hidden.jpg": true,
+	} {
+		if got := media.Ignored(name); got != want {
+			t.Errorf("Ignored(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
