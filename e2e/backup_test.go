@@ -28,12 +28,12 @@ func TestBackup_Tree(t *testing.T) {
 	w := newWorld(t)
 	jpg := jpegHeader(t)
 	want := map[string]string{
-		"alice/laptop/pictures/IMG_0001.jpg":            w.file("IMG_0001.jpg", jpg, 300<<10, 1),
-		"alice/laptop/pictures/2024/06/IMG_0002.JPG":    w.file("2024/06/IMG_0002.JPG", jpg, 2*MiB, 2),
-		"alice/laptop/pictures/2024/06/VID_0003.mp4":    w.file("2024/06/VID_0003.mp4", mp4Header, 12*MiB, 3),
-		"alice/laptop/pictures/clip":                    w.file("clip", mp4Header, 100<<10, 4),
+		"alice/laptop/pictures/IMG_0001.jpg":           w.file("IMG_0001.jpg", jpg, 300<<10, 1),
+		"alice/laptop/pictures/2024/06/IMG_0002.JPG":   w.file("2024/06/IMG_0002.JPG", jpg, 2*MiB, 2),
+		"alice/laptop/pictures/2024/06/VID_0003.mp4":   w.file("2024/06/VID_0003.mp4", mp4Header, 12*MiB, 3),
+		"alice/laptop/pictures/clip":                   w.file("clip", mp4Header, 100<<10, 4),
 		"alice/laptop/pictures/caf\xc3\xa9/%FFbad.jpg": w.file("café/\xffbad.jpg", jpg, 1000, 5),
-		"alice/laptop/pictures/empty.jpg":               w.file("empty.jpg", nil, 0, 0),
+		"alice/laptop/pictures/empty.jpg":              w.file("empty.jpg", nil, 0, 0),
 	}
 	w.file("IMG_fake.jpg", []byte("this is text, not a photo\n"), 30, 6)
 	w.file(".thumbnails/t.jpg", jpg, 1000, 7)

@@ -29,16 +29,16 @@ const MiB = 1 << 20
 // world is one user's machine: a folder of photos, a config, a state dir,
 // and a MinIO reached through a counting proxy.
 type world struct {
-	t       *testing.T
-	bin     string
-	srv     *miniotest.Server
-	proxy   *miniotest.Proxy
-	dir     string // readable by every user
-	photos  string
-	state   string
-	config  string
-	env     []string
-	asUser  *userIDs // run the binary as this user when set
+	t      *testing.T
+	bin    string
+	srv    *miniotest.Server
+	proxy  *miniotest.Proxy
+	dir    string // readable by every user
+	photos string
+	state  string
+	config string
+	env    []string
+	asUser *userIDs // run the binary as this user when set
 }
 
 type userIDs struct{ uid, gid uint32 }

@@ -1,0 +1,35 @@
+# cloudkeep — make demo, make test, make build.
+SHELL := /bin/bash
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/cloudkeep/cloudkeep/cli.Version=$(VERSION)
+BIN := $(CURDIR)/.cache/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: build test lint minio tools demo bench clean
+
+build:
+	go build -ldflags "$(LDFLAGS)" -o cloudkeep .
+
+minio:
+	@scripts/install-minio.sh
+
+tools: minio
+	@scripts/go-tool.sh staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: tools
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	go vet ./...
+	staticcheck ./...
+
+# The whole suite: real MinIO, real SQLite, the real binary.
+test: lint
+	go test -race -count=1 -timeout 20m ./...
+
+demo: build minio
+	@scripts/demo.sh
+
+bench: build minio
+	@scripts/bench.sh
+
+clean:
+	rm -rf cloudkeep .cache/demo
