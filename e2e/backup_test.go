@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
 	_ "modernc.org/sqlite"
 )
 
@@ -201,5 +202,32 @@ func TestBackup_MissingBucketIsClear(t *testing.T) {
 	want := `cloudkeep: bucket "photos" does not exist at ` + w.proxy.Addr + ": create it first\n"
 	if res.code == 0 || res.stderr != want {
 		t.Errorf("exit %d, stderr %q, want %q", res.code, res.stderr, want)
+	}
+}
+
+// An upload this device started but never journaled (it crashed first) is
+// aborted; another user's upload is left alone.
+func TestBackup_AbortsStaleUploadsOfThisDevice(t *testing.T) {
+	w := newWorld(t)
+	w.file("a.jpg", jpegHeader(t), 1000, 1)
+	core := minio.Core{Client: w.srv.Client}
+	ctx := t.Context()
+	mine, err := core.NewMultipartUpload(ctx, w.srv.Bucket, "alice/laptop/pictures/old.mp4", minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := core.NewMultipartUpload(ctx, w.srv.Bucket, "bob/desktop/pictures/b.mp4", minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := w.run("backup"); res.code != 0 {
+		t.Fatalf("exit %d: %s %s", res.code, res.stdout, res.stderr)
+	}
+	left := map[string]bool{}
+	for up := range w.srv.Client.ListIncompleteUploads(ctx, w.srv.Bucket, "", true) {
+		left[up.UploadID] = true
+	}
+	if left[mine] || !left[theirs] {
+		t.Errorf("incomplete uploads left: %v; want only bob's %s", left, theirs)
 	}
 }

@@ -3,6 +3,7 @@ package uploader
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -11,13 +12,16 @@ import (
 // upload ids are not in keep (the journal's in-flight uploads), and returns
 // how many it aborted. They are left over from a crash before the journal
 // recorded them, or from a journal that was deleted.
+//
+// MinIO lists the uploads of one exact key, or of every key when the prefix
+// is empty, so the prefix is applied here rather than sent to the server.
 func (u *Uploader) AbortStale(ctx context.Context, prefix string, keep map[string]string) (int, error) {
 	n := 0
-	for up := range u.client.ListIncompleteUploads(ctx, u.cfg.Bucket, prefix, true) {
+	for up := range u.client.ListIncompleteUploads(ctx, u.cfg.Bucket, "", true) {
 		if up.Err != nil {
-			return n, fmt.Errorf("list incomplete uploads under %s: %w", prefix, up.Err)
+			return n, fmt.Errorf("list incomplete uploads: %w", up.Err)
 		}
-		if _, ok := keep[up.UploadID]; ok {
+		if _, ok := keep[up.UploadID]; ok || !strings.HasPrefix(up.Key, prefix) {
 			continue
 		}
 		err := u.core.AbortMultipartUpload(ctx, u.cfg.Bucket, up.Key, up.UploadID)

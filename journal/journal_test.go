@@ -1,0 +1,123 @@
+package journal_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cloudkeep/cloudkeep/journal"
+)
+
+func open(t *testing.T, path string) *journal.Journal {
+	t.Helper()
+	j, err := journal.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j
+}
+
+func TestJournal_TrackAndDone(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "journal.db")
+	j := open(t, path)
+	id := journal.Identity{Size: 10, MTime: time.Unix(1700000000, 123456789), Inode: 42}
+
+	f, need, err := j.Track(ctx, "pictures", "a.jpg", id)
+	if err != nil || !need || f.State != journal.Pending {
+		t.Fatalf("new file: got %+v need %v err %v, want pending and needed", f, need, err)
+	}
+	if err := j.BeginMultipart(ctx, journal.Multipart{FileID: f.ID, Key: "k", UploadID: "u1", PartSize: 5 << 20, Identity: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.SavePart(ctx, f.ID, journal.Part{Number: 1, Size: 5 << 20, ETag: `"e1"`, CRC32C: "AAAAAA=="}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.MarkDone(ctx, f.ID, journal.Stored{Identity: id, Key: "k", ETag: "etag", SHA256: "abc"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Multipart(ctx, f.ID); !errors.Is(err, journal.ErrNotFound) {
+		t.Errorf("multipart after done: got %v, want ErrNotFound", err)
+	}
+
+	// Reopen: the row survives with its nanosecond mtime.
+	j.Close()
+	j = open(t, path)
+	got, err := j.Lookup(ctx, "pictures", "a.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != journal.Done || !got.Identity.Equal(id) || got.SHA256 != "abc" || got.Key != "k" {
+		t.Errorf("after reopen: got %+v", got)
+	}
+	if _, need, _ := j.Track(ctx, "pictures", "a.jpg", id); need {
+		t.Error("unchanged done file: Track says it needs uploading")
+	}
+	changed := id
+	changed.MTime = changed.MTime.Add(time.Nanosecond)
+	if f, need, _ := j.Track(ctx, "pictures", "a.jpg", changed); !need || f.State != journal.Pending {
+		t.Errorf("changed file: got %v %v, want pending and needed", f.State, need)
+	}
+}
+
+func TestJournal_Multipart(t *testing.T) {
+	ctx := context.Background()
+	j := open(t, filepath.Join(t.TempDir(), "journal.db"))
+	f, _, _ := j.Track(ctx, "r", "v.mp4", journal.Identity{Size: 1})
+	m := journal.Multipart{FileID: f.ID, Key: "k", UploadID: "u1", PartSize: 5 << 20, Started: time.Now()}
+	if err := j.BeginMultipart(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{2, 1} {
+		if err := j.SavePart(ctx, f.ID, journal.Part{Number: n, Size: 5, ETag: "e", CRC32C: "c"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := j.Multipart(ctx, f.ID)
+	if err != nil || got.UploadID != "u1" || len(got.Parts) != 2 || got.Parts[0].Number != 1 {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	// A new upload replaces the old one and its parts.
+	m.UploadID = "u2"
+	if err := j.BeginMultipart(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = j.Multipart(ctx, f.ID)
+	if got.UploadID != "u2" || len(got.Parts) != 0 {
+		t.Errorf("after restart: got %+v", got)
+	}
+	ids, err := j.UploadIDs(ctx)
+	if err != nil || len(ids) != 1 || ids["u2"] != "k" {
+		t.Errorf("UploadIDs: got %v, %v", ids, err)
+	}
+	if err := j.MarkDeleted(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Multipart(ctx, f.ID); !errors.Is(err, journal.ErrNotFound) {
+		t.Errorf("after delete: got %v", err)
+	}
+	counts, _ := j.Counts(ctx)
+	if counts[journal.Deleted] != 1 {
+		t.Errorf("counts: %v", counts)
+	}
+}
+
+func TestJournal_RefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	open(t, path).Close()
+	// Bump the schema version past what this build knows.
+	if err := journal.SetUserVersionForTest(path, 99); err != nil {
+		t.Fatal(err)
+	}
+	_, err := journal.Open(context.Background(), path)
+	if err == nil {
+		t.Fatal("opened a journal with a newer schema")
+	}
+	want := "open journal " + path + ": schema version 99 is newer than this cloudkeep knows (1): upgrade cloudkeep"
+	if err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+}
