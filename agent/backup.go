@@ -3,14 +3,11 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -55,13 +52,6 @@ type Failure struct {
 	Err  error
 }
 
-// job is one file to upload.
-type job struct {
-	file journal.File
-	abs  string
-	key  string
-}
-
 // Run makes the pass. Its error is only for a pass that could not run at
 // all; files that failed are in Summary.Failed.
 func (b *Backup) Run(ctx context.Context) (Summary, error) {
@@ -101,70 +91,22 @@ func (b *Backup) abortStale(ctx context.Context) {
 // plan walks the roots and returns the files to upload, smallest first so
 // that a big video does not hold back the photos.
 func (b *Backup) plan(ctx context.Context, sum *Summary) ([]job, error) {
+	s := &scanner{journal: b.Journal, filter: b.Filter, keys: b.Keys}
 	var jobs []job
+	onErr := func(path string, err error) { sum.Failed = append(sum.Failed, Failure{path, err}) }
 	for _, root := range b.Roots {
-		if _, err := os.Stat(root.Path); err != nil {
-			sum.Failed = append(sum.Failed, Failure{root.Path, fmt.Errorf("cannot read folder %s: %w", root.Name, err)})
-			continue
+		st, err := s.scanRoot(ctx, root, func(j job) { jobs = append(jobs, j) }, onErr)
+		sum.Scanned += st.Media
+		sum.Unchanged += st.Unchanged
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		onErr := func(path string, err error) {
-			sum.Failed = append(sum.Failed, Failure{path, err})
-		}
-		err := walk(root, func(f Found) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			j, ok, err := b.consider(ctx, f, sum)
-			if err != nil {
-				onErr(f.Abs, err)
-			} else if ok {
-				jobs = append(jobs, j)
-			}
-			return nil
-		}, onErr)
 		if err != nil {
-			return nil, err
+			onErr(root.Path, err)
 		}
 	}
-	slices.SortStableFunc(jobs, func(a, b job) int { return int(a.file.Size - b.file.Size) })
+	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(a.file.Size, b.file.Size) })
 	return jobs, nil
-}
-
-// consider decides whether a found file is media to upload now.
-func (b *Backup) consider(ctx context.Context, f Found, sum *Summary) (job, bool, error) {
-	if !b.Filter.Match(f.Rel) {
-		return job{}, false, nil
-	}
-	id := journal.IdentityOf(f.Info)
-	prev, err := b.Journal.Lookup(ctx, f.Root.Name, f.Rel)
-	if err == nil && prev.State == journal.Done && prev.Identity.Equal(id) {
-		sum.Scanned++
-		sum.Unchanged++
-		return job{}, false, nil
-	}
-	ok, err := b.isMedia(f)
-	if err != nil || !ok {
-		return job{}, false, err
-	}
-	sum.Scanned++
-	row, need, err := b.Journal.Track(ctx, f.Root.Name, f.Rel, id)
-	if err != nil || !need {
-		return job{}, false, err
-	}
-	return job{file: row, abs: f.Abs, key: b.Keys.Key(f.Root.Name, f.Rel)}, true, nil
-}
-
-func (b *Backup) isMedia(f Found) (bool, error) {
-	fh, err := os.Open(f.Abs)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("cannot read: %w", err)
-	}
-	defer fh.Close()
-	_, ok := b.Filter.Classify(f.Rel, fh)
-	return ok, nil
 }
 
 // upload sends the jobs with b.Files workers.
@@ -195,59 +137,24 @@ func (b *Backup) upload(ctx context.Context, jobs []job, sum *Summary) {
 	wg.Wait()
 }
 
-// errVanished marks a file deleted before its upload: dropped, not failed.
-var errVanished = errors.New("file vanished before upload")
-
 func (b *Backup) uploadOne(ctx context.Context, j job) (uploader.Result, error) {
-	if err := b.Journal.MarkUploading(ctx, j.file.ID); err != nil {
-		return uploader.Result{}, err
-	}
-	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key}
+	s := sender{journal: b.Journal, uploader: b.Uploader, log: b.Log}
+	var progress func(int64)
 	if b.Progress != nil {
-		up.Progress = b.Progress.Add
+		progress = b.Progress.Add
 	}
-	res, err := b.Uploader.Upload(ctx, up)
-	if errors.Is(err, fs.ErrNotExist) {
-		return res, errors.Join(errVanished, b.Journal.MarkDeleted(ctx, j.file.ID))
-	}
-	if err != nil {
-		if ctx.Err() == nil {
-			if merr := b.Journal.MarkFailed(ctx, j.file.ID, err); merr != nil {
-				b.Log.Error().Err(merr).Msg("journal")
-			}
-		}
-		return res, err
-	}
-	stored := journal.Stored{Identity: res.Identity, Key: res.Key, ETag: res.ETag, SHA256: res.SHA256}
-	return res, b.Journal.MarkDone(ctx, j.file.ID, stored)
+	return s.send(ctx, j, progress)
 }
 
 func (b *Backup) tally(sum *Summary, j job, res uploader.Result, err error) {
 	switch {
-	case errors.Is(err, errVanished):
-		b.Log.Debug().Str("path", j.abs).Msg("file vanished before upload")
-	case err != nil && isCanceled(err):
+	case errors.Is(err, errVanished), err != nil && isCanceled(err):
 	case err != nil:
 		sum.Failed = append(sum.Failed, Failure{j.abs, err})
-		b.Log.Error().Err(err).Str("path", j.abs).Msg("upload failed")
 	case res.Skipped:
 		sum.Skipped++
-		b.Log.Info().Str("key", res.Key).Int64("size", res.Size).Msg("already stored")
 	default:
 		sum.Uploaded++
 		sum.Sent += res.Sent
-		b.Log.Info().Str("key", res.Key).Int64("size", res.Size).
-			Dur("duration", res.Duration).Str("rate", rateOf(res.Size, res.Duration)).Msg("uploaded")
 	}
-}
-
-func isCanceled(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-func rateOf(n int64, d time.Duration) string {
-	if d <= 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.1fMiB/s", float64(n)/d.Seconds()/(1<<20))
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -103,6 +104,11 @@ const (
 	DefaultThreshold   = 16 << 20
 	DefaultFiles       = 4
 	DefaultParts       = 4
+
+	DefaultSettle         = 2 * time.Second
+	DefaultRescanInterval = time.Hour
+	DefaultPollInterval   = time.Minute
+	DefaultShutdownGrace  = 10 * time.Second
 )
 
 func (c *Agent) setDefaults() error {
@@ -135,6 +141,12 @@ func (c *Agent) setDefaults() error {
 	}
 	c.StateDir = ExpandHome(c.StateDir)
 	s.Credentials.SecretKeyFile = ExpandHome(s.Credentials.SecretKeyFile)
+	setIfZero(&c.Settle, Duration(DefaultSettle))
+	setIfZero(&c.RescanInterval, Duration(DefaultRescanInterval))
+	setIfZero(&c.PollInterval, Duration(DefaultPollInterval))
+	setIfZero(&c.ShutdownGrace, Duration(DefaultShutdownGrace))
+	setIfZero(&c.Control.Socket, filepath.Join(c.StateDir, "control.sock"))
+	c.Control.Socket = ExpandHome(c.Control.Socket)
 	setIfZero(&c.Log.Level, "info")
 	setIfZero(&c.Log.Format, "auto")
 	return nil

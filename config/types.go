@@ -17,6 +17,12 @@ type Agent struct {
 	StateDir string  `yaml:"state_dir"`
 	Log      Log     `yaml:"log"`
 
+	Settle         Duration `yaml:"settle"`
+	RescanInterval Duration `yaml:"rescan_interval"`
+	PollInterval   Duration `yaml:"poll_interval"`
+	ShutdownGrace  Duration `yaml:"shutdown_grace"`
+	Control        Control  `yaml:"control"`
+
 	source source // where each key was read from, for error messages
 }
 
@@ -71,6 +77,11 @@ type Media struct {
 type Log struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`
+}
+
+// Control is the agent's local control socket.
+type Control struct {
+	Socket string `yaml:"socket"`
 }
 
 // Duration is a time.Duration written in Go syntax ("2s", "1h30m").

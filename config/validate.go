@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
@@ -34,6 +35,10 @@ func (c *Agent) Validate() error {
 	if strings.Contains(c.Device.Name, "/") {
 		v.add("device.name", "%q must not contain '/'", c.Device.Name)
 	}
+	v.atLeast("settle", c.Settle, 10*time.Millisecond)
+	v.atLeast("rescan_interval", c.RescanInterval, time.Minute)
+	v.atLeast("poll_interval", c.PollInterval, time.Second)
+	v.atLeast("shutdown_grace", c.ShutdownGrace, 0)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "auto", "console", "json")
 	return v.err()
@@ -154,6 +159,12 @@ func (v *validator) oneOf(key, got string, want ...string) bool {
 	}
 	v.add(key, "%q is not one of %s", got, strings.Join(want, ", "))
 	return false
+}
+
+func (v *validator) atLeast(key string, got Duration, least time.Duration) {
+	if time.Duration(got) < least {
+		v.add(key, "%s is below the minimum of %s", time.Duration(got), least)
+	}
 }
 
 func (v *validator) between(key string, got, lo, hi int) {

@@ -136,22 +136,3 @@ func (j *Journal) MarkDeleted(ctx context.Context, id int64) error {
 		return err
 	})
 }
-
-// Counts returns how many files are in each state.
-func (j *Journal) Counts(ctx context.Context) (map[State]int, error) {
-	rows, err := j.db.QueryContext(ctx, `SELECT state, count(*) FROM files GROUP BY state`)
-	if err != nil {
-		return nil, fmt.Errorf("count files: %w", err)
-	}
-	defer rows.Close()
-	counts := map[State]int{}
-	for rows.Next() {
-		var s State
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		counts[s] = n
-	}
-	return counts, rows.Err()
-}

@@ -128,6 +128,8 @@ var migrations = []string{
 		crc32c  TEXT NOT NULL,
 		PRIMARY KEY (file_id, number)
 	);`,
+	// Version 2: find a renamed file by its identity.
+	`CREATE INDEX files_identity ON files (inode, size);`,
 }
 
 func (j *Journal) migrate(ctx context.Context) error {

@@ -99,9 +99,9 @@ func TestJournal_Multipart(t *testing.T) {
 	if _, err := j.Multipart(ctx, f.ID); !errors.Is(err, journal.ErrNotFound) {
 		t.Errorf("after delete: got %v", err)
 	}
-	counts, _ := j.Counts(ctx)
-	if counts[journal.Deleted] != 1 {
-		t.Errorf("counts: %v", counts)
+	totals, _ := j.Totals(ctx)
+	if totals[journal.Deleted].Files != 1 || totals[journal.Deleted].Bytes != 1 {
+		t.Errorf("totals: %v", totals)
 	}
 }
 
@@ -116,7 +116,7 @@ func TestJournal_RefusesNewerSchema(t *testing.T) {
 	if err == nil {
 		t.Fatal("opened a journal with a newer schema")
 	}
-	want := "open journal " + path + ": schema version 99 is newer than this cloudkeep knows (1): upgrade cloudkeep"
+	want := "open journal " + path + ": schema version 99 is newer than this cloudkeep knows (2): upgrade cloudkeep"
 	if err.Error() != want {
 		t.Errorf("got %q, want %q", err, want)
 	}

@@ -93,7 +93,13 @@ type Job struct {
 	FileID   int64         // the file's journal row, the key of its multipart state
 	Path     string        // the local file
 	Key      string        // the object key
+	CopyFrom *Stored       // an object that may hold the same content (a rename); may be nil
 	Progress func(n int64) // called with bytes stored or found stored; may be nil
+}
+
+// Stored names an object and the SHA-256 of its content.
+type Stored struct {
+	Key, SHA256 string
 }
 
 // Result says what an upload stored.
@@ -102,6 +108,7 @@ type Result struct {
 	Key, ETag, SHA256 string
 	Sent              int64 // bytes sent in this call (not counting resumed parts)
 	Skipped           bool  // the object was already stored with this content
+	Copied            bool  // stored by a server-side copy of Job.CopyFrom
 	Duration          time.Duration
 }
 
@@ -139,6 +146,11 @@ func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
 	}
 	id := journal.IdentityOf(fi)
 	var res Result
+	if job.CopyFrom != nil {
+		if res, ok, err := u.copyStored(ctx, f, id, job); ok || err != nil {
+			return res, err
+		}
+	}
 	if id.Size < u.cfg.Threshold || id.Size == 0 {
 		res, err = u.putSingle(ctx, f, id, job)
 	} else {

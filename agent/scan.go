@@ -1,0 +1,112 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/media"
+)
+
+// job is one file to upload.
+type job struct {
+	file journal.File
+	abs  string
+	key  string
+}
+
+// scanner compares folders with the journal and decides what to upload.
+type scanner struct {
+	journal *journal.Journal
+	filter  *media.Filter
+	keys    KeyTemplate
+}
+
+// scanStats counts what a scan met.
+type scanStats struct {
+	Media     int // media files found
+	Unchanged int // of those, already backed up
+}
+
+// scanRoot walks root and calls want for every media file that is new or
+// changed since the journal saw it. Rows of files that are gone are marked
+// deleted. Unreadable files and folders go to onErr. Unchanged files are
+// compared by size, mtime and inode against one snapshot of the journal:
+// no file is opened and no query is made per file.
+func (s *scanner) scanRoot(ctx context.Context, root Root, want func(job), onErr func(string, error)) (scanStats, error) {
+	var st scanStats
+	if _, err := os.Stat(root.Path); err != nil {
+		return st, fmt.Errorf("cannot read folder %s: %w", root.Name, err)
+	}
+	known, err := s.journal.Snapshot(ctx, root.Name)
+	if err != nil {
+		return st, err
+	}
+	seen := make(map[string]bool, len(known))
+	err = walk(root, func(f Found) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		seen[f.Rel] = true
+		if e, ok := known[f.Rel]; ok && e.State == journal.Done && e.Identity.Equal(journal.IdentityOf(f.Info)) {
+			st.Media++
+			st.Unchanged++
+			return nil
+		}
+		j, ok, err := s.consider(ctx, f)
+		switch {
+		case err != nil:
+			onErr(f.Abs, err)
+		case ok:
+			st.Media++
+			want(j)
+		}
+		return nil
+	}, onErr)
+	if err != nil {
+		return st, err
+	}
+	var gone []string
+	for rel, e := range known {
+		if !seen[rel] && e.State != journal.Deleted {
+			gone = append(gone, rel)
+		}
+	}
+	if len(gone) > 0 {
+		_, err = s.journal.MarkGone(ctx, root.Name, gone)
+	}
+	return st, err
+}
+
+// consider decides whether a file is media to upload, and records it in
+// the journal when it is.
+func (s *scanner) consider(ctx context.Context, f Found) (job, bool, error) {
+	if !s.filter.Match(f.Rel) {
+		return job{}, false, nil
+	}
+	ok, err := s.isMedia(f)
+	if err != nil || !ok {
+		return job{}, false, err
+	}
+	row, need, err := s.journal.Track(ctx, f.Root.Name, f.Rel, journal.IdentityOf(f.Info))
+	if err != nil || !need {
+		return job{}, false, err
+	}
+	return job{file: row, abs: f.Abs, key: s.keys.Key(f.Root.Name, f.Rel)}, true, nil
+}
+
+func (s *scanner) isMedia(f Found) (bool, error) {
+	fh, err := os.Open(f.Abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot read: %w", err)
+	}
+	defer fh.Close()
+	_, ok := s.filter.Classify(f.Rel, fh)
+	return ok, nil
+}

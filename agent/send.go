@@ -1,0 +1,80 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/uploader"
+)
+
+// errVanished marks a file deleted before its upload: dropped, not failed.
+var errVanished = errors.New("file vanished before upload")
+
+// sender uploads one file and records the outcome in the journal.
+type sender struct {
+	journal  *journal.Journal
+	uploader *uploader.Uploader
+	log      zerolog.Logger
+}
+
+// send uploads j. A file stored earlier under another name with the same
+// identity (a rename) is copied on the server instead of sent again.
+func (s *sender) send(ctx context.Context, j job, progress func(int64)) (uploader.Result, error) {
+	if err := s.journal.MarkUploading(ctx, j.file.ID); err != nil {
+		return uploader.Result{}, err
+	}
+	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Progress: progress}
+	if prev, err := s.journal.FindStored(ctx, j.file.Identity, j.file.ID); err == nil && prev.Key != j.key {
+		up.CopyFrom = &uploader.Stored{Key: prev.Key, SHA256: prev.SHA256}
+	}
+	res, err := s.uploader.Upload(ctx, up)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		err = errors.Join(errVanished, s.journal.MarkDeleted(ctx, j.file.ID))
+	case err != nil && !isCanceled(err):
+		if merr := s.journal.MarkFailed(ctx, j.file.ID, err); merr != nil {
+			err = errors.Join(err, merr)
+		}
+	case err == nil:
+		stored := journal.Stored{Identity: res.Identity, Key: res.Key, ETag: res.ETag, SHA256: res.SHA256}
+		err = s.journal.MarkDone(ctx, j.file.ID, stored)
+	}
+	s.logResult(j, res, err)
+	return res, err
+}
+
+// logResult writes the one info line per stored file.
+func (s *sender) logResult(j job, res uploader.Result, err error) {
+	switch {
+	case errors.Is(err, errVanished):
+		s.log.Debug().Str("path", j.abs).Msg("file vanished before upload")
+	case err != nil && isCanceled(err):
+		s.log.Debug().Str("key", j.key).Msg("upload interrupted; it resumes on the next start")
+	case err != nil:
+		s.log.Error().Err(err).Str("path", j.abs).Msg("upload failed")
+	case res.Skipped:
+		s.log.Info().Str("key", res.Key).Int64("size", res.Size).Msg("already stored")
+	case res.Copied:
+		s.log.Info().Str("key", res.Key).Int64("size", res.Size).Msg("copied on the server")
+	default:
+		s.log.Info().Str("key", res.Key).Int64("size", res.Size).
+			Dur("duration", res.Duration).Str("rate", rateOf(res.Size, res.Duration)).Msg("uploaded")
+	}
+}
+
+func isCanceled(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func rateOf(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fMiB/s", float64(n)/d.Seconds()/(1<<20))
+}

@@ -1,0 +1,131 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Entry is the part of a row a reconcile scan compares with the disk.
+type Entry struct {
+	ID    int64
+	State State
+	Identity
+}
+
+// Snapshot returns every row of root by path, in one query, so that a scan
+// of many files compares without a query per file.
+func (j *Journal) Snapshot(ctx context.Context, root string) (map[string]Entry, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT id, path, state, size, mtime_ns, inode FROM files WHERE root = ?`, root)
+	if err != nil {
+		return nil, fmt.Errorf("read journal of %s: %w", root, err)
+	}
+	defer rows.Close()
+	out := map[string]Entry{}
+	for rows.Next() {
+		var e Entry
+		var path string
+		var mtime int64
+		if err := rows.Scan(&e.ID, &path, &e.State, &e.Size, &mtime, &e.Inode); err != nil {
+			return nil, err
+		}
+		e.MTime = fromNanos(mtime)
+		out[path] = e
+	}
+	return out, rows.Err()
+}
+
+// FindStored returns a stored row, other than exceptID, whose file had
+// identity id: the same file under an earlier name. ErrNotFound when none.
+func (j *Journal) FindStored(ctx context.Context, id Identity, exceptID int64) (File, error) {
+	f, err := scanFile(j.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files
+		WHERE inode = ? AND size = ? AND mtime_ns = ? AND id != ? AND sha256 != ''
+		AND object_key != '' AND state IN (?, ?) ORDER BY updated_ns DESC LIMIT 1`,
+		id.Inode, id.Size, nanos(id.MTime), exceptID, Done, Deleted))
+	if errors.Is(err, sql.ErrNoRows) {
+		return File{}, ErrNotFound
+	}
+	if err != nil {
+		return File{}, fmt.Errorf("find stored copy: %w", err)
+	}
+	return f, nil
+}
+
+// Unfinished returns the rows still to upload: those with a multipart
+// upload in flight first, then the rest, oldest first.
+func (j *Journal) Unfinished(ctx context.Context) ([]File, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files f
+		WHERE state IN (?, ?, ?)
+		ORDER BY EXISTS (SELECT 1 FROM uploads u WHERE u.file_id = f.id) DESC, updated_ns`,
+		Pending, Uploading, Failed)
+	if err != nil {
+		return nil, fmt.Errorf("list unfinished files: %w", err)
+	}
+	defer rows.Close()
+	var out []File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// MarkGone marks the rows of root at the given paths deleted, in one
+// transaction, and returns how many were changed.
+func (j *Journal) MarkGone(ctx context.Context, root string, paths []string) (int, error) {
+	n := 0
+	err := j.tx(ctx, func(tx *sql.Tx) error {
+		now := time.Now().UnixNano()
+		for _, p := range paths {
+			res, err := tx.ExecContext(ctx, `UPDATE files SET state = ?, updated_ns = ?
+				WHERE root = ? AND path = ? AND state != ?`, Deleted, now, root, p, Deleted)
+			if err != nil {
+				return err
+			}
+			c, _ := res.RowsAffected()
+			n += int(c)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM uploads WHERE file_id =
+				(SELECT id FROM files WHERE root = ? AND path = ?)`, root, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark files of %s deleted: %w", root, err)
+	}
+	return n, nil
+}
+
+// Totals is how many files and bytes are in each state.
+type Totals map[State]struct {
+	Files int
+	Bytes int64
+}
+
+// Totals counts files and bytes by state.
+func (j *Journal) Totals(ctx context.Context) (Totals, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT state, count(*), coalesce(sum(size), 0) FROM files GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("count files: %w", err)
+	}
+	defer rows.Close()
+	t := Totals{}
+	for rows.Next() {
+		var s State
+		var v struct {
+			Files int
+			Bytes int64
+		}
+		if err := rows.Scan(&s, &v.Files, &v.Bytes); err != nil {
+			return nil, err
+		}
+		t[s] = v
+	}
+	return t, rows.Err()
+}
