@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
@@ -14,6 +15,7 @@ import (
 // job is one file to upload.
 type job struct {
 	file journal.File
+	root Root
 	abs  string
 	key  string
 }
@@ -95,7 +97,12 @@ func (s *scanner) consider(ctx context.Context, f Found) (job, bool, error) {
 	if err != nil || !need {
 		return job{}, false, err
 	}
-	return job{file: row, abs: f.Abs, key: s.keys.Key(f.Root.Name, f.Rel)}, true, nil
+	return s.job(row, f.Root), true, nil
+}
+
+// job returns the upload of row, a file of root.
+func (s *scanner) job(row journal.File, root Root) job {
+	return job{file: row, root: root, abs: filepath.Join(root.Path, filepath.FromSlash(row.Path)), key: s.keys.Key(root.Name, row.Path)}
 }
 
 func (s *scanner) isMedia(f Found) (bool, error) {

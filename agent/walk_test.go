@@ -13,7 +13,7 @@ func TestWalk(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
 		os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644)
 	}
-	os.Symlink(dir, filepath.Join(dir, "sub", "loop"))               // a loop back to the root
+	os.Symlink(dir, filepath.Join(dir, "sub", "loop"))                 // a loop back to the root
 	os.Symlink(filepath.Join(dir, "gone"), filepath.Join(dir, "dead")) // a dangling link
 	var got []string
 	var errs []string

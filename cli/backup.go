@@ -34,6 +34,9 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if _, err := agent.NewClient(cfg.Control.Socket).Status(ctx); err == nil {
+		return usageError(fmt.Errorf("the agent is running and backs up continuously: see `cloudkeep status`"))
+	}
 	bar := isTerminal(g.stderr) && cfg.Log.Level != "debug"
 	level := cfg.Log.Level
 	if bar && g.logLevel == "" {

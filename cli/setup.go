@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,7 +49,7 @@ func newLogger(w io.Writer, level, format string) zerolog.Logger {
 		lvl = zerolog.InfoLevel
 	}
 	if format == "console" || (format == "auto" && isTerminal(w)) {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !isTerminal(w)}
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 }
@@ -75,6 +76,9 @@ func newClient(cfg *config.Agent) (*minio.Client, error) {
 	return client, nil
 }
 
+// errNoBucket means the configured bucket does not exist.
+var errNoBucket = errors.New("bucket does not exist")
+
 // checkBucket fails early, and clearly, when the bucket is missing.
 func checkBucket(ctx context.Context, client *minio.Client, bucket string) error {
 	ok, err := client.BucketExists(ctx, bucket)
@@ -85,7 +89,7 @@ func checkBucket(ctx context.Context, client *minio.Client, bucket string) error
 		return fmt.Errorf("reach storage at %s: %w", client.EndpointURL().Host, err)
 	}
 	if !ok {
-		return fmt.Errorf("bucket %q does not exist at %s: create it first", bucket, client.EndpointURL().Host)
+		return fmt.Errorf("%w: %q at %s: create it first", errNoBucket, bucket, client.EndpointURL().Host)
 	}
 	return nil
 }

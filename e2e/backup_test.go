@@ -199,7 +199,7 @@ func TestBackup_MissingBucketIsClear(t *testing.T) {
 	w := newWorld(t)
 	w.srv.Client.RemoveBucket(t.Context(), w.srv.Bucket)
 	res := w.run("backup")
-	want := `cloudkeep: bucket "photos" does not exist at ` + w.proxy.Addr + ": create it first\n"
+	want := `cloudkeep: bucket does not exist: "photos" at ` + w.proxy.Addr + ": create it first\n"
 	if res.code == 0 || res.stderr != want {
 		t.Errorf("exit %d, stderr %q, want %q", res.code, res.stderr, want)
 	}

@@ -121,3 +121,23 @@ func TestJournal_RefusesNewerSchema(t *testing.T) {
 		t.Errorf("got %q, want %q", err, want)
 	}
 }
+
+func TestJournal_MarkGoneUnder(t *testing.T) {
+	ctx := context.Background()
+	j := open(t, filepath.Join(t.TempDir(), "journal.db"))
+	for _, p := range []string{"café/a.jpg", "café/sub/b.jpg", "cafés/c.jpg", "other/d.jpg"} {
+		if _, _, err := j.Track(ctx, "r", p, journal.Identity{Size: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := j.MarkGoneUnder(ctx, "r", "café")
+	if err != nil || n != 2 {
+		t.Fatalf("got %d, %v; want 2 rows", n, err)
+	}
+	for p, want := range map[string]journal.State{"café/a.jpg": journal.Deleted, "café/sub/b.jpg": journal.Deleted,
+		"cafés/c.jpg": journal.Pending, "other/d.jpg": journal.Pending} {
+		if f, _ := j.Lookup(ctx, "r", p); f.State != want {
+			t.Errorf("%s: got %s, want %s", p, f.State, want)
+		}
+	}
+}

@@ -129,3 +129,27 @@ func (j *Journal) Totals(ctx context.Context) (Totals, error) {
 	}
 	return t, rows.Err()
 }
+
+// MarkGoneUnder marks deleted every row of root inside the folder dir (a
+// slash-separated path inside the root), and returns how many it changed.
+// Paths are compared as bytes, as they are on disk.
+func (j *Journal) MarkGoneUnder(ctx context.Context, root, dir string) (int, error) {
+	prefix := dir + "/"
+	var n int64
+	err := j.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE files SET state = ?, updated_ns = ?
+			WHERE root = ? AND substr(CAST(path AS BLOB), 1, ?) = CAST(? AS BLOB) AND state != ?`,
+			Deleted, time.Now().UnixNano(), root, len(prefix), prefix, Deleted)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		_, err = tx.ExecContext(ctx, `DELETE FROM uploads WHERE file_id IN
+			(SELECT id FROM files WHERE root = ? AND substr(CAST(path AS BLOB), 1, ?) = CAST(? AS BLOB))`, root, len(prefix), prefix)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark files under %s/%s deleted: %w", root, dir, err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,273 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/media"
+	"github.com/cloudkeep/cloudkeep/uploader"
+)
+
+// Agent is the long-running backup daemon (`cloudkeep run`): it catches up
+// with what changed while it was stopped, then watches the roots and
+// uploads every new or changed media file once it is complete.
+type Agent struct {
+	Roots     []Root
+	Filter    *media.Filter
+	Keys      KeyTemplate
+	Journal   *journal.Journal
+	Uploader  *uploader.Uploader
+	Device    string
+	Files     int   // files uploaded at once
+	Threshold int64 // files this big use the big-file lane
+
+	Settle         time.Duration // quiet time before a changed file is uploaded
+	RescanInterval time.Duration // full reconcile scans
+	PollInterval   time.Duration // scans of roots that cannot be watched; retries of missing roots
+	ShutdownGrace  time.Duration // time given to uploads in flight on stop
+	RetryBase      time.Duration // first delay before a failed file is tried again
+	Socket         string        // the control socket
+	Log            zerolog.Logger
+	MaxWatches     int // 0: the system's limit; tests set a small one
+
+	scan    *scanner
+	send    *sender
+	queue   *queue
+	track   *tracker
+	watch   *watcher
+	changes chan change
+	rescans chan Root
+	ready   chan struct{} // closed once the first scan of every root is done
+}
+
+// Run runs the agent until ctx ends, then stops taking work, gives uploads
+// in flight ShutdownGrace to finish (what does not finish resumes on the
+// next start) and returns nil.
+func (a *Agent) Run(ctx context.Context) error {
+	a.Init()
+	ctl, err := a.listen()
+	if err != nil {
+		return err
+	}
+	w, err := newWatcher(a.Roots, a.PollInterval, a.changes, a.rescans, a.Log)
+	if err != nil {
+		ctl.Close()
+		return err
+	}
+	w.maxWatches = a.MaxWatches
+	a.watch = w
+
+	uploads, cancelUploads := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelUploads()
+	a.abortStale(ctx)
+	a.resumeUnfinished(ctx)
+	w.start() // watches are in place before the first scan: nothing falls between
+
+	g, gctx := errgroup.WithContext(ctx)
+	var workers sync.WaitGroup
+	for range max(a.Files, 1) {
+		workers.Go(func() { a.work(gctx, uploads) })
+	}
+	s := newSettler(a.Settle, func(f Found) { a.settled(gctx, f) }, func(r Root, rel string, dir bool) { a.gone(gctx, r, rel, dir) })
+	g.Go(func() error { return w.run(gctx) })
+	g.Go(func() error { return s.run(gctx, a.changes) })
+	g.Go(func() error { return serveControl(gctx, ctl, a) })
+	g.Go(func() error { a.rescanLoop(gctx); return nil })
+	a.track.setState(StateRunning)
+	a.Log.Info().Int("roots", len(a.Roots)).Msg("agent running")
+
+	<-gctx.Done()
+	a.track.setState(StateStopping)
+	a.Log.Info().Dur("grace", a.ShutdownGrace).Msg("stopping: finishing uploads in flight")
+	stop := time.AfterFunc(a.ShutdownGrace, cancelUploads)
+	workers.Wait()
+	stop.Stop()
+	err = g.Wait()
+	a.Log.Info().Msg("agent stopped")
+	return err
+}
+
+// Init prepares the agent; Run calls it when it was not called before.
+func (a *Agent) Init() {
+	if a.ready != nil {
+		return
+	}
+	a.scan = &scanner{journal: a.Journal, filter: a.Filter, keys: a.Keys}
+	a.send = &sender{journal: a.Journal, uploader: a.Uploader, log: a.Log}
+	a.queue = newQueue(a.Threshold, a.Files)
+	a.track = newTracker()
+	a.changes = make(chan change, 1024)
+	a.rescans = make(chan Root, 4*len(a.Roots)+4)
+	a.ready = make(chan struct{})
+	if a.RetryBase <= 0 {
+		a.RetryBase = 30 * time.Second
+	}
+}
+
+// abortStale aborts uploads of this device the journal does not know.
+func (a *Agent) abortStale(ctx context.Context) {
+	(&Backup{Keys: a.Keys, Journal: a.Journal, Uploader: a.Uploader, Log: a.Log}).abortStale(ctx)
+}
+
+// resumeUnfinished queues what the journal says is not done yet, uploads
+// that were in flight first.
+func (a *Agent) resumeUnfinished(ctx context.Context) {
+	rows, err := a.Journal.Unfinished(ctx)
+	if err != nil {
+		a.Log.Error().Err(err).Msg("read unfinished uploads")
+		return
+	}
+	byName := map[string]Root{}
+	for _, r := range a.Roots {
+		byName[r.Name] = r
+	}
+	for _, row := range rows {
+		if r, ok := byName[row.Root]; ok {
+			a.queue.push(a.scan.job(row, r))
+		}
+	}
+	if len(rows) > 0 {
+		a.Log.Info().Int("files", len(rows)).Msg("resuming unfinished uploads")
+	}
+}
+
+// work uploads queued files until ctx ends. Uploads run under uploads,
+// which outlives ctx by the shutdown grace.
+func (a *Agent) work(ctx, uploads context.Context) {
+	for {
+		j, ok := a.queue.next(ctx)
+		if !ok {
+			return
+		}
+		res, err := a.send.send(uploads, j, a.track.begin(j))
+		switch {
+		case err == nil, errors.Is(err, errVanished):
+			a.track.end(j, res, nil)
+		case isCanceled(err):
+			a.track.end(j, res, nil)
+		default:
+			a.track.end(j, res, err)
+			j.file.Attempts++
+			a.queue.retryLater(j, a.retryDelay(j.file.Attempts))
+		}
+		a.queue.done(j)
+	}
+}
+
+// retryDelay doubles from RetryBase with each failed attempt, up to an hour.
+func (a *Agent) retryDelay(attempts int) time.Duration {
+	d := a.RetryBase
+	for i := 1; i < attempts && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// settled takes a file the settler found complete.
+func (a *Agent) settled(ctx context.Context, f Found) {
+	j, ok, err := a.scan.consider(ctx, f)
+	switch {
+	case err != nil:
+		a.track.end(job{abs: f.Abs}, uploader.Result{}, err)
+		a.Log.Warn().Err(err).Str("path", f.Abs).Msg("skipped; the next scan tries again")
+	case ok:
+		a.Log.Debug().Str("path", f.Abs).Msg("ready")
+		a.queue.push(j)
+	}
+}
+
+// gone records that a file or folder was deleted or moved away. Nothing
+// remote is deleted.
+func (a *Agent) gone(ctx context.Context, r Root, rel string, dir bool) {
+	var n int
+	var err error
+	if dir {
+		n, err = a.Journal.MarkGoneUnder(ctx, r.Name, rel)
+	} else {
+		n, err = a.Journal.MarkGone(ctx, r.Name, []string{rel})
+	}
+	if err != nil {
+		a.Log.Error().Err(err).Msg("journal")
+	} else if n > 0 {
+		a.Log.Debug().Str("root", r.Name).Str("path", rel).Int("files", n).Msg("deleted locally; the backup stays")
+	}
+}
+
+// rescanLoop scans every root at start, then every RescanInterval and
+// whenever the watcher asks (lost events, unwatchable folders).
+func (a *Agent) rescanLoop(ctx context.Context) {
+	for _, r := range a.Roots {
+		a.rescan(ctx, r)
+	}
+	close(a.ready)
+	t := time.NewTicker(a.RescanInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, r := range a.Roots {
+				a.rescan(ctx, r)
+			}
+		case r := <-a.rescans:
+			a.rescan(ctx, r)
+		}
+	}
+}
+
+// rescan reconciles one root with the journal. Recently changed files go
+// through the settler; the rest are queued at once.
+func (a *Agent) rescan(ctx context.Context, r Root) {
+	start := time.Now()
+	queued := 0
+	want := func(j job) {
+		if time.Since(j.file.MTime) < a.Settle {
+			select {
+			case a.changes <- change{root: r, abs: j.abs, rel: j.file.Path}:
+			case <-ctx.Done():
+			}
+			return
+		}
+		queued++
+		a.queue.push(j)
+	}
+	onErr := func(path string, err error) {
+		a.track.end(job{abs: path}, uploader.Result{}, err)
+		a.Log.Warn().Err(err).Str("path", path).Msg("skipped; the next scan tries again")
+	}
+	st, err := a.scan.scanRoot(ctx, r, want, onErr)
+	if err != nil && ctx.Err() == nil {
+		a.Log.Warn().Err(err).Str("root", r.Name).Msg("scan failed")
+		return
+	}
+	a.Log.Info().Str("root", r.Name).Int("media", st.Media).Int("unchanged", st.Unchanged).
+		Int("queued", queued).Dur("took", time.Since(start)).Msg("scanned")
+}
+
+// Scanned is closed once the first scan of every root is done.
+func (a *Agent) Scanned() <-chan struct{} { return a.ready }
+
+// Status reports what the agent is doing.
+func (a *Agent) Status() Status {
+	s := Status{Device: a.Device}
+	a.track.fill(&s)
+	if s.State == StateRunning && a.queue.isPaused() {
+		s.State = StatePaused
+	}
+	s.Roots = a.watch.snapshot()
+	s.Queue = a.queue.status()
+	return s
+}
+
+// Pause stops handing out uploads; watching and scanning go on.
+func (a *Agent) Pause() { a.queue.setPaused(true); a.Log.Info().Msg("paused") }
+
+// Resume starts uploading again.
+func (a *Agent) Resume() { a.queue.setPaused(false); a.Log.Info().Msg("resumed") }

@@ -1,0 +1,183 @@
+package agent
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// queue holds the files waiting for upload in two lanes, so that photos are
+// not stuck behind a long video: big files (at least the multipart
+// threshold) may take all workers but one. A file is queued once, and never
+// handed to two workers at a time. Pausing stops handing out work.
+type queue struct {
+	mu        sync.Mutex
+	wake      chan struct{}
+	small     []queued
+	large     []queued
+	queued    map[int64]bool // file id → waiting in a lane
+	active    map[int64]bool // file id → being uploaded
+	retrying  map[int64]*time.Timer
+	threshold int64
+	maxLarge  int
+	runLarge  int
+	paused    bool
+}
+
+type queued struct {
+	job
+	since time.Time
+}
+
+func newQueue(threshold int64, workers int) *queue {
+	return &queue{
+		wake:      make(chan struct{}, 1),
+		queued:    map[int64]bool{},
+		active:    map[int64]bool{},
+		retrying:  map[int64]*time.Timer{},
+		threshold: threshold,
+		maxLarge:  max(workers-1, 1),
+	}
+}
+
+// push queues j unless it is queued already.
+func (q *queue) push(j job) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if t, ok := q.retrying[j.file.ID]; ok {
+		t.Stop()
+		delete(q.retrying, j.file.ID)
+	}
+	if q.queued[j.file.ID] {
+		return
+	}
+	q.queued[j.file.ID] = true
+	e := queued{job: j, since: time.Now()}
+	if j.file.Size >= q.threshold {
+		q.large = append(q.large, e)
+	} else {
+		q.small = append(q.small, e)
+	}
+	q.signal()
+}
+
+// retryLater queues j again after delay.
+func (q *queue) retryLater(j job, delay time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.retrying[j.file.ID]; ok {
+		return
+	}
+	q.retrying[j.file.ID] = time.AfterFunc(delay, func() {
+		q.mu.Lock()
+		delete(q.retrying, j.file.ID)
+		q.mu.Unlock()
+		q.push(j)
+	})
+}
+
+// next waits for a job; false when ctx ends.
+func (q *queue) next(ctx context.Context) (job, bool) {
+	for {
+		q.mu.Lock()
+		j, ok := q.pick()
+		if ok && len(q.small)+len(q.large) > 0 {
+			q.signal() // more work for another worker
+		}
+		q.mu.Unlock()
+		if ok {
+			return j, true
+		}
+		select {
+		case <-ctx.Done():
+			return job{}, false
+		case <-q.wake:
+		}
+	}
+}
+
+// pick takes the first small file, else the first big one while the big
+// lane has a worker to spare; never a file already being uploaded.
+func (q *queue) pick() (job, bool) {
+	if q.paused {
+		return job{}, false
+	}
+	if j, ok := q.take(&q.small); ok {
+		return j, true
+	}
+	if q.runLarge >= q.maxLarge {
+		return job{}, false
+	}
+	j, ok := q.take(&q.large)
+	if ok {
+		q.runLarge++
+	}
+	return j, ok
+}
+
+func (q *queue) take(lane *[]queued) (job, bool) {
+	for i, e := range *lane {
+		if q.active[e.file.ID] {
+			continue
+		}
+		*lane = append((*lane)[:i], (*lane)[i+1:]...)
+		delete(q.queued, e.file.ID)
+		q.active[e.file.ID] = true
+		return e.job, true
+	}
+	return job{}, false
+}
+
+// done releases j's worker.
+func (q *queue) done(j job) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.active, j.file.ID)
+	if j.file.Size >= q.threshold {
+		q.runLarge--
+	}
+	q.signal()
+}
+
+func (q *queue) setPaused(p bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.paused = p
+	q.signal()
+}
+
+func (q *queue) isPaused() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.paused
+}
+
+func (q *queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// QueueStatus is what is waiting.
+type QueueStatus struct {
+	Files         int       `json:"files"`
+	Bytes         int64     `json:"bytes"`
+	Retrying      int       `json:"retrying"`
+	OldestPending time.Time `json:"oldest_pending,omitzero"`
+}
+
+func (q *queue) status() QueueStatus {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := QueueStatus{Files: len(q.small) + len(q.large), Retrying: len(q.retrying)}
+	for _, lane := range [][]queued{q.small, q.large} {
+		for _, e := range lane {
+			s.Bytes += e.file.Size
+			if s.OldestPending.IsZero() || e.since.Before(s.OldestPending) {
+				s.OldestPending = e.since
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,316 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/rs/zerolog"
+
+	"github.com/cloudkeep/cloudkeep/media"
+)
+
+// change is a path the watcher saw change.
+type change struct {
+	root    Root
+	abs     string
+	rel     string
+	dirGone bool // a watched folder was removed or moved away
+}
+
+// RootHealth is how well a root is watched.
+type RootHealth struct {
+	Name     string `json:"name"`
+	Path     string `json:"path"`
+	Exists   bool   `json:"exists"`
+	Watches  int    `json:"watches"`  // folders watched
+	Fallback bool   `json:"fallback"` // the watch limit was hit: scanned every poll interval instead
+}
+
+// watcher watches every folder under the roots (fsnotify is not
+// recursive) and reports changed paths. It also asks for a rescan of a root
+// when events were lost, and polls roots it cannot watch.
+type watcher struct {
+	fs         *fsnotify.Watcher
+	roots      []Root
+	poll       time.Duration
+	maxWatches int // 0: as many as the system allows; tests set a limit
+	log        zerolog.Logger
+	changes    chan<- change
+	rescans    chan<- Root
+
+	mu     sync.Mutex
+	dirs   map[string]Root // watched folder → its root
+	health map[string]*RootHealth
+}
+
+func newWatcher(roots []Root, poll time.Duration, changes chan<- change, rescans chan<- Root, log zerolog.Logger) (*watcher, error) {
+	fw, err := fsnotify.NewBufferedWatcher(4096)
+	if err != nil {
+		if errors.Is(err, syscall.EMFILE) {
+			return nil, errors.New("cannot watch folders: the system's inotify instance limit (fs.inotify.max_user_instances) is reached")
+		}
+		return nil, err
+	}
+	w := &watcher{fs: fw, roots: roots, poll: poll, changes: changes, rescans: rescans,
+		log: log.With().Str("component", "watcher").Logger(), dirs: map[string]Root{}, health: map[string]*RootHealth{}}
+	for _, r := range roots {
+		w.health[r.Name] = &RootHealth{Name: r.Name, Path: r.Path}
+	}
+	return w, nil
+}
+
+// start watches every root that exists; it returns once the watches are
+// in place, so that a scan that follows misses nothing.
+func (w *watcher) start() {
+	for _, r := range w.roots {
+		w.addRoot(r)
+	}
+}
+
+// run handles events until ctx ends, then closes the watcher.
+func (w *watcher) run(ctx context.Context) error {
+	defer w.fs.Close()
+	tick := time.NewTicker(w.poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.fs.Events:
+			if !ok {
+				return nil
+			}
+			w.handle(ctx, ev)
+		case err, ok := <-w.fs.Errors:
+			if !ok {
+				return nil
+			}
+			w.handleError(err)
+		case <-tick.C:
+			w.pollRoots()
+		}
+	}
+}
+
+func (w *watcher) addRoot(r Root) bool {
+	_, err := os.Stat(r.Path)
+	w.mu.Lock()
+	h := w.health[r.Name]
+	was := h.Exists
+	h.Exists = err == nil
+	w.mu.Unlock()
+	if err != nil {
+		if was || !errors.Is(err, fs.ErrNotExist) {
+			w.log.Warn().Err(err).Str("root", r.Name).Msg("cannot watch folder; trying again every poll interval")
+		} else {
+			w.log.Warn().Str("root", r.Name).Str("path", r.Path).Msg("folder does not exist yet; trying again every poll interval")
+		}
+		return false
+	}
+	w.addTree(r, r.Path, nil)
+	return true
+}
+
+// addTree watches dir and every folder below it, each before it is read,
+// so that nothing created meanwhile is missed. When emit is set, every file
+// found is reported: the folder is new (created or moved in).
+func (w *watcher) addTree(r Root, dir string, emit func(change)) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			w.log.Debug().Err(err).Str("path", p).Msg("cannot read")
+			return nil
+		}
+		if p != r.Path && media.Ignored(d.Name()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			w.watch(r, p)
+			return nil
+		}
+		if emit != nil && d.Type().IsRegular() {
+			emit(change{root: r, abs: p, rel: relSlash(r, p)})
+		}
+		return nil
+	})
+}
+
+func (w *watcher) watch(r Root, dir string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h := w.health[r.Name]
+	if h.Fallback {
+		return
+	}
+	var err error
+	if w.maxWatches > 0 && len(w.dirs) >= w.maxWatches {
+		err = syscall.ENOSPC
+	} else {
+		err = w.fs.Add(dir)
+	}
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		h.Fallback = true
+		w.log.Warn().Str("root", r.Name).Dur("poll_interval", w.poll).
+			Msg("the system's inotify watch limit (fs.inotify.max_user_watches) is reached: " +
+				"folders of this root are scanned every poll_interval instead; raise the limit with " +
+				"`sysctl fs.inotify.max_user_watches=524288`")
+	case err != nil:
+		w.log.Warn().Err(err).Str("path", dir).Msg("cannot watch folder")
+	default:
+		if _, ok := w.dirs[dir]; !ok {
+			w.dirs[dir] = r
+			h.Watches++
+		}
+	}
+}
+
+func (w *watcher) handle(ctx context.Context, ev fsnotify.Event) {
+	if ev.Op == fsnotify.Chmod {
+		return // Linux sends Chmod on unlink and on metadata changes
+	}
+	r, rel, ok := w.locate(ev.Name)
+	if !ok || ignoredPath(rel) {
+		return
+	}
+	w.log.Debug().Str("event", ev.Op.String()).Str("path", ev.Name).Msg("event")
+	emit := func(c change) { w.send(ctx, c) }
+	if ev.Has(fsnotify.Create) {
+		if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
+			w.addTree(r, ev.Name, emit)
+			return
+		}
+	}
+	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		if w.dropDir(ev.Name) {
+			emit(change{root: r, abs: ev.Name, rel: rel, dirGone: true})
+			return
+		}
+	}
+	emit(change{root: r, abs: ev.Name, rel: rel})
+}
+
+// dropDir forgets a watched folder and the folders below it, and reports
+// whether path was one.
+func (w *watcher) dropDir(path string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r, ok := w.dirs[path]
+	if !ok {
+		return false
+	}
+	prefix := path + string(filepath.Separator)
+	for d := range w.dirs {
+		if d == path || strings.HasPrefix(d, prefix) {
+			w.fs.Remove(d) // may be gone already
+			delete(w.dirs, d)
+			w.health[r.Name].Watches--
+		}
+	}
+	if path == r.Path {
+		w.health[r.Name].Exists = false
+	}
+	return true
+}
+
+func (w *watcher) handleError(err error) {
+	if !errors.Is(err, fsnotify.ErrEventOverflow) {
+		w.log.Error().Err(err).Msg("watch error")
+		return
+	}
+	w.log.Warn().Msg("file events were lost (the kernel queue overflowed): rescanning every folder")
+	for _, r := range w.roots {
+		w.rescan(r)
+	}
+}
+
+// pollRoots retries roots that do not exist yet and rescans the ones that
+// cannot be watched.
+func (w *watcher) pollRoots() {
+	for _, r := range w.roots {
+		w.mu.Lock()
+		h := *w.health[r.Name]
+		w.mu.Unlock()
+		switch {
+		case !h.Exists:
+			if w.addRoot(r) {
+				w.log.Info().Str("root", r.Name).Msg("folder appeared; watching it")
+				w.rescan(r)
+			}
+		case h.Fallback:
+			w.rescan(r)
+		}
+	}
+}
+
+func (w *watcher) send(ctx context.Context, c change) {
+	select {
+	case w.changes <- c:
+	case <-ctx.Done():
+	}
+}
+
+// rescan asks for a scan of r without waiting: when the queue of requests
+// is full, scans are pending anyway.
+func (w *watcher) rescan(r Root) {
+	select {
+	case w.rescans <- r:
+	default:
+	}
+}
+
+// locate finds the root holding path (the deepest, if roots nest).
+func (w *watcher) locate(path string) (Root, string, bool) {
+	var best Root
+	found := false
+	for _, r := range w.roots {
+		if (path == r.Path || strings.HasPrefix(path, r.Path+string(filepath.Separator))) &&
+			(!found || len(r.Path) > len(best.Path)) {
+			best, found = r, true
+		}
+	}
+	if !found {
+		return Root{}, "", false
+	}
+	return best, relSlash(best, path), true
+}
+
+// snapshot returns the health of every root.
+func (w *watcher) snapshot() []RootHealth {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]RootHealth, 0, len(w.roots))
+	for _, r := range w.roots {
+		out = append(out, *w.health[r.Name])
+	}
+	return out
+}
+
+func relSlash(r Root, path string) string {
+	rel, err := filepath.Rel(r.Path, path)
+	if err != nil || rel == "." {
+		return ""
+	}
+	return filepath.ToSlash(rel)
+}
+
+// ignoredPath reports whether any element of a slash-separated path is a
+// hidden or temporary name.
+func ignoredPath(rel string) bool {
+	for _, el := range strings.Split(rel, "/") {
+		if el != "" && media.Ignored(el) {
+			return true
+		}
+	}
+	return false
+}

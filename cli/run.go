@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"errors"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudkeep/cloudkeep/agent"
+	"github.com/cloudkeep/cloudkeep/config"
+)
+
+func runCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the backup agent: watch the folders and upload new photos and videos",
+		Long: `Runs until stopped (SIGINT or SIGTERM): catches up with what changed while
+it was stopped, then watches every folder under watch: and uploads each new
+or changed photo and video once it is complete. Uploads in flight at a stop
+get shutdown_grace to finish; the rest resume on the next start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			a, cleanup, err := g.newAgent(cmd, cfg)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			return a.Run(cmd.Context())
+		},
+	}
+}
+
+// newAgent builds the agent from the config.
+func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent, func(), error) {
+	ctx := cmd.Context()
+	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
+	client, err := newClient(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkBucket(ctx, client, cfg.Storage.Bucket); errors.Is(err, errNoBucket) {
+		return nil, nil, err
+	} else if err != nil {
+		// At boot the network may not be up yet: uploads retry.
+		log.Warn().Err(err).Msg("storage not reachable yet; uploads will retry")
+	}
+	j, err := openJournal(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &agent.Agent{
+		Roots:          roots(cfg),
+		Filter:         filter(cfg),
+		Keys:           keyTemplate(cfg),
+		Journal:        j,
+		Uploader:       newUploader(cfg, client, j, log),
+		Device:         cfg.Device.Name,
+		Files:          cfg.Storage.Concurrency.Files,
+		Threshold:      int64(cfg.Storage.MultipartThreshold),
+		Settle:         time.Duration(cfg.Settle),
+		RescanInterval: time.Duration(cfg.RescanInterval),
+		PollInterval:   time.Duration(cfg.PollInterval),
+		ShutdownGrace:  time.Duration(cfg.ShutdownGrace),
+		Socket:         cfg.Control.Socket,
+		Log:            log,
+	}
+	return a, func() { j.Close() }, nil
+}

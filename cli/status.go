@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+
+	"github.com/cloudkeep/cloudkeep/agent"
+	"github.com/cloudkeep/cloudkeep/config"
+	"github.com/cloudkeep/cloudkeep/journal"
+)
+
+func statusCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show what the agent is doing: folders, queue, uploads, errors",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := agent.NewClient(cfg.Control.Socket).Status(cmd.Context())
+			if errors.Is(err, agent.ErrNotRunning) {
+				return g.offlineStatus(cmd, cfg, asJSON)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(g.stdout, st)
+			}
+			printStatus(g.stdout, st, time.Now())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
+	return cmd
+}
+
+// offlineStatus reports from the journal when no agent runs.
+func (g *globals) offlineStatus(cmd *cobra.Command, cfg *config.Agent, asJSON bool) error {
+	j, err := openJournal(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	totals, err := j.Totals(cmd.Context())
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(g.stdout, map[string]any{"state": "not running", "journal": totals})
+	}
+	fmt.Fprintln(g.stdout, "agent: not running (start it with `cloudkeep run` or `cloudkeep service start`)")
+	printTotals(g.stdout, totals)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printTotals(w io.Writer, t journal.Totals) {
+	fmt.Fprintf(w, "journal: %d file(s) backed up (%s)", t[journal.Done].Files, humanize.IBytes(uint64(t[journal.Done].Bytes)))
+	for _, s := range []journal.State{journal.Pending, journal.Uploading, journal.Failed, journal.Deleted} {
+		if n := t[s].Files; n > 0 {
+			fmt.Fprintf(w, ", %d %s", n, s)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func printStatus(w io.Writer, s agent.Status, now time.Time) {
+	fmt.Fprintf(w, "agent: %s on %s, up %s\n", s.State, s.Device, now.Sub(s.StartedAt).Round(time.Second))
+	fmt.Fprintln(w, "folders:")
+	for _, r := range s.Roots {
+		health := fmt.Sprintf("watching %d folder(s)", r.Watches)
+		switch {
+		case !r.Exists:
+			health = "missing (waiting for it to appear)"
+		case r.Fallback:
+			health += ", the rest scanned periodically (inotify watch limit reached)"
+		}
+		fmt.Fprintf(w, "  %-12s %s  %s\n", r.Name, r.Path, health)
+	}
+	q := s.Queue
+	fmt.Fprintf(w, "queue: %d file(s), %s pending", q.Files, humanize.IBytes(uint64(q.Bytes)))
+	if !q.OldestPending.IsZero() {
+		fmt.Fprintf(w, ", oldest waiting %s", now.Sub(q.OldestPending).Round(time.Second))
+	}
+	if q.Retrying > 0 {
+		fmt.Fprintf(w, ", %d waiting to retry", q.Retrying)
+	}
+	fmt.Fprintln(w)
+	if len(s.Uploads) > 0 {
+		fmt.Fprintln(w, "uploading:")
+		for _, u := range s.Uploads {
+			fmt.Fprintf(w, "  %s  %s %3.0f%% of %s\n", u.Key, bar(u.Percent, 20), u.Percent, humanize.IBytes(uint64(u.Size)))
+		}
+	}
+	t := s.Totals
+	fmt.Fprintf(w, "since start: %d uploaded (%s), %d copied on the server, %d already stored, %d failed\n",
+		t.Uploaded, humanize.IBytes(uint64(t.Bytes)), t.Copied, t.Skipped, t.Failed)
+	if len(s.Errors) > 0 {
+		fmt.Fprintln(w, "recent errors:")
+		for _, e := range s.Errors {
+			fmt.Fprintf(w, "  %s %s: %s\n", e.Time.Local().Format(time.TimeOnly), e.Path, e.Error)
+		}
+	}
+}
+
+func bar(percent float64, width int) string {
+	n := min(max(int(percent*float64(width)/100), 0), width)
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
