@@ -88,10 +88,14 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 }
 
 // Pause stops the agent's uploads.
-func (c *Client) Pause(ctx context.Context) error { return c.do(ctx, http.MethodPost, "/v1/pause", nil) }
+func (c *Client) Pause(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/pause", nil)
+}
 
 // Resume restarts the agent's uploads.
-func (c *Client) Resume(ctx context.Context) error { return c.do(ctx, http.MethodPost, "/v1/resume", nil) }
+func (c *Client) Resume(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/resume", nil)
+}
 
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, nil)

@@ -38,6 +38,7 @@ type world struct {
 	state  string
 	config string
 	env    []string
+	top    string   // more top-level config keys
 	asUser *userIDs // run the binary as this user when set
 }
 
@@ -72,8 +73,8 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-// writeConfig writes a config for this world; extra is appended under
-// storage:.
+// writeConfig writes a config for this world; storageExtra is added under
+// storage:, w.top at the end.
 func (w *world) writeConfig(storageExtra string) {
 	text := fmt.Sprintf(`device:
   name: laptop
@@ -90,7 +91,7 @@ storage:
   - path: %s
     name: pictures
 state_dir: %s
-`, w.proxy.Addr, w.srv.Bucket, w.srv.AccessKey, w.srv.SecretKey, storageExtra, w.photos, w.state)
+%s`, w.proxy.Addr, w.srv.Bucket, w.srv.AccessKey, w.srv.SecretKey, storageExtra, w.photos, w.state, w.top)
 	if err := os.WriteFile(w.config, []byte(text), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
@@ -178,9 +179,14 @@ func (w *world) contentSHA256(key string) string {
 		w.t.Fatal(err)
 	}
 	defer obj.Close()
+	return hashReader(w.t, obj)
+}
+
+func hashReader(t *testing.T, r io.Reader) string {
+	t.Helper()
 	h := sha256.New()
-	if _, err := io.Copy(h, obj); err != nil {
-		w.t.Fatalf("read %s: %v", key, err)
+	if _, err := io.Copy(h, r); err != nil {
+		t.Fatalf("read: %v", err)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -132,27 +132,25 @@ var migrations = []string{
 	`CREATE INDEX files_identity ON files (inode, size);`,
 }
 
+// migrate brings the schema up to date in one write transaction, so that
+// two processes opening a new journal at once do not both create it.
 func (j *Journal) migrate(ctx context.Context) error {
-	var version int
-	if err := j.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this cloudkeep knows (%d): upgrade cloudkeep", version, len(migrations))
-	}
-	for v := version; v < len(migrations); v++ {
-		err := j.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		var version int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
 		}
-	}
-	return nil
+		if version > len(migrations) {
+			return fmt.Errorf("schema version %d is newer than this cloudkeep knows (%d): upgrade cloudkeep", version, len(migrations))
+		}
+		for v := version; v < len(migrations); v++ {
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations)))
+		return err
+	})
 }
 
 // tx runs fn in one transaction, committing when it returns nil.

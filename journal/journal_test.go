@@ -141,3 +141,24 @@ func TestJournal_MarkGoneUnder(t *testing.T) {
 		}
 	}
 }
+
+// Two processes (the agent and `cloudkeep status`) may open a new journal
+// at the same moment.
+func TestJournal_ConcurrentFirstOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			j, err := journal.Open(context.Background(), path)
+			if err == nil {
+				j.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
