@@ -263,4 +263,3 @@ func track100k(b *testing.B, photos, state string) {
 		b.Fatal(err)
 	}
 }
-
