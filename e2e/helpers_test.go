@@ -105,7 +105,8 @@ type result struct {
 
 func (w *world) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(w.bin, append(args, "--config", w.config)...)
-	cmd.Env = append(os.Environ(), w.env...)
+	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1") // a race in the binary fails the test
+	cmd.Env = append(cmd.Env, w.env...)
 	if w.asUser != nil {
 		setCredential(cmd, w.asUser)
 	}

@@ -36,7 +36,11 @@ func Cloudkeep(t testing.TB) string {
 		}
 		os.Chmod(dir, 0o755)
 		binPath = filepath.Join(dir, "cloudkeep")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		args := []string{"build", "-o", binPath}
+		if raceFlag != "" {
+			args = append(args, raceFlag)
+		}
+		cmd := exec.Command("go", append(args, ".")...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			errText = string(out) + err.Error()
