@@ -82,6 +82,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		d.decodeStruct(n, v, key)
 	case reflect.Slice:
 		d.decodeSlice(n, v, key)
+	case reflect.Map:
+		d.decodeMap(n, v, key)
 	default:
 		d.decodeScalar(n, v, key)
 	}
@@ -122,6 +124,23 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, key string) {
 	}
 }
 
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, key string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.fail(n.Line, key, "want a mapping, got %s", describe(n))
+		return
+	}
+	v.Set(reflect.MakeMapWithSize(v.Type(), len(n.Content)/2))
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, joinKey(key, k.Value))
+		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
+	}
+}
+
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, key string) {
 	if n.Kind != yaml.ScalarNode {
 		d.fail(n.Line, key, "want a single value, got %s", describe(n))
@@ -149,7 +168,7 @@ func (d *decoder) applyEnv(v reflect.Value, key string) {
 			d.applyEnv(fv, path)
 			continue
 		}
-		if fv.Kind() == reflect.Slice {
+		if fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map {
 			continue
 		}
 		env := "CLOUDKEEP_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))

@@ -48,31 +48,50 @@ func UserPath() (string, error) {
 // overrides and defaults, and validates it. Every problem found is returned,
 // joined; each is an *Error.
 func Load(path string) (*Agent, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("config file %s does not exist: write one with `cloudkeep config init --config %s`", path, path)
-	}
+	data, err := readFile(path, "cloudkeep config init --config "+path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, err
 	}
 	return Parse(path, data)
 }
 
-// Parse is Load for data already read from the named file.
-func Parse(file string, data []byte) (*Agent, error) {
+func readFile(path, hint string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("config file %s does not exist: write one with `%s`", path, hint)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return data, nil
+}
+
+// decodeInto parses YAML data from file strictly into target (a pointer to
+// a struct), then applies CLOUDKEEP_* environment overrides. It returns
+// where each key came from.
+func decodeInto(file string, data []byte, target any) (source, error) {
+	src := source{file: file, at: map[string]origin{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, syntaxError(file, err)
+		return src, syntaxError(file, err)
 	}
-	c := &Agent{source: source{file: file, at: map[string]origin{}}}
-	d := &decoder{src: &c.source, file: file}
+	d := &decoder{src: &src, file: file}
+	v := reflect.ValueOf(target).Elem()
 	if len(doc.Content) > 0 {
-		d.decode(doc.Content[0], reflect.ValueOf(c).Elem(), "")
+		d.decode(doc.Content[0], v, "")
 	}
-	d.applyEnv(reflect.ValueOf(c).Elem(), "")
-	if len(d.errs) > 0 {
-		return nil, errors.Join(d.errs...)
+	d.applyEnv(v, "")
+	return src, errors.Join(d.errs...)
+}
+
+// Parse is Load for data already read from the named file.
+func Parse(file string, data []byte) (*Agent, error) {
+	c := &Agent{}
+	src, err := decodeInto(file, data, c)
+	if err != nil {
+		return nil, err
 	}
+	c.source = src
 	c.applyAWSEnv()
 	if err := c.setDefaults(); err != nil {
 		return nil, err

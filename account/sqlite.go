@@ -1,0 +1,321 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// SQLite is the default Store: one SQLite file in WAL mode.
+type SQLite struct {
+	db *sql.DB
+}
+
+var sqliteSchema = []string{`
+CREATE TABLE accounts (
+	id            TEXT PRIMARY KEY,
+	email         TEXT UNIQUE,
+	phone         TEXT UNIQUE,
+	region        TEXT NOT NULL,
+	birth_date    TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	created_ns    INTEGER NOT NULL
+);
+CREATE TABLE codes (
+	id         TEXT PRIMARY KEY,
+	purpose    TEXT NOT NULL,
+	address    TEXT NOT NULL,
+	account_id TEXT NOT NULL,
+	hash       TEXT NOT NULL,
+	expires_ns INTEGER NOT NULL,
+	tries      INTEGER NOT NULL,
+	verified   INTEGER NOT NULL,
+	sent_ns    INTEGER NOT NULL,
+	data       TEXT NOT NULL
+);
+CREATE TABLE sends (address TEXT NOT NULL, at_ns INTEGER NOT NULL);
+CREATE INDEX sends_address ON sends (address, at_ns);
+CREATE TABLE devices (
+	id            TEXT PRIMARY KEY,
+	account_id    TEXT NOT NULL,
+	name          TEXT NOT NULL,
+	client_id     TEXT NOT NULL,
+	refresh_hash  TEXT NOT NULL,
+	previous_hash TEXT NOT NULL,
+	refresh_ns    INTEGER NOT NULL,
+	created_ns    INTEGER NOT NULL,
+	last_seen_ns  INTEGER NOT NULL,
+	revoked       INTEGER NOT NULL
+);
+CREATE INDEX devices_account ON devices (account_id);
+CREATE INDEX devices_refresh ON devices (refresh_hash);
+CREATE INDEX devices_previous ON devices (previous_hash);
+CREATE TABLE device_auths (
+	code_hash   TEXT PRIMARY KEY,
+	user_code   TEXT NOT NULL UNIQUE,
+	client_id   TEXT NOT NULL,
+	device_name TEXT NOT NULL,
+	account_id  TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	expires_ns  INTEGER NOT NULL,
+	interval_ns INTEGER NOT NULL,
+	last_poll_ns INTEGER NOT NULL
+);
+CREATE TABLE throttles (
+	key         TEXT PRIMARY KEY,
+	failures    INTEGER NOT NULL,
+	locked_ns   INTEGER NOT NULL,
+	updated_ns  INTEGER NOT NULL
+);
+CREATE TABLE sessions (hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_ns INTEGER NOT NULL);
+`}
+
+// OpenSQLite opens (creating if needed) the database at path.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	s := &SQLite{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open accounts database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > len(sqliteSchema) {
+		return fmt.Errorf("schema version %d is newer than this cloudkeep knows", v)
+	}
+	for ; v < len(sqliteSchema); v++ {
+		if _, err := tx.ExecContext(ctx, sqliteSchema[v]); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close closes the database.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func (s *SQLite) CreateAccount(ctx context.Context, a Account) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts (id, email, phone, region, birth_date, password_hash, created_ns)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, nullIfEmpty(a.Email), nullIfEmpty(a.Phone), a.Region,
+		a.BirthDate.Format(time.DateOnly), a.PasswordHash, ns(a.Created))
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return ErrExists
+	}
+	return err
+}
+
+const accountCols = `id, coalesce(email, ''), coalesce(phone, ''), region, birth_date, password_hash, created_ns`
+
+func scanAccount(row *sql.Row) (Account, error) {
+	var a Account
+	var birth string
+	var created int64
+	if err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.Region, &birth, &a.PasswordHash, &created); err != nil {
+		return Account{}, notFound(err)
+	}
+	a.BirthDate, _ = time.Parse(time.DateOnly, birth)
+	a.Created = fromNS(created)
+	return a, nil
+}
+
+func (s *SQLite) AccountByID(ctx context.Context, id string) (Account, error) {
+	return scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+}
+
+func (s *SQLite) AccountByAddress(ctx context.Context, address string) (Account, error) {
+	return scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE email = ? OR phone = ?`, address, address))
+}
+
+func (s *SQLite) PutCode(ctx context.Context, c Code) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO codes (id, purpose, address, account_id, hash,
+		expires_ns, tries, verified, sent_ns, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Purpose, c.Address, c.AccountID, c.Hash, ns(c.Expires), c.Tries, c.Verified, ns(c.Sent), c.Data)
+	return err
+}
+
+func (s *SQLite) Code(ctx context.Context, id string) (Code, error) {
+	var c Code
+	var expires, sent int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, purpose, address, account_id, hash, expires_ns, tries,
+		verified, sent_ns, data FROM codes WHERE id = ?`, id).
+		Scan(&c.ID, &c.Purpose, &c.Address, &c.AccountID, &c.Hash, &expires, &c.Tries, &c.Verified, &sent, &c.Data)
+	c.Expires, c.Sent = fromNS(expires), fromNS(sent)
+	return c, notFound(err)
+}
+
+func (s *SQLite) DeleteCode(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM codes WHERE id = ?`, id)
+	return err
+}
+
+func (s *SQLite) CountSends(ctx context.Context, address string, t, since time.Time) (int, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO sends (address, at_ns) VALUES (?, ?)`, address, ns(t)); err != nil {
+		return 0, err
+	}
+	s.db.ExecContext(ctx, `DELETE FROM sends WHERE at_ns < ?`, ns(since.Add(-24*time.Hour)))
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE address = ? AND at_ns >= ?`, address, ns(since)).Scan(&n)
+	return n, err
+}
+
+func (s *SQLite) PutDevice(ctx context.Context, d Device) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO devices (id, account_id, name, client_id, refresh_hash,
+		previous_hash, refresh_ns, created_ns, last_seen_ns, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.AccountID, d.Name, d.ClientID, d.RefreshHash, d.PreviousHash, ns(d.RefreshUntil), ns(d.Created), ns(d.LastSeen), d.Revoked)
+	return err
+}
+
+const deviceCols = `id, account_id, name, client_id, refresh_hash, previous_hash, refresh_ns, created_ns, last_seen_ns, revoked`
+
+func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
+	var d Device
+	var refresh, created, seen int64
+	err := row.Scan(&d.ID, &d.AccountID, &d.Name, &d.ClientID, &d.RefreshHash, &d.PreviousHash, &refresh, &created, &seen, &d.Revoked)
+	d.RefreshUntil, d.Created, d.LastSeen = fromNS(refresh), fromNS(created), fromNS(seen)
+	return d, notFound(err)
+}
+
+func (s *SQLite) Device(ctx context.Context, id string) (Device, error) {
+	return scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
+}
+
+func (s *SQLite) DeviceByRefresh(ctx context.Context, hash string) (Device, error) {
+	return scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices
+		WHERE refresh_hash = ? OR previous_hash = ?`, hash, hash))
+}
+
+func (s *SQLite) Devices(ctx context.Context, accountID string) ([]Device, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE account_id = ? ORDER BY created_ns`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (s *SQLite) PutDeviceAuth(ctx context.Context, d DeviceAuth) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO device_auths (code_hash, user_code, client_id,
+		device_name, account_id, status, expires_ns, interval_ns, last_poll_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.CodeHash, d.UserCode, d.ClientID, d.DeviceName, d.AccountID, d.Status, ns(d.Expires), int64(d.Interval), ns(d.LastPoll))
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return ErrExists
+	}
+	return err
+}
+
+func (s *SQLite) scanDeviceAuth(row *sql.Row) (DeviceAuth, error) {
+	var d DeviceAuth
+	var expires, interval, poll int64
+	err := row.Scan(&d.CodeHash, &d.UserCode, &d.ClientID, &d.DeviceName, &d.AccountID, &d.Status, &expires, &interval, &poll)
+	d.Expires, d.Interval, d.LastPoll = fromNS(expires), time.Duration(interval), fromNS(poll)
+	return d, notFound(err)
+}
+
+const deviceAuthCols = `code_hash, user_code, client_id, device_name, account_id, status, expires_ns, interval_ns, last_poll_ns`
+
+func (s *SQLite) DeviceAuth(ctx context.Context, codeHash string) (DeviceAuth, error) {
+	return s.scanDeviceAuth(s.db.QueryRowContext(ctx, `SELECT `+deviceAuthCols+` FROM device_auths WHERE code_hash = ?`, codeHash))
+}
+
+func (s *SQLite) DeviceAuthByUserCode(ctx context.Context, userCode string) (DeviceAuth, error) {
+	return s.scanDeviceAuth(s.db.QueryRowContext(ctx, `SELECT `+deviceAuthCols+` FROM device_auths WHERE user_code = ?`, userCode))
+}
+
+func (s *SQLite) Throttle(ctx context.Context, key string) (Throttle, error) {
+	t := Throttle{Key: key}
+	var locked, updated int64
+	err := s.db.QueryRowContext(ctx, `SELECT failures, locked_ns, updated_ns FROM throttles WHERE key = ?`, key).
+		Scan(&t.Failures, &locked, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, nil
+	}
+	t.LockedUntil, t.Updated = fromNS(locked), fromNS(updated)
+	return t, err
+}
+
+func (s *SQLite) PutThrottle(ctx context.Context, t Throttle) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO throttles (key, failures, locked_ns, updated_ns)
+		VALUES (?, ?, ?, ?)`, t.Key, t.Failures, ns(t.LockedUntil), ns(t.Updated))
+	return err
+}
+
+func (s *SQLite) PutSession(ctx context.Context, hash, accountID string, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO sessions (hash, account_id, expires_ns) VALUES (?, ?, ?)`,
+		hash, accountID, ns(expires))
+	return err
+}
+
+func (s *SQLite) Session(ctx context.Context, hash string, now time.Time) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT account_id FROM sessions WHERE hash = ? AND expires_ns > ?`, hash, ns(now)).Scan(&id)
+	return id, notFound(err)
+}
+
+func (s *SQLite) DeleteSession(ctx context.Context, hash string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
+	return err
+}

@@ -1,0 +1,112 @@
+// Package account is cloudkeep's account service: sign-up with email or
+// phone and a verification PIN, sign-in with password and a one-time code,
+// device approval (RFC 8628), tokens, and the OpenID Connect issuer that
+// lets MinIO hand each device credentials for its owner's files only.
+package account
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by a Store when nothing matches.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned by Store.CreateAccount when the email or phone is
+// taken.
+var ErrExists = errors.New("already exists")
+
+// Account is a person's account.
+type Account struct {
+	ID           string // numeric, usable as the user name
+	Email        string // lower case, or empty
+	Phone        string // E.164, or empty
+	Region       string // ISO 3166 code
+	BirthDate    time.Time
+	PasswordHash string
+	Created      time.Time
+}
+
+// Code is a one-time code sent to an address: a sign-up PIN or a sign-in
+// code. Its ID is the flow's handle (signup_id or challenge_id).
+type Code struct {
+	ID        string
+	Purpose   string // "signup" or "signin"
+	Address   string // where it was sent
+	AccountID string // signin: whose
+	Hash      string // keyed hash of the code
+	Expires   time.Time
+	Tries     int       // wrong entries so far
+	Verified  bool      // signup: the PIN was right; the password may be set
+	Sent      time.Time // when the current code was sent
+	Data      string    // signup: the form, JSON
+}
+
+// Device is a connected device.
+type Device struct {
+	ID           string
+	AccountID    string
+	Name         string
+	ClientID     string
+	RefreshHash  string // the current refresh token's hash
+	PreviousHash string // the one it replaced: presenting it again revokes the device
+	RefreshUntil time.Time
+	Created      time.Time
+	LastSeen     time.Time
+	Revoked      bool
+}
+
+// DeviceAuth is a pending RFC 8628 device authorization.
+type DeviceAuth struct {
+	CodeHash   string // hash of the device_code
+	UserCode   string
+	ClientID   string
+	DeviceName string
+	AccountID  string // set when approved
+	Status     string // "pending", "approved", "denied", "issued"
+	Expires    time.Time
+	Interval   time.Duration
+	LastPoll   time.Time
+}
+
+// Throttle counts failures for a key ("account:ID" or "ip:ADDR").
+type Throttle struct {
+	Key         string
+	Failures    int
+	LockedUntil time.Time
+	Updated     time.Time
+}
+
+// Store keeps the service's state. Every method is safe for concurrent use
+// by several service replicas; "not found" is ErrNotFound.
+type Store interface {
+	CreateAccount(ctx context.Context, a Account) error // ErrExists when email or phone is taken
+	AccountByID(ctx context.Context, id string) (Account, error)
+	AccountByAddress(ctx context.Context, address string) (Account, error) // email or E.164 phone
+
+	PutCode(ctx context.Context, c Code) error // insert or replace by ID
+	Code(ctx context.Context, id string) (Code, error)
+	DeleteCode(ctx context.Context, id string) error
+	// CountSends records a code sent to address at t and returns how many
+	// were sent there since since, this one included.
+	CountSends(ctx context.Context, address string, t, since time.Time) (int, error)
+
+	PutDevice(ctx context.Context, d Device) error // insert or replace by ID
+	Device(ctx context.Context, id string) (Device, error)
+	DeviceByRefresh(ctx context.Context, hash string) (Device, error) // matches the current or the previous hash
+	Devices(ctx context.Context, accountID string) ([]Device, error)
+
+	PutDeviceAuth(ctx context.Context, d DeviceAuth) error // insert or replace by CodeHash
+	DeviceAuth(ctx context.Context, codeHash string) (DeviceAuth, error)
+	DeviceAuthByUserCode(ctx context.Context, userCode string) (DeviceAuth, error)
+
+	Throttle(ctx context.Context, key string) (Throttle, error) // a zero Throttle when none
+	PutThrottle(ctx context.Context, t Throttle) error
+
+	PutSession(ctx context.Context, hash, accountID string, expires time.Time) error
+	Session(ctx context.Context, hash string, now time.Time) (string, error) // the account, unless expired
+	DeleteSession(ctx context.Context, hash string) error
+
+	Close() error
+}

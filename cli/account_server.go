@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudkeep/cloudkeep/account"
+	"github.com/cloudkeep/cloudkeep/config"
+)
+
+func accountServerCmd(g *globals) *cobra.Command {
+	var dev bool
+	var write string
+	cmd := &cobra.Command{
+		Use:   "account-server",
+		Short: "Run the account service: sign-up, sign-in, device approval, OpenID issuer for storage",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if write != "" {
+				return writeExample(g, write, config.ExampleAccount)
+			}
+			if g.configPath == "" {
+				return usageError(errors.New("--config is required (write an example with --write-config account.yaml)"))
+			}
+			cfg, err := config.LoadAccount(g.configPath)
+			if err != nil {
+				return usageError(err)
+			}
+			if !dev {
+				if err := cfg.RequireDelivery(); err != nil {
+					return usageError(err)
+				}
+			}
+			return g.serveAccounts(cmd.Context(), cfg, dev)
+		},
+	}
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: codes go to outbox.log in the state dir and to the console, not to people")
+	cmd.Flags().StringVar(&write, "write-config", "", "write a commented example config to this file and exit")
+	return cmd
+}
+
+func writeExample(g *globals, path, text string) error {
+	if _, err := os.Stat(path); err == nil {
+		return usageError(fmt.Errorf("%s already exists", path))
+	}
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "wrote %s\n", path)
+	return nil
+}
+
+// newAccountService builds the service from its config.
+func newAccountService(ctx context.Context, g *globals, cfg *config.AccountServer, dev bool) (*account.Service, account.Store, error) {
+	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
+	store, err := account.OpenSQLite(ctx, filepath.Join(cfg.StateDir, "accounts.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := account.LoadKeys(cfg.StateDir)
+	if err == nil {
+		var secret []byte
+		secret, err = account.LoadSecret(cfg.StateDir)
+		if err == nil {
+			var delivery account.Delivery
+			delivery, err = newDelivery(g, cfg, dev)
+			if err == nil {
+				return account.NewService(store, keys, delivery, account.Config{
+					Issuer: cfg.PublicURL, ClientID: cfg.ClientID, MinAge: cfg.MinAge, MinAgeByRegion: cfg.MinAgeByRegion,
+					AccessTTL: time.Duration(cfg.Tokens.AccessTTL), RefreshTTL: time.Duration(cfg.Tokens.RefreshTTL),
+					Policy: cfg.Tokens.Policy,
+				}, secret, log), store, nil
+			}
+		}
+	}
+	store.Close()
+	return nil, nil, err
+}
+
+func newDelivery(g *globals, cfg *config.AccountServer, dev bool) (account.Delivery, error) {
+	if dev {
+		out := &account.Outbox{Path: filepath.Join(cfg.StateDir, "outbox.log"), Console: g.stdout}
+		return account.Delivery{Email: out, SMS: out}, nil
+	}
+	var d account.Delivery
+	if s := cfg.Delivery.Email.SMTP; s.Host != "" {
+		password, err := readSecretFile(s.PasswordFile)
+		if err != nil {
+			return d, usageError(fmt.Errorf("delivery.email.smtp.password_file: %w", err))
+		}
+		d.Email = &account.SMTPSender{Host: s.Host, Port: s.Port, Username: s.Username, Password: password, From: s.From, StartTLS: s.StartTLS}
+	}
+	if w := cfg.Delivery.SMS.Webhook; w.URL != "" {
+		auth, err := readSecretFile(w.AuthHeaderFile)
+		if err != nil {
+			return d, usageError(fmt.Errorf("delivery.sms.webhook.auth_header_file: %w", err))
+		}
+		d.SMS = &account.WebhookSender{URL: w.URL, AuthHeader: auth}
+	}
+	return d, nil
+}
+
+func readSecretFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	return strings.TrimSpace(string(b)), err
+}
+
+func (g *globals) serveAccounts(ctx context.Context, cfg *config.AccountServer, dev bool) error {
+	svc, store, err := newAccountService(ctx, g, cfg, dev)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: account.NewHandler(svc, log), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	log.Info().Str("listen", l.Addr().String()).Str("issuer", cfg.PublicURL).Bool("dev", dev).Msg("account service running")
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// AccountServer is the account service's configuration file.
+type AccountServer struct {
+	Listen         string         `yaml:"listen"`
+	PublicURL      string         `yaml:"public_url"`
+	StateDir       string         `yaml:"state_dir"`
+	ClientID       string         `yaml:"client_id"`
+	MinAge         int            `yaml:"min_age"`
+	MinAgeByRegion map[string]int `yaml:"min_age_by_region"`
+	Tokens         Tokens         `yaml:"tokens"`
+	Delivery       Delivery       `yaml:"delivery"`
+	Log            Log            `yaml:"log"`
+
+	source source
+}
+
+// Tokens sets the lifetimes and the storage policy of issued tokens.
+type Tokens struct {
+	AccessTTL  Duration `yaml:"access_ttl"`
+	RefreshTTL Duration `yaml:"refresh_ttl"`
+	Policy     string   `yaml:"policy"` // the MinIO policy named in the access token's "policy" claim
+}
+
+// Delivery says how codes reach people.
+type Delivery struct {
+	Email EmailDelivery `yaml:"email"`
+	SMS   SMSDelivery   `yaml:"sms"`
+}
+
+// EmailDelivery sends codes by email.
+type EmailDelivery struct {
+	SMTP SMTP `yaml:"smtp"`
+}
+
+// SMTP is an outgoing mail server.
+type SMTP struct {
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"`
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	From         string `yaml:"from"`
+	StartTLS     bool   `yaml:"starttls"`
+}
+
+// SMSDelivery sends codes by text message through an HTTP gateway.
+type SMSDelivery struct {
+	Webhook Webhook `yaml:"webhook"`
+}
+
+// Webhook is an SMS gateway: it receives POST {"to": …, "text": …}.
+type Webhook struct {
+	URL            string `yaml:"url"`
+	AuthHeaderFile string `yaml:"auth_header_file"` // a file holding the Authorization header's value
+}
+
+// LoadAccount reads the account service's config file.
+func LoadAccount(path string) (*AccountServer, error) {
+	data, err := readFile(path, "cloudkeep account-server --write-config "+path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccount(path, data)
+}
+
+// ParseAccount is LoadAccount for data already read from the named file.
+func ParseAccount(file string, data []byte) (*AccountServer, error) {
+	c := &AccountServer{}
+	src, err := decodeInto(file, data, c)
+	if err != nil {
+		return nil, err
+	}
+	c.source = src
+	c.setDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *AccountServer) setDefaults() {
+	setIfZero(&c.Listen, "127.0.0.1:8080")
+	setIfZero(&c.PublicURL, "http://"+c.Listen)
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.StateDir == "" {
+		c.StateDir = defaultStateDir()
+		if strings.HasSuffix(c.StateDir, "cloudkeep") {
+			c.StateDir += "-accounts"
+		}
+	}
+	c.StateDir = ExpandHome(c.StateDir)
+	setIfZero(&c.ClientID, "cloudkeep-agent")
+	setIfZero(&c.MinAge, 13)
+	setIfZero(&c.Tokens.AccessTTL, Duration(15*time.Minute))
+	setIfZero(&c.Tokens.RefreshTTL, Duration(90*24*time.Hour))
+	setIfZero(&c.Tokens.Policy, "cloudkeep-user")
+	setIfZero(&c.Delivery.Email.SMTP.Port, 587)
+	c.Delivery.Email.SMTP.PasswordFile = ExpandHome(c.Delivery.Email.SMTP.PasswordFile)
+	c.Delivery.SMS.Webhook.AuthHeaderFile = ExpandHome(c.Delivery.SMS.Webhook.AuthHeaderFile)
+	setIfZero(&c.Log.Level, "info")
+	setIfZero(&c.Log.Format, "auto")
+}
+
+var regionCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// Validate checks every key and returns all problems, joined, in file order.
+func (c *AccountServer) Validate() error {
+	v := &validator{src: &c.source}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		v.add("listen", "%q is not host:port", c.Listen)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add("public_url", "%q is not an http(s) URL", c.PublicURL)
+	}
+	v.between("min_age", c.MinAge, 0, 120)
+	for region, age := range c.MinAgeByRegion {
+		key := "min_age_by_region." + region
+		if !regionCode.MatchString(region) {
+			v.add(key, "%q is not a two-letter region code such as DE or KR", region)
+		}
+		v.between(key, age, 0, 120)
+	}
+	v.atLeast("tokens.access_ttl", c.Tokens.AccessTTL, time.Minute)
+	v.atLeast("tokens.refresh_ttl", c.Tokens.RefreshTTL, time.Hour)
+	if smtp := c.Delivery.Email.SMTP; smtp.Host != "" {
+		v.between("delivery.email.smtp.port", smtp.Port, 1, 65535)
+		if _, err := mail.ParseAddress(smtp.From); err != nil {
+			v.add("delivery.email.smtp.from", "%q is not an email address", smtp.From)
+		}
+	}
+	if hook := c.Delivery.SMS.Webhook.URL; hook != "" {
+		if u, err := url.Parse(hook); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			v.add("delivery.sms.webhook.url", "%q is not an http(s) URL", hook)
+		}
+	}
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "auto", "console", "json")
+	return v.err()
+}
+
+// RequireDelivery reports an error unless some way to send codes is set up.
+func (c *AccountServer) RequireDelivery() error {
+	if c.Delivery.Email.SMTP.Host == "" && c.Delivery.SMS.Webhook.URL == "" {
+		return fmt.Errorf("%s: delivery: no way to send codes: set delivery.email.smtp or delivery.sms.webhook (or run with --dev to write codes to the outbox)", c.source.file)
+	}
+	return nil
+}
+
+// File returns the path the configuration was read from.
+func (c *AccountServer) File() string { return c.source.file }
+
+// ExampleAccount is the commented account service configuration.
+const ExampleAccount = `# cloudkeep account service configuration.
+listen: 127.0.0.1:8080
+# The address people and devices reach this service at; it is also the
+# OpenID issuer MinIO checks tokens against.
+public_url: http://127.0.0.1:8080
+# state_dir: /var/lib/cloudkeep-accounts   # accounts database and signing keys
+client_id: cloudkeep-agent
+min_age: 13
+# min_age_by_region: {KR: 14, DE: 16}
+tokens:
+  access_ttl: 15m
+  refresh_ttl: 2160h
+  policy: cloudkeep-user    # the MinIO policy named in each access token
+delivery:
+  email:
+    smtp:
+      host: ""              # e.g. smtp.example.com
+      port: 587
+      username: ""
+      password_file: ""     # a file holding the SMTP password (mode 0600)
+      from: ""              # e.g. cloudkeep <no-reply@example.com>
+      starttls: true
+  sms:
+    webhook:
+      url: ""               # receives POST {"to": "+4915112345678", "text": "..."}
+      auth_header_file: ""  # a file holding the Authorization header value
+log:
+  level: info
+`
