@@ -54,7 +54,7 @@ func (s *Service) AuthorizeDevice(ctx context.Context, clientID, deviceName stri
 	uri := s.cfg.Issuer + "/device"
 	return DeviceAuthorization{DeviceCode: code, UserCode: d.UserCode, VerificationURI: uri,
 		VerificationURIComplete: uri + "?user_code=" + d.UserCode,
-		ExpiresIn: int(deviceAuthTTL.Seconds()), Interval: int(pollInterval.Seconds())}, nil
+		ExpiresIn:               int(deviceAuthTTL.Seconds()), Interval: int(pollInterval.Seconds())}, nil
 }
 
 // PendingDevice returns the name of the device waiting under userCode.

@@ -258,8 +258,11 @@ func (s *SQLite) Devices(ctx context.Context, accountID string) ([]Device, error
 }
 
 func (s *SQLite) PutDeviceAuth(ctx context.Context, d DeviceAuth) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO device_auths (code_hash, user_code, client_id,
-		device_name, account_id, status, expires_ns, interval_ns, last_poll_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO device_auths (code_hash, user_code, client_id,
+		device_name, account_id, status, expires_ns, interval_ns, last_poll_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (code_hash) DO UPDATE SET user_code = excluded.user_code, client_id = excluded.client_id,
+		device_name = excluded.device_name, account_id = excluded.account_id, status = excluded.status,
+		expires_ns = excluded.expires_ns, interval_ns = excluded.interval_ns, last_poll_ns = excluded.last_poll_ns`,
 		d.CodeHash, d.UserCode, d.ClientID, d.DeviceName, d.AccountID, d.Status, ns(d.Expires), int64(d.Interval), ns(d.LastPoll))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return ErrExists

@@ -473,4 +473,3 @@ func (h *handler) postDisconnect(w http.ResponseWriter, r *http.Request) {
 	}
 	h.accountPage(w, r, account, notice)
 }
-

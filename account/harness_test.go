@@ -1,0 +1,318 @@
+package account
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/quotedprintable"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dchest/captcha"
+	"github.com/emersion/go-smtp"
+	"github.com/rs/zerolog"
+)
+
+func TestMain(m *testing.M) {
+	captcha.SetCustomStore(captchas)
+	os.Exit(m.Run())
+}
+
+// captchas records each captcha's solution: the test-only hook that lets
+// a test solve the picture.
+var captchas = &recordingStore{Store: captcha.NewMemoryStore(1000, 10*time.Minute), solutions: map[string]string{}}
+
+type recordingStore struct {
+	captcha.Store
+	mu        sync.Mutex
+	solutions map[string]string
+}
+
+func (r *recordingStore) Set(id string, digits []byte) {
+	r.mu.Lock()
+	s := make([]byte, len(digits))
+	for i, d := range digits {
+		s[i] = '0' + d
+	}
+	r.solutions[id] = string(s)
+	r.mu.Unlock()
+	r.Store.Set(id, digits)
+}
+
+func captchaSolution(id string) string {
+	captchas.mu.Lock()
+	defer captchas.mu.Unlock()
+	return captchas.solutions[id]
+}
+
+// smtpSink is a real SMTP server that keeps what it receives.
+type smtpSink struct {
+	mu   sync.Mutex
+	msgs []sentMessage
+	addr string
+}
+
+type sentMessage struct{ To, Subject, Body string }
+
+type sinkSession struct {
+	sink *smtpSink
+	to   string
+}
+
+func (s *sinkSession) Reset()                                    {}
+func (s *sinkSession) Logout() error                             { return nil }
+func (s *sinkSession) Mail(string, *smtp.MailOptions) error      { return nil }
+func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = to; return nil }
+func (s *sinkSession) Data(r io.Reader) error {
+	m, err := mail.ReadMessage(r)
+	if err != nil {
+		return err
+	}
+	var body io.Reader = m.Body
+	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		body = quotedprintable.NewReader(m.Body)
+	}
+	b, _ := io.ReadAll(body)
+	s.sink.mu.Lock()
+	s.sink.msgs = append(s.sink.msgs, sentMessage{To: s.to, Subject: m.Header.Get("Subject"), Body: string(b)})
+	s.sink.mu.Unlock()
+	return nil
+}
+
+func newSMTPSink(t testing.TB) *smtpSink {
+	sink := &smtpSink{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: sink}, nil }))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink.addr = l.Addr().String()
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return sink
+}
+
+func (s *smtpSink) messages(to string) []sentMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []sentMessage
+	for _, m := range s.msgs {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// smsHook is an SMS gateway that keeps what it receives.
+type smsHook struct {
+	mu   sync.Mutex
+	msgs []sentMessage
+	auth []string
+}
+
+func (h *smsHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var m struct{ To, Text string }
+	json.NewDecoder(r.Body).Decode(&m)
+	h.mu.Lock()
+	h.msgs = append(h.msgs, sentMessage{To: m.To, Body: m.Text})
+	h.auth = append(h.auth, r.Header.Get("Authorization"))
+	h.mu.Unlock()
+}
+
+func (h *smsHook) messages(to string) []sentMessage {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []sentMessage
+	for _, m := range h.msgs {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.off) }
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.off += d; c.mu.Unlock() }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// env is a running account service with real SQLite, SMTP and webhook.
+type env struct {
+	t     testing.TB
+	svc   *Service
+	url   string
+	mail  *smtpSink
+	sms   *smsHook
+	clock *clock
+	logs  *syncBuffer
+	dir   string
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := OpenSQLite(context.Background(), filepath.Join(dir, "accounts.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := LoadKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := LoadSecret(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, mail: newSMTPSink(t), sms: &smsHook{}, clock: &clock{}, logs: &syncBuffer{}, dir: dir}
+	hook := httptest.NewServer(e.sms)
+	t.Cleanup(hook.Close)
+	host, port, _ := net.SplitHostPort(e.mail.addr)
+	delivery := Delivery{
+		Email: &SMTPSender{Host: host, Port: atoi(port), From: "cloudkeep <no-reply@example.com>"},
+		SMS:   &WebhookSender{URL: hook.URL, AuthHeader: "Bearer sms-gateway-secret"},
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.url = "http://" + l.Addr().String()
+	log := zerolog.New(e.logs).Level(zerolog.DebugLevel)
+	e.svc = NewService(store, keys, delivery, Config{Issuer: e.url, ClientID: "cloudkeep-agent", MinAge: 13,
+		MinAgeByRegion: map[string]int{"KR": 14}, AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour,
+		Policy: "cloudkeep-user"}, secret, log)
+	e.svc.now = e.clock.now
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: NewHandler(e.svc, log)}}
+	srv.Start()
+	t.Cleanup(func() { srv.Close(); store.Close() })
+	return e
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// call posts body as JSON (or sends it raw when it is a string) and
+// decodes the answer.
+func (e *env) call(method, path string, body any) (int, map[string]any) {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, e.url+path, rd)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+var codeRE = regexp.MustCompile(`\b(\d{6})\b`)
+
+// lastCode returns the code in the last message sent to an address.
+func (e *env) lastCode(to string) string {
+	e.t.Helper()
+	msgs := e.mail.messages(to)
+	if strings.HasPrefix(to, "+") {
+		msgs = e.sms.messages(to)
+	}
+	if len(msgs) == 0 {
+		e.t.Fatalf("no message was sent to %s", to)
+	}
+	m := codeRE.FindStringSubmatch(msgs[len(msgs)-1].Body)
+	if m == nil {
+		e.t.Fatalf("no code in the message to %s: %q", to, msgs[len(msgs)-1].Body)
+	}
+	return m[1]
+}
+
+// signup makes an active account by email and returns its ID.
+func (e *env) signup(email, password string) string {
+	e.t.Helper()
+	_, r := e.call("POST", "/api/v1/signup", map[string]string{"email": email, "region": "DE", "birth_date": "1990-04-01"})
+	id, _ := r["signup_id"].(string)
+	if code, r := e.call("POST", "/api/v1/signup/verify", map[string]string{"signup_id": id, "pin": e.lastCode(email)}); code != 200 {
+		e.t.Fatalf("verify: %d %v", code, r)
+	}
+	code, r := e.call("POST", "/api/v1/signup/password", map[string]string{"signup_id": id, "password": password, "confirm": password})
+	if code != 200 {
+		e.t.Fatalf("password: %d %v", code, r)
+	}
+	return r["account_id"].(string)
+}
+
+// connect signs in with password and code and returns the tokens.
+func (e *env) connect(user, password, address, device string) map[string]any {
+	e.t.Helper()
+	code, r := e.call("POST", "/api/v1/signin", map[string]string{"username": user, "password": password})
+	if code != 200 {
+		e.t.Fatalf("signin: %d %v", code, r)
+	}
+	code, r = e.call("POST", "/api/v1/signin/verify", map[string]string{"challenge_id": r["challenge_id"].(string),
+		"code": e.lastCode(address), "client_id": "cloudkeep-agent", "device_name": device})
+	if code != 200 {
+		e.t.Fatalf("signin verify: %d %v", code, r)
+	}
+	return r
+}
+
+func newBearer(url, token string) (*http.Request, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req, err
+}
+
+func doJSON(t testing.TB, req *http.Request) map[string]any {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return out
+}
