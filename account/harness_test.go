@@ -316,3 +316,21 @@ func doJSON(t testing.TB, req *http.Request) map[string]any {
 	json.NewDecoder(resp.Body).Decode(&out)
 	return out
 }
+
+func httpGet(url string) (*http.Response, error) {
+	resp, err := http.Get(url)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return resp, err
+}
+
+func postForm(url, body string) (int, string) {
+	resp, err := http.Post(url, "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
