@@ -5,7 +5,7 @@ LDFLAGS := -X github.com/cloudkeep/cloudkeep/cli.Version=$(VERSION)
 BIN := $(CURDIR)/.cache/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: build test lint minio tools demo bench clean
+.PHONY: build test lint minio chromium tools demo bench screenshots fuzz clean
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o cloudkeep .
@@ -13,7 +13,10 @@ build:
 minio:
 	@scripts/install-minio.sh
 
-tools: minio
+chromium:
+	@scripts/install-chromium.sh
+
+tools: minio chromium
 	@scripts/go-tool.sh staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 lint: tools
@@ -30,6 +33,14 @@ demo: build minio
 
 bench: build minio
 	@scripts/bench.sh
+
+# Refresh the page screenshots in docs/screenshots (shown in the README).
+screenshots: chromium
+	CLOUDKEEP_SCREENSHOTS=docs/screenshots go test -count=1 -run Browser ./account
+
+# Fuzz the account API's JSON handlers; new finds join the kept corpus.
+fuzz:
+	go test -run '^$$' -fuzz FuzzAPI -fuzztime 5m ./account
 
 clean:
 	rm -rf cloudkeep .cache/demo
