@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -104,7 +105,10 @@ type result struct {
 }
 
 func (w *world) command(args ...string) *exec.Cmd {
-	cmd := exec.Command(w.bin, append(args, "--config", w.config)...)
+	if !slices.Contains(args, "--config") {
+		args = append(args, "--config", w.config)
+	}
+	cmd := exec.Command(w.bin, args...)
 	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1") // a race in the binary fails the test
 	cmd.Env = append(cmd.Env, w.env...)
 	if w.asUser != nil {
