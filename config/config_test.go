@@ -239,3 +239,30 @@ func clearEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadAccount(t *testing.T) {
+	clearEnv(t)
+	c, err := config.LoadAccount(write(t, "listen: 127.0.0.1:9090\nmin_age_by_region: {KR: 14}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PublicURL != "http://127.0.0.1:9090" || c.ClientID != "cloudkeep-agent" || c.MinAge != 13 || c.MinAgeByRegion["KR"] != 14 {
+		t.Errorf("defaults: %+v", c)
+	}
+	if err := c.RequireDelivery(); err == nil {
+		t.Error("no delivery configured, yet RequireDelivery passed")
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"listen: nowhere\n", `:1: listen: "nowhere" is not host:port`},
+		{"public_url: ftp://x\n", `:1: public_url: "ftp://x" is not an http(s) URL`},
+		{"min_age_by_region: {Korea: 14}\n", `:1: min_age_by_region.Korea: "Korea" is not a two-letter region code such as DE or KR`},
+		{"delivery:\n  email:\n    smtp: {host: smtp.example.com, from: nobody}\n", `:3: delivery.email.smtp.from: "nobody" is not an email address`},
+		{"tokens:\n  access_ttl: 5s\n", `:2: tokens.access_ttl: 5s is below the minimum of 1m0s`},
+	} {
+		path := write(t, tc.text)
+		_, err := config.LoadAccount(path)
+		if err == nil || err.Error() != path+tc.want {
+			t.Errorf("%q: got %v, want %s", tc.text, err, path+tc.want)
+		}
+	}
+}
