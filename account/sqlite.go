@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
 )
 
 // SQLite is the default Store: one SQLite file in WAL mode.
@@ -79,44 +77,11 @@ CREATE TABLE sessions (hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_
 
 // OpenSQLite opens (creating if needed) the database at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	db, err := sqlitedb.Open(ctx, path, sqliteSchema)
 	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	s := &SQLite{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("open accounts database %s: %w", path, err)
 	}
-	return s, nil
-}
-
-func (s *SQLite) migrate(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var v int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return err
-	}
-	if v > len(sqliteSchema) {
-		return fmt.Errorf("schema version %d is newer than this cloudkeep knows", v)
-	}
-	for ; v < len(sqliteSchema); v++ {
-		if _, err := tx.ExecContext(ctx, sqliteSchema[v]); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return &SQLite{db: db}, nil
 }
 
 // Close closes the database.

@@ -9,11 +9,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
 )
 
 // ErrNotFound is returned when the journal has no row for the request.
@@ -68,22 +66,11 @@ const FileName = "journal.db"
 // Open opens (creating if needed) the journal at path and brings its schema
 // up to date.
 func Open(ctx context.Context, path string) (*Journal, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
-	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitedb.Open(ctx, path, migrations, "foreign_keys(1)")
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(1)
-	j := &Journal{db: db}
-	if err := j.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open journal %s: %w", path, err)
-	}
-	return j, nil
+	return &Journal{db: db}, nil
 }
 
 // Close closes the database.
@@ -130,27 +117,6 @@ var migrations = []string{
 	);`,
 	// Version 2: find a renamed file by its identity.
 	`CREATE INDEX files_identity ON files (inode, size);`,
-}
-
-// migrate brings the schema up to date in one write transaction, so that
-// two processes opening a new journal at once do not both create it.
-func (j *Journal) migrate(ctx context.Context) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
-		var version int
-		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-			return fmt.Errorf("read schema version: %w", err)
-		}
-		if version > len(migrations) {
-			return fmt.Errorf("schema version %d is newer than this cloudkeep knows (%d): upgrade cloudkeep", version, len(migrations))
-		}
-		for v := version; v < len(migrations); v++ {
-			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
-			}
-		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations)))
-		return err
-	})
 }
 
 // tx runs fn in one transaction, committing when it returns nil.
