@@ -18,7 +18,7 @@ import (
 )
 
 func accountServerCmd(g *globals) *cobra.Command {
-	var dev bool
+	var dev, rotate bool
 	var write string
 	cmd := &cobra.Command{
 		Use:   "account-server",
@@ -35,6 +35,9 @@ func accountServerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return usageError(err)
 			}
+			if rotate {
+				return rotateKey(g, cfg)
+			}
 			if !dev {
 				if err := cfg.RequireDelivery(); err != nil {
 					return usageError(err)
@@ -45,6 +48,7 @@ func accountServerCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: codes go to outbox.log in the state dir and to the console, not to people")
 	cmd.Flags().StringVar(&write, "write-config", "", "write a commented example config to this file and exit")
+	cmd.Flags().BoolVar(&rotate, "rotate-key", false, "make a new token signing key (the previous one stays published) and exit; restart the service after")
 	return cmd
 }
 
@@ -139,5 +143,17 @@ func (g *globals) serveAccounts(ctx context.Context, cfg *config.AccountServer, 
 	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+func rotateKey(g *globals, cfg *config.AccountServer) error {
+	keys, err := account.LoadKeys(cfg.StateDir)
+	if err == nil {
+		err = keys.Rotate()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdout, "new signing key in place; the previous one stays in /jwks.json until the next rotation. Restart the account service.")
 	return nil
 }

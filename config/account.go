@@ -130,7 +130,7 @@ func (c *AccountServer) Validate() error {
 		}
 		v.between(key, age, 0, 120)
 	}
-	v.atLeast("tokens.access_ttl", c.Tokens.AccessTTL, time.Minute)
+	v.atLeast("tokens.access_ttl", c.Tokens.AccessTTL, 10*time.Second)
 	v.atLeast("tokens.refresh_ttl", c.Tokens.RefreshTTL, time.Hour)
 	if smtp := c.Delivery.Email.SMTP; smtp.Host != "" {
 		v.between("delivery.email.smtp.port", smtp.Port, 1, 65535)

@@ -257,7 +257,7 @@ func TestLoadAccount(t *testing.T) {
 		{"public_url: ftp://x\n", `:1: public_url: "ftp://x" is not an http(s) URL`},
 		{"min_age_by_region: {Korea: 14}\n", `:1: min_age_by_region.Korea: "Korea" is not a two-letter region code such as DE or KR`},
 		{"delivery:\n  email:\n    smtp: {host: smtp.example.com, from: nobody}\n", `:3: delivery.email.smtp.from: "nobody" is not an email address`},
-		{"tokens:\n  access_ttl: 5s\n", `:2: tokens.access_ttl: 5s is below the minimum of 1m0s`},
+		{"tokens:\n  access_ttl: 5s\n", `:2: tokens.access_ttl: 5s is below the minimum of 10s`},
 	} {
 		path := write(t, tc.text)
 		_, err := config.LoadAccount(path)

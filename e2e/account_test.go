@@ -32,10 +32,10 @@ func TestAccountServer(t *testing.T) {
 	w := newWorld(t)
 	port := miniotest.FreePort(t)
 	cfg := filepath.Join(w.dir, "account.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: 127.0.0.1:%d\nstate_dir: %s\ntokens:\n  access_ttl: 10s\n", port, filepath.Join(w.dir, "accounts"))), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: 127.0.0.1:%d\nstate_dir: %s\ntokens:\n  access_ttl: 5s\n", port, filepath.Join(w.dir, "accounts"))), 0o600)
 	// A broken config names the file, line and key, and nothing starts.
 	res := w.run("account-server", "--config", cfg)
-	if res.code != 2 || !strings.Contains(res.stderr, cfg+":4: tokens.access_ttl: 10s is below the minimum of 1m0s") {
+	if res.code != 2 || !strings.Contains(res.stderr, cfg+":4: tokens.access_ttl: 5s is below the minimum of 10s") {
 		t.Fatalf("broken config: exit %d %q", res.code, res.stderr)
 	}
 	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: 127.0.0.1:%d\nstate_dir: %s\n", port, filepath.Join(w.dir, "accounts"))), 0o600)
