@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
 	"github.com/cloudkeep/cloudkeep/uploader"
@@ -35,6 +36,9 @@ type Agent struct {
 	Socket         string        // the control socket
 	Log            zerolog.Logger
 	MaxWatches     int // 0: the system's limit; tests set a small one
+	// SignedIn, in account mode, reports whether the device has a sign-in
+	// (it reads the credentials file again when it changed); nil otherwise.
+	SignedIn func() (bool, error)
 
 	scan    *scanner
 	send    *sender
@@ -44,6 +48,7 @@ type Agent struct {
 	changes chan change
 	rescans chan Root
 	ready   chan struct{} // closed once the first scan of every root is done
+	out     chan struct{} // signals a sign-out to the watcher of the credentials
 }
 
 // Run runs the agent until ctx ends, then stops taking work, gives uploads
@@ -80,6 +85,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { return serveControl(gctx, ctl, a) })
 	g.Go(func() error { a.rescanLoop(gctx); return nil })
 	a.track.setState(StateRunning)
+	if a.SignedIn != nil {
+		if ok, _ := a.SignedIn(); !ok {
+			a.signedOut(nil)
+		}
+		g.Go(func() error { a.awaitSignIn(gctx); return nil })
+	}
 	a.Log.Info().Int("roots", len(a.Roots)).Msg("agent running")
 
 	<-gctx.Done()
@@ -99,12 +110,13 @@ func (a *Agent) Init() {
 		return
 	}
 	a.scan = &scanner{journal: a.Journal, filter: a.Filter, keys: a.Keys}
-	a.send = &sender{journal: a.Journal, uploader: a.Uploader, log: a.Log}
+	a.send = &sender{journal: a.Journal, uploader: a.Uploader, keys: a.Keys, log: a.Log}
 	a.queue = newQueue(a.Threshold, a.Files)
 	a.track = newTracker()
 	a.changes = make(chan change, 1024)
 	a.rescans = make(chan Root, 4*len(a.Roots)+4)
 	a.ready = make(chan struct{})
+	a.out = make(chan struct{}, 1)
 	if a.RetryBase <= 0 {
 		a.RetryBase = 30 * time.Second
 	}
@@ -151,12 +163,61 @@ func (a *Agent) work(ctx, uploads context.Context) {
 			a.track.end(j, res, nil)
 		case isCanceled(err):
 			a.track.end(j, res, nil)
+		case auth.IsSignedOut(err):
+			a.track.end(j, res, nil)
+			a.queue.push(j) // uploaded after the next login
+			a.signedOut(err)
 		default:
 			a.track.end(j, res, err)
 			j.file.Attempts++
 			a.queue.retryLater(j, a.retryDelay(j.file.Attempts))
 		}
 		a.queue.done(j)
+	}
+}
+
+// signedOut stops uploading until the device signs in again; it logs once.
+func (a *Agent) signedOut(err error) {
+	if !a.queue.setHeldOnce() {
+		return
+	}
+	a.track.setState(StateSignedOut)
+	ev := a.Log.Warn()
+	if err != nil {
+		ev = ev.Err(err)
+	}
+	ev.Msg("signed out: uploads stop until `cloudkeep login`; folders are still watched")
+	select {
+	case a.out <- struct{}{}:
+	default:
+	}
+}
+
+// awaitSignIn resumes uploading once the credentials file holds a sign-in
+// again. It looks every two seconds, and only while signed out.
+func (a *Agent) awaitSignIn(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.out:
+		}
+		t := time.NewTicker(2 * time.Second)
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+				if ok, _ := a.SignedIn(); ok {
+					waiting = false
+				}
+			}
+		}
+		t.Stop()
+		a.track.setState(StateRunning)
+		a.queue.setHeld(false)
+		a.Log.Info().Msg("signed in again: uploading")
 	}
 }
 

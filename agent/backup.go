@@ -75,6 +75,11 @@ func (b *Backup) Run(ctx context.Context) (Summary, error) {
 // abortStale aborts incomplete uploads under this device's prefix that the
 // journal does not know: left by a crash before they were journaled.
 func (b *Backup) abortStale(ctx context.Context) {
+	if b.Keys.UserOf != nil {
+		// Account mode: listing uploads is not granted (it would show other
+		// people's file names); MinIO's 24-hour expiry cleans up instead.
+		return
+	}
 	prefix := b.Keys.Prefix()
 	if prefix == "" {
 		return // keys are not scoped to this device: nothing is safely ours
@@ -138,7 +143,7 @@ func (b *Backup) upload(ctx context.Context, jobs []job, sum *Summary) {
 }
 
 func (b *Backup) uploadOne(ctx context.Context, j job) (uploader.Result, error) {
-	s := sender{journal: b.Journal, uploader: b.Uploader, log: b.Log}
+	s := sender{journal: b.Journal, uploader: b.Uploader, keys: b.Keys, log: b.Log}
 	var progress func(int64)
 	if b.Progress != nil {
 		progress = b.Progress.Add

@@ -10,14 +10,22 @@ import (
 // "{user}/{device}/{root}/{path}".
 type KeyTemplate struct {
 	Template string
-	User     string
+	User     string        // {user} in static mode
+	UserOf   func() string // {user} in account mode: the signed-in account ID
 	Device   string
+}
+
+func (t KeyTemplate) user() string {
+	if t.UserOf != nil {
+		return t.UserOf()
+	}
+	return t.User
 }
 
 // Key returns the object key of path rel (slash-separated) inside root.
 func (t KeyTemplate) Key(root, rel string) string {
 	return strings.NewReplacer(
-		"{user}", t.User,
+		"{user}", t.user(),
 		"{device}", t.Device,
 		"{root}", root,
 		"{path}", escapeKey(rel),
@@ -34,7 +42,7 @@ func (t KeyTemplate) Prefix() string {
 			fixed = fixed[:j]
 		}
 	}
-	fixed = strings.NewReplacer("{user}", t.User, "{device}", t.Device).Replace(fixed)
+	fixed = strings.NewReplacer("{user}", t.user(), "{device}", t.Device).Replace(fixed)
 	if k := strings.LastIndex(fixed, "/"); k >= 0 {
 		return fixed[:k+1]
 	}

@@ -21,7 +21,8 @@ type queue struct {
 	threshold int64
 	maxLarge  int
 	runLarge  int
-	paused    bool
+	paused    bool // by the person (cloudkeep pause)
+	held      bool // signed out: nothing can be uploaded
 }
 
 type queued struct {
@@ -99,7 +100,7 @@ func (q *queue) next(ctx context.Context) (job, bool) {
 // pick takes the first small file, else the first big one while the big
 // lane has a worker to spare; never a file already being uploaded.
 func (q *queue) pick() (job, bool) {
-	if q.paused {
+	if q.paused || q.held {
 		return job{}, false
 	}
 	if j, ok := q.take(&q.small); ok {
@@ -144,6 +145,22 @@ func (q *queue) setPaused(p bool) {
 	defer q.mu.Unlock()
 	q.paused = p
 	q.signal()
+}
+
+func (q *queue) setHeld(h bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.held = h
+	q.signal()
+}
+
+// setHeldOnce holds the queue and reports whether it was not held before.
+func (q *queue) setHeldOnce() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	was := q.held
+	q.held = true
+	return !was
 }
 
 func (q *queue) isPaused() bool {

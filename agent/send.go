@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
@@ -20,12 +21,14 @@ var errVanished = errors.New("file vanished before upload")
 type sender struct {
 	journal  *journal.Journal
 	uploader *uploader.Uploader
+	keys     KeyTemplate
 	log      zerolog.Logger
 }
 
 // send uploads j. A file stored earlier under another name with the same
 // identity (a rename) is copied on the server instead of sent again.
 func (s *sender) send(ctx context.Context, j job, progress func(int64)) (uploader.Result, error) {
+	j.key = s.keys.Key(j.root.Name, j.file.Path) // the account may have changed since the scan
 	if err := s.journal.MarkUploading(ctx, j.file.ID); err != nil {
 		return uploader.Result{}, err
 	}
@@ -37,7 +40,7 @@ func (s *sender) send(ctx context.Context, j job, progress func(int64)) (uploade
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		err = errors.Join(errVanished, s.journal.MarkDeleted(ctx, j.file.ID))
-	case err != nil && !isCanceled(err):
+	case err != nil && !isCanceled(err) && !auth.IsSignedOut(err):
 		if merr := s.journal.MarkFailed(ctx, j.file.ID, err); merr != nil {
 			err = errors.Join(err, merr)
 		}
@@ -56,6 +59,7 @@ func (s *sender) logResult(j job, res uploader.Result, err error) {
 		s.log.Debug().Str("path", j.abs).Msg("file vanished before upload")
 	case err != nil && isCanceled(err):
 		s.log.Debug().Str("key", j.key).Msg("upload interrupted; it resumes on the next start")
+	case err != nil && auth.IsSignedOut(err):
 	case err != nil:
 		s.log.Error().Err(err).Str("path", j.abs).Msg("upload failed")
 	case res.Skipped:

@@ -14,6 +14,9 @@ const (
 	StateRunning  = "running"
 	StatePaused   = "paused"
 	StateStopping = "stopping"
+	// StateSignedOut: the device's sign-in was revoked or never made;
+	// files are watched and journaled, and uploaded after `cloudkeep login`.
+	StateSignedOut = "signed out"
 )
 
 // Status is what the agent reports on its control socket.

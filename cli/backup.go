@@ -43,11 +43,16 @@ func (g *globals) backup(cmd *cobra.Command) error {
 		level = "warn" // the bar tells the story; warnings still show
 	}
 	log := newLogger(g.stderr, level, cfg.Log.Format)
-	client, err := newClient(cfg)
+	st, err := newStorage(cfg)
 	if err != nil {
 		return err
 	}
-	if err := checkBucket(ctx, client, cfg.Storage.Bucket); err != nil {
+	if st.session != nil {
+		if _, err := st.session.AccessToken(ctx); err != nil {
+			return &exitError{exitFailed, err}
+		}
+	}
+	if err := checkBucket(ctx, st.client, cfg.Storage.Bucket); err != nil {
 		return err
 	}
 	j, err := openJournal(ctx, cfg)
@@ -58,9 +63,9 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	b := &agent.Backup{
 		Roots:    roots(cfg),
 		Filter:   filter(cfg),
-		Keys:     keyTemplate(cfg),
+		Keys:     keyTemplate(cfg, st),
 		Journal:  j,
-		Uploader: newUploader(cfg, client, j, log),
+		Uploader: newUploader(cfg, st, j, log),
 		Files:    cfg.Storage.Concurrency.Files,
 		Log:      log,
 	}

@@ -38,11 +38,11 @@ get shutdown_grace to finish; the rest resume on the next start.`,
 func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent, func(), error) {
 	ctx := cmd.Context()
 	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
-	client, err := newClient(cfg)
+	st, err := newStorage(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkBucket(ctx, client, cfg.Storage.Bucket); errors.Is(err, errNoBucket) {
+	if err := checkBucket(ctx, st.client, cfg.Storage.Bucket); errors.Is(err, errNoBucket) {
 		return nil, nil, err
 	} else if err != nil {
 		// At boot the network may not be up yet: uploads retry.
@@ -55,9 +55,9 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 	a := &agent.Agent{
 		Roots:          roots(cfg),
 		Filter:         filter(cfg),
-		Keys:           keyTemplate(cfg),
+		Keys:           keyTemplate(cfg, st),
 		Journal:        j,
-		Uploader:       newUploader(cfg, client, j, log),
+		Uploader:       newUploader(cfg, st, j, log),
 		Device:         cfg.Device.Name,
 		Files:          cfg.Storage.Concurrency.Files,
 		Threshold:      int64(cfg.Storage.MultipartThreshold),
@@ -67,6 +67,9 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		ShutdownGrace:  time.Duration(cfg.ShutdownGrace),
 		Socket:         cfg.Control.Socket,
 		Log:            log,
+	}
+	if st.session != nil {
+		a.SignedIn = st.session.SignedIn
 	}
 	return a, func() { j.Close() }, nil
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cloudkeep/cloudkeep/agent"
+	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/config"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
@@ -59,21 +60,49 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func newClient(cfg *config.Agent) (*minio.Client, error) {
-	secret, err := cfg.SecretKey()
-	if err != nil {
-		return nil, usageError(err)
-	}
+// storage is the S3 client and, in account mode, the device's sign-in.
+type storage struct {
+	client  *minio.Client
+	creds   *credentials.Credentials
+	session *auth.Session // nil in static mode
+}
+
+// newStorage connects to the storage: with static keys, or in account mode
+// with credentials traded for the device's access token by MinIO's STS.
+func newStorage(cfg *config.Agent) (*storage, error) {
 	s := cfg.Storage
-	client, err := minio.New(s.Endpoint, &minio.Options{
-		Creds:  credentials.NewStaticV4(s.Credentials.AccessKey, secret, ""),
-		Secure: s.Secure,
-		Region: s.Region,
-	})
+	st := &storage{}
+	if s.Credentials.Mode == "account" {
+		st.session = auth.NewSession(auth.File{Path: credentialsPath(cfg)}, cfg.Account.URL, cfg.Account.ClientID)
+		if _, err := st.session.SignedIn(); err != nil && !auth.IsSignedOut(err) {
+			return nil, err // e.g. a credentials file others can read
+		}
+		scheme := "http://"
+		if s.Secure {
+			scheme = "https://"
+		}
+		creds, err := st.session.StorageCredentials(scheme + s.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		st.creds = creds
+	} else {
+		secret, err := cfg.SecretKey()
+		if err != nil {
+			return nil, usageError(err)
+		}
+		st.creds = credentials.NewStaticV4(s.Credentials.AccessKey, secret, "")
+	}
+	client, err := minio.New(s.Endpoint, &minio.Options{Creds: st.creds, Secure: s.Secure, Region: s.Region})
 	if err != nil {
 		return nil, usageError(fmt.Errorf("storage.endpoint: %w", err))
 	}
-	return client, nil
+	st.client = client
+	return st, nil
+}
+
+func credentialsPath(cfg *config.Agent) string {
+	return filepath.Join(cfg.StateDir, auth.FileName)
 }
 
 // errNoBucket means the configured bucket does not exist.
@@ -98,9 +127,10 @@ func openJournal(ctx context.Context, cfg *config.Agent) (*journal.Journal, erro
 	return journal.Open(ctx, filepath.Join(cfg.StateDir, journal.FileName))
 }
 
-func newUploader(cfg *config.Agent, client *minio.Client, j *journal.Journal, log zerolog.Logger) *uploader.Uploader {
+func newUploader(cfg *config.Agent, st *storage, j *journal.Journal, log zerolog.Logger) *uploader.Uploader {
 	s := cfg.Storage
-	return uploader.New(client, j, uploader.Config{
+	return uploader.New(st.client, j, uploader.Config{
+		Renew:          st.creds.Expire,
 		Bucket:         s.Bucket,
 		Device:         cfg.Device.Name,
 		PartSize:       int64(s.PartSize),
@@ -126,6 +156,10 @@ func filter(cfg *config.Agent) *media.Filter {
 	return f
 }
 
-func keyTemplate(cfg *config.Agent) agent.KeyTemplate {
-	return agent.KeyTemplate{Template: cfg.Storage.KeyTemplate, User: cfg.Storage.User, Device: cfg.Device.Name}
+func keyTemplate(cfg *config.Agent, st *storage) agent.KeyTemplate {
+	k := agent.KeyTemplate{Template: cfg.Storage.KeyTemplate, User: cfg.Storage.User, Device: cfg.Device.Name}
+	if st.session != nil {
+		k.UserOf = st.session.AccountID
+	}
+	return k
 }

@@ -82,6 +82,9 @@ func printTotals(w io.Writer, t journal.Totals) {
 
 func printStatus(w io.Writer, s agent.Status, now time.Time) {
 	fmt.Fprintf(w, "agent: %s on %s, up %s\n", s.State, s.Device, now.Sub(s.StartedAt).Round(time.Second))
+	if s.State == agent.StateSignedOut {
+		fmt.Fprintln(w, "signed out — run `cloudkeep login`; new files are noted and uploaded after it")
+	}
 	fmt.Fprintln(w, "folders:")
 	for _, r := range s.Roots {
 		health := fmt.Sprintf("watching %d folder(s)", r.Watches)

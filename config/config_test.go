@@ -117,7 +117,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"unknown placeholder", "  part_size: 16MiB", "  key_template: \"{user}/{year}/{path}\"\n  part_size: 16MiB",
 			"12: storage.key_template: unknown placeholder {year} (known: {user}, {device}, {root}, {path})"},
 		{"mode", "mode: static", "mode: magic",
-			`9: storage.credentials.mode: "magic" is not one of static`},
+			`9: storage.credentials.mode: "magic" is not one of static, account`},
 		{"both secrets", "secret_key: s3cr3t-value", "secret_key: s3cr3t-value\n    secret_key_file: /etc/key",
 			"12: storage.credentials.secret_key_file: set either secret_key or secret_key_file, not both"},
 		{"missing bucket", "  bucket: photos\n", "",

@@ -140,6 +140,8 @@ func (c *Agent) setDefaults() error {
 	}
 	s := &c.Storage
 	setIfZero(&s.Credentials.Mode, "static")
+	setIfZero(&c.Account.ClientID, "cloudkeep-agent")
+	c.Account.URL = strings.TrimSuffix(c.Account.URL, "/")
 	setIfZero(&s.KeyTemplate, DefaultKeyTemplate)
 	setIfZero(&s.PartSize, DefaultPartSize)
 	setIfZero(&s.MultipartThreshold, DefaultThreshold)

@@ -11,6 +11,7 @@ import (
 // Agent is the device agent's configuration file.
 type Agent struct {
 	Device   Device  `yaml:"device"`
+	Account  Account `yaml:"account"`
 	Storage  Storage `yaml:"storage"`
 	Watch    []Root  `yaml:"watch"`
 	Media    Media   `yaml:"media"`
@@ -29,6 +30,13 @@ type Agent struct {
 // Device names this machine.
 type Device struct {
 	Name string `yaml:"name"`
+}
+
+// Account is the account service a device signs in to (credentials mode
+// "account").
+type Account struct {
+	URL      string `yaml:"url"`
+	ClientID string `yaml:"client_id"`
 }
 
 // Storage is the S3-compatible server and how objects are laid out in it.

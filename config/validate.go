@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -58,7 +59,13 @@ func (c *Agent) validateStorage(v *validator) {
 		v.add("storage.bucket", "%q is not a valid bucket name: %v", s.Bucket, err)
 	}
 	cr := s.Credentials
-	if v.oneOf("storage.credentials.mode", cr.Mode, "static") {
+	v.oneOf("storage.credentials.mode", cr.Mode, "static", "account")
+	if cr.Mode == "account" {
+		if u, err := url.Parse(c.Account.URL); c.Account.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("account.url", "required in account mode: the account service's URL, e.g. https://accounts.example.com")
+		}
+	}
+	if cr.Mode == "static" {
 		if cr.AccessKey == "" {
 			v.add("storage.credentials.access_key", "required in static mode (or set AWS_ACCESS_KEY_ID)")
 		}

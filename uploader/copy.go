@@ -31,7 +31,7 @@ func (u *Uploader) copyStored(ctx context.Context, f *os.File, id journal.Identi
 		UserMetadata: opts.UserMetadata, ContentType: opts.ContentType}
 	src := minio.CopySrcOptions{Bucket: u.cfg.Bucket, Object: job.CopyFrom.Key}
 	var info minio.UploadInfo
-	err = u.cfg.Backoff.Do(ctx, u.log, "copy "+job.CopyFrom.Key, func() (err error) {
+	err = u.do(ctx, "copy "+job.CopyFrom.Key, func() (err error) {
 		if id.Size > maxCopySize {
 			info, err = u.client.ComposeObject(ctx, dst, src)
 		} else {

@@ -124,7 +124,7 @@ func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity) (*up
 	opts.UserMetadata["X-Amz-Checksum-Algorithm"] = "CRC32C"
 	opts.UserMetadata["X-Amz-Checksum-Type"] = "FULL_OBJECT"
 	var uploadID string
-	err := u.cfg.Backoff.Do(ctx, u.log, "begin "+job.Key, func() (err error) {
+	err := u.do(ctx, "begin "+job.Key, func() (err error) {
 		uploadID, err = u.core.NewMultipartUpload(ctx, u.cfg.Bucket, job.Key, opts)
 		return err
 	})
@@ -242,7 +242,7 @@ func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journ
 		CustomHeader:         map[string][]string{"X-Amz-Checksum-Crc32c": {part.CRC32C}},
 		DisableContentSha256: true, // integrity comes from the CRC32C
 	}
-	err := u.cfg.Backoff.Do(ctx, u.log, fmt.Sprintf("part %d of %s", part.Number, up.Key), func() error {
+	err := u.do(ctx, fmt.Sprintf("part %d of %s", part.Number, up.Key), func() error {
 		body := limitReader(ctx, bytes.NewReader(buf), u.limiter)
 		res, err := u.core.PutObjectPart(ctx, u.cfg.Bucket, up.Key, up.UploadID, part.Number, body, part.Size, opts)
 		part.ETag = res.ETag
@@ -286,7 +286,7 @@ func (u *Uploader) complete(ctx context.Context, up *upload) (string, error) {
 		"X-Amz-Checksum-Type":   "FULL_OBJECT",
 	}}
 	var etag string
-	err = u.cfg.Backoff.Do(ctx, u.log, "complete "+up.Key, func() error {
+	err = u.do(ctx, "complete "+up.Key, func() error {
 		info, err := u.core.CompleteMultipartUpload(ctx, u.cfg.Bucket, up.Key, up.UploadID, parts, opts)
 		etag = info.ETag
 		return err
@@ -305,7 +305,7 @@ func (u *Uploader) setMetadata(ctx context.Context, key, etag string, id journal
 	dst := minio.CopyDestOptions{Bucket: u.cfg.Bucket, Object: key, ReplaceMetadata: true,
 		UserMetadata: opts.UserMetadata, ContentType: opts.ContentType}
 	src := minio.CopySrcOptions{Bucket: u.cfg.Bucket, Object: key, MatchETag: etag}
-	err := u.cfg.Backoff.Do(ctx, u.log, "set metadata "+key, func() error {
+	err := u.do(ctx, "set metadata "+key, func() error {
 		_, err := u.client.CopyObject(ctx, dst, src)
 		return err
 	})

@@ -33,7 +33,9 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 // IsPermanent reports whether err should not be retried.
 func IsPermanent(err error) bool {
 	var p *PermanentError
-	if errors.As(err, &p) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var marked interface{ Permanent() bool }
+	if errors.As(err, &p) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		(errors.As(err, &marked) && marked.Permanent()) {
 		return true
 	}
 	resp := minio.ToErrorResponse(err)
@@ -65,4 +67,30 @@ func (b Backoff) Do(ctx context.Context, log zerolog.Logger, op string, fn func(
 		}
 		delay = min(2*delay, b.Cap)
 	}
+}
+
+// credentialsExpired reports whether the server refused the request's
+// temporary credentials as expired or unknown: renewing them may help.
+func credentialsExpired(err error) bool {
+	switch minio.ToErrorResponse(err).Code {
+	case "ExpiredToken", "InvalidAccessKeyId", "InvalidTokenId", "InvalidToken":
+		return true
+	}
+	return false
+}
+
+// do runs fn with the Backoff, renewing the storage credentials once when
+// the server says they expired (an STS session that ended mid-upload).
+func (u *Uploader) do(ctx context.Context, op string, fn func() error) error {
+	renewed := false
+	return u.cfg.Backoff.Do(ctx, u.log, op, func() error {
+		err := fn()
+		if err != nil && !renewed && u.cfg.Renew != nil && credentialsExpired(err) {
+			renewed = true
+			u.log.Info().Str("op", op).Msg("storage credentials expired; renewing them")
+			u.cfg.Renew()
+			err = fn()
+		}
+		return err
+	})
 }

@@ -56,6 +56,7 @@ type Config struct {
 	PartsInFlight  int   // part buffers shared by all uploads
 	BandwidthLimit int64 // bytes per second; 0 for no limit
 	Backoff        Backoff
+	Renew          func() // forces new storage credentials (STS); may be nil
 }
 
 // Uploader uploads files. It is safe for concurrent use.
@@ -181,7 +182,7 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 	}
 	opts := u.putOptions(id, d.sha256, job.Key)
 	opts.DisableContentSha256 = true // sign with the hash above instead of per chunk
-	err = u.cfg.Backoff.Do(ctx, u.log, "put "+job.Key, func() error {
+	err = u.do(ctx, "put "+job.Key, func() error {
 		body := limitReader(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter)
 		info, err := u.core.PutObject(ctx, u.cfg.Bucket, job.Key, body, id.Size, "", d.sha256, opts)
 		res.ETag = info.ETag

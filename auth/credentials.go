@@ -1,0 +1,130 @@
+// Package auth is the device side of an account: signing in (device flow
+// or password plus code), the credentials file, refreshing tokens, and the
+// storage credentials traded for them with MinIO's STS.
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ErrSignedOut means the device has no valid sign-in: never signed in,
+// signed out, or disconnected on the account page. Retrying does not help.
+var ErrSignedOut error = permanentError("signed out: run `cloudkeep login`")
+
+type permanentError string
+
+func (e permanentError) Error() string { return string(e) }
+
+// Permanent tells retry loops to give up.
+func (e permanentError) Permanent() bool { return true }
+
+// Credentials is what a signed-in device keeps.
+type Credentials struct {
+	AccountURL   string    `json:"account_url"`
+	ClientID     string    `json:"client_id"`
+	AccountID    string    `json:"account_id"`
+	DeviceID     string    `json:"device_id"`
+	DeviceName   string    `json:"device_name"`
+	AccessToken  string    `json:"access_token"`
+	AccessIssued time.Time `json:"access_issued"`
+	AccessExpiry time.Time `json:"access_expiry"`
+	RefreshToken string    `json:"refresh_token"`
+}
+
+// FileName is the credentials file's name in the state directory.
+const FileName = "credentials.json"
+
+// File is the credentials file: written atomically with mode 0600, and
+// refused when others may read it.
+type File struct {
+	Path string
+}
+
+// Load reads the credentials; ErrSignedOut when there are none.
+func (f File) Load() (Credentials, error) {
+	fi, err := os.Stat(f.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Credentials{}, ErrSignedOut
+	}
+	if err != nil {
+		return Credentials{}, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return Credentials{}, fmt.Errorf("credentials file %s can be read by others (mode %04o): run `chmod 600 %s`, then `cloudkeep login` again, as its tokens may have leaked",
+			f.Path, perm, f.Path)
+	}
+	b, err := os.ReadFile(f.Path)
+	if err != nil {
+		return Credentials{}, err
+	}
+	var c Credentials
+	if err := json.Unmarshal(b, &c); err != nil || c.RefreshToken == "" {
+		return Credentials{}, fmt.Errorf("credentials file %s is damaged: run `cloudkeep login`", f.Path)
+	}
+	return c, nil
+}
+
+// Save writes the credentials: a temporary file, synced, then renamed over
+// the old one, so a crash leaves the old or the new tokens, never neither.
+func (f File) Save(c Credentials) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(f.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".credentials-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), f.Path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Delete removes the credentials.
+func (f File) Delete() error {
+	err := os.Remove(f.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// modTime returns the file's modification time, or zero.
+func (f File) modTime() time.Time {
+	fi, err := os.Stat(f.Path)
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}

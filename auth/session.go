@@ -1,0 +1,136 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// needsRefresh reports whether the access token is in the last fifth of its
+// life (or the last minute, for long-lived ones).
+func (c Credentials) needsRefresh(now time.Time) bool {
+	margin := min(c.AccessExpiry.Sub(c.AccessIssued)/5, time.Minute)
+	return !now.Before(c.AccessExpiry.Add(-margin))
+}
+
+// Session holds a device's sign-in: it hands out fresh access tokens,
+// refreshing them (and saving the rotated refresh token before it is used)
+// and picking up a new credentials file after `cloudkeep login`.
+type Session struct {
+	file   File
+	client *Client
+	now    func() time.Time
+
+	mu     sync.Mutex
+	creds  Credentials
+	loaded time.Time // the file's mtime when read
+	err    error     // why there is no sign-in
+}
+
+// NewSession reads the credentials file; a missing or revoked sign-in is
+// not an error here: AccessToken returns ErrSignedOut until a login.
+func NewSession(file File, accountURL, clientID string) *Session {
+	s := &Session{file: file, client: &Client{URL: accountURL, ClientID: clientID}, now: time.Now}
+	s.mu.Lock()
+	s.reload()
+	s.mu.Unlock()
+	return s
+}
+
+// reload reads the file when it changed since it was read.
+func (s *Session) reload() {
+	mt := s.file.modTime()
+	if !mt.IsZero() && mt.Equal(s.loaded) {
+		return
+	}
+	c, err := s.file.Load()
+	s.loaded = mt
+	if err != nil {
+		s.creds, s.err = Credentials{}, err
+		return
+	}
+	s.creds, s.err = c, nil
+}
+
+// AccountID returns the signed-in account, or "".
+func (s *Session) AccountID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reload()
+	return s.creds.AccountID
+}
+
+// SignedIn reports whether the device has a sign-in that was not found
+// revoked, and the reason when it has not.
+func (s *Session) SignedIn() (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reload()
+	return s.err == nil, s.err
+}
+
+// AccessToken returns a valid access token, refreshing it when it is about
+// to expire. ErrSignedOut (wrapped) when the device is signed out or was
+// disconnected.
+func (s *Session) AccessToken(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reload()
+	if s.err != nil {
+		return "", s.err
+	}
+	if !s.creds.needsRefresh(s.now()) {
+		return s.creds.AccessToken, nil
+	}
+	t, err := s.client.Refresh(ctx, s.creds.RefreshToken)
+	if IsRevoked(err) {
+		s.err = fmt.Errorf("%w (this device was disconnected or its sign-in expired)", ErrSignedOut)
+		return "", s.err
+	}
+	if err != nil {
+		return "", err
+	}
+	next := s.creds
+	next.AccessToken, next.RefreshToken = t.AccessToken, t.RefreshToken
+	next.AccessIssued = s.now()
+	next.AccessExpiry = next.AccessIssued.Add(time.Duration(t.ExpiresIn) * time.Second)
+	if err := s.file.Save(next); err != nil {
+		return "", fmt.Errorf("save refreshed tokens: %w", err)
+	}
+	s.creds, s.loaded = next, s.file.modTime()
+	return next.AccessToken, nil
+}
+
+// StorageCredentials returns minio-go credentials that trade the access
+// token for temporary S3 credentials with STS AssumeRoleWithWebIdentity at
+// stsEndpoint (the MinIO URL). minio-go renews them before they expire; no
+// DurationSeconds is asked, so they end with the access token.
+func (s *Session) StorageCredentials(stsEndpoint string) (*credentials.Credentials, error) {
+	return credentials.NewSTSWebIdentity(stsEndpoint, func() (*credentials.WebIdentityToken, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		tok, err := s.AccessToken(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &credentials.WebIdentityToken{Token: tok}, nil
+	})
+}
+
+// Save stores new credentials (after a login).
+func (s *Session) Save(c Credentials) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.file.Save(c); err != nil {
+		return err
+	}
+	s.creds, s.err, s.loaded = c, nil, s.file.modTime()
+	return nil
+}
+
+// IsSignedOut reports whether err means the device must sign in again.
+func IsSignedOut(err error) bool { return errors.Is(err, ErrSignedOut) }
