@@ -31,6 +31,7 @@ func TestFile_SaveLoad(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("world-readable: got %v", err)
 	}
+	os.Chmod(f.Path, 0o600)
 	os.WriteFile(f.Path, []byte("{"), 0o600)
 	if _, err := f.Load(); err == nil || !strings.Contains(err.Error(), "is damaged") {
 		t.Errorf("damaged: %v", err)
