@@ -118,3 +118,5 @@ func (w *world) sizes() map[string]int64 {
 	}
 	return out
 }
+
+func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -30,24 +31,31 @@ const MiB = 1 << 20
 // world is one user's machine: a folder of photos, a config, a state dir,
 // and a MinIO reached through a counting proxy.
 type world struct {
-	t      *testing.T
-	bin    string
-	srv    *miniotest.Server
-	proxy  *miniotest.Proxy
-	dir    string // readable by every user
-	photos string
-	state  string
-	config string
-	env    []string
-	top    string   // more top-level config keys
-	asUser *userIDs // run the binary as this user when set
+	t       *testing.T
+	bin     string
+	srv     *miniotest.Server
+	proxy   *miniotest.Proxy
+	dir     string // readable by every user
+	photos  string
+	state   string
+	config  string
+	env     []string
+	top     string   // more top-level config keys
+	asUser  *userIDs // run the binary as this user when set
+	account string   // the account service, in account mode
 }
 
 type userIDs struct{ uid, gid uint32 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	srv := miniotest.Start(t)
+	return newWorldOn(t, miniotest.Start(t), "")
+}
+
+// newWorldOn makes a device using srv; with accountURL set it signs in to
+// that account service (credentials mode account) instead of static keys.
+func newWorldOn(t *testing.T, srv *miniotest.Server, accountURL string) *world {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "cloudkeep-e2e-")
 	if err != nil {
 		t.Fatal(err)
@@ -55,14 +63,15 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o777)
 	w := &world{
-		t:      t,
-		bin:    testbin.Cloudkeep(t),
-		srv:    srv,
-		proxy:  miniotest.NewProxy(t, srv.Endpoint),
-		dir:    dir,
-		photos: filepath.Join(dir, "Pictures"),
-		state:  filepath.Join(dir, "state"),
-		config: filepath.Join(dir, "config.yaml"),
+		t:       t,
+		bin:     testbin.Cloudkeep(t),
+		srv:     srv,
+		proxy:   miniotest.NewProxy(t, srv.Endpoint),
+		dir:     dir,
+		photos:  filepath.Join(dir, "Pictures"),
+		state:   filepath.Join(dir, "state"),
+		config:  filepath.Join(dir, "config.yaml"),
+		account: accountURL,
 	}
 	for _, d := range []string{w.photos, w.state} {
 		if err := os.MkdirAll(d, 0o777); err != nil {
@@ -77,22 +86,24 @@ func newWorld(t *testing.T) *world {
 // writeConfig writes a config for this world; storageExtra is added under
 // storage:, w.top at the end.
 func (w *world) writeConfig(storageExtra string) {
+	creds := fmt.Sprintf("  user: alice\n  credentials:\n    access_key: %s\n    secret_key: %s\n", w.srv.AccessKey, w.srv.SecretKey)
+	if w.account != "" {
+		creds = "  credentials:\n    mode: account\n"
+	}
 	text := fmt.Sprintf(`device:
   name: laptop
+account:
+  url: %s
 storage:
   endpoint: %s
   bucket: %s
-  user: alice
-  credentials:
-    access_key: %s
-    secret_key: %s
-  part_size: 5MiB
+%s  part_size: 5MiB
   multipart_threshold: 5MiB
 %swatch:
   - path: %s
     name: pictures
 state_dir: %s
-%s`, w.proxy.Addr, w.srv.Bucket, w.srv.AccessKey, w.srv.SecretKey, storageExtra, w.photos, w.state, w.top)
+%s`, cmp.Or(w.account, "http://127.0.0.1:1"), w.proxy.Addr, w.srv.Bucket, creds, storageExtra, w.photos, w.state, w.top)
 	if err := os.WriteFile(w.config, []byte(text), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
