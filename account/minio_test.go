@@ -69,6 +69,17 @@ func TestMinIO_STSWithServiceTokens(t *testing.T) {
 	if err := put(bob + "/laptop/b.jpg"); minio.ToErrorResponse(err).Code != "AccessDenied" {
 		t.Errorf("alice writes bob's prefix: got %v, want AccessDenied", err)
 	}
+	// Bob's own file, put there with the admin keys.
+	bobKey := bob + "/laptop/own.jpg"
+	if _, err := srv.Client.PutObject(ctx, srv.Bucket, bobKey, bytes.NewReader([]byte("bob")), 3, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.StatObject(ctx, srv.Bucket, bobKey, minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "AccessDenied" {
+		t.Errorf("alice reads bob's file: got %v, want AccessDenied", err)
+	}
+	if err := client.RemoveObject(ctx, srv.Bucket, bobKey, minio.RemoveObjectOptions{}); minio.ToErrorResponse(err).Code != "AccessDenied" {
+		t.Errorf("alice deletes bob's file: got %v, want AccessDenied", err)
+	}
 	var listed []string
 	for o := range client.ListObjects(ctx, srv.Bucket, minio.ListObjectsOptions{Prefix: alice + "/", Recursive: true}) {
 		if o.Err != nil {

@@ -6,7 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -286,4 +290,86 @@ func sorted(s []string) []string {
 		}
 	}
 	return out
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// approve signs in on the web pages like a browser (cookies, CSRF tokens,
+// the emailed code) and approves the device showing userCode.
+func (s *stack) approve(userCode, user, password, email string) {
+	s.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	form := func(path string, v url.Values) string {
+		resp, err := c.Get(s.url + "/signin")
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := csrfField.FindSubmatch(page)
+		if m == nil {
+			s.t.Fatalf("no CSRF field on the sign-in page")
+		}
+		v.Set("csrf", html.UnescapeString(string(m[1])))
+		resp, err = c.PostForm(s.url+path, v)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			s.t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	page := form("/signin", url.Values{"username": {user}, "password": {password}, "next": {"/account"}})
+	m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		s.t.Fatalf("no challenge on the code page:\n%s", page)
+	}
+	form("/signin/verify", url.Values{"id": {html.UnescapeString(m[1])}, "code": {s.lastCode(email)}, "next": {"/account"}})
+	page = form("/device", url.Values{"user_code": {userCode}, "answer": {"approve"}})
+	if !strings.Contains(page, "Device connected") {
+		s.t.Fatalf("approval page:\n%s", page)
+	}
+}
+
+// The default login: the device flow, approved in the web pages.
+func TestAccountMode_DeviceFlowLogin(t *testing.T) {
+	s := startStack(t, "15m")
+	id := s.signup("fay@example.com", "fay-pass-66")
+	w := newWorldOn(t, s.srv, s.url)
+	cmd := w.command("login")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := bufio.NewReader(stdout)
+	var seen strings.Builder
+	codeRE := regexp.MustCompile(`enter the code\s+([A-Z]{4}-[A-Z]{4})`)
+	for codeRE.FindStringSubmatch(seen.String()) == nil {
+		line, err := out.ReadString('\n')
+		if err != nil {
+			t.Fatalf("login output: %q", seen.String())
+		}
+		seen.WriteString(line)
+	}
+	if !strings.Contains(seen.String(), s.url+"/device") {
+		t.Errorf("login did not show the address: %q", seen.String())
+	}
+	s.approve(codeRE.FindStringSubmatch(seen.String())[1], id, "fay-pass-66", "fay@example.com")
+	rest, _ := io.ReadAll(out)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v %s", err, rest)
+	}
+	if want := "signed in as " + id + " on laptop\n"; !strings.HasSuffix(string(rest), want) {
+		t.Errorf("login said %q, want %q", rest, want)
+	}
+	if res := w.run("logout"); res.code != 0 || !strings.Contains(res.stdout, "signed out: laptop is no longer connected to "+id) {
+		t.Errorf("logout: %d %q %q", res.code, res.stdout, res.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(w.state, "credentials.json")); !os.IsNotExist(err) {
+		t.Errorf("credentials left after logout: %v", err)
+	}
 }
