@@ -107,9 +107,10 @@ func (s *Session) AccessToken(ctx context.Context) (string, error) {
 
 // StorageCredentials returns minio-go credentials that trade the access
 // token for temporary S3 credentials with STS AssumeRoleWithWebIdentity at
-// stsEndpoint (the MinIO URL). minio-go renews them before they expire; no
-// DurationSeconds is asked, so they end with the access token.
-func (s *Session) StorageCredentials(stsEndpoint string) (*credentials.Credentials, error) {
+// stsEndpoint (MinIO's URL, or AWS STS with roleARN). minio-go renews them
+// before they expire; no DurationSeconds is asked, so on MinIO they end
+// with the access token.
+func (s *Session) StorageCredentials(stsEndpoint, roleARN string) (*credentials.Credentials, error) {
 	return credentials.NewSTSWebIdentity(stsEndpoint, func() (*credentials.WebIdentityToken, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -118,7 +119,7 @@ func (s *Session) StorageCredentials(stsEndpoint string) (*credentials.Credentia
 			return nil, err
 		}
 		return &credentials.WebIdentityToken{Token: tok}, nil
-	})
+	}, func(i *credentials.STSWebIdentity) { i.RoleARN = roleARN })
 }
 
 // Save stores new credentials (after a login).

@@ -81,7 +81,11 @@ func newStorage(cfg *config.Agent) (*storage, error) {
 		if s.Secure {
 			scheme = "https://"
 		}
-		creds, err := st.session.StorageCredentials(scheme + s.Endpoint)
+		sts := cfg.Account.STS
+		if sts == "" {
+			sts = scheme + s.Endpoint
+		}
+		creds, err := st.session.StorageCredentials(sts, cfg.Account.RoleARN)
 		if err != nil {
 			return nil, err
 		}
