@@ -197,7 +197,9 @@ func TestBackup_LogsNoSecrets(t *testing.T) {
 
 func TestBackup_MissingBucketIsClear(t *testing.T) {
 	w := newWorld(t)
-	w.srv.Client.RemoveBucket(t.Context(), w.srv.Bucket)
+	if err := w.srv.Client.RemoveBucket(t.Context(), w.srv.Bucket); err != nil {
+		t.Fatal(err)
+	}
 	res := w.run("backup")
 	want := `cloudkeep: bucket does not exist: "photos" at ` + w.proxy.Addr + ": create it first\n"
 	if res.code == 0 || res.stderr != want {

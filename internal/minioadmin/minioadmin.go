@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/minio/minio-go/v7/pkg/signer"
 )
@@ -54,11 +55,28 @@ func (c *Client) Policy(ctx context.Context, name string) ([]byte, error) {
 	return c.do(ctx, http.MethodGet, "/minio/admin/v3/info-canned-policy", url.Values{"name": {name}, "v": {"2"}}, nil)
 }
 
+// do makes the call, waiting up to 30 s while the server says it is still
+// initializing (right after it starts).
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, status, err := c.once(ctx, method, path, query, body)
+		if status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Client) once(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, int, error) {
 	u := c.Endpoint + path + "?" + query.Encode()
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	sum := sha256.Sum256(body)
 	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
@@ -70,12 +88,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("minio admin %s: %w", path, err)
+		return nil, 0, fmt.Errorf("minio admin %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("minio admin %s: %s: %s", path, resp.Status, bytes.TrimSpace(out))
+		return nil, resp.StatusCode, fmt.Errorf("minio admin %s: %s: %s", path, resp.Status, bytes.TrimSpace(out))
 	}
-	return out, nil
+	return out, resp.StatusCode, nil
 }

@@ -21,6 +21,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/cloudkeep/cloudkeep/internal/minioadmin"
 )
 
 // Root credentials of every test server.
@@ -140,6 +142,11 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if err := s.waitLive(30 * time.Second); err != nil {
 		log, _ := os.ReadFile(logFile.Name())
 		t.Fatalf("minio did not start: %v\n%s", err, log)
+	}
+	// Live is not ready: IAM (policies, OpenID) initializes after it.
+	admin := &minioadmin.Client{Endpoint: "http://" + s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey}
+	if _, err := admin.Policy(context.Background(), "readonly"); err != nil {
+		t.Fatalf("minio not ready: %v", err)
 	}
 	s.Client, err = minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
 	if err != nil {
