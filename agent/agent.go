@@ -39,6 +39,9 @@ type Agent struct {
 	// SignedIn, in account mode, reports whether the device has a sign-in
 	// (it reads the credentials file again when it changed); nil otherwise.
 	SignedIn func() (bool, error)
+	// OnReady and OnStopping, when set, are told when the agent is up and
+	// when it begins to stop (systemd's sd_notify READY and STOPPING).
+	OnReady, OnStopping func()
 
 	scan    *scanner
 	send    *sender
@@ -92,9 +95,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		g.Go(func() error { a.awaitSignIn(gctx); return nil })
 	}
 	a.Log.Info().Int("roots", len(a.Roots)).Msg("agent running")
+	if a.OnReady != nil {
+		a.OnReady()
+	}
 
 	<-gctx.Done()
 	a.track.setState(StateStopping)
+	if a.OnStopping != nil {
+		a.OnStopping()
+	}
 	a.Log.Info().Dur("grace", a.ShutdownGrace).Msg("stopping: finishing uploads in flight")
 	stop := time.AfterFunc(a.ShutdownGrace, cancelUploads)
 	workers.Wait()

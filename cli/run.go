@@ -29,7 +29,7 @@ get shutdown_grace to finish; the rest resume on the next start.`,
 				return err
 			}
 			defer cleanup()
-			return a.Run(cmd.Context())
+			return g.runAgent(cmd.Context(), cfg, a)
 		},
 	}
 }

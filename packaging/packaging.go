@@ -1,0 +1,40 @@
+// Package packaging holds what installs cloudkeep as a service: the systemd
+// units (templates for kardianos/service, rendered once into
+// cloudkeep.service for the packages), the launchd plist, the packaged
+// default config and the nfpm package definition.
+package packaging
+
+import (
+	_ "embed"
+	"strings"
+)
+
+// SystemdSystem is the system unit template (kardianos/service syntax).
+//
+//go:embed systemd-system.tmpl
+var SystemdSystem string
+
+// SystemdUser is the per-user unit template: it starts at login
+// (WantedBy=default.target).
+//
+//go:embed systemd-user.tmpl
+var SystemdUser string
+
+// LaunchdPlist is the macOS launchd template.
+//
+//go:embed launchd.plist.tmpl
+var LaunchdPlist string
+
+// Description is the service's description.
+const Description = "cloudkeep photo and video backup agent"
+
+// Render fills a unit template the way kardianos/service does for the
+// keys cloudkeep's templates use: the path and arguments of the command.
+func Render(tmpl, path string, args []string) string {
+	cmd := path
+	for _, a := range args {
+		cmd += " " + a
+	}
+	out := strings.ReplaceAll(tmpl, "{{Path | cmdEscape}}{{range Arguments}} {{. | cmd}}{{end}}", cmd)
+	return strings.ReplaceAll(out, "{{Description}}", Description)
+}
