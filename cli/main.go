@@ -46,7 +46,11 @@ type globals struct {
 
 // Main runs the command line args and returns the process exit code.
 func Main(ctx context.Context, args []string) int {
-	g := &globals{stdout: os.Stdout, stderr: os.Stderr}
+	return mainWith(ctx, args, os.Stdout, os.Stderr)
+}
+
+func mainWith(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:           "cloudkeep",
 		Short:         "Back up photos and videos to your own S3-compatible storage",
