@@ -5,7 +5,9 @@ LDFLAGS := -X github.com/cloudkeep/cloudkeep/cli.Version=$(VERSION)
 BIN := $(CURDIR)/.cache/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: build test lint minio chromium tools demo bench screenshots fuzz clean
+PKG_VERSION ?= $(patsubst v%,%,$(shell git describe --tags --abbrev=0 2>/dev/null || echo v0.1.0))
+
+.PHONY: build test lint minio chromium tools package demo bench screenshots fuzz clean
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o cloudkeep .
@@ -18,6 +20,16 @@ chromium:
 
 tools: minio chromium
 	@scripts/go-tool.sh staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	@scripts/go-tool.sh nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+
+# .deb and .rpm for linux/amd64 in dist/ (release builds for every
+# platform: .goreleaser.yaml).
+package: tools
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o cloudkeep .
+	mkdir -p dist
+	VERSION=$(PKG_VERSION) GOARCH=amd64 nfpm package -f packaging/nfpm.yaml -p deb -t dist/
+	VERSION=$(PKG_VERSION) GOARCH=amd64 nfpm package -f packaging/nfpm.yaml -p rpm -t dist/
+	@ls -l dist/
 
 lint: tools
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -43,4 +55,4 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzAPI -fuzztime 5m ./account
 
 clean:
-	rm -rf cloudkeep .cache/demo
+	rm -rf cloudkeep dist .cache/demo .cache/dev-stack
