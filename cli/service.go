@@ -154,4 +154,3 @@ func (g *globals) serviceStatus(ctx context.Context, s service.Service) error {
 	}
 	return nil
 }
-

@@ -19,6 +19,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
 	"github.com/cloudkeep/cloudkeep/journal"
 )
 
@@ -243,7 +244,7 @@ func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journ
 		DisableContentSha256: true, // integrity comes from the CRC32C
 	}
 	err := u.do(ctx, fmt.Sprintf("part %d of %s", part.Number, up.Key), func() error {
-		body := limitReader(ctx, bytes.NewReader(buf), u.limiter)
+		body := ratelimit.ReadSeeker(ctx, bytes.NewReader(buf), u.limiter)
 		res, err := u.core.PutObjectPart(ctx, u.cfg.Bucket, up.Key, up.UploadID, part.Number, body, part.Size, opts)
 		part.ETag = res.ETag
 		return err

@@ -11,6 +11,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
+
+	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
 )
 
 func TestBackoff_Do(t *testing.T) {
@@ -67,14 +69,14 @@ func TestBackoff_StopsWithContext(t *testing.T) {
 func TestLimitReader_Paces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const rate, size = 4 << 20, 8 << 20
-		r := limitReader(context.Background(), bytes.NewReader(make([]byte, size)), newLimiter(rate))
+		r := ratelimit.ReadSeeker(context.Background(), bytes.NewReader(make([]byte, size)), ratelimit.New(rate))
 		start := time.Now()
 		n, err := io.Copy(io.Discard, r)
 		if err != nil || n != size {
 			t.Fatalf("copied %d, %v", n, err)
 		}
 		// The burst is free; the rest goes at the rate.
-		want := time.Duration(float64(size-limitBurst) / rate * float64(time.Second))
+		want := time.Duration(float64(size-ratelimit.Burst) / rate * float64(time.Second))
 		if got := time.Since(start); got < want-10*time.Millisecond || got > want+100*time.Millisecond {
 			t.Errorf("8 MiB at 4 MiB/s took %s, want about %s", got, want)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
 	"github.com/cloudkeep/cloudkeep/journal"
 )
 
@@ -83,7 +84,7 @@ func New(client *minio.Client, store Store, cfg Config, log zerolog.Logger) *Upl
 		core:    minio.Core{Client: client},
 		store:   store,
 		cfg:     cfg,
-		limiter: newLimiter(cfg.BandwidthLimit),
+		limiter: ratelimit.New(cfg.BandwidthLimit),
 		buffers: newBufferPool(cfg.PartsInFlight),
 		log:     log.With().Str("component", "uploader").Logger(),
 	}
@@ -183,7 +184,7 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 	opts := u.putOptions(id, d.sha256, job.Key)
 	opts.DisableContentSha256 = true // sign with the hash above instead of per chunk
 	err = u.do(ctx, "put "+job.Key, func() error {
-		body := limitReader(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter)
+		body := ratelimit.ReadSeeker(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter)
 		info, err := u.core.PutObject(ctx, u.cfg.Bucket, job.Key, body, id.Size, "", d.sha256, opts)
 		res.ETag = info.ETag
 		return err

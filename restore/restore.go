@@ -1,0 +1,279 @@
+// Package restore lists what is backed up and brings it back: each file is
+// streamed to NAME.cloudkeep-part, checked against the SHA-256 stored with
+// the object, given its original modification time, and only then renamed
+// into place. An interrupted restore continues from the partial files.
+package restore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
+)
+
+// Item is one stored file.
+type Item struct {
+	Key    string    `json:"key"`
+	Rel    string    `json:"path"`   // the key below the listed prefix
+	Device string    `json:"device"` // the device that uploaded it
+	Size   int64     `json:"size"`
+	SHA256 string    `json:"sha256"`
+	MTime  time.Time `json:"mtime"` // the file's modification time when uploaded
+	Stored time.Time `json:"stored"`
+}
+
+// Filter selects items.
+type Filter struct {
+	Device string    // only this device's files
+	Since  time.Time // only files modified at or after
+}
+
+// List returns the items under prefix ("<user>/"), sorted by key.
+func List(ctx context.Context, client *minio.Client, bucket, prefix string, f Filter) ([]Item, error) {
+	var out []Item
+	for o := range client.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true, WithMetadata: true}) {
+		if o.Err != nil {
+			return nil, fmt.Errorf("list %s: %w", prefix, o.Err)
+		}
+		it := Item{Key: o.Key, Rel: strings.TrimPrefix(o.Key, prefix), Size: o.Size, Stored: o.LastModified, MTime: o.LastModified}
+		meta := o.UserMetadata
+		if meta == nil { // servers that do not list metadata
+			info, err := client.StatObject(ctx, bucket, o.Key, minio.StatObjectOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("stat %s: %w", o.Key, err)
+			}
+			meta = map[string]string{}
+			for k, v := range info.UserMetadata {
+				meta["X-Amz-Meta-"+k] = v
+			}
+		}
+		it.SHA256, it.Device = metaValue(meta, "Sha256"), metaValue(meta, "Device")
+		if t, err := time.Parse(time.RFC3339Nano, metaValue(meta, "Mtime")); err == nil {
+			it.MTime = t
+		}
+		if f.Device != "" && it.Device != f.Device {
+			continue
+		}
+		if !f.Since.IsZero() && it.MTime.Before(f.Since) {
+			continue
+		}
+		out = append(out, it)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// metaValue finds a user metadata value however the server spelled the key.
+func metaValue(meta map[string]string, name string) string {
+	for k, v := range meta {
+		k = strings.TrimPrefix(strings.ToLower(k), "x-amz-meta-")
+		if k == strings.ToLower(name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Options sets how Restore works.
+type Options struct {
+	Client         *minio.Client
+	Bucket         string
+	Dest           string
+	Overwrite      bool  // replace a different file at the same path (else the restored one is suffixed)
+	Workers        int   // files at once
+	BandwidthLimit int64 // bytes per second; 0 for none
+	Progress       func(bytes int64)
+	FileDone       func()
+	Log            zerolog.Logger
+}
+
+// Summary is what a restore did.
+type Summary struct {
+	Restored, Skipped int
+	Bytes             int64 // downloaded
+	Failed            []Failure
+}
+
+// Failure is a file not restored, and why.
+type Failure struct {
+	Key string
+	Err error
+}
+
+// PartSuffix marks a file being restored.
+const PartSuffix = ".cloudkeep-part"
+
+// ErrChecksum means the downloaded bytes do not match the stored SHA-256.
+var ErrChecksum = errors.New("checksum mismatch: the stored object does not match its recorded SHA-256")
+
+// Restore downloads items into o.Dest.
+func Restore(ctx context.Context, items []Item, o Options) Summary {
+	var sum Summary
+	var mu sync.Mutex
+	lim := ratelimit.New(o.BandwidthLimit)
+	queue := make(chan Item)
+	var wg sync.WaitGroup
+	for range max(o.Workers, 1) {
+		wg.Go(func() {
+			for it := range queue {
+				n, skipped, err := restoreOne(ctx, it, o, lim)
+				mu.Lock()
+				sum.Bytes += n
+				switch {
+				case err != nil:
+					sum.Failed = append(sum.Failed, Failure{it.Key, err})
+					o.Log.Error().Err(err).Str("key", it.Key).Msg("restore failed")
+				case skipped:
+					sum.Skipped++
+				default:
+					sum.Restored++
+					o.Log.Info().Str("key", it.Key).Int64("size", it.Size).Msg("restored")
+				}
+				mu.Unlock()
+				if o.FileDone != nil {
+					o.FileDone()
+				}
+			}
+		})
+	}
+	for _, it := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		queue <- it
+	}
+	close(queue)
+	wg.Wait()
+	return sum
+}
+
+// restoreOne brings one item back; it returns the bytes downloaded and
+// whether an identical file was already in place.
+func restoreOne(ctx context.Context, it Item, o Options, lim *rate.Limiter) (int64, bool, error) {
+	final := filepath.Join(o.Dest, filepath.FromSlash(path.Clean("/"+it.Rel)))
+	if same, err := sameFile(final, it); err != nil {
+		return 0, false, err
+	} else if same {
+		progress(o, it.Size)
+		return 0, true, nil
+	}
+	if _, err := os.Lstat(final); err == nil && !o.Overwrite {
+		ext := filepath.Ext(final)
+		final = strings.TrimSuffix(final, ext) + " (restored)" + ext
+		if same, _ := sameFile(final, it); same {
+			progress(o, it.Size)
+			return 0, true, nil
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return 0, false, err
+	}
+	part := final + PartSuffix
+	n, err := download(ctx, it, part, o, lim)
+	if err != nil {
+		return n, false, err
+	}
+	if err := os.Chtimes(part, it.MTime, it.MTime); err != nil {
+		return n, false, err
+	}
+	return n, false, os.Rename(part, final)
+}
+
+// sameFile reports whether path holds the item's content.
+func sameFile(path string, it Item) (bool, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil || fi.Size() != it.Size || it.SHA256 == "" {
+		return false, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, err
+	}
+	return hex.EncodeToString(h.Sum(nil)) == it.SHA256, nil
+}
+
+// download appends the rest of the object to part (resuming with a Range
+// request from its length), hashing the whole file, and checks the hash.
+func download(ctx context.Context, it Item, part string, o Options, lim *rate.Limiter) (int64, error) {
+	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	have, err := io.Copy(h, f) // the finished prefix, read again for the hash
+	if err != nil {
+		return 0, err
+	}
+	if have > it.Size {
+		if err := f.Truncate(0); err != nil {
+			return 0, err
+		}
+		h.Reset()
+		have = 0
+		f.Seek(0, io.SeekStart)
+	}
+	progress(o, have)
+	var n int64
+	if have < it.Size {
+		var opts minio.GetObjectOptions
+		if have > 0 {
+			opts.SetRange(have, 0)
+		}
+		obj, err := o.Client.GetObject(ctx, o.Bucket, it.Key, opts)
+		if err != nil {
+			return 0, err
+		}
+		defer obj.Close()
+		w := io.MultiWriter(f, h, progressWriter{o})
+		n, err = io.CopyBuffer(w, ratelimit.Reader(ctx, obj, lim), make([]byte, 1<<20))
+		if err != nil {
+			return n, fmt.Errorf("download %s: %w", it.Key, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return n, err
+	}
+	if it.SHA256 != "" && hex.EncodeToString(h.Sum(nil)) != it.SHA256 {
+		f.Close()
+		os.Remove(part) // the bad bytes go nowhere
+		return n, ErrChecksum
+	}
+	return n, nil
+}
+
+func progress(o Options, n int64) {
+	if o.Progress != nil && n > 0 {
+		o.Progress(n)
+	}
+}
+
+type progressWriter struct{ o Options }
+
+func (p progressWriter) Write(b []byte) (int, error) {
+	progress(p.o, int64(len(b)))
+	return len(b), nil
+}
