@@ -35,9 +35,15 @@ func (t KeyTemplate) Key(root, rel string) string {
 // Prefix returns the part of every key that comes before the first
 // per-file placeholder ({root} or {path}), e.g. "alice/laptop/". Incomplete
 // uploads under it belong to this device.
-func (t KeyTemplate) Prefix() string {
+func (t KeyTemplate) Prefix() string { return t.prefixBefore("{root}", "{path}") }
+
+// UserPrefix returns the part of every key before the device, e.g.
+// "alice/": where all of one person's devices store their files.
+func (t KeyTemplate) UserPrefix() string { return t.prefixBefore("{device}", "{root}", "{path}") }
+
+func (t KeyTemplate) prefixBefore(placeholders ...string) string {
 	fixed := t.Template
-	for _, p := range []string{"{root}", "{path}"} {
+	for _, p := range placeholders {
 		if j := strings.Index(fixed, p); j >= 0 {
 			fixed = fixed[:j]
 		}

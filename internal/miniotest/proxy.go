@@ -15,6 +15,7 @@ type Proxy struct {
 	upstream string
 	ln       net.Listener
 	sent     atomic.Int64
+	received atomic.Int64
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	conns    map[net.Conn]bool
@@ -36,8 +37,11 @@ func NewProxy(t testing.TB, upstream string) *Proxy {
 // Sent returns the bytes clients have sent upstream so far.
 func (p *Proxy) Sent() int64 { return p.sent.Load() }
 
-// Reset sets the count back to zero.
-func (p *Proxy) Reset() { p.sent.Store(0) }
+// Received returns the bytes servers have sent back to clients so far.
+func (p *Proxy) Received() int64 { return p.received.Load() }
+
+// Reset sets the counts back to zero.
+func (p *Proxy) Reset() { p.sent.Store(0); p.received.Store(0) }
 
 // Close stops the proxy and drops its connections.
 func (p *Proxy) Close() {
@@ -83,7 +87,7 @@ func (p *Proxy) pipe(client net.Conn) {
 	defer p.track(server, false)
 	done := make(chan struct{})
 	go func() {
-		io.Copy(client, server)
+		io.Copy(countingWriter{client, &p.received}, server)
 		client.Close()
 		close(done)
 	}()
