@@ -3,9 +3,12 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
@@ -34,6 +37,7 @@ type Agent struct {
 	ShutdownGrace  time.Duration // time given to uploads in flight on stop
 	RetryBase      time.Duration // first delay before a failed file is tried again
 	Socket         string        // the control socket
+	MetricsListen  string        // loopback host:port for the status page and /metrics; "" for none
 	Log            zerolog.Logger
 	MaxWatches     int // 0: the system's limit; tests set a small one
 	// SignedIn, in account mode, reports whether the device has a sign-in
@@ -63,9 +67,21 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var web net.Listener
+	reg := prometheus.NewRegistry()
+	if a.MetricsListen != "" {
+		if web, err = net.Listen("tcp", a.MetricsListen); err != nil {
+			ctl.Close()
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		a.track.metrics = newMetrics(reg, a)
+	}
 	w, err := newWatcher(a.Roots, a.PollInterval, a.changes, a.rescans, a.Log)
 	if err != nil {
 		ctl.Close()
+		if web != nil {
+			web.Close()
+		}
 		return err
 	}
 	w.maxWatches = a.MaxWatches
@@ -87,6 +103,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { return s.run(gctx, a.changes) })
 	g.Go(func() error { return serveControl(gctx, ctl, a) })
 	g.Go(func() error { a.rescanLoop(gctx); return nil })
+	if web != nil {
+		g.Go(func() error { return a.serveWeb(gctx, web, reg) })
+	}
 	a.track.setState(StateRunning)
 	if a.SignedIn != nil {
 		if ok, _ := a.SignedIn(); !ok {
@@ -334,6 +353,13 @@ func (a *Agent) Status() Status {
 	s.Roots = a.watch.snapshot()
 	s.Queue = a.queue.status()
 	return s
+}
+
+// OnRetry counts a storage request tried again (uploader.Config.OnRetry).
+func (a *Agent) OnRetry() {
+	if m := a.track.metrics; m != nil {
+		m.retried.Inc()
+	}
 }
 
 // Pause stops handing out uploads; watching and scanning go on.

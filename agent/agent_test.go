@@ -18,7 +18,7 @@ import (
 )
 
 // startAgent runs an agent on a fresh folder against a real MinIO.
-func startAgent(t *testing.T, tune func(*Agent)) (*Agent, *miniotest.Server, string) {
+func startAgent(t *testing.T, tune func(*Agent), upTune ...func(*uploader.Config)) (*Agent, *miniotest.Server, string) {
 	t.Helper()
 	srv := miniotest.Start(t)
 	dir := t.TempDir()
@@ -29,8 +29,11 @@ func startAgent(t *testing.T, tune func(*Agent)) (*Agent, *miniotest.Server, str
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	up := uploader.New(srv.Client, j, uploader.Config{Bucket: srv.Bucket, Device: "laptop",
-		PartSize: 5 << 20, Threshold: 5 << 20, PartsInFlight: 4}, zerolog.Nop())
+	upCfg := uploader.Config{Bucket: srv.Bucket, Device: "laptop", PartSize: 5 << 20, Threshold: 5 << 20, PartsInFlight: 4}
+	for _, f := range upTune {
+		f(&upCfg)
+	}
+	up := uploader.New(srv.Client, j, upCfg, zerolog.Nop())
 	a := &Agent{
 		Roots:          []Root{{Name: "pictures", Path: photos}},
 		Filter:         &media.Filter{Kinds: []media.Kind{media.Photo, media.Video}},
@@ -70,7 +73,7 @@ func startAgent(t *testing.T, tune func(*Agent)) (*Agent, *miniotest.Server, str
 	return a, srv, photos
 }
 
-var jpeg = []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00photo")
+var photoBytes = []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00photo")
 
 func waitStored(t *testing.T, srv *miniotest.Server, key string) {
 	t.Helper()
@@ -95,7 +98,7 @@ func TestAgent_OverflowRescans(t *testing.T) {
 	if err := a.watch.fs.Remove(sub); err != nil {
 		t.Fatalf("unwatch: %v", err)
 	}
-	os.WriteFile(filepath.Join(sub, "lost.jpg"), jpeg, 0o644) // no event reaches the agent
+	os.WriteFile(filepath.Join(sub, "lost.jpg"), photoBytes, 0o644) // no event reaches the agent
 	time.Sleep(300 * time.Millisecond)
 	if _, err := srv.Client.StatObject(context.Background(), srv.Bucket, "alice/laptop/pictures/sub/lost.jpg", minio.StatObjectOptions{}); err == nil {
 		t.Fatal("set-up: the file was seen without a rescan")
@@ -115,7 +118,7 @@ func TestAgent_WatchLimitFallsBackToPolling(t *testing.T) {
 	if len(st.Roots) != 1 || !st.Roots[0].Fallback || st.Roots[0].Watches != 2 {
 		t.Fatalf("root health: got %+v, want 2 watches and the fallback on", st.Roots)
 	}
-	os.WriteFile(filepath.Join(photos, "a", "b", "c", "d", "deep.jpg"), jpeg, 0o644)
+	os.WriteFile(filepath.Join(photos, "a", "b", "c", "d", "deep.jpg"), photoBytes, 0o644)
 	waitStored(t, srv, "alice/laptop/pictures/a/b/c/d/deep.jpg")
 }
 
@@ -131,7 +134,7 @@ func TestAgent_MissingRootIsRetried(t *testing.T) {
 		t.Fatalf("camera root: got %+v, want missing", st.Roots[1])
 	}
 	os.MkdirAll(root, 0o755)
-	os.WriteFile(filepath.Join(root, "IMG_1.jpg"), jpeg, 0o644)
+	os.WriteFile(filepath.Join(root, "IMG_1.jpg"), photoBytes, 0o644)
 	waitStored(t, srv, "alice/laptop/camera/IMG_1.jpg")
 	if st := a.Status(); !st.Roots[1].Exists || st.Roots[1].Watches != 1 {
 		t.Errorf("camera root: got %+v, want watched", st.Roots[1])
@@ -145,7 +148,7 @@ func TestAgent_PauseResume(t *testing.T) {
 	if err := c.Pause(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(photos, "p.jpg"), jpeg, 0o644)
+	os.WriteFile(filepath.Join(photos, "p.jpg"), photoBytes, 0o644)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		st, err := c.Status(context.Background())

@@ -22,6 +22,7 @@ const (
 // Status is what the agent reports on its control socket.
 type Status struct {
 	State     string         `json:"state"`
+	Now       time.Time      `json:"now"`
 	Device    string         `json:"device"`
 	StartedAt time.Time      `json:"started_at"`
 	Roots     []RootHealth   `json:"roots"`
@@ -29,6 +30,7 @@ type Status struct {
 	Uploads   []UploadStatus `json:"uploads"`
 	Errors    []ErrorEntry   `json:"errors"`
 	Totals    Totals         `json:"totals"`
+	Recent    []Recent       `json:"recent"`
 }
 
 // UploadStatus is one upload in flight.
@@ -47,6 +49,16 @@ type ErrorEntry struct {
 	Error string    `json:"error"`
 }
 
+// Recent is a file stored lately.
+type Recent struct {
+	ID   int64     `json:"id"`
+	Path string    `json:"path"`
+	Key  string    `json:"key"`
+	Size int64     `json:"size"`
+	Time time.Time `json:"time"`
+	How  string    `json:"how"` // uploaded, copied, already stored
+}
+
 // Totals count what was done since the agent started.
 type Totals struct {
 	Uploaded   int       `json:"uploaded"`
@@ -57,7 +69,10 @@ type Totals struct {
 	LastUpload time.Time `json:"last_upload,omitzero"`
 }
 
-const maxErrors = 20
+const (
+	maxErrors = 20
+	maxRecent = 12
+)
 
 // tracker keeps the live part of Status: uploads, errors and totals.
 type tracker struct {
@@ -66,7 +81,9 @@ type tracker struct {
 	started time.Time
 	uploads map[int64]*inflight
 	errors  []ErrorEntry
+	recent  []Recent
 	totals  Totals
+	metrics *metrics // may be nil
 }
 
 type inflight struct {
@@ -107,21 +124,36 @@ func (t *tracker) end(j job, res uploader.Result, err error) {
 		}
 	case res.Skipped:
 		t.totals.Skipped++
+		t.remember(j, res, "already stored")
 	case res.Copied:
 		t.totals.Copied++
 		t.totals.LastUpload = time.Now()
+		t.remember(j, res, "copied")
 	default:
 		t.totals.Uploaded++
 		t.totals.Bytes += res.Sent
 		t.totals.LastUpload = time.Now()
+		t.remember(j, res, "uploaded")
+	}
+	t.metrics.observe(res, err)
+}
+
+func (t *tracker) remember(j job, res uploader.Result, how string) {
+	if res.Key == "" {
+		return // a vanished file, an interrupted upload
+	}
+	t.recent = append(t.recent, Recent{ID: j.file.ID, Path: j.abs, Key: res.Key, Size: res.Size, Time: time.Now(), How: how})
+	if len(t.recent) > maxRecent {
+		t.recent = t.recent[len(t.recent)-maxRecent:]
 	}
 }
 
 func (t *tracker) fill(s *Status) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s.State, s.StartedAt, s.Totals = t.state, t.started, t.totals
+	s.State, s.StartedAt, s.Totals, s.Now = t.state, t.started, t.totals, time.Now()
 	s.Errors = append([]ErrorEntry(nil), t.errors...)
+	s.Recent = append([]Recent(nil), t.recent...)
 	s.Uploads = make([]UploadStatus, 0, len(t.uploads))
 	for _, f := range t.uploads {
 		u := UploadStatus{Path: f.abs, Key: f.key, Size: f.file.Size, Done: f.done.Load()}

@@ -65,7 +65,7 @@ func (g *globals) backup(cmd *cobra.Command) error {
 		Filter:   filter(cfg),
 		Keys:     keyTemplate(cfg, st),
 		Journal:  j,
-		Uploader: newUploader(cfg, st, j, log),
+		Uploader: newUploader(cfg, st, j, log, nil),
 		Files:    cfg.Storage.Concurrency.Files,
 		Log:      log,
 	}

@@ -57,7 +57,6 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		Filter:         filter(cfg),
 		Keys:           keyTemplate(cfg, st),
 		Journal:        j,
-		Uploader:       newUploader(cfg, st, j, log),
 		Device:         cfg.Device.Name,
 		Files:          cfg.Storage.Concurrency.Files,
 		Threshold:      int64(cfg.Storage.MultipartThreshold),
@@ -66,8 +65,10 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		PollInterval:   time.Duration(cfg.PollInterval),
 		ShutdownGrace:  time.Duration(cfg.ShutdownGrace),
 		Socket:         cfg.Control.Socket,
+		MetricsListen:  cfg.Metrics.Listen,
 		Log:            log,
 	}
+	a.Uploader = newUploader(cfg, st, j, log, a.OnRetry)
 	if st.session != nil {
 		a.SignedIn = st.session.SignedIn
 	}

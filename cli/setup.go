@@ -131,10 +131,11 @@ func openJournal(ctx context.Context, cfg *config.Agent) (*journal.Journal, erro
 	return journal.Open(ctx, filepath.Join(cfg.StateDir, journal.FileName))
 }
 
-func newUploader(cfg *config.Agent, st *storage, j *journal.Journal, log zerolog.Logger) *uploader.Uploader {
+func newUploader(cfg *config.Agent, st *storage, j *journal.Journal, log zerolog.Logger, onRetry func()) *uploader.Uploader {
 	s := cfg.Storage
 	return uploader.New(st.client, j, uploader.Config{
 		Renew:          st.creds.Expire,
+		OnRetry:        onRetry,
 		Bucket:         s.Bucket,
 		Device:         cfg.Device.Name,
 		PartSize:       int64(s.PartSize),

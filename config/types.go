@@ -23,6 +23,7 @@ type Agent struct {
 	PollInterval   Duration `yaml:"poll_interval"`
 	ShutdownGrace  Duration `yaml:"shutdown_grace"`
 	Control        Control  `yaml:"control"`
+	Metrics        Metrics  `yaml:"metrics"`
 
 	source source // where each key was read from, for error messages
 }
@@ -87,6 +88,11 @@ type Media struct {
 type Log struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`
+}
+
+// Metrics is the agent's local web page and Prometheus endpoint.
+type Metrics struct {
+	Listen string `yaml:"listen"` // loopback host:port; empty: off
 }
 
 // Control is the agent's local control socket.

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -42,7 +43,22 @@ func (c *Agent) Validate() error {
 	v.atLeast("shutdown_grace", c.ShutdownGrace, 0)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "auto", "console", "json")
+	if l := c.Metrics.Listen; l != "" && !loopback(l) {
+		v.add("metrics.listen", "%q must be a loopback address such as 127.0.0.1:9464: the page shows file names", l)
+	}
 	return v.err()
+}
+
+func loopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Agent) validateStorage(v *validator) {

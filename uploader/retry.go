@@ -82,8 +82,11 @@ func credentialsExpired(err error) bool {
 // do runs fn with the Backoff, renewing the storage credentials once when
 // the server says they expired (an STS session that ended mid-upload).
 func (u *Uploader) do(ctx context.Context, op string, fn func() error) error {
-	renewed := false
+	renewed, calls := false, 0
 	return u.cfg.Backoff.Do(ctx, u.log, op, func() error {
+		if calls++; calls > 1 && u.cfg.OnRetry != nil {
+			u.cfg.OnRetry()
+		}
 		err := fn()
 		if err != nil && !renewed && u.cfg.Renew != nil && credentialsExpired(err) {
 			renewed = true

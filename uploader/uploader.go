@@ -58,6 +58,7 @@ type Config struct {
 	BandwidthLimit int64 // bytes per second; 0 for no limit
 	Backoff        Backoff
 	Renew          func() // forces new storage credentials (STS); may be nil
+	OnRetry        func() // told of each request tried again (a metric); may be nil
 }
 
 // Uploader uploads files. It is safe for concurrent use.
