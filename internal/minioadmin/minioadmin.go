@@ -50,6 +50,16 @@ func (c *Client) AddPolicy(ctx context.Context, name string, policy []byte) erro
 	return err
 }
 
+// Ready waits (up to 30 s) until the server's IAM subsystem answers: right
+// after MinIO starts, admin and STS calls fail with "not initialized".
+func (c *Client) Ready(ctx context.Context) error {
+	_, status, err := c.call(ctx, http.MethodGet, "/minio/admin/v3/info-canned-policy", url.Values{"name": {"cloudkeep-readiness-probe"}, "v": {"2"}}, nil)
+	if status == http.StatusNotFound {
+		return nil // IAM answered: no such policy
+	}
+	return err
+}
+
 // Policy returns the canned policy name.
 func (c *Client) Policy(ctx context.Context, name string) ([]byte, error) {
 	return c.do(ctx, http.MethodGet, "/minio/admin/v3/info-canned-policy", url.Values{"name": {name}, "v": {"2"}}, nil)
@@ -58,15 +68,20 @@ func (c *Client) Policy(ctx context.Context, name string) ([]byte, error) {
 // do makes the call, waiting up to 30 s while the server says it is still
 // initializing (right after it starts).
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, error) {
+	out, _, err := c.call(ctx, method, path, query, body)
+	return out, err
+}
+
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, int, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out, status, err := c.once(ctx, method, path, query, body)
 		if status != http.StatusServiceUnavailable || time.Now().After(deadline) {
-			return out, err
+			return out, status, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
