@@ -17,6 +17,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/cloudkeep/cloudkeep/internal/atomicfile"
 )
 
 // keyFile holds the signing keys, newest last, with mode 0600.
@@ -95,7 +97,7 @@ func (k *Keys) Rotate() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(k.path, data, 0o600)
+	return atomicfile.WriteFile(k.path, data, 0o600)
 }
 
 // JWKS returns the public keys.
@@ -120,35 +122,6 @@ func (k *Keys) Sign(claims ...any) (string, error) {
 		b = b.Claims(c)
 	}
 	return b.Serialize()
-}
-
-// writeFileAtomic writes data to path through a temporary file that is
-// synced and renamed, so a crash leaves the old or the new content.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // Verify checks a token signed with one of the keys and decodes its claims

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/cloudkeep/cloudkeep/internal/atomicfile"
 )
 
 // LoadSecret reads the service's 32-byte secret from dir, creating it at
@@ -17,7 +19,7 @@ func LoadSecret(dir string) ([]byte, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		b = randomBytes(32)
-		if err := writeFileAtomic(path, b, 0o600); err != nil {
+		if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 			return nil, fmt.Errorf("create %s: %w", path, err)
 		}
 		return b, nil

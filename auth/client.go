@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/cloudkeep/cloudkeep/account"
 )
 
 // Client calls the account service's JSON API.
@@ -35,30 +37,15 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("account service answered %d %s", e.Status, e.Code)
 }
 
-// Tokens are what the service hands a device.
-type Tokens struct {
-	AccessToken  string `json:"access_token"`
-	ExpiresIn    int    `json:"expires_in"`
-	RefreshToken string `json:"refresh_token"`
-	AccountID    string `json:"account_id"`
-	DeviceID     string `json:"device_id"`
-}
-
-// DeviceAuthorization is the start of the device flow.
-type DeviceAuthorization struct {
-	DeviceCode              string `json:"device_code"`
-	UserCode                string `json:"user_code"`
-	VerificationURI         string `json:"verification_uri"`
-	VerificationURIComplete string `json:"verification_uri_complete"`
-	ExpiresIn               int    `json:"expires_in"`
-	Interval                int    `json:"interval"`
-}
-
-// Challenge is step one of a password sign-in.
-type Challenge struct {
-	ID     string `json:"challenge_id"`
-	SentTo string `json:"sent_to"`
-}
+// The wire types are the account service's own.
+type (
+	// Tokens are what the service hands a device.
+	Tokens = account.Tokens
+	// DeviceAuthorization is the start of the device flow.
+	DeviceAuthorization = account.DeviceAuthorization
+	// Challenge is step one of a password sign-in.
+	Challenge = account.Challenge
+)
 
 func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	body, _ := json.Marshal(in)

@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/cloudkeep/cloudkeep/internal/atomicfile"
 )
 
 // ErrSignedOut means the device has no valid sign-in: never signed in,
@@ -70,45 +71,14 @@ func (f File) Load() (Credentials, error) {
 	return c, nil
 }
 
-// Save writes the credentials: a temporary file, synced, then renamed over
-// the old one, so a crash leaves the old or the new tokens, never neither.
+// Save writes the credentials atomically with mode 0600: a crash leaves
+// the old or the new tokens, never neither.
 func (f File) Save(c Credentials) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(f.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".credentials-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), f.Path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.WriteFile(f.Path, b, 0o600)
 }
 
 // Delete removes the credentials.
