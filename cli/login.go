@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/config"
 )
@@ -189,6 +190,11 @@ func whoamiCmd(g *globals) *cobra.Command {
 				return &exitError{exitFailed, err}
 			}
 			fmt.Fprintf(g.stdout, "account: %v\ndevice:  %v\ntoken valid until: %v\n", me["account_id"], me["device"], me["expires"])
+			agentState := "not running"
+			if st, err := agent.NewClient(cfg.Control.Socket).Status(cmd.Context()); err == nil {
+				agentState = st.State
+			}
+			fmt.Fprintf(g.stdout, "agent:   %s\n", agentState)
 			return nil
 		},
 	}

@@ -133,7 +133,7 @@ func (g *globals) serviceStatus(ctx context.Context, s service.Service) error {
 		fmt.Fprintln(g.stdout, "service: not installed")
 		return nil
 	case err != nil:
-		return fmt.Errorf("service status: %w", err)
+		return fmt.Errorf("service status: cannot ask the %s service manager (%w): is it running on this machine?", service.ChosenSystem(), err)
 	}
 	state := map[service.Status]string{service.StatusRunning: "running", service.StatusStopped: "stopped"}[st]
 	if state == "" {
