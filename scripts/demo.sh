@@ -36,13 +36,16 @@ YAML
 echo "==> config written to $demo/config.yaml"
 
 echo "==> cloudkeep backup"
-"$here/cloudkeep" backup --config "$demo/config.yaml"
+"$here/cloudkeep" backup --config "$demo/config.yaml" --log-format console
 
-echo "==> what is in the bucket now (size, key):"
-list_bucket photos | sed 's/^/    /'
+echo "==> cloudkeep ls --long: what is backed up"
+"$here/cloudkeep" ls --long --config "$demo/config.yaml" | sed 's/^/    /'
+
+echo "==> cloudkeep restore: everything back into $demo/restored, checked byte for byte"
+"$here/cloudkeep" restore --config "$demo/config.yaml" --log-level warn "$demo/restored"
 
 echo "==> a second run finds nothing new:"
-"$here/cloudkeep" backup --config "$demo/config.yaml"
+"$here/cloudkeep" backup --config "$demo/config.yaml" --log-format console
 
 cat <<TEXT
 

@@ -40,9 +40,3 @@ s3() { # s3 METHOD PATH [curl args...]
 }
 
 make_bucket() { s3 PUT "$1" -o /dev/null; }
-
-# list_bucket BUCKET: one "size key" line per object.
-list_bucket() {
-	{ s3 GET "$1?list-type=2&max-keys=1000"; echo; } | sed 's/<Contents>/\n/g' |
-		sed -nE 's|.*<Key>([^<]*)</Key>.*<Size>([0-9]*)</Size>.*|\2 \1|p'
-}
