@@ -407,3 +407,19 @@ func TestLogs_HoldNoSecrets(t *testing.T) {
 		t.Errorf("the log lacks the events:\n%s", logs)
 	}
 }
+
+// Captchas kept in the Store can be checked by another replica.
+func TestCaptcha_InTheStore(t *testing.T) {
+	e := newEnv(t)
+	cs := captchaStore{e.svc.store}
+	cs.Set("abc", []byte{1, 2, 3})
+	if got := cs.Get("abc", false); string(got) != "\x01\x02\x03" {
+		t.Fatalf("got %v", got)
+	}
+	if got := cs.Get("abc", true); got == nil {
+		t.Fatal("lost before clear")
+	}
+	if got := cs.Get("abc", false); got != nil {
+		t.Errorf("a cleared captcha is still there: %v", got)
+	}
+}

@@ -148,6 +148,8 @@ func (s *SQLite) AccountByAddress(ctx context.Context, address string) (Account,
 }
 
 func (s *SQLite) PutCode(ctx context.Context, c Code) error {
+	// Codes are short-lived: forget those expired for a day.
+	s.db.ExecContext(ctx, `DELETE FROM codes WHERE expires_ns < ?`, ns(time.Now().Add(-24*time.Hour)))
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO codes (id, purpose, address, account_id, hash,
 		expires_ns, tries, verified, sent_ns, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Purpose, c.Address, c.AccountID, c.Hash, ns(c.Expires), c.Tries, c.Verified, ns(c.Sent), c.Data)

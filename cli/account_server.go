@@ -70,6 +70,7 @@ func newAccountService(ctx context.Context, g *globals, cfg *config.AccountServe
 	if err != nil {
 		return nil, nil, err
 	}
+	account.StoreCaptchas(store)
 	keys, err := account.LoadKeys(cfg.StateDir)
 	if err == nil {
 		var secret []byte
