@@ -87,20 +87,6 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 // Close closes the database.
 func (s *SQLite) Close() error { return s.db.Close() }
 
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNS(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 func nullIfEmpty(s string) any {
 	if s == "" {
 		return nil
@@ -118,7 +104,7 @@ func notFound(err error) error {
 func (s *SQLite) CreateAccount(ctx context.Context, a Account) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts (id, email, phone, region, birth_date, password_hash, created_ns)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, nullIfEmpty(a.Email), nullIfEmpty(a.Phone), a.Region,
-		a.BirthDate.Format(time.DateOnly), a.PasswordHash, ns(a.Created))
+		a.BirthDate.Format(time.DateOnly), a.PasswordHash, sqlitedb.Nanos(a.Created))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return ErrExists
 	}
@@ -135,7 +121,7 @@ func scanAccount(row *sql.Row) (Account, error) {
 		return Account{}, notFound(err)
 	}
 	a.BirthDate, _ = time.Parse(time.DateOnly, birth)
-	a.Created = fromNS(created)
+	a.Created = sqlitedb.Time(created)
 	return a, nil
 }
 
@@ -149,10 +135,10 @@ func (s *SQLite) AccountByAddress(ctx context.Context, address string) (Account,
 
 func (s *SQLite) PutCode(ctx context.Context, c Code) error {
 	// Codes are short-lived: forget those expired for a day.
-	s.db.ExecContext(ctx, `DELETE FROM codes WHERE expires_ns < ?`, ns(time.Now().Add(-24*time.Hour)))
+	s.db.ExecContext(ctx, `DELETE FROM codes WHERE expires_ns < ?`, sqlitedb.Nanos(time.Now().Add(-24*time.Hour)))
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO codes (id, purpose, address, account_id, hash,
 		expires_ns, tries, verified, sent_ns, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Purpose, c.Address, c.AccountID, c.Hash, ns(c.Expires), c.Tries, c.Verified, ns(c.Sent), c.Data)
+		c.ID, c.Purpose, c.Address, c.AccountID, c.Hash, sqlitedb.Nanos(c.Expires), c.Tries, c.Verified, sqlitedb.Nanos(c.Sent), c.Data)
 	return err
 }
 
@@ -162,7 +148,7 @@ func (s *SQLite) Code(ctx context.Context, id string) (Code, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT id, purpose, address, account_id, hash, expires_ns, tries,
 		verified, sent_ns, data FROM codes WHERE id = ?`, id).
 		Scan(&c.ID, &c.Purpose, &c.Address, &c.AccountID, &c.Hash, &expires, &c.Tries, &c.Verified, &sent, &c.Data)
-	c.Expires, c.Sent = fromNS(expires), fromNS(sent)
+	c.Expires, c.Sent = sqlitedb.Time(expires), sqlitedb.Time(sent)
 	return c, notFound(err)
 }
 
@@ -172,19 +158,19 @@ func (s *SQLite) DeleteCode(ctx context.Context, id string) error {
 }
 
 func (s *SQLite) CountSends(ctx context.Context, address string, t, since time.Time) (int, error) {
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO sends (address, at_ns) VALUES (?, ?)`, address, ns(t)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO sends (address, at_ns) VALUES (?, ?)`, address, sqlitedb.Nanos(t)); err != nil {
 		return 0, err
 	}
-	s.db.ExecContext(ctx, `DELETE FROM sends WHERE at_ns < ?`, ns(since.Add(-24*time.Hour)))
+	s.db.ExecContext(ctx, `DELETE FROM sends WHERE at_ns < ?`, sqlitedb.Nanos(since.Add(-24*time.Hour)))
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE address = ? AND at_ns >= ?`, address, ns(since)).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE address = ? AND at_ns >= ?`, address, sqlitedb.Nanos(since)).Scan(&n)
 	return n, err
 }
 
 func (s *SQLite) PutDevice(ctx context.Context, d Device) error {
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO devices (id, account_id, name, client_id, refresh_hash,
 		previous_hash, refresh_ns, created_ns, last_seen_ns, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.AccountID, d.Name, d.ClientID, d.RefreshHash, d.PreviousHash, ns(d.RefreshUntil), ns(d.Created), ns(d.LastSeen), d.Revoked)
+		d.ID, d.AccountID, d.Name, d.ClientID, d.RefreshHash, d.PreviousHash, sqlitedb.Nanos(d.RefreshUntil), sqlitedb.Nanos(d.Created), sqlitedb.Nanos(d.LastSeen), d.Revoked)
 	return err
 }
 
@@ -194,7 +180,7 @@ func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 	var d Device
 	var refresh, created, seen int64
 	err := row.Scan(&d.ID, &d.AccountID, &d.Name, &d.ClientID, &d.RefreshHash, &d.PreviousHash, &refresh, &created, &seen, &d.Revoked)
-	d.RefreshUntil, d.Created, d.LastSeen = fromNS(refresh), fromNS(created), fromNS(seen)
+	d.RefreshUntil, d.Created, d.LastSeen = sqlitedb.Time(refresh), sqlitedb.Time(created), sqlitedb.Time(seen)
 	return d, notFound(err)
 }
 
@@ -230,7 +216,7 @@ func (s *SQLite) PutDeviceAuth(ctx context.Context, d DeviceAuth) error {
 		ON CONFLICT (code_hash) DO UPDATE SET user_code = excluded.user_code, client_id = excluded.client_id,
 		device_name = excluded.device_name, account_id = excluded.account_id, status = excluded.status,
 		expires_ns = excluded.expires_ns, interval_ns = excluded.interval_ns, last_poll_ns = excluded.last_poll_ns`,
-		d.CodeHash, d.UserCode, d.ClientID, d.DeviceName, d.AccountID, d.Status, ns(d.Expires), int64(d.Interval), ns(d.LastPoll))
+		d.CodeHash, d.UserCode, d.ClientID, d.DeviceName, d.AccountID, d.Status, sqlitedb.Nanos(d.Expires), int64(d.Interval), sqlitedb.Nanos(d.LastPoll))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return ErrExists
 	}
@@ -241,7 +227,7 @@ func (s *SQLite) scanDeviceAuth(row *sql.Row) (DeviceAuth, error) {
 	var d DeviceAuth
 	var expires, interval, poll int64
 	err := row.Scan(&d.CodeHash, &d.UserCode, &d.ClientID, &d.DeviceName, &d.AccountID, &d.Status, &expires, &interval, &poll)
-	d.Expires, d.Interval, d.LastPoll = fromNS(expires), time.Duration(interval), fromNS(poll)
+	d.Expires, d.Interval, d.LastPoll = sqlitedb.Time(expires), time.Duration(interval), sqlitedb.Time(poll)
 	return d, notFound(err)
 }
 
@@ -263,25 +249,25 @@ func (s *SQLite) Throttle(ctx context.Context, key string) (Throttle, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, nil
 	}
-	t.LockedUntil, t.Updated = fromNS(locked), fromNS(updated)
+	t.LockedUntil, t.Updated = sqlitedb.Time(locked), sqlitedb.Time(updated)
 	return t, err
 }
 
 func (s *SQLite) PutThrottle(ctx context.Context, t Throttle) error {
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO throttles (key, failures, locked_ns, updated_ns)
-		VALUES (?, ?, ?, ?)`, t.Key, t.Failures, ns(t.LockedUntil), ns(t.Updated))
+		VALUES (?, ?, ?, ?)`, t.Key, t.Failures, sqlitedb.Nanos(t.LockedUntil), sqlitedb.Nanos(t.Updated))
 	return err
 }
 
 func (s *SQLite) PutSession(ctx context.Context, hash, accountID string, expires time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO sessions (hash, account_id, expires_ns) VALUES (?, ?, ?)`,
-		hash, accountID, ns(expires))
+		hash, accountID, sqlitedb.Nanos(expires))
 	return err
 }
 
 func (s *SQLite) Session(ctx context.Context, hash string, now time.Time) (string, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT account_id FROM sessions WHERE hash = ? AND expires_ns > ?`, hash, ns(now)).Scan(&id)
+	err := s.db.QueryRowContext(ctx, `SELECT account_id FROM sessions WHERE hash = ? AND expires_ns > ?`, hash, sqlitedb.Nanos(now)).Scan(&id)
 	return id, notFound(err)
 }
 

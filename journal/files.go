@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
 )
 
 const fileColumns = `id, root, path, size, mtime_ns, inode, sha256, state, object_key, etag,
@@ -16,7 +18,7 @@ func scanFile(row interface{ Scan(...any) error }) (File, error) {
 	var mtime, updated, uploaded int64
 	err := row.Scan(&f.ID, &f.Root, &f.Path, &f.Size, &mtime, &f.Inode, &f.SHA256, &f.State,
 		&f.Key, &f.ETag, &f.Attempts, &f.LastError, &updated, &uploaded)
-	f.MTime, f.UpdatedAt, f.UploadedAt = fromNanos(mtime), fromNanos(updated), fromNanos(uploaded)
+	f.MTime, f.UpdatedAt, f.UploadedAt = sqlitedb.Time(mtime), sqlitedb.Time(updated), sqlitedb.Time(uploaded)
 	return f, err
 }
 
@@ -56,7 +58,7 @@ func (j *Journal) Track(ctx context.Context, root, path string, id Identity) (Fi
 		res, err := j.db.ExecContext(ctx, `INSERT INTO files
 			(root, path, size, mtime_ns, inode, state, created_ns, updated_ns)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			root, path, id.Size, nanos(id.MTime), id.Inode, Pending, now, now)
+			root, path, id.Size, sqlitedb.Nanos(id.MTime), id.Inode, Pending, now, now)
 		if err != nil {
 			return File{}, false, fmt.Errorf("track %s/%s: %w", root, path, err)
 		}
@@ -71,7 +73,7 @@ func (j *Journal) Track(ctx context.Context, root, path string, id Identity) (Fi
 	if !f.Identity.Equal(id) || f.State == Deleted {
 		_, err = j.db.ExecContext(ctx, `UPDATE files SET size = ?, mtime_ns = ?, inode = ?,
 			state = ?, updated_ns = ? WHERE id = ?`,
-			id.Size, nanos(id.MTime), id.Inode, Pending, time.Now().UnixNano(), f.ID)
+			id.Size, sqlitedb.Nanos(id.MTime), id.Inode, Pending, time.Now().UnixNano(), f.ID)
 		if err != nil {
 			return File{}, false, fmt.Errorf("track %s/%s: %w", root, path, err)
 		}
@@ -94,7 +96,7 @@ func (j *Journal) MarkDone(ctx context.Context, id int64, s Stored) error {
 		_, err := tx.ExecContext(ctx, `UPDATE files SET size = ?, mtime_ns = ?, inode = ?,
 			sha256 = ?, state = ?, object_key = ?, etag = ?, last_error = '', updated_ns = ?,
 			uploaded_ns = ? WHERE id = ?`,
-			s.Size, nanos(s.MTime), s.Inode, s.SHA256, Done, s.Key, s.ETag, now, now, id)
+			s.Size, sqlitedb.Nanos(s.MTime), s.Inode, s.SHA256, Done, s.Key, s.ETag, now, now, id)
 		if err != nil {
 			return fmt.Errorf("mark file %d done: %w", id, err)
 		}

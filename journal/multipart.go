@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
 )
 
 // Multipart is an in-flight multipart upload of one file.
@@ -41,7 +43,7 @@ func (j *Journal) Multipart(ctx context.Context, fileID int64) (Multipart, error
 	if err != nil {
 		return Multipart{}, fmt.Errorf("read upload of file %d: %w", fileID, err)
 	}
-	m.MTime, m.Started = fromNanos(mtime), fromNanos(started)
+	m.MTime, m.Started = sqlitedb.Time(mtime), sqlitedb.Time(started)
 	rows, err := j.db.QueryContext(ctx, `SELECT number, size, etag, crc32c FROM parts
 		WHERE file_id = ? ORDER BY number`, fileID)
 	if err != nil {
@@ -67,7 +69,7 @@ func (j *Journal) BeginMultipart(ctx context.Context, m Multipart) error {
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO uploads (file_id, object_key, upload_id,
 			part_size, size, mtime_ns, inode, started_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.FileID, m.Key, m.UploadID, m.PartSize, m.Size, nanos(m.MTime), m.Inode, nanos(m.Started))
+			m.FileID, m.Key, m.UploadID, m.PartSize, m.Size, sqlitedb.Nanos(m.MTime), m.Inode, sqlitedb.Nanos(m.Started))
 		if err != nil {
 			return fmt.Errorf("record upload %s: %w", m.Key, err)
 		}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
 )
 
 // Entry is the part of a row a reconcile scan compares with the disk.
@@ -31,7 +33,7 @@ func (j *Journal) Snapshot(ctx context.Context, root string) (map[string]Entry, 
 		if err := rows.Scan(&e.ID, &path, &e.State, &e.Size, &mtime, &e.Inode); err != nil {
 			return nil, err
 		}
-		e.MTime = fromNanos(mtime)
+		e.MTime = sqlitedb.Time(mtime)
 		out[path] = e
 	}
 	return out, rows.Err()
@@ -43,7 +45,7 @@ func (j *Journal) FindStored(ctx context.Context, id Identity, exceptID int64) (
 	f, err := scanFile(j.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files
 		WHERE inode = ? AND size = ? AND mtime_ns = ? AND id != ? AND sha256 != ''
 		AND object_key != '' AND state IN (?, ?) ORDER BY updated_ns DESC LIMIT 1`,
-		id.Inode, id.Size, nanos(id.MTime), exceptID, Done, Deleted))
+		id.Inode, id.Size, sqlitedb.Nanos(id.MTime), exceptID, Done, Deleted))
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, ErrNotFound
 	}

@@ -70,3 +70,19 @@ func migrate(ctx context.Context, db *sql.DB, migrations []string) error {
 	}
 	return tx.Commit()
 }
+
+// Nanos stores a time as Unix nanoseconds; the zero time is 0.
+func Nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// Time is the inverse of Nanos.
+func Time(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
