@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
 	"github.com/cloudkeep/cloudkeep/uploader"
@@ -115,7 +116,10 @@ func (b *Backup) plan(ctx context.Context, sum *Summary) ([]job, error) {
 }
 
 // upload sends the jobs with b.Files workers.
-func (b *Backup) upload(ctx context.Context, jobs []job, sum *Summary) {
+func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
+	// A sign-out ends the pass: every other file would fail the same way.
+	ctx, stop := context.WithCancel(parent)
+	defer stop()
 	queue := make(chan job)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -124,7 +128,14 @@ func (b *Backup) upload(ctx context.Context, jobs []job, sum *Summary) {
 			for j := range queue {
 				res, err := b.uploadOne(ctx, j)
 				mu.Lock()
-				b.tally(sum, j, res, err)
+				if auth.IsSignedOut(err) {
+					if ctx.Err() == nil {
+						sum.Failed = append(sum.Failed, Failure{"(every file left)", err})
+					}
+					stop()
+				} else {
+					b.tally(sum, j, res, err)
+				}
 				mu.Unlock()
 				if b.Progress != nil {
 					b.Progress.FileDone()
