@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -102,12 +103,37 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func clientIP(r *http.Request) string {
+// clientIP is the address throttling counts: the peer's, or, when the peer
+// is a trusted proxy, the right-most X-Forwarded-For address that is not.
+func (h *handler) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if !h.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err == nil && !h.trusted(hop) {
+			return hop
+		}
 	}
 	return host
+}
+
+func (h *handler) trusted(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	for _, p := range h.cfg.TrustedProxies {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *handler) apiSignup(w http.ResponseWriter, r *http.Request) {
@@ -180,7 +206,7 @@ func (h *handler) apiSignin(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	req.IP = clientIP(r)
+	req.IP = h.clientIP(r)
 	c, err := h.svc.StartSignin(r.Context(), req)
 	if err != nil {
 		h.fail(w, r, err)
@@ -207,7 +233,7 @@ func (h *handler) apiSigninVerify(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, FieldErrors{"device_name": "Give the device a name of 1 to 64 characters."})
 		return
 	}
-	account, err := h.svc.VerifySignin(r.Context(), req.ChallengeID, req.Code, clientIP(r))
+	account, err := h.svc.VerifySignin(r.Context(), req.ChallengeID, req.Code, h.clientIP(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return

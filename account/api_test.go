@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -421,5 +423,24 @@ func TestCaptcha_InTheStore(t *testing.T) {
 	}
 	if got := cs.Get("abc", false); got != nil {
 		t.Errorf("a cleared captcha is still there: %v", got)
+	}
+}
+
+func TestClientIP_TrustedProxies(t *testing.T) {
+	h := &handler{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
+	for _, tc := range []struct{ remote, xff, want string }{
+		{"203.0.113.9:5000", "198.51.100.1", "203.0.113.9"},                  // not a proxy: its header is ignored
+		{"10.1.2.3:5000", "198.51.100.1", "198.51.100.1"},                    // the proxy's client
+		{"10.1.2.3:5000", "6.6.6.6, 198.51.100.1, 10.9.9.9", "198.51.100.1"}, // the right-most untrusted hop
+		{"10.1.2.3:5000", "", "10.1.2.3"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.remote
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := h.clientIP(r); got != tc.want {
+			t.Errorf("%s via %q: got %s, want %s", tc.remote, tc.xff, got, tc.want)
+		}
 	}
 }

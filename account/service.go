@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ type Config struct {
 	AccessTTL      time.Duration
 	RefreshTTL     time.Duration
 	Policy         string // the MinIO policy named in access tokens
+	// TrustedProxies are load balancers whose X-Forwarded-For is believed
+	// when counting failed sign-ins per client address.
+	TrustedProxies []netip.Prefix
 }
 
 // Code rules.

@@ -348,7 +348,7 @@ func (h *handler) postSignupPassword(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) signinPage(r *http.Request, next string, form map[string]string) page {
 	p := page{Title: "Sign in", Next: localNext(next, "/account"), Form: form}
-	if h.svc.CaptchaRequired(r.Context(), clientIP(r)) {
+	if h.svc.CaptchaRequired(r.Context(), h.clientIP(r)) {
 		p.CaptchaID = h.svc.NewCaptcha()
 	}
 	return p
@@ -359,7 +359,7 @@ func (h *handler) postSignin(w http.ResponseWriter, r *http.Request) {
 	form["Username"] = form["username"]
 	next := r.PostFormValue("next")
 	c, err := h.svc.StartSignin(r.Context(), SigninRequest{Username: form["username"], Password: r.PostFormValue("password"),
-		CaptchaID: r.PostFormValue("captcha_id"), Captcha: r.PostFormValue("captcha"), IP: clientIP(r)})
+		CaptchaID: r.PostFormValue("captcha_id"), Captcha: r.PostFormValue("captcha"), IP: h.clientIP(r)})
 	if err != nil {
 		h.show(w, r, "signin.html", h.signinPage(r, next, form), err)
 		return
@@ -370,7 +370,7 @@ func (h *handler) postSignin(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) postSigninVerify(w http.ResponseWriter, r *http.Request) {
 	id, next := r.PostFormValue("id"), localNext(r.PostFormValue("next"), "/account")
-	account, err := h.svc.VerifySignin(r.Context(), id, r.PostFormValue("code"), clientIP(r))
+	account, err := h.svc.VerifySignin(r.Context(), id, r.PostFormValue("code"), h.clientIP(r))
 	if err != nil {
 		p := page{Title: "Enter your code", ID: id, Action: "/signin/verify", Button: "Sign in", Next: next, SentTo: "your email or phone"}
 		if isErr(err, ErrCodeExpired) || isErr(err, ErrTooManyTries) {

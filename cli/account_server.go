@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,7 +83,7 @@ func newAccountService(ctx context.Context, g *globals, cfg *config.AccountServe
 				return account.NewService(store, keys, delivery, account.Config{
 					Issuer: cfg.PublicURL, ClientID: cfg.ClientID, MinAge: cfg.MinAge, MinAgeByRegion: cfg.MinAgeByRegion,
 					AccessTTL: time.Duration(cfg.Tokens.AccessTTL), RefreshTTL: time.Duration(cfg.Tokens.RefreshTTL),
-					Policy: cfg.Tokens.Policy,
+					Policy: cfg.Tokens.Policy, TrustedProxies: prefixes(cfg.TrustedProxies),
 				}, secret, log), store, nil
 			}
 		}
@@ -157,4 +158,15 @@ func rotateKey(g *globals, cfg *config.AccountServer) error {
 	}
 	fmt.Fprintln(g.stdout, "new signing key in place; the previous one stays in /jwks.json until the next rotation. Restart the account service.")
 	return nil
+}
+
+// prefixes parses networks the config has already checked.
+func prefixes(cidrs []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -18,6 +19,7 @@ type AccountServer struct {
 	ClientID       string         `yaml:"client_id"`
 	MinAge         int            `yaml:"min_age"`
 	MinAgeByRegion map[string]int `yaml:"min_age_by_region"`
+	TrustedProxies []string       `yaml:"trusted_proxies"` // CIDRs of load balancers in front
 	Tokens         Tokens         `yaml:"tokens"`
 	Delivery       Delivery       `yaml:"delivery"`
 	Log            Log            `yaml:"log"`
@@ -130,6 +132,11 @@ func (c *AccountServer) Validate() error {
 		}
 		v.between(key, age, 0, 120)
 	}
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			v.add(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a network such as 10.0.0.0/8", p)
+		}
+	}
 	v.atLeast("tokens.access_ttl", c.Tokens.AccessTTL, 10*time.Second)
 	v.atLeast("tokens.refresh_ttl", c.Tokens.RefreshTTL, time.Hour)
 	if smtp := c.Delivery.Email.SMTP; smtp.Host != "" {
@@ -167,6 +174,7 @@ listen: 127.0.0.1:8080
 public_url: http://127.0.0.1:8080
 # state_dir: /var/lib/cloudkeep-accounts   # accounts database and signing keys
 client_id: cloudkeep-agent
+# trusted_proxies: [10.0.0.0/8]   # load balancers whose X-Forwarded-For is believed
 min_age: 13
 # min_age_by_region: {KR: 14, DE: 16}
 tokens:
