@@ -55,10 +55,33 @@ func captchaSolution(id string) string {
 	return captchas.solutions[id]
 }
 
-// smtpSink is a real SMTP server that keeps what it receives.
-type smtpSink struct {
+// mailbox keeps messages sent to addresses.
+type mailbox struct {
 	mu   sync.Mutex
 	msgs []sentMessage
+}
+
+func (b *mailbox) add(m sentMessage) {
+	b.mu.Lock()
+	b.msgs = append(b.msgs, m)
+	b.mu.Unlock()
+}
+
+func (b *mailbox) messages(to string) []sentMessage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []sentMessage
+	for _, m := range b.msgs {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// smtpSink is a real SMTP server that keeps what it receives.
+type smtpSink struct {
+	mailbox
 	addr string
 }
 
@@ -83,9 +106,7 @@ func (s *sinkSession) Data(r io.Reader) error {
 		body = quotedprintable.NewReader(m.Body)
 	}
 	b, _ := io.ReadAll(body)
-	s.sink.mu.Lock()
-	s.sink.msgs = append(s.sink.msgs, sentMessage{To: s.to, Subject: m.Header.Get("Subject"), Body: string(b)})
-	s.sink.mu.Unlock()
+	s.sink.add(sentMessage{To: s.to, Subject: m.Header.Get("Subject"), Body: string(b)})
 	return nil
 }
 
@@ -104,22 +125,9 @@ func newSMTPSink(t testing.TB) *smtpSink {
 	return sink
 }
 
-func (s *smtpSink) messages(to string) []sentMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []sentMessage
-	for _, m := range s.msgs {
-		if m.To == to {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // smsHook is an SMS gateway that keeps what it receives.
 type smsHook struct {
-	mu   sync.Mutex
-	msgs []sentMessage
+	mailbox
 	auth []string
 }
 
@@ -127,21 +135,9 @@ func (h *smsHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var m struct{ To, Text string }
 	json.NewDecoder(r.Body).Decode(&m)
 	h.mu.Lock()
-	h.msgs = append(h.msgs, sentMessage{To: m.To, Body: m.Text})
 	h.auth = append(h.auth, r.Header.Get("Authorization"))
 	h.mu.Unlock()
-}
-
-func (h *smsHook) messages(to string) []sentMessage {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sentMessage
-	for _, m := range h.msgs {
-		if m.To == to {
-			out = append(out, m)
-		}
-	}
-	return out
+	h.add(sentMessage{To: m.To, Body: m.Text})
 }
 
 // clock is a settable time source.

@@ -89,7 +89,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	uploads, cancelUploads := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelUploads()
-	a.abortStale(ctx)
+	abortStale(ctx, a.Keys, a.Journal, a.Uploader, a.Log)
 	a.resumeUnfinished(ctx)
 	w.start() // watches are in place before the first scan: nothing falls between
 
@@ -148,11 +148,6 @@ func (a *Agent) Init() {
 	if a.RetryBase <= 0 {
 		a.RetryBase = 30 * time.Second
 	}
-}
-
-// abortStale aborts uploads of this device the journal does not know.
-func (a *Agent) abortStale(ctx context.Context) {
-	(&Backup{Keys: a.Keys, Journal: a.Journal, Uploader: a.Uploader, Log: a.Log}).abortStale(ctx)
 }
 
 // resumeUnfinished queues what the journal says is not done yet, uploads

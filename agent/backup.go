@@ -56,7 +56,7 @@ type Failure struct {
 // Run makes the pass. Its error is only for a pass that could not run at
 // all; files that failed are in Summary.Failed.
 func (b *Backup) Run(ctx context.Context) (Summary, error) {
-	b.abortStale(ctx)
+	abortStale(ctx, b.Keys, b.Journal, b.Uploader, b.Log)
 	var sum Summary
 	jobs, err := b.plan(ctx, &sum)
 	if err != nil {
@@ -75,22 +75,22 @@ func (b *Backup) Run(ctx context.Context) (Summary, error) {
 
 // abortStale aborts incomplete uploads under this device's prefix that the
 // journal does not know: left by a crash before they were journaled.
-func (b *Backup) abortStale(ctx context.Context) {
-	if b.Keys.UserOf != nil {
+func abortStale(ctx context.Context, keys KeyTemplate, j *journal.Journal, up *uploader.Uploader, log zerolog.Logger) {
+	if keys.UserOf != nil {
 		// Account mode: listing uploads is not granted (it would show other
 		// people's file names); MinIO's 24-hour expiry cleans up instead.
 		return
 	}
-	prefix := b.Keys.Prefix()
+	prefix := keys.Prefix()
 	if prefix == "" {
 		return // keys are not scoped to this device: nothing is safely ours
 	}
-	keep, err := b.Journal.UploadIDs(ctx)
+	keep, err := j.UploadIDs(ctx)
 	if err == nil {
-		_, err = b.Uploader.AbortStale(ctx, prefix, keep)
+		_, err = up.AbortStale(ctx, prefix, keep)
 	}
 	if err != nil {
-		b.Log.Warn().Err(err).Msg("could not clean up stale uploads")
+		log.Warn().Err(err).Msg("could not clean up stale uploads")
 	}
 }
 

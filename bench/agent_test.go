@@ -31,7 +31,9 @@ type agentProc struct {
 	start time.Time
 }
 
-func startAgent(b *testing.B, srv *miniotest.Server, photos, state, extra string) *agentProc {
+// writeConfig writes an agent config for srv, backing up folder with its
+// state in state, and returns its path; extra is appended.
+func writeConfig(b *testing.B, srv *miniotest.Server, folder, state, extra string) string {
 	b.Helper()
 	config := filepath.Join(state, "config.yaml")
 	text := fmt.Sprintf(`storage:
@@ -43,11 +45,16 @@ watch:
   - path: %s
     name: photos
 state_dir: %s
-log: {level: info, format: json}
-%s`, srv.Endpoint, srv.Bucket, srv.AccessKey, srv.SecretKey, photos, state, extra)
+%s`, srv.Endpoint, srv.Bucket, srv.AccessKey, srv.SecretKey, folder, state, extra)
 	if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
 		b.Fatal(err)
 	}
+	return config
+}
+
+func startAgent(b *testing.B, srv *miniotest.Server, photos, state, extra string) *agentProc {
+	b.Helper()
+	config := writeConfig(b, srv, photos, state, "log: {level: info, format: json}\n"+extra)
 	p := &agentProc{cmd: exec.Command(testbin.Cloudkeep(b), "run", "--config", config), lines: make(chan map[string]any, 1024)}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

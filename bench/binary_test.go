@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -24,22 +22,7 @@ func benchBinary(b *testing.B, set string) {
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		empty(b, srv)
-		dir := b.TempDir()
-		config := filepath.Join(dir, "config.yaml")
-		text := fmt.Sprintf(`storage:
-  endpoint: %s
-  bucket: %s
-  user: bench
-  credentials: {access_key: %s, secret_key: %s}
-watch:
-  - path: %s
-    name: data
-state_dir: %s
-log: {level: warn}
-`, srv.Endpoint, srv.Bucket, srv.AccessKey, srv.SecretKey, root, dir)
-		if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
-			b.Fatal(err)
-		}
+		config := writeConfig(b, srv, root, b.TempDir(), "log: {level: warn}\n")
 		b.StartTimer()
 		cmd := exec.Command(bin, "backup", "--config", config)
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudkeep/cloudkeep/agent"
+	"github.com/cloudkeep/cloudkeep/config"
 )
 
 func backupCmd(g *globals) *cobra.Command {
@@ -37,12 +38,7 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	if _, err := agent.NewClient(cfg.Control.Socket).Status(ctx); err == nil {
 		return usageError(fmt.Errorf("the agent is running and backs up continuously: see `cloudkeep status`"))
 	}
-	bar := isTerminal(g.stderr) && cfg.Log.Level != "debug"
-	level := cfg.Log.Level
-	if bar && g.logLevel == "" {
-		level = "warn" // the bar tells the story; warnings still show
-	}
-	log := newLogger(g.stderr, level, cfg.Log.Format)
+	log, bar := g.barLogger(cfg)
 	st, err := newStorage(cfg)
 	if err != nil {
 		return err
@@ -97,6 +93,18 @@ func printSummary(w io.Writer, s agent.Summary, d time.Duration, log zerolog.Log
 	}
 	log.Info().Int("uploaded", s.Uploaded).Int64("sent", s.Sent).Int("skipped", s.Skipped).
 		Int("unchanged", s.Unchanged).Int("failed", len(s.Failed)).Dur("duration", d).Msg("backup finished")
+}
+
+// barLogger returns the logger of a command that may draw a progress bar,
+// and whether it should: on a terminal the bar tells the story, so only
+// warnings are logged unless --log-level says otherwise.
+func (g *globals) barLogger(cfg *config.Agent) (zerolog.Logger, bool) {
+	bar := isTerminal(g.stderr) && cfg.Log.Level != "debug"
+	level := cfg.Log.Level
+	if bar && g.logLevel == "" {
+		level = "warn"
+	}
+	return newLogger(g.stderr, level, cfg.Log.Format), bar
 }
 
 // barProgress draws files and bytes, rate and ETA on a terminal.

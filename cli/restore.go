@@ -2,11 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/dustin/go-humanize"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/cloudkeep/cloudkeep/config"
@@ -40,12 +38,7 @@ in its name unless --overwrite. Run it again to finish an interrupted restore.`,
 }
 
 func (g *globals) restore(cmd *cobra.Command, cfg *config.Agent, dest string, f restoreFlags, overwrite bool) error {
-	bar := isTerminal(g.stderr) && cfg.Log.Level != "debug"
-	level := cfg.Log.Level
-	if bar && g.logLevel == "" {
-		level = "warn"
-	}
-	log := newLogger(g.stderr, level, cfg.Log.Format)
+	log, bar := g.barLogger(cfg)
 	st, err := newStorage(cfg)
 	if err != nil {
 		return err
@@ -60,20 +53,16 @@ func (g *globals) restore(cmd *cobra.Command, cfg *config.Agent, dest string, f 
 	}
 	o := restore.Options{Client: st.client, Bucket: cfg.Storage.Bucket, Dest: config.ExpandHome(dest), Overwrite: overwrite,
 		Workers: cfg.Storage.Concurrency.Files, BandwidthLimit: int64(cfg.Storage.BandwidthLimit), Log: log}
-	var pb *progressbar.ProgressBar
+	var p *barProgress
 	if bar {
-		var done atomic.Int64
-		pb = progressbar.NewOptions64(total, progressbar.OptionSetWriter(g.stderr), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetDescription(fmt.Sprintf("0/%d files", len(items))))
-		o.Progress = func(n int64) { pb.Add64(n) }
-		o.FileDone = func() { pb.Describe(fmt.Sprintf("%d/%d files", done.Add(1), len(items))) }
+		p = &barProgress{w: g.stderr}
+		p.Planned(len(items), total)
+		o.Progress, o.FileDone = p.Add, p.FileDone
 	}
 	start := time.Now()
 	sum := restore.Restore(cmd.Context(), items, o)
-	if pb != nil {
-		pb.Finish()
-		fmt.Fprintln(g.stderr)
+	if p != nil {
+		p.finish()
 	}
 	fmt.Fprintf(g.stdout, "restored %d file(s), %s downloaded in %s; %d already in place, %d failed\n",
 		sum.Restored, humanize.IBytes(uint64(sum.Bytes)), time.Since(start).Round(time.Millisecond), sum.Skipped, len(sum.Failed))
