@@ -1,0 +1,115 @@
+package wire
+
+import "time"
+
+// PathStorageGrant is the storage gate: a device (bearer access token) asks
+// for what it is about to do with its files and gets presigned requests
+// (for the bytes) or the result of a call the service made itself (for
+// control calls).
+const PathStorageGrant = "/api/v1/storage/grant"
+
+// MaxGrantOps bounds the operations of one grant request.
+const MaxGrantOps = 1000
+
+// Operations of a grant request.
+const (
+	OpPut         = "put"          // presigned PUT of a whole object (Size, CRC32C, Meta)
+	OpCommit      = "commit"       // a presigned PUT finished: the service checks the object and counts it
+	OpCreate      = "create"       // the service begins a multipart upload (Meta); answers UploadID
+	OpPart        = "part"         // presigned PUT of part Part of UploadID (Size, CRC32C)
+	OpListParts   = "list_parts"   // the service lists the parts of UploadID; answers Parts
+	OpComplete    = "complete"     // the service completes UploadID with Parts (and CRC32C, the full-object checksum); answers Object
+	OpAbort       = "abort"        // the service aborts UploadID
+	OpListUploads = "list_uploads" // the service lists incomplete uploads under Prefix; answers Uploads
+	OpStat        = "stat"         // the service reads the object's size, ETag, checksum and metadata; answers Object
+	OpGet         = "get"          // presigned GET (the device may add a Range header)
+	OpList        = "list"         // the service lists objects under Prefix after After; answers Objects, Truncated
+	OpCopy        = "copy"         // the service copies Source to Key with Meta; answers Object
+)
+
+// GrantRequest is the body of POST PathStorageGrant. Keys are full object
+// keys; every key and prefix must lie under "<account ID>/".
+type GrantRequest struct {
+	Ops []Op `json:"ops"`
+}
+
+// Op is one operation the device asks for.
+type Op struct {
+	Op       string `json:"op"`
+	Key      string `json:"key,omitempty"`
+	Prefix   string `json:"prefix,omitempty"`    // list, list_uploads
+	After    string `json:"after,omitempty"`     // list: start after this key
+	Source   string `json:"source,omitempty"`    // copy: the key copied from
+	Size     int64  `json:"size,omitempty"`      // put, part: the exact body size
+	CRC32C   string `json:"crc32c,omitempty"`    // put, part: base64 CRC32C of the body; complete: of the whole object
+	Meta     *Meta  `json:"meta,omitempty"`      // put, create, copy
+	UploadID string `json:"upload_id,omitempty"` // part, list_parts, complete, abort
+	Part     int    `json:"part,omitempty"`      // part: 1 to 10,000
+	Parts    []Part `json:"parts,omitempty"`     // complete
+}
+
+// Meta is what cloudkeep stores with an object.
+type Meta struct {
+	SHA256      string `json:"sha256,omitempty"` // hex, of the whole file; empty when not yet known
+	MTime       string `json:"mtime,omitempty"`  // RFC 3339 with nanoseconds
+	Device      string `json:"device,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+}
+
+// Part is one part of a multipart upload.
+type Part struct {
+	Number int    `json:"number"`
+	Size   int64  `json:"size,omitempty"`
+	ETag   string `json:"etag"`
+	CRC32C string `json:"crc32c,omitempty"`
+}
+
+// GrantResponse answers a GrantRequest: one Result per Op, in order.
+type GrantResponse struct {
+	Results []Result `json:"results"`
+}
+
+// Result is the answer to one Op: a presigned request, the outcome of a
+// control call, or an error for this op alone.
+type Result struct {
+	Error     *Error            `json:"error,omitempty"`
+	Method    string            `json:"method,omitempty"`  // presigned: the method
+	URL       string            `json:"url,omitempty"`     // presigned: the URL
+	Headers   map[string]string `json:"headers,omitempty"` // presigned: headers to send exactly as given
+	Expires   time.Time         `json:"expires,omitzero"`  // presigned: when the URL stops working
+	UploadID  string            `json:"upload_id,omitempty"`
+	Object    *Object           `json:"object,omitempty"`
+	Objects   []Object          `json:"objects,omitempty"`
+	Parts     []Part            `json:"parts,omitempty"`
+	Uploads   []Upload          `json:"uploads,omitempty"`
+	Truncated bool              `json:"truncated,omitempty"`
+}
+
+// Object describes a stored object.
+type Object struct {
+	Key          string    `json:"key"`
+	Size         int64     `json:"size"`
+	ETag         string    `json:"etag,omitempty"`
+	LastModified time.Time `json:"last_modified,omitzero"`
+	CRC32C       string    `json:"crc32c,omitempty"`        // the full-object CRC32C, when the server keeps one
+	ChecksumType string    `json:"checksum_type,omitempty"` // "FULL_OBJECT" or "COMPOSITE"
+	Meta         Meta      `json:"meta"`
+}
+
+// Upload is an incomplete multipart upload.
+type Upload struct {
+	Key      string    `json:"key"`
+	UploadID string    `json:"upload_id"`
+	Started  time.Time `json:"started,omitzero"`
+}
+
+// Error codes of the storage gate, per op or for the whole request.
+const (
+	ErrCodeQuotaExceeded = "quota_exceeded" // 403; Used and Quota say by how much
+	ErrCodeAccessDenied  = "access_denied"  // the key is outside the account's prefix, or not allowed
+	ErrCodeNotFound      = "not_found"      // no such object
+	ErrCodeNoSuchUpload  = "no_such_upload" // the upload id is unknown or expired
+	ErrCodeInvalidOp     = "invalid_op"     // a malformed op
+	ErrCodeStorage       = "storage_error"  // the storage failed; retrying may help
+	ErrCodeInvalidToken  = "invalid_token"  // 401: signed out or disconnected
+)
