@@ -9,35 +9,25 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"time"
+
+	"github.com/cloudkeep/cloudkeep/account/wire"
 )
 
 // maxBody bounds every request body.
 const maxBody = 64 << 10
 
-// apiError is the JSON body of every API error.
-type apiError struct {
-	Error       string      `json:"error"`
-	Message     string      `json:"message"`
-	Description string      `json:"error_description,omitempty"` // RFC 6749 spelling, for OAuth clients
-	Fields      FieldErrors `json:"fields,omitempty"`
-	TriesLeft   *int        `json:"tries_left,omitempty"`
-	RetryAfter  int         `json:"retry_after,omitempty"` // seconds
-	Interval    int         `json:"interval,omitempty"`    // slow_down: the new polling interval
-}
-
 func (h *handler) routesAPI(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/signup", h.apiSignup)
-	mux.HandleFunc("POST /api/v1/signup/verify", h.apiSignupVerify)
-	mux.HandleFunc("POST /api/v1/signup/resend", h.apiSignupResend)
-	mux.HandleFunc("POST /api/v1/signup/password", h.apiSignupPassword)
-	mux.HandleFunc("GET /api/v1/captcha", h.apiCaptcha)
-	mux.HandleFunc("POST /api/v1/signin", h.apiSignin)
-	mux.HandleFunc("POST /api/v1/signin/verify", h.apiSigninVerify)
-	mux.HandleFunc("POST /api/v1/device/authorize", h.apiDeviceAuthorize)
-	mux.HandleFunc("POST /api/v1/token", h.apiToken)
-	mux.HandleFunc("POST /api/v1/revoke", h.apiRevoke)
-	mux.HandleFunc("GET /api/v1/me", h.apiMe)
+	mux.HandleFunc("POST "+wire.PathSignup, h.apiSignup)
+	mux.HandleFunc("POST "+wire.PathSignupVerify, h.apiSignupVerify)
+	mux.HandleFunc("POST "+wire.PathSignupResend, h.apiSignupResend)
+	mux.HandleFunc("POST "+wire.PathSignupPassword, h.apiSignupPassword)
+	mux.HandleFunc("GET "+wire.PathCaptcha, h.apiCaptcha)
+	mux.HandleFunc("POST "+wire.PathSignin, h.apiSignin)
+	mux.HandleFunc("POST "+wire.PathSigninVerify, h.apiSigninVerify)
+	mux.HandleFunc("POST "+wire.PathDeviceAuthorize, h.apiDeviceAuthorize)
+	mux.HandleFunc("POST "+wire.PathToken, h.apiToken)
+	mux.HandleFunc("POST "+wire.PathRevoke, h.apiRevoke)
+	mux.HandleFunc("GET "+wire.PathMe, h.apiMe)
 }
 
 // decode reads a JSON body strictly; it writes the error and returns false
@@ -52,11 +42,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: "too_large",
+		writeJSON(w, http.StatusRequestEntityTooLarge, wire.Error{Code: "too_large",
 			Message: fmt.Sprintf("The request body is larger than %d KiB.", maxBody>>10)})
 		return false
 	case err != nil:
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "invalid_json", Message: "The request body is not valid JSON for this call: " + jsonProblem(err)})
+		writeJSON(w, http.StatusBadRequest, wire.Error{Code: "invalid_json", Message: "The request body is not valid JSON for this call: " + jsonProblem(err)})
 		return false
 	}
 	return true
@@ -76,31 +66,37 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// fail writes err as JSON: the service's errors with their status, field
-// errors as 400, anything else as 500 without details.
+// fail writes err as a wire.Error: the service's errors with their status,
+// field errors as 400, anything else as 500 without details.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	var fe FieldErrors
 	switch {
 	case errors.As(err, &e):
-		body := apiError{Error: e.Code, Message: e.Message, Description: e.Message, RetryAfter: int(e.RetryAfter.Seconds())}
-		if e.Code == "wrong_code" {
-			body.TriesLeft = &e.TriesLeft
-		}
-		if e.Code == "slow_down" {
-			body.Interval = int(e.RetryAfter.Seconds())
-			body.RetryAfter = 0
-		}
 		if e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds())))
 		}
-		writeJSON(w, e.Status, body)
+		writeJSON(w, e.Status, wireError(e))
 	case errors.As(err, &fe):
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "invalid_fields", Message: "Some fields need a look.", Fields: fe})
+		writeJSON(w, http.StatusBadRequest, wire.Error{Code: wire.ErrCodeInvalidFields, Message: "Some fields need a look.", Fields: fe})
 	default:
 		h.log.Error().Err(err).Str("path", r.URL.Path).Msg("request failed")
-		writeJSON(w, http.StatusInternalServerError, apiError{Error: "server_error", Message: "Something went wrong on our side: try again."})
+		writeJSON(w, http.StatusInternalServerError, wire.Error{Code: "server_error", Message: "Something went wrong on our side: try again."})
 	}
+}
+
+// wireError is the body of e: tries left only for a wrong code, the
+// polling interval instead of a retry time for slow_down.
+func wireError(e *Error) wire.Error {
+	body := wire.Error{Code: e.Code, Message: e.Message, Description: e.Message, RetryAfter: int(e.RetryAfter.Seconds())}
+	switch e.Code {
+	case wire.ErrCodeWrongCode:
+		left := e.TriesLeft
+		body.TriesLeft = &left
+	case wire.ErrCodeSlowDown:
+		body.Interval, body.RetryAfter = body.RetryAfter, 0
+	}
+	return body
 }
 
 // clientIP is the address throttling counts: the peer's, or, when the peer
@@ -137,24 +133,23 @@ func (h *handler) trusted(addr string) bool {
 }
 
 func (h *handler) apiSignup(w http.ResponseWriter, r *http.Request) {
-	var req SignupRequest
+	var req wire.SignupRequest
 	if !decode(w, r, &req) {
 		return
 	}
-	id, err := h.svc.StartSignup(r.Context(), req)
+	sr := signupRequest(req)
+	sr.IP = h.clientIP(r)
+	id, err := h.svc.StartSignup(r.Context(), sr)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	to, _, _ := h.svc.SignupAddress(r.Context(), id)
-	writeJSON(w, http.StatusOK, map[string]string{"signup_id": id, "sent_to": to})
+	writeJSON(w, http.StatusOK, wire.SignupResponse{SignupID: id, SentTo: to})
 }
 
 func (h *handler) apiSignupVerify(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		SignupID string `json:"signup_id"`
-		PIN      string `json:"pin"`
-	}
+	var req wire.SignupVerifyRequest
 	if !decode(w, r, &req) {
 		return
 	}
@@ -162,29 +157,24 @@ func (h *handler) apiSignupVerify(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"verified": true})
+	writeJSON(w, http.StatusOK, wire.SignupVerifyResponse{Verified: true})
 }
 
 func (h *handler) apiSignupResend(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		SignupID string `json:"signup_id"`
-	}
+	var req wire.SignupResendRequest
 	if !decode(w, r, &req) {
 		return
 	}
-	if err := h.svc.ResendSignup(r.Context(), req.SignupID); err != nil {
+	if err := h.svc.ResendSignup(r.Context(), ResendRequest{ID: req.SignupID, CaptchaID: req.CaptchaID,
+		Captcha: req.Captcha, IP: h.clientIP(r)}); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"sent": true})
+	writeJSON(w, http.StatusOK, wire.SignupResendResponse{Sent: true})
 }
 
 func (h *handler) apiSignupPassword(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		SignupID string `json:"signup_id"`
-		Password string `json:"password"`
-		Confirm  string `json:"confirm"`
-	}
+	var req wire.SignupPasswordRequest
 	if !decode(w, r, &req) {
 		return
 	}
@@ -193,35 +183,31 @@ func (h *handler) apiSignupPassword(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"account_id": id})
+	writeJSON(w, http.StatusOK, wire.SignupPasswordResponse{AccountID: id})
 }
 
 func (h *handler) apiCaptcha(w http.ResponseWriter, r *http.Request) {
 	id := h.svc.NewCaptcha()
-	writeJSON(w, http.StatusOK, map[string]string{"captcha_id": id, "image_url": h.cfg.Issuer + "/captcha/" + id + ".png"})
+	writeJSON(w, http.StatusOK, wire.Captcha{CaptchaID: id, ImageURL: h.cfg.Issuer + captchaImagePath(id),
+		AudioURL: h.cfg.Issuer + captchaAudioPath(id)})
 }
 
 func (h *handler) apiSignin(w http.ResponseWriter, r *http.Request) {
-	var req SigninRequest
+	var req wire.SigninRequest
 	if !decode(w, r, &req) {
 		return
 	}
-	req.IP = h.clientIP(r)
-	c, err := h.svc.StartSignin(r.Context(), req)
+	c, err := h.svc.StartSignin(r.Context(), SigninRequest{Username: req.Username, Password: req.Password,
+		CaptchaID: req.CaptchaID, Captcha: req.Captcha, IP: h.clientIP(r)})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, wireChallenge(c))
 }
 
 func (h *handler) apiSigninVerify(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		ChallengeID string `json:"challenge_id"`
-		Code        string `json:"code"`
-		ClientID    string `json:"client_id"`
-		DeviceName  string `json:"device_name"`
-	}
+	var req wire.SigninVerifyRequest
 	if !decode(w, r, &req) {
 		return
 	}
@@ -229,8 +215,8 @@ func (h *handler) apiSigninVerify(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, ErrInvalidClient)
 		return
 	}
-	if req.DeviceName == "" || len(req.DeviceName) > 64 {
-		h.fail(w, r, FieldErrors{"device_name": "Give the device a name of 1 to 64 characters."})
+	if err := checkDeviceName(req.DeviceName); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	account, err := h.svc.VerifySignin(r.Context(), req.ChallengeID, req.Code, h.clientIP(r))
@@ -243,14 +229,11 @@ func (h *handler) apiSigninVerify(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, tokens)
+	writeJSON(w, http.StatusOK, wireTokens(tokens))
 }
 
 func (h *handler) apiDeviceAuthorize(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		ClientID   string `json:"client_id"`
-		DeviceName string `json:"device_name"`
-	}
+	var req wire.DeviceAuthorizeRequest
 	if !decode(w, r, &req) {
 		return
 	}
@@ -259,22 +242,17 @@ func (h *handler) apiDeviceAuthorize(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, wireDeviceAuthorization(d))
 }
 
 // Grant types of the token endpoint.
 const (
-	grantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
-	grantRefresh    = "refresh_token"
+	grantDeviceCode = wire.GrantDeviceCode
+	grantRefresh    = wire.GrantRefresh
 )
 
 func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		GrantType    string `json:"grant_type"`
-		ClientID     string `json:"client_id"`
-		DeviceCode   string `json:"device_code,omitempty"`
-		RefreshToken string `json:"refresh_token,omitempty"`
-	}
+	var req wire.TokenRequest
 	if !decode(w, r, &req) {
 		return
 	}
@@ -293,13 +271,11 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, tokens)
+	writeJSON(w, http.StatusOK, wireTokens(tokens))
 }
 
 func (h *handler) apiRevoke(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Token string `json:"token"`
-	}
+	var req wire.RevokeRequest
 	if !decode(w, r, &req) {
 		return
 	}
@@ -307,24 +283,14 @@ func (h *handler) apiRevoke(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"revoked": true})
+	writeJSON(w, http.StatusOK, wire.RevokeResponse{Revoked: true})
 }
 
 // apiMe describes the bearer of an access token.
 func (h *handler) apiMe(w http.ResponseWriter, r *http.Request) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	var c accessClaims
-	if !ok || h.svc.keys.Verify(token, &c) != nil ||
-		c.Claims.ValidateWithLeeway(jwtExpected(h.cfg.Issuer, h.cfg.ClientID, time.Now()), 0) != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: "invalid_token", Message: "The access token is missing, expired or not valid."})
+	c, _, ok := h.bearer(w, r)
+	if !ok {
 		return
 	}
-	dev, err := h.svc.store.Device(r.Context(), c.DeviceID)
-	if err != nil || dev.Revoked {
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: "invalid_token", Message: "This device was disconnected."})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"account_id": c.Subject, "device": c.Device, "device_id": c.DeviceID,
-		"expires": c.Expiry.Time()})
+	writeJSON(w, http.StatusOK, wire.Me{AccountID: c.Subject, Device: c.Device, DeviceID: c.DeviceID, Expires: c.Expiry.Time()})
 }

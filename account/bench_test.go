@@ -28,14 +28,14 @@ func BenchmarkSignin(b *testing.B) {
 		for pb.Next() {
 			i := int(next.Add(1)) % accounts
 			addr := fmt.Sprintf("user%d@example.com", i)
-			code, r := e.call("POST", "/api/v1/signin", map[string]string{"username": ids[i], "password": "goodpass1"})
+			code, r := e.callFrom(clientFor(addr), "POST", "/api/v1/signin", map[string]string{"username": ids[i], "password": "goodpass1"})
 			if code != 200 {
 				b.Errorf("signin: %d %v", code, r)
 				return
 			}
 			challenge := r["challenge_id"].(string)
 			pin := e.lastCodeFor(addr, challenge)
-			if code, r := e.call("POST", "/api/v1/signin/verify", map[string]string{"challenge_id": challenge, "code": pin,
+			if code, r := e.callFrom(clientFor(addr), "POST", "/api/v1/signin/verify", map[string]string{"challenge_id": challenge, "code": pin,
 				"client_id": "cloudkeep-agent", "device_name": "bench"}); code != 200 {
 				b.Errorf("verify: %d %v", code, r)
 				return

@@ -1,10 +1,23 @@
 package account
 
 import (
+	"bytes"
 	"context"
+	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/dchest/captcha"
+)
+
+// A captcha is 5 digits drawn on a 360×144 picture: fewer and larger
+// digits than dchest/captcha's 6 on 240×80, whose fixed noise and wave
+// then cover less of each digit.
+const (
+	captchaDigits = 5
+	captchaWidth  = 360
+	captchaHeight = 144
 )
 
 // Captcha makes and checks image captchas.
@@ -17,10 +30,45 @@ type Captcha interface {
 // StoreCaptchas).
 type defaultCaptcha struct{}
 
-func (defaultCaptcha) New() string { return captcha.NewLen(6) }
+func (defaultCaptcha) New() string { return captcha.NewLen(captchaDigits) }
 
 func (defaultCaptcha) Verify(id, solution string) bool {
 	return id != "" && solution != "" && captcha.VerifyString(id, solution)
+}
+
+// captchaImagePath is where the picture of captcha id is served.
+func captchaImagePath(id string) string { return "/captcha/" + id + ".png" }
+
+// captchaAudioPath is where the same digits are served read aloud.
+func captchaAudioPath(id string) string { return "/captcha/" + id + ".wav" }
+
+// serveCaptcha answers GET /captcha/{file}: ID.png is the picture (PNG),
+// ID.wav the digits read aloud (WAV; ?lang=ru, ja or zh for another
+// language, English otherwise). An unknown id or extension is 404. Neither
+// shows nor spends the solution.
+func serveCaptcha(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	ext := path.Ext(file)
+	id := strings.TrimSuffix(file, ext)
+	var b bytes.Buffer
+	var err error
+	switch ext {
+	case ".png":
+		w.Header().Set("Content-Type", "image/png")
+		err = captcha.WriteImage(&b, id, captchaWidth, captchaHeight)
+	case ".wav":
+		w.Header().Set("Content-Type", "audio/wav")
+		err = captcha.WriteAudio(&b, id, r.URL.Query().Get("lang"))
+	default:
+		err = captcha.ErrNotFound
+	}
+	if id == "" || err != nil {
+		w.Header().Del("Content-Type")
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, file, time.Time{}, bytes.NewReader(b.Bytes()))
 }
 
 // StoreCaptchas keeps captchas in store instead of one process's memory,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wneessen/go-mail"
 )
@@ -126,31 +127,29 @@ type Delivery struct {
 	SMS   Sender // may be nil
 }
 
-func (d Delivery) send(ctx context.Context, to, subject, text string) error {
-	s := d.Email
-	if strings.HasPrefix(to, "+") {
-		s = d.SMS
+// send picks the Sender by the kind of address, never by how the address
+// looks: an email address may start with "+".
+func (d Delivery) send(ctx context.Context, kind AddressKind, to, subject, text string) error {
+	s, what := d.Email, "email addresses"
+	if kind == KindPhone {
+		s, what = d.SMS, "phone numbers"
 	}
 	if s == nil {
-		return fmt.Errorf("no way to send codes to %s is configured", kindOf(to))
+		return fmt.Errorf("no way to send codes to %s is configured", what)
 	}
 	return s.Send(ctx, to, subject, text)
 }
 
-func kindOf(address string) string {
-	if strings.HasPrefix(address, "+") {
-		return "phone numbers"
-	}
-	return "email addresses"
-}
-
-// mask hides most of an address: "a•••@example.com", "+49•••••78".
+// mask hides most of an address: "a•••@example.com", "+49•••••78". It
+// counts characters, not bytes.
 func mask(address string) string {
 	if at := strings.IndexByte(address, '@'); at > 0 {
-		return address[:1] + "•••" + address[at:]
+		first, _ := utf8.DecodeRuneInString(address)
+		return string(first) + "•••" + address[at:]
 	}
-	if len(address) > 5 {
-		return address[:3] + strings.Repeat("•", len(address)-5) + address[len(address)-2:]
+	r := []rune(address)
+	if len(r) > 5 {
+		return string(r[:3]) + strings.Repeat("•", len(r)-5) + string(r[len(r)-2:])
 	}
 	return address
 }

@@ -35,8 +35,8 @@ func (s *Service) AuthorizeDevice(ctx context.Context, clientID, deviceName stri
 	if clientID != s.cfg.ClientID {
 		return DeviceAuthorization{}, ErrInvalidClient
 	}
-	if deviceName == "" || len(deviceName) > 64 {
-		return DeviceAuthorization{}, FieldErrors{"device_name": "Give the device a name of 1 to 64 characters."}
+	if err := checkDeviceName(deviceName); err != nil {
+		return DeviceAuthorization{}, err
 	}
 	code := randomToken(32)
 	d := DeviceAuth{CodeHash: keyedHash(s.secret, "device", code), ClientID: clientID, DeviceName: deviceName,
@@ -145,12 +145,11 @@ func (s *Service) issue(ctx context.Context, dev Device) (Tokens, error) {
 		RefreshToken: refresh, AccountID: dev.AccountID, DeviceID: dev.ID}, nil
 }
 
-// accessClaims are the claims MinIO checks: sub, aud/azp (the client id),
-// exp and the policy claim.
+// accessClaims are an access token's claims: sub (the account), aud/azp
+// (the client id), exp, and the device.
 type accessClaims struct {
 	jwt.Claims
 	AuthorizedParty string `json:"azp"`
-	Policy          string `json:"policy"`
 	Device          string `json:"device"`
 	DeviceID        string `json:"device_id"`
 }
@@ -162,35 +161,8 @@ func (s *Service) AccessToken(dev Device) (string, error) {
 		Claims: jwt.Claims{Issuer: s.cfg.Issuer, Subject: dev.AccountID, Audience: jwt.Audience{dev.ClientID},
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
 			Expiry: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)), ID: randomToken(12)},
-		AuthorizedParty: dev.ClientID, Policy: s.cfg.Policy, Device: dev.Name, DeviceID: dev.ID,
+		AuthorizedParty: dev.ClientID, Device: dev.Name, DeviceID: dev.ID,
 	})
-}
-
-// Refresh trades a refresh token for new tokens; the old refresh token is
-// spent. Presenting a spent one again disconnects the device: it was copied.
-func (s *Service) Refresh(ctx context.Context, clientID, refresh string) (Tokens, error) {
-	if clientID != s.cfg.ClientID {
-		return Tokens{}, ErrInvalidClient
-	}
-	hash := keyedHash(s.secret, "refresh", refresh)
-	dev, err := s.store.DeviceByRefresh(ctx, hash)
-	if errors.Is(err, ErrNotFound) {
-		return Tokens{}, ErrInvalidGrant
-	}
-	if err != nil {
-		return Tokens{}, err
-	}
-	switch {
-	case dev.Revoked, s.now().After(dev.RefreshUntil):
-		return Tokens{}, ErrInvalidGrant
-	case equalHash(hash, dev.PreviousHash):
-		dev.Revoked = true
-		s.store.PutDevice(ctx, dev)
-		s.log.Warn().Str("account", dev.AccountID).Str("device", dev.Name).Msg("a spent refresh token was presented: device disconnected")
-		return Tokens{}, ErrInvalidGrant
-	}
-	dev.LastSeen = s.now()
-	return s.issue(ctx, dev)
 }
 
 // Revoke disconnects the device holding refresh.
@@ -202,8 +174,7 @@ func (s *Service) Revoke(ctx context.Context, refresh string) error {
 	if err != nil {
 		return err
 	}
-	dev.Revoked = true
-	return s.store.PutDevice(ctx, dev)
+	return s.store.RevokeDevice(ctx, dev.ID)
 }
 
 // Devices lists an account's connected devices.
@@ -224,9 +195,8 @@ func (s *Service) Disconnect(ctx context.Context, accountID, deviceID string) er
 	if err != nil || dev.AccountID != accountID {
 		return ErrNotFound
 	}
-	dev.Revoked = true
 	s.log.Info().Str("account", accountID).Str("device", dev.Name).Msg("device disconnected")
-	return s.store.PutDevice(ctx, dev)
+	return s.store.RevokeDevice(ctx, dev.ID)
 }
 
 // Account returns an account by ID.

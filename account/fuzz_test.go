@@ -54,7 +54,7 @@ func FuzzAPI(f *testing.F) {
 	keys, _ := LoadKeys(dir)
 	mem := &memSender{}
 	svc := NewService(store, keys, Delivery{Email: mem, SMS: mem}, Config{Issuer: "http://127.0.0.1", ClientID: "cloudkeep-agent",
-		MinAge: 13, AccessTTL: time.Minute * 15, RefreshTTL: time.Hour, Policy: "p"}, make([]byte, 32), zerolog.Nop())
+		MinAge: 13, AccessTTL: time.Minute * 15, RefreshTTL: time.Hour}, make([]byte, 32), zerolog.Nop())
 	h := NewHandler(svc, zerolog.Nop())
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		path := apiPaths[int(which)%len(apiPaths)]

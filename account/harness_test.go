@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"io"
 	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -204,12 +207,22 @@ func newEnv(t testing.TB) *env {
 	log := zerolog.New(e.logs).Level(zerolog.DebugLevel)
 	e.svc = NewService(store, keys, delivery, Config{Issuer: e.url, ClientID: "cloudkeep-agent", MinAge: 13,
 		MinAgeByRegion: map[string]int{"KR": 14}, AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour,
-		Policy: "cloudkeep-user"}, secret, log)
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, // callFrom names the client
+	}, secret, log)
 	e.svc.now = e.clock.now
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: NewHandler(e.svc, log)}}
 	srv.Start()
 	t.Cleanup(func() { srv.Close(); store.Close() })
 	return e
+}
+
+// clientFor is a client address of its own for name: tests that make many
+// accounts stay within the sign-ups allowed per client address.
+func clientFor(name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	n := h.Sum32()
+	return fmt.Sprintf("10.%d.%d.%d", n>>16&0xff, n>>8&0xff, n&0xff)
 }
 
 func atoi(s string) int {
@@ -224,6 +237,13 @@ func atoi(s string) int {
 // decodes the answer.
 func (e *env) call(method, path string, body any) (int, map[string]any) {
 	e.t.Helper()
+	return e.callFrom("", method, path, body)
+}
+
+// callFrom is call from the client address ip (X-Forwarded-For through
+// the trusted local proxy); "" is the test's own address.
+func (e *env) callFrom(ip, method, path string, body any) (int, map[string]any) {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -234,6 +254,9 @@ func (e *env) call(method, path string, body any) (int, map[string]any) {
 		rd = bytes.NewReader(j)
 	}
 	req, _ := http.NewRequest(method, e.url+path, rd)
+	if ip != "" {
+		req.Header.Set("X-Forwarded-For", ip)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -284,7 +307,7 @@ func (e *env) lastCodeFor(address, challenge string) string {
 // signup makes an active account by email and returns its ID.
 func (e *env) signup(email, password string) string {
 	e.t.Helper()
-	_, r := e.call("POST", "/api/v1/signup", map[string]string{"email": email, "region": "DE", "birth_date": "1990-04-01"})
+	_, r := e.callFrom(clientFor(email), "POST", "/api/v1/signup", map[string]string{"email": email, "region": "DE", "birth_date": "1990-04-01"})
 	id, _ := r["signup_id"].(string)
 	if code, r := e.call("POST", "/api/v1/signup/verify", map[string]string{"signup_id": id, "pin": e.lastCode(email)}); code != 200 {
 		e.t.Fatalf("verify: %d %v", code, r)

@@ -17,8 +17,7 @@ func (h *handler) routesOIDC(mux *http.ServeMux) {
 	})
 }
 
-// discovery is the OpenID Provider metadata MinIO reads from
-// MINIO_IDENTITY_OPENID_CONFIG_URL.
+// discovery is the OpenID Provider metadata of the token issuer.
 func (h *handler) discovery(w http.ResponseWriter, r *http.Request) {
 	iss := h.cfg.Issuer
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -33,7 +32,7 @@ func (h *handler) discovery(w http.ResponseWriter, r *http.Request) {
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"ES256"},
 		"scopes_supported":                      []string{"openid"},
-		"claims_supported":                      []string{"sub", "aud", "azp", "exp", "iat", "iss", "policy", "device", "device_id"},
+		"claims_supported":                      []string{"sub", "aud", "azp", "exp", "iat", "iss", "device", "device_id"},
 	})
 }
 

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,7 +10,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"runtime"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -52,8 +56,59 @@ func checkPassword(hash, password string) bool {
 }
 
 // dummyHash is checked when no account matches, so that a sign-in takes as
-// long whether or not the account exists.
-var dummyHash = hashPassword("no such account, no such password")
+// long whether or not the account exists. It is made on first use: commands
+// that never check a password do not pay for it.
+var dummyHash = sync.OnceValue(func() string { return hashPassword("no such account, no such password") })
+
+// argonWait is how long a password check waits for a free argon2 slot
+// before the answer is ErrBusy.
+const argonWait = 250 * time.Millisecond
+
+// ErrBusy answers a request that found every argon2 slot taken.
+var ErrBusy = &Error{Code: "busy", Status: 503, RetryAfter: time.Second,
+	Message: "The service is busy: try again in a second."}
+
+// withArgon runs f in one of the service's argon2 slots, of which there
+// are about as many as processors: each hash takes argonMemory, so the
+// slots bound the memory the service uses whatever arrives. When no slot
+// frees up within argonWait it returns ErrBusy and f does not run.
+func (s *Service) withArgon(ctx context.Context, f func()) error {
+	select {
+	case s.argon <- struct{}{}:
+	default:
+		t := time.NewTimer(argonWait)
+		defer t.Stop()
+		select {
+		case s.argon <- struct{}{}:
+		case <-t.C:
+			return ErrBusy
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer func() { <-s.argon }()
+	f()
+	// The hash's memory is garbage now: collect it before the slot is
+	// free again, or the next hashes stack new memory on top of it before
+	// a collection comes round. A collection of the service's small heap
+	// costs far less than a hash.
+	runtime.GC()
+	return nil
+}
+
+// checkPasswordBounded is checkPassword in an argon2 slot.
+func (s *Service) checkPasswordBounded(ctx context.Context, hash, password string) (bool, error) {
+	var ok bool
+	err := s.withArgon(ctx, func() { ok = checkPassword(hash, password) })
+	return ok, err
+}
+
+// hashPasswordBounded is hashPassword in an argon2 slot.
+func (s *Service) hashPasswordBounded(ctx context.Context, password string) (string, error) {
+	var hash string
+	err := s.withArgon(ctx, func() { hash = hashPassword(password) })
+	return hash, err
+}
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

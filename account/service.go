@@ -3,7 +3,9 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -18,7 +20,6 @@ type Config struct {
 	MinAgeByRegion map[string]int
 	AccessTTL      time.Duration
 	RefreshTTL     time.Duration
-	Policy         string // the MinIO policy named in access tokens
 	// TrustedProxies are load balancers whose X-Forwarded-For is believed
 	// when counting failed sign-ins per client address.
 	TrustedProxies []netip.Prefix
@@ -29,12 +30,16 @@ const (
 	codeTTL       = 10 * time.Minute
 	codeTries     = 5
 	resendAfter   = 60 * time.Second
-	codesPerDay   = 10
 	signupTTL     = 30 * time.Minute // from the PIN to the password
 	sessionTTL    = 12 * time.Hour
 	deviceAuthTTL = 10 * time.Minute
 	pollInterval  = 5 * time.Second
 )
+
+// maxArgonSlots bounds the password hashes computed at once however many
+// processors there are: with argonMemory each, the service stays under
+// ~200 MiB.
+const maxArgonSlots = 4
 
 // Service is the account service's logic, shared by the web pages and the
 // JSON API. It keeps no state of its own beyond the Store: replicas behind a
@@ -48,74 +53,51 @@ type Service struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	captcha  Captcha
+	argon    chan struct{} // a slot per password hash computed at once
 }
 
 // NewService returns the service. secret keys the hashes of codes, tokens
 // and CSRF tokens; it must stay the same across restarts and replicas.
 func NewService(store Store, keys *Keys, delivery Delivery, cfg Config, secret []byte, log zerolog.Logger) *Service {
 	return &Service{store: store, keys: keys, delivery: delivery, cfg: cfg, secret: secret,
-		log: log.With().Str("component", "accounts").Logger(), now: time.Now, captcha: defaultCaptcha{}}
+		log: log.With().Str("component", "accounts").Logger(), now: time.Now, captcha: defaultCaptcha{},
+		argon: make(chan struct{}, min(runtime.GOMAXPROCS(0), maxArgonSlots))}
 }
 
-// checkCode verifies a code entered for c, counting wrong tries. It returns
-// nil when right; the code is then used up unless keep is set.
-func (s *Service) checkCode(ctx context.Context, c Code, entered string) error {
-	if s.now().After(c.Expires) {
-		return ErrCodeExpired
+// tryCode counts a try at the code id of purpose, then compares entered
+// with it: the count comes first, so parallel guesses get codeTries
+// comparisons between them, no more. It returns the code when entered is
+// right; the caller then uses it up.
+func (s *Service) tryCode(ctx context.Context, id, purpose, entered string) (Code, error) {
+	c, err := s.store.TryCode(ctx, id, purpose, s.now(), codeTries)
+	if errors.Is(err, ErrNotFound) {
+		return Code{}, s.whyNoTry(ctx, id, purpose)
+	}
+	if err != nil {
+		return Code{}, fmt.Errorf("count code try: %w", err)
+	}
+	if equalHash(c.Hash, keyedHash(s.secret, "code", c.ID, strings.TrimSpace(entered))) {
+		return c, nil
 	}
 	if c.Tries >= codeTries {
+		return Code{}, ErrTooManyTries
+	}
+	return Code{}, wrongCode(codeTries - c.Tries)
+}
+
+// whyNoTry says why a code could not be tried: used up by wrong tries, or
+// expired, spent or never there.
+func (s *Service) whyNoTry(ctx context.Context, id, purpose string) error {
+	c, err := s.store.Code(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound) || (err == nil && c.Purpose != purpose):
+		return ErrCodeExpired
+	case err != nil:
+		return fmt.Errorf("read code: %w", err)
+	case c.Tries >= codeTries:
 		return ErrTooManyTries
 	}
-	if !equalHash(c.Hash, keyedHash(s.secret, "code", c.ID, entered)) {
-		c.Tries++
-		if err := s.store.PutCode(ctx, c); err != nil {
-			return err
-		}
-		if c.Tries >= codeTries {
-			return ErrTooManyTries
-		}
-		return wrongCode(codeTries - c.Tries)
-	}
-	return nil
-}
-
-// sendCode makes a new code for c, sends it with text (which holds %s for
-// the code), and stores c. Resends wait a minute; an address gets ten codes
-// a day at most.
-func (s *Service) sendCode(ctx context.Context, c *Code, subject, text string, reveal bool) error {
-	now := s.now()
-	if !c.Sent.IsZero() && now.Sub(c.Sent) < resendAfter {
-		return resendTooSoon(resendAfter - now.Sub(c.Sent))
-	}
-	n, err := s.store.CountSends(ctx, c.Address, now, now.Add(-24*time.Hour))
-	if err != nil {
-		return err
-	}
-	if n > codesPerDay {
-		return ErrTooManyCodes
-	}
-	code := randomDigits(6)
-	c.Hash = keyedHash(s.secret, "code", c.ID, code)
-	c.Expires, c.Sent, c.Tries = now.Add(codeTTL), now, 0
-	if err := s.store.PutCode(ctx, *c); err != nil {
-		return err
-	}
-	if !reveal {
-		code = ""
-	}
-	if err := s.delivery.send(ctx, c.Address, subject, fmtCode(text, code)); err != nil {
-		s.log.Error().Err(err).Str("to", mask(c.Address)).Msg("send code")
-		return &Error{Code: "delivery_failed", Status: 502, Message: "The code could not be sent: try again in a minute."}
-	}
-	s.log.Info().Str("to", mask(c.Address)).Str("purpose", c.Purpose).Msg("code sent")
-	return nil
-}
-
-func fmtCode(text, code string) string {
-	if code == "" {
-		return text
-	}
-	return strings.Replace(text, "%s", code, 1)
+	return ErrCodeExpired
 }
 
 // isErr reports whether err is the *Error e (by code).

@@ -3,13 +3,14 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"unicode"
 )
 
 // SigninRequest is step one of a sign-in.
 type SigninRequest struct {
-	Username  string `json:"username"` // email, phone (E.164) or account ID
+	Username  string `json:"username"` // email, phone (E.164 or national) or account ID
 	Password  string `json:"password"`
 	CaptchaID string `json:"captcha_id,omitempty"`
 	Captcha   string `json:"captcha,omitempty"`
@@ -25,80 +26,95 @@ type Challenge struct {
 
 // StartSignin checks the user name and password and sends a fresh 6-digit
 // code to the account's email or phone. Its errors never tell whether the
-// account exists. Failures are counted per account and per client address:
-// after 3 the captcha is required, after 5 sign-in is locked for a while
-// that doubles with each further failure.
+// account exists. Each attempt is counted before the password is compared
+// (see throttle.go): after 3 the captcha is required, after 5 the client
+// address is locked for a while that doubles with each further attempt.
+// ErrBusy when no password can be checked at the moment.
 func (s *Service) StartSignin(ctx context.Context, req SigninRequest) (Challenge, error) {
-	keys := []string{"ip:" + req.IP}
-	a, err := s.store.AccountByAddress(ctx, normalizeLogin(req.Username))
-	if errors.Is(err, ErrNotFound) {
-		a, err = s.store.AccountByID(ctx, strings.TrimSpace(req.Username))
-	}
-	found := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Challenge{}, err
-	}
-	if found {
-		keys = append(keys, "account:"+a.ID)
-	}
-	ts, err := s.throttles(ctx, keys)
+	a, found, err := s.findAccount(ctx, req.Username)
 	if err != nil {
 		return Challenge{}, err
 	}
-	if wait := s.lockedFor(ts); wait > 0 {
-		return Challenge{}, locked(wait)
-	}
-	if needsCaptcha(ts) && !s.captcha.Verify(req.CaptchaID, req.Captcha) {
-		return Challenge{}, ErrCaptchaRequired
-	}
-	hash := dummyHash
+	user := normalizeLogin(req.Username)
 	if found {
-		hash = a.PasswordHash
+		user = "account:" + a.ID
 	}
-	if !checkPassword(hash, req.Password) || !found {
-		if err := s.fail(ctx, ts); err != nil {
-			return Challenge{}, err
-		}
+	solved := req.CaptchaID != "" && s.captcha.Verify(req.CaptchaID, req.Captcha)
+	adm, err := s.admit(ctx, s.signinCounters(user, req.IP), solved)
+	if err != nil {
+		return Challenge{}, err
+	}
+	hash := a.PasswordHash
+	if !found {
+		hash = dummyHash()
+	}
+	ok, err := s.checkPasswordBounded(ctx, hash, req.Password)
+	if err != nil {
+		s.forgive(ctx, adm)
+		return Challenge{}, err
+	}
+	if !ok || !found {
 		s.log.Info().Str("ip", req.IP).Msg("sign-in failed")
 		return Challenge{}, ErrBadCredentials
 	}
-	c := &Code{ID: randomToken(18), Purpose: "signin", Address: a.Email, AccountID: a.ID}
+	s.forgive(ctx, adm) // a right password is no failure
+	return s.sendSigninCode(ctx, a)
+}
+
+// sendSigninCode sends a sign-in code to the account's email, or else its
+// phone.
+func (s *Service) sendSigninCode(ctx context.Context, a Account) (Challenge, error) {
+	c := &Code{ID: randomToken(18), Purpose: "signin", Address: a.Email, Kind: KindEmail, AccountID: a.ID}
 	if c.Address == "" {
-		c.Address = a.Phone
+		c.Address, c.Kind = a.Phone, KindPhone
 	}
-	if err := s.sendCode(ctx, c, "Your cloudkeep sign-in code",
-		"Your cloudkeep sign-in code is %s. It is valid for 10 minutes. Never share it.", true); err != nil {
+	if err := s.sendCode(ctx, c, signinMessage, s.signinBudgets(c.Address)); err != nil {
 		return Challenge{}, err
 	}
 	return Challenge{ID: c.ID, SentTo: mask(c.Address)}, nil
 }
 
-// VerifySignin checks the code of step two and returns the account ID.
-func (s *Service) VerifySignin(ctx context.Context, challengeID, code, ip string) (string, error) {
-	c, err := s.store.Code(ctx, challengeID)
-	if errors.Is(err, ErrNotFound) || (err == nil && c.Purpose != "signin") {
-		return "", ErrCodeExpired
+// findAccount finds the account a sign-in names: by email or phone, by
+// account ID, or by a phone number typed in its national format.
+func (s *Service) findAccount(ctx context.Context, username string) (Account, bool, error) {
+	name := strings.TrimSpace(username)
+	if name == "" || len(name) > maxEmail {
+		return Account{}, false, nil
 	}
+	a, err := s.store.AccountByAddress(ctx, normalizeLogin(name))
+	if errors.Is(err, ErrNotFound) {
+		a, err = s.store.AccountByID(ctx, name)
+	}
+	if errors.Is(err, ErrNotFound) {
+		a, err = s.accountByNationalPhone(ctx, name)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Account{}, false, nil
+	case err != nil:
+		return Account{}, false, fmt.Errorf("find account: %w", err)
+	}
+	return a, true, nil
+}
+
+// VerifySignin checks the code of step two and returns the account ID. A
+// right code is used up at once: of parallel requests with it, one
+// succeeds.
+func (s *Service) VerifySignin(ctx context.Context, challengeID, code, ip string) (string, error) {
+	c, err := s.tryCode(ctx, challengeID, "signin", code)
 	if err != nil {
 		return "", err
 	}
-	if err := s.checkCode(ctx, c, strings.TrimSpace(code)); err != nil {
-		return "", err
+	if _, err := s.store.ConsumeCode(ctx, c.ID, c.Hash, s.now()); errors.Is(err, ErrNotFound) {
+		return "", ErrCodeExpired
+	} else if err != nil {
+		return "", fmt.Errorf("use up sign-in code: %w", err)
 	}
-	if err := s.store.DeleteCode(ctx, c.ID); err != nil {
-		return "", err
-	}
-	if err := s.succeed(ctx, "account:"+c.AccountID); err != nil {
+	if err := s.clearSignin(ctx, "account:"+c.AccountID, ip); err != nil {
 		return "", err
 	}
 	s.log.Info().Str("account", c.AccountID).Msg("signed in")
 	return c.AccountID, nil
-}
-
-// CaptchaRequired reports whether a sign-in from ip must solve a captcha.
-func (s *Service) CaptchaRequired(ctx context.Context, ip string) bool {
-	ts, err := s.throttles(ctx, []string{"ip:" + ip})
-	return err == nil && needsCaptcha(ts)
 }
 
 // NewCaptcha returns the id of a new captcha, served at /captcha/ID.png.

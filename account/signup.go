@@ -23,7 +23,26 @@ type SignupRequest struct {
 	BirthDate string `json:"birth_date"` // YYYY-MM-DD
 	CaptchaID string `json:"captcha_id,omitempty"`
 	Captcha   string `json:"captcha,omitempty"`
+	IP        string `json:"-"` // the client address: sign-ups are limited per address
 }
+
+// ResendRequest asks for a new sign-up PIN. A PIN sent by text message
+// needs a solved captcha.
+type ResendRequest struct {
+	ID, CaptchaID, Captcha string
+	IP                     string // the client address
+}
+
+// Limits of the sign-up form.
+const (
+	maxEmail = 254 // RFC 5321's limit for a forward path
+	maxPhone = 32  // characters typed, separators included
+)
+
+// ErrResendCaptcha refuses to send a sign-up PIN by text message again
+// without a solved captcha.
+var ErrResendCaptcha = &Error{Code: "captcha_required", Status: 403,
+	Message: "Solve the captcha to get another code by text message."}
 
 type signupData struct {
 	Region    string `json:"region"`
@@ -33,53 +52,78 @@ type signupData struct {
 
 // StartSignup checks the form and sends a 6-digit PIN to the address. It
 // returns the sign-up's id. When the address already has an account the
-// answer is the same, and only the message sent there says so.
+// answer is the same, and only the message sent there says so, once a day
+// at most. PINs are limited per address (one a minute, a few a day) and
+// sign-ups per client address; a refused sign-up stores and spends nothing.
 func (s *Service) StartSignup(ctx context.Context, req SignupRequest) (string, error) {
-	address, birth, err := s.checkSignup(req)
+	address, kind, birth, err := s.checkSignup(req)
 	if err != nil {
 		return "", err
 	}
 	_, err = s.store.AccountByAddress(ctx, address)
 	exists := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return "", err
+		return "", fmt.Errorf("look up sign-up address: %w", err)
 	}
 	data, _ := json.Marshal(signupData{Region: req.Region, BirthDate: birth.Format(time.DateOnly), Exists: exists})
-	c := &Code{ID: randomToken(18), Purpose: "signup", Address: address, Data: string(data)}
-	return c.ID, s.sendSignupCode(ctx, c, exists)
+	c := &Code{ID: randomToken(18), Purpose: "signup", Address: address, Kind: kind, Data: string(data)}
+	return c.ID, s.sendSignupCode(ctx, c, exists, req.IP)
 }
 
-func (s *Service) sendSignupCode(ctx context.Context, c *Code, exists bool) error {
-	if exists {
-		return s.sendCode(ctx, c, "Your cloudkeep account",
-			"Someone, maybe you, tried to create a cloudkeep account with this address, which already has one. "+
-				"Sign in at "+s.cfg.Issuer+"/signin instead. If it was not you, you can ignore this message.", false)
+// sendSignupCode spends the sign-up budgets, gives c a fresh PIN, and
+// sends it, or the note that the address has an account.
+func (s *Service) sendSignupCode(ctx context.Context, c *Code, exists bool, ip string) error {
+	spent, err := s.spend(ctx, s.signupBudgets(c.Address, ip))
+	if err != nil {
+		return err
 	}
-	return s.sendCode(ctx, c, "Your cloudkeep verification PIN",
-		"Your cloudkeep verification PIN is %s. It is valid for 10 minutes.", true)
+	code, err := s.newCode(ctx, c)
+	if err == nil {
+		err = s.deliverSignup(ctx, c, exists, code)
+	}
+	if err != nil {
+		s.refund(ctx, spent)
+	}
+	return err
+}
+
+// deliverSignup sends the PIN; to an address that has an account it sends
+// the note instead, at most once a day, and otherwise nothing. The answer
+// is the same either way.
+func (s *Service) deliverSignup(ctx context.Context, c *Code, exists bool, code string) error {
+	if !exists {
+		return s.deliver(ctx, c, pinMessage, code)
+	}
+	spent, err := s.spend(ctx, []budget{{s.budgetKey("exists", c.Address), budgetDay, existsMailsPerDay, tooManyCodes}})
+	if isErr(err, ErrTooManyCodes) {
+		return nil
+	}
+	if err == nil {
+		err = s.deliver(ctx, c, s.existsMessage(), "")
+	}
+	if err != nil {
+		s.refund(ctx, spent)
+	}
+	return err
 }
 
 // checkSignup validates the form; it returns the address (lower-case email
-// or E.164 phone) and the birth date.
-func (s *Service) checkSignup(req SignupRequest) (string, time.Time, error) {
+// or E.164 phone), its kind and the birth date.
+func (s *Service) checkSignup(req SignupRequest) (string, AddressKind, time.Time, error) {
 	fe := FieldErrors{}
 	var address string
+	var kind AddressKind
 	switch {
 	case req.Email != "" && req.Phone != "":
 		fe["email"] = "Give an email address or a phone number, not both."
 	case req.Email != "":
-		a, err := mail.ParseAddress(strings.TrimSpace(req.Email))
-		if err != nil || a.Name != "" || !strings.Contains(a.Address[strings.IndexByte(a.Address, '@'):], ".") {
-			fe["email"] = "Enter an email address such as name@example.com."
-		} else {
-			address = strings.ToLower(a.Address)
-		}
+		address, kind = checkEmail(req.Email, fe)
 	case req.Phone != "":
 		p, msg := parsePhone(req.DialCode, req.Phone)
 		if msg != "" {
 			fe["phone"] = msg
 		}
-		address = p
+		address, kind = p, KindPhone
 		if !s.captcha.Verify(req.CaptchaID, req.Captcha) {
 			fe["captcha"] = "The characters do not match the picture: try the new one."
 		}
@@ -94,15 +138,34 @@ func (s *Service) checkSignup(req SignupRequest) (string, time.Time, error) {
 		fe["birth_date"] = msg
 	}
 	if len(fe) > 0 {
-		return "", time.Time{}, fe
+		return "", "", time.Time{}, fe
 	}
-	return address, birth, nil
+	return address, kind, birth, nil
+}
+
+// checkEmail returns the lower-case address of an email sign-up, or notes
+// in fe what is wrong with it.
+func checkEmail(email string, fe FieldErrors) (string, AddressKind) {
+	email = strings.TrimSpace(email)
+	if len(email) > maxEmail {
+		fe["email"] = fmt.Sprintf("An email address has at most %d characters.", maxEmail)
+		return "", ""
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Name != "" || !strings.Contains(a.Address[strings.IndexByte(a.Address, '@'):], ".") {
+		fe["email"] = "Enter an email address such as name@example.com."
+		return "", ""
+	}
+	return strings.ToLower(a.Address), KindEmail
 }
 
 func parsePhone(dial, number string) (string, string) {
 	dial = strings.TrimPrefix(strings.TrimSpace(dial), "+")
-	if dial == "" || strings.IndexFunc(dial, func(r rune) bool { return !unicode.IsDigit(r) }) >= 0 {
+	if dial == "" || len(dial) > 4 || strings.IndexFunc(dial, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
 		return "", "Choose the country dial code."
+	}
+	if len(number) > maxPhone {
+		return "", "Enter a valid mobile number for +" + dial + "."
 	}
 	n, err := phonenumbers.Parse("+"+dial+strings.TrimSpace(number), "")
 	if err != nil || !phonenumbers.IsValidNumber(n) {
@@ -145,6 +208,8 @@ func (s *Service) signup(ctx context.Context, id string) (Code, signupData, erro
 }
 
 // VerifySignup checks the PIN; a wrong one says how many tries are left.
+// Each try is counted before the PIN is compared, so parallel guesses get
+// codeTries comparisons between them.
 func (s *Service) VerifySignup(ctx context.Context, id, pin string) error {
 	c, _, err := s.signup(ctx, id)
 	if err != nil {
@@ -153,23 +218,40 @@ func (s *Service) VerifySignup(ctx context.Context, id, pin string) error {
 	if c.Verified {
 		return nil
 	}
-	if err := s.checkCode(ctx, c, strings.TrimSpace(pin)); err != nil {
+	if c, err = s.tryCode(ctx, id, "signup", pin); err != nil {
 		return err
 	}
-	c.Verified, c.Expires = true, s.now().Add(signupTTL)
-	return s.store.PutCode(ctx, c)
+	err = s.store.VerifyCode(ctx, c.ID, c.Hash, s.now().Add(signupTTL))
+	if errors.Is(err, ErrNotFound) { // verified meanwhile, or a new PIN replaced this one
+		if now, _, e := s.signup(ctx, id); e != nil || !now.Verified {
+			return ErrCodeExpired
+		}
+		return nil
+	}
+	return err
 }
 
-// ResendSignup sends a new PIN.
-func (s *Service) ResendSignup(ctx context.Context, id string) error {
-	c, d, err := s.signup(ctx, id)
+// ResendSignup sends a new PIN, under the same limits as StartSignup; by
+// text message only with a solved captcha.
+func (s *Service) ResendSignup(ctx context.Context, req ResendRequest) error {
+	c, d, err := s.signup(ctx, req.ID)
 	if err != nil {
 		return err
 	}
 	if c.Verified {
 		return nil
 	}
-	return s.sendSignupCode(ctx, &c, d.Exists)
+	if c.kind() == KindPhone && !s.captcha.Verify(req.CaptchaID, req.Captcha) {
+		return ErrResendCaptcha
+	}
+	return s.sendSignupCode(ctx, &c, d.Exists, req.IP)
+}
+
+// SignupByPhone reports whether the PIN of a sign-up goes by text message:
+// then a resend needs a captcha.
+func (s *Service) SignupByPhone(ctx context.Context, id string) bool {
+	c, _, err := s.signup(ctx, id)
+	return err == nil && c.kind() == KindPhone
 }
 
 // SignupAddress returns where the PIN of a sign-up went, masked.
@@ -194,9 +276,13 @@ func (s *Service) FinishSignup(ctx context.Context, id, password, confirm string
 	if password != confirm {
 		return "", FieldErrors{"confirm": "The passwords do not match."}
 	}
+	hash, err := s.hashPasswordBounded(ctx, password)
+	if err != nil {
+		return "", err
+	}
 	birth, _ := time.Parse(time.DateOnly, d.BirthDate)
-	a := Account{Region: d.Region, BirthDate: birth, PasswordHash: hashPassword(password), Created: s.now()}
-	if strings.HasPrefix(c.Address, "+") {
+	a := Account{Region: d.Region, BirthDate: birth, PasswordHash: hash, Created: s.now()}
+	if c.kind() == KindPhone {
 		a.Phone = c.Address
 	} else {
 		a.Email = c.Address

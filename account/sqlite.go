@@ -73,7 +73,7 @@ CREATE TABLE throttles (
 	updated_ns  INTEGER NOT NULL
 );
 CREATE TABLE sessions (hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_ns INTEGER NOT NULL);
-`}
+`, objectsSchema, countersSchema}
 
 // OpenSQLite opens (creating if needed) the database at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
@@ -113,7 +113,7 @@ func (s *SQLite) CreateAccount(ctx context.Context, a Account) error {
 
 const accountCols = `id, coalesce(email, ''), coalesce(phone, ''), region, birth_date, password_hash, created_ns`
 
-func scanAccount(row *sql.Row) (Account, error) {
+func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var birth string
 	var created int64
@@ -134,22 +134,24 @@ func (s *SQLite) AccountByAddress(ctx context.Context, address string) (Account,
 }
 
 func (s *SQLite) PutCode(ctx context.Context, c Code) error {
-	// Codes are short-lived: forget those expired for a day.
-	s.db.ExecContext(ctx, `DELETE FROM codes WHERE expires_ns < ?`, sqlitedb.Nanos(time.Now().Add(-24*time.Hour)))
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO codes (id, purpose, address, account_id, hash,
-		expires_ns, tries, verified, sent_ns, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Purpose, c.Address, c.AccountID, c.Hash, sqlitedb.Nanos(c.Expires), c.Tries, c.Verified, sqlitedb.Nanos(c.Sent), c.Data)
+		expires_ns, tries, verified, sent_ns, data, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Purpose, c.Address, c.AccountID, c.Hash, sqlitedb.Nanos(c.Expires), c.Tries, c.Verified, sqlitedb.Nanos(c.Sent), c.Data, string(c.Kind))
 	return err
 }
 
-func (s *SQLite) Code(ctx context.Context, id string) (Code, error) {
+const codeCols = `id, purpose, address, account_id, hash, expires_ns, tries, verified, sent_ns, data, kind`
+
+func scanCode(row interface{ Scan(...any) error }) (Code, error) {
 	var c Code
 	var expires, sent int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, purpose, address, account_id, hash, expires_ns, tries,
-		verified, sent_ns, data FROM codes WHERE id = ?`, id).
-		Scan(&c.ID, &c.Purpose, &c.Address, &c.AccountID, &c.Hash, &expires, &c.Tries, &c.Verified, &sent, &c.Data)
+	err := row.Scan(&c.ID, &c.Purpose, &c.Address, &c.AccountID, &c.Hash, &expires, &c.Tries, &c.Verified, &sent, &c.Data, &c.Kind)
 	c.Expires, c.Sent = sqlitedb.Time(expires), sqlitedb.Time(sent)
 	return c, notFound(err)
+}
+
+func (s *SQLite) Code(ctx context.Context, id string) (Code, error) {
+	return scanCode(s.db.QueryRowContext(ctx, `SELECT `+codeCols+` FROM codes WHERE id = ?`, id))
 }
 
 func (s *SQLite) DeleteCode(ctx context.Context, id string) error {
@@ -157,30 +159,23 @@ func (s *SQLite) DeleteCode(ctx context.Context, id string) error {
 	return err
 }
 
-func (s *SQLite) CountSends(ctx context.Context, address string, t, since time.Time) (int, error) {
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO sends (address, at_ns) VALUES (?, ?)`, address, sqlitedb.Nanos(t)); err != nil {
-		return 0, err
-	}
-	s.db.ExecContext(ctx, `DELETE FROM sends WHERE at_ns < ?`, sqlitedb.Nanos(since.Add(-24*time.Hour)))
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE address = ? AND at_ns >= ?`, address, sqlitedb.Nanos(since)).Scan(&n)
-	return n, err
-}
-
 func (s *SQLite) PutDevice(ctx context.Context, d Device) error {
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO devices (id, account_id, name, client_id, refresh_hash,
-		previous_hash, refresh_ns, created_ns, last_seen_ns, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.AccountID, d.Name, d.ClientID, d.RefreshHash, d.PreviousHash, sqlitedb.Nanos(d.RefreshUntil), sqlitedb.Nanos(d.Created), sqlitedb.Nanos(d.LastSeen), d.Revoked)
+		previous_hash, refresh_ns, created_ns, last_seen_ns, revoked, rotated_ns, grace_pair) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.AccountID, d.Name, d.ClientID, d.RefreshHash, d.PreviousHash, sqlitedb.Nanos(d.RefreshUntil), sqlitedb.Nanos(d.Created),
+		sqlitedb.Nanos(d.LastSeen), d.Revoked, sqlitedb.Nanos(d.Rotated), d.GracePair)
 	return err
 }
 
-const deviceCols = `id, account_id, name, client_id, refresh_hash, previous_hash, refresh_ns, created_ns, last_seen_ns, revoked`
+const deviceCols = `id, account_id, name, client_id, refresh_hash, previous_hash, refresh_ns, created_ns, last_seen_ns, revoked, rotated_ns, grace_pair`
 
 func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 	var d Device
-	var refresh, created, seen int64
-	err := row.Scan(&d.ID, &d.AccountID, &d.Name, &d.ClientID, &d.RefreshHash, &d.PreviousHash, &refresh, &created, &seen, &d.Revoked)
+	var refresh, created, seen, rotated int64
+	err := row.Scan(&d.ID, &d.AccountID, &d.Name, &d.ClientID, &d.RefreshHash, &d.PreviousHash, &refresh, &created, &seen, &d.Revoked,
+		&rotated, &d.GracePair)
 	d.RefreshUntil, d.Created, d.LastSeen = sqlitedb.Time(refresh), sqlitedb.Time(created), sqlitedb.Time(seen)
+	d.Rotated = sqlitedb.Time(rotated)
 	return d, notFound(err)
 }
 
@@ -243,20 +238,14 @@ func (s *SQLite) DeviceAuthByUserCode(ctx context.Context, userCode string) (Dev
 
 func (s *SQLite) Throttle(ctx context.Context, key string) (Throttle, error) {
 	t := Throttle{Key: key}
-	var locked, updated int64
-	err := s.db.QueryRowContext(ctx, `SELECT failures, locked_ns, updated_ns FROM throttles WHERE key = ?`, key).
-		Scan(&t.Failures, &locked, &updated)
+	var locked, updated, expires int64
+	err := s.db.QueryRowContext(ctx, `SELECT failures, locked_ns, updated_ns, expires_ns FROM throttles WHERE key = ?`, key).
+		Scan(&t.Failures, &locked, &updated, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, nil
 	}
-	t.LockedUntil, t.Updated = sqlitedb.Time(locked), sqlitedb.Time(updated)
+	t.LockedUntil, t.Updated, t.Expires = sqlitedb.Time(locked), sqlitedb.Time(updated), sqlitedb.Time(expires)
 	return t, err
-}
-
-func (s *SQLite) PutThrottle(ctx context.Context, t Throttle) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO throttles (key, failures, locked_ns, updated_ns)
-		VALUES (?, ?, ?, ?)`, t.Key, t.Failures, sqlitedb.Nanos(t.LockedUntil), sqlitedb.Nanos(t.Updated))
-	return err
 }
 
 func (s *SQLite) PutSession(ctx context.Context, hash, accountID string, expires time.Time) error {

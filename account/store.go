@@ -1,7 +1,8 @@
 // Package account is cloudkeep's account service: sign-up with email or
 // phone and a verification PIN, sign-in with password and a one-time code,
-// device approval (RFC 8628), tokens, and the OpenID Connect issuer that
-// lets MinIO hand each device credentials for its owner's files only.
+// device approval (RFC 8628), tokens (with OpenID discovery and JWKS), and
+// the storage gate: devices reach their owner's files only through the
+// short-lived presigned requests it grants.
 package account
 
 import (
@@ -32,12 +33,13 @@ type Account struct {
 // code. Its ID is the flow's handle (signup_id or challenge_id).
 type Code struct {
 	ID        string
-	Purpose   string // "signup" or "signin"
-	Address   string // where it was sent
-	AccountID string // signin: whose
-	Hash      string // keyed hash of the code
+	Purpose   string      // "signup" or "signin"
+	Address   string      // where it was sent
+	Kind      AddressKind // what Address is: decides how the code is sent
+	AccountID string      // signin: whose
+	Hash      string      // keyed hash of the code
 	Expires   time.Time
-	Tries     int       // wrong entries so far
+	Tries     int       // entries so far (TryCode counts each before comparing)
 	Verified  bool      // signup: the PIN was right; the password may be set
 	Sent      time.Time // when the current code was sent
 	Data      string    // signup: the form, JSON
@@ -50,8 +52,10 @@ type Device struct {
 	Name         string
 	ClientID     string
 	RefreshHash  string // the current refresh token's hash
-	PreviousHash string // the one it replaced: presenting it again revokes the device
+	PreviousHash string // the one it replaced: presenting it again after the grace revokes the device
 	RefreshUntil time.Time
+	Rotated      time.Time // when PreviousHash was replaced
+	GracePair    string    // the tokens issued at Rotated, sealed: answered again within the grace
 	Created      time.Time
 	LastSeen     time.Time
 	Revoked      bool
@@ -70,12 +74,13 @@ type DeviceAuth struct {
 	LastPoll   time.Time
 }
 
-// Throttle counts failures for a key ("account:ID" or "ip:ADDR").
+// Throttle counts sign-in attempts for a key (see Counters.Attempt).
 type Throttle struct {
 	Key         string
-	Failures    int
+	Failures    int // attempts counted and not forgiven
 	LockedUntil time.Time
-	Updated     time.Time
+	Updated     time.Time // the last counted attempt
+	Expires     time.Time // when the counter is forgotten
 }
 
 // Store keeps the service's state. Every method is safe for concurrent use
@@ -88,9 +93,6 @@ type Store interface {
 	PutCode(ctx context.Context, c Code) error // insert or replace by ID
 	Code(ctx context.Context, id string) (Code, error)
 	DeleteCode(ctx context.Context, id string) error
-	// CountSends records a code sent to address at t and returns how many
-	// were sent there since since, this one included.
-	CountSends(ctx context.Context, address string, t, since time.Time) (int, error)
 
 	PutDevice(ctx context.Context, d Device) error // insert or replace by ID
 	Device(ctx context.Context, id string) (Device, error)
@@ -100,9 +102,11 @@ type Store interface {
 	PutDeviceAuth(ctx context.Context, d DeviceAuth) error // insert or replace by CodeHash
 	DeviceAuth(ctx context.Context, codeHash string) (DeviceAuth, error)
 	DeviceAuthByUserCode(ctx context.Context, userCode string) (DeviceAuth, error)
+	ApprovedDeviceAuths(ctx context.Context, accountID string, now time.Time) ([]DeviceAuth, error) // approved, not yet collected, not expired
 
 	Throttle(ctx context.Context, key string) (Throttle, error) // a zero Throttle when none
-	PutThrottle(ctx context.Context, t Throttle) error
+
+	Counters
 
 	PutSession(ctx context.Context, hash, accountID string, expires time.Time) error
 	Session(ctx context.Context, hash string, now time.Time) (string, error) // the account, unless expired

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"cmp"
 	"embed"
 	"errors"
 	"html/template"
@@ -10,8 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
-	"github.com/dchest/captcha"
 	"github.com/rs/zerolog"
 )
 
@@ -53,14 +55,18 @@ type page struct {
 	UserCode, DeviceName, Done string
 	Account                    Account
 	Devices                    []Device
+	Usage                      string   // storage: "1.2 GiB of 50 GiB used"
+	Connecting                 []string // approved devices still to collect their tokens
+	Refresh                    string   // reload this address in a few seconds
 }
 
 // handler serves the pages and the API.
 type handler struct {
-	svc *Service
-	cfg Config
-	log zerolog.Logger
-	tls bool // cookies are Secure
+	svc  *Service
+	cfg  Config
+	log  zerolog.Logger
+	tls  bool  // cookies are Secure
+	gate *Gate // the storage gate; nil without storage
 }
 
 // Cookie names.
@@ -70,16 +76,20 @@ const (
 )
 
 // NewHandler returns the service's HTTP handler: pages, API, OIDC.
-func NewHandler(svc *Service, log zerolog.Logger) http.Handler {
+func NewHandler(svc *Service, log zerolog.Logger, opts ...HandlerOption) http.Handler {
 	h := &handler{svc: svc, cfg: svc.cfg, log: log.With().Str("component", "http").Logger(),
 		tls: strings.HasPrefix(svc.cfg.Issuer, "https://")}
+	for _, o := range opts {
+		o(h)
+	}
 	mux := http.NewServeMux()
 	h.routesAPI(mux)
+	h.routesStorage(mux)
 	h.routesOIDC(mux)
 	h.routesPages(mux)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	mux.Handle("GET /captcha/", captcha.Server(240, 80))
+	mux.HandleFunc("GET /captcha/{file}", serveCaptcha)
 	return h.secure(mux)
 }
 
@@ -89,7 +99,7 @@ func (h *handler) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "no-referrer")
@@ -97,7 +107,7 @@ func (h *handler) secure(next http.Handler) http.Handler {
 			hd.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		rw := &statusWriter{ResponseWriter: w, status: 200}
-		r.Body = http.MaxBytesReader(rw, r.Body, maxBody)
+		r.Body = http.MaxBytesReader(rw, r.Body, bodyLimit(r))
 		if r.Method == http.MethodPost && !strings.HasPrefix(r.URL.Path, "/api/") && !h.validCSRF(r) {
 			h.render(rw, r, http.StatusForbidden, "signin.html", page{Title: "Sign in",
 				Error: "This form expired: please try again."})
@@ -167,6 +177,9 @@ func (h *handler) show(w http.ResponseWriter, r *http.Request, name string, p pa
 		h.render(w, r, http.StatusBadRequest, name, p)
 	case errors.As(err, &e):
 		p.Error = e.Message
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
+		}
 		h.render(w, r, e.Status, name, p)
 	default:
 		h.log.Error().Err(err).Str("path", r.URL.Path).Msg("request failed")
@@ -187,12 +200,24 @@ func (h *handler) signedIn(r *http.Request) string {
 	return id
 }
 
-// localNext keeps a redirect target on this site.
+// localNext returns next when it is a path on this site, and fallback
+// otherwise. Browsers drop tabs and newlines from a URL and read "\" as
+// "/", so "/\t/evil.example" and "/\\evil.example" lead off-site: next must
+// be valid UTF-8 without control characters, white space or backslashes,
+// parse as a URL without scheme, host or user, and start with exactly one
+// "/".
 func localNext(next, fallback string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
-		return next
+	if !utf8.ValidString(next) || strings.ContainsFunc(next, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.IsSpace(r) || r == '\\'
+	}) {
+		return fallback
 	}
-	return fallback
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return fallback
+	}
+	return next
 }
 
 var months = []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
@@ -200,6 +225,9 @@ var months = []string{"January", "February", "March", "April", "May", "June", "J
 func (h *handler) signupPage(by string, form map[string]string) page {
 	if by != "phone" {
 		by = "email"
+	}
+	if form["DialCode"] == "" {
+		form["DialCode"] = DialCode(form["Region"])
 	}
 	p := page{Title: "Create your account", By: by, Form: form, Regions: Regions(), DialCodes: DialCodes(), Months: months}
 	for d := 1; d <= 31; d++ {
@@ -225,7 +253,8 @@ func formValues(r *http.Request, names ...string) map[string]string {
 func (h *handler) routesPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/account", http.StatusSeeOther) })
 	mux.HandleFunc("GET /signup", func(w http.ResponseWriter, r *http.Request) {
-		h.render(w, r, 200, "signup.html", h.signupPage(r.URL.Query().Get("by"), map[string]string{"DialCode": "+1"}))
+		region := regionFromLanguages(r.Header.Get("Accept-Language"))
+		h.render(w, r, 200, "signup.html", h.signupPage(r.URL.Query().Get("by"), map[string]string{"Region": region}))
 	})
 	mux.HandleFunc("POST /signup", h.postSignup)
 	mux.HandleFunc("GET /signup/verify", func(w http.ResponseWriter, r *http.Request) {
@@ -261,7 +290,7 @@ func (h *handler) postSignup(w http.ResponseWriter, r *http.Request) {
 	req := SignupRequest{Region: form["region"], CaptchaID: form["captcha_id"], Captcha: form["captcha"],
 		BirthDate: birthDate(form["birth_year"], form["birth_month"], form["birth_day"])}
 	if form["by"] == "phone" {
-		req.DialCode, req.Phone = form["dial_code"], form["phone"]
+		req.DialCode, req.Phone = cmp.Or(form["dial_code"], DialCode(form["region"])), form["phone"]
 		if req.Phone == "" {
 			req.Phone = " " // "enter a valid number", not "enter an email"
 		}
@@ -271,6 +300,7 @@ func (h *handler) postSignup(w http.ResponseWriter, r *http.Request) {
 			req.Email = " "
 		}
 	}
+	req.IP = h.clientIP(r)
 	id, err := h.svc.StartSignup(r.Context(), req)
 	if err != nil {
 		h.show(w, r, "signup.html", h.signupPage(form["by"], form), err)
@@ -295,7 +325,11 @@ func birthDate(y, m, d string) string {
 
 func (h *handler) codePage(r *http.Request, id string) (page, error) {
 	to, _, err := h.svc.SignupAddress(r.Context(), id)
-	return page{Title: "Verify it's you", ID: id, SentTo: to, Action: "/signup/verify", ResendAction: "/signup/resend", Button: "Verify"}, err
+	p := page{Title: "Verify it's you", ID: id, SentTo: to, Action: "/signup/verify", ResendAction: "/signup/resend", Button: "Verify"}
+	if err == nil && h.svc.SignupByPhone(r.Context(), id) {
+		p.CaptchaID = h.svc.NewCaptcha() // a new code by text message needs it
+	}
+	return p, err
 }
 
 func (h *handler) showSignupCode(w http.ResponseWriter, r *http.Request, id string, err error) {
@@ -322,7 +356,8 @@ func (h *handler) postSignupVerify(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) postSignupResend(w http.ResponseWriter, r *http.Request) {
 	id := r.PostFormValue("id")
-	if err := h.svc.ResendSignup(r.Context(), id); err != nil {
+	if err := h.svc.ResendSignup(r.Context(), ResendRequest{ID: id, CaptchaID: r.PostFormValue("captcha_id"),
+		Captcha: r.PostFormValue("captcha"), IP: h.clientIP(r)}); err != nil {
 		h.showSignupCode(w, r, id, err)
 		return
 	}
@@ -361,7 +396,11 @@ func (h *handler) postSignin(w http.ResponseWriter, r *http.Request) {
 	c, err := h.svc.StartSignin(r.Context(), SigninRequest{Username: form["username"], Password: r.PostFormValue("password"),
 		CaptchaID: r.PostFormValue("captcha_id"), Captcha: r.PostFormValue("captcha"), IP: h.clientIP(r)})
 	if err != nil {
-		h.show(w, r, "signin.html", h.signinPage(r, next, form), err)
+		p := h.signinPage(r, next, form)
+		if isErr(err, ErrCaptchaRequired) && p.CaptchaID == "" {
+			p.CaptchaID = h.svc.NewCaptcha() // the user name's counter asks for it
+		}
+		h.show(w, r, "signin.html", p, err)
 		return
 	}
 	h.render(w, r, 200, "code.html", page{Title: "Enter your code", ID: c.ID, SentTo: c.SentTo,
@@ -459,7 +498,17 @@ func (h *handler) accountPage(w http.ResponseWriter, r *http.Request, id, notice
 		h.show(w, r, "signin.html", h.signinPage(r, "/account", nil), err)
 		return
 	}
-	h.render(w, r, 200, "account.html", page{Title: "Your account", Account: a, Devices: devices, Notice: notice})
+	connecting, err := h.svc.ConnectingDevices(ctx, id)
+	if err != nil {
+		h.show(w, r, "signin.html", h.signinPage(r, "/account", nil), err)
+		return
+	}
+	p := page{Title: "Your account", Account: a, Devices: devices, Connecting: connecting, Notice: notice,
+		Usage: h.usageText(ctx, id)}
+	if len(connecting) > 0 {
+		p.Refresh = "/account" // until the devices have collected their tokens
+	}
+	h.render(w, r, 200, "account.html", p)
 }
 
 func (h *handler) postDisconnect(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
+	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
@@ -36,6 +37,7 @@ type Agent struct {
 	PollInterval   time.Duration // scans of roots that cannot be watched; retries of missing roots
 	ShutdownGrace  time.Duration // time given to uploads in flight on stop
 	RetryBase      time.Duration // first delay before a failed file is tried again
+	QuotaRetry     time.Duration // how often uploads are tried again while the storage quota is reached
 	Socket         string        // the control socket
 	MetricsListen  string        // loopback host:port for the status page and /metrics; "" for none
 	Log            zerolog.Logger
@@ -148,6 +150,9 @@ func (a *Agent) Init() {
 	if a.RetryBase <= 0 {
 		a.RetryBase = 30 * time.Second
 	}
+	if a.QuotaRetry <= 0 {
+		a.QuotaRetry = time.Minute
+	}
 }
 
 // resumeUnfinished queues what the journal says is not done yet, uploads
@@ -181,15 +186,21 @@ func (a *Agent) work(ctx, uploads context.Context) {
 			return
 		}
 		res, err := a.send.send(uploads, j, a.track.begin(j))
+		q, full := storage.IsQuota(err)
 		switch {
-		case err == nil, errors.Is(err, errVanished):
+		case err == nil:
 			a.track.end(j, res, nil)
-		case isCanceled(err):
+			a.spaceFreed()
+		case errors.Is(err, errVanished), isCanceled(err):
 			a.track.end(j, res, nil)
 		case auth.IsSignedOut(err):
 			a.track.end(j, res, nil)
 			a.queue.push(j) // uploaded after the next login
 			a.signedOut(err)
+		case full:
+			a.track.end(j, res, nil)
+			a.queue.push(j) // uploaded once space frees
+			a.quotaReached(q)
 		default:
 			a.track.end(j, res, err)
 			j.file.Attempts++
@@ -209,10 +220,31 @@ func (a *Agent) signedOut(err error) {
 	if err != nil {
 		ev = ev.Err(err)
 	}
-	ev.Msg("signed out: uploads stop until `cloudkeep login`; folders are still watched")
+	ev.Msg("signed out — run `cloudkeep login`; uploads wait, folders are still watched")
 	select {
 	case a.out <- struct{}{}:
 	default:
+	}
+}
+
+// quotaReached holds the queue because the account's storage is full, and
+// lets it go again after QuotaRetry to try again; it logs when the refusal
+// is new.
+func (a *Agent) quotaReached(q *storage.QuotaError) {
+	if a.track.setQuota(q.Error()) {
+		a.Log.Warn().Int64("used_bytes", q.Used).Int64("quota_bytes", q.Quota).
+			Msg(q.Error() + ": uploads wait until space frees")
+	}
+	if a.queue.setFull(true) {
+		time.AfterFunc(a.QuotaRetry, func() { a.queue.setFull(false) })
+	}
+}
+
+// spaceFreed ends a quota hold once an upload succeeds.
+func (a *Agent) spaceFreed() {
+	if a.track.setQuota("") {
+		a.queue.setFull(false)
+		a.Log.Info().Msg("storage has room again: uploading")
 	}
 }
 

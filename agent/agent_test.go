@@ -14,6 +14,7 @@ import (
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
+	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
@@ -29,11 +30,12 @@ func startAgent(t *testing.T, tune func(*Agent), upTune ...func(*uploader.Config
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	upCfg := uploader.Config{Bucket: srv.Bucket, Device: "laptop", PartSize: 5 << 20, Threshold: 5 << 20, PartsInFlight: 4}
+	upCfg := uploader.Config{Device: "laptop", PartSize: 5 << 20, Threshold: 5 << 20, PartsInFlight: 4}
 	for _, f := range upTune {
 		f(&upCfg)
 	}
-	up := uploader.New(srv.Client, j, upCfg, zerolog.Nop())
+	st := storage.WithRetry(storage.NewDirect(srv.Client, srv.Bucket), storage.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}, zerolog.Nop(), nil)
+	up := uploader.New(st, j, upCfg, zerolog.Nop())
 	a := &Agent{
 		Roots:          []Root{{Name: "pictures", Path: photos}},
 		Filter:         &media.Filter{Kinds: []media.Kind{media.Photo, media.Video}},

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
+	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
@@ -76,10 +77,8 @@ func (b *Backup) Run(ctx context.Context) (Summary, error) {
 // abortStale aborts incomplete uploads under this device's prefix that the
 // journal does not know: left by a crash before they were journaled.
 func abortStale(ctx context.Context, keys KeyTemplate, j *journal.Journal, up *uploader.Uploader, log zerolog.Logger) {
-	if keys.UserOf != nil {
-		// Account mode: listing uploads is not granted (it would show other
-		// people's file names); MinIO's 24-hour expiry cleans up instead.
-		return
+	if !keys.Ready() {
+		return // signed out: no prefix is ours yet
 	}
 	prefix := keys.Prefix()
 	if prefix == "" {
@@ -117,7 +116,8 @@ func (b *Backup) plan(ctx context.Context, sum *Summary) ([]job, error) {
 
 // upload sends the jobs with b.Files workers.
 func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
-	// A sign-out ends the pass: every other file would fail the same way.
+	// A sign-out or a full account ends the pass: every other file would
+	// fail the same way.
 	ctx, stop := context.WithCancel(parent)
 	defer stop()
 	queue := make(chan job)
@@ -128,9 +128,9 @@ func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
 			for j := range queue {
 				res, err := b.uploadOne(ctx, j)
 				mu.Lock()
-				if auth.IsSignedOut(err) {
+				if auth.IsSignedOut(err) || isQuota(err) {
 					if ctx.Err() == nil {
-						sum.Failed = append(sum.Failed, Failure{"(every file left)", err})
+						sum.Failed = append(sum.Failed, Failure{"(every file left)", headline(err)})
 					}
 					stop()
 				} else {
@@ -151,6 +151,14 @@ func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
 	}
 	close(queue)
 	wg.Wait()
+}
+
+// headline is the reason a whole pass stopped, without the file that met it.
+func headline(err error) error {
+	if q, ok := storage.IsQuota(err); ok {
+		return q
+	}
+	return auth.ErrSignedOut
 }
 
 func (b *Backup) uploadOne(ctx context.Context, j job) (uploader.Result, error) {

@@ -22,6 +22,10 @@ func (t KeyTemplate) user() string {
 	return t.User
 }
 
+// Ready reports whether keys can be made: in account mode, only while an
+// account is signed in ({user} is never empty).
+func (t KeyTemplate) Ready() bool { return t.UserOf == nil || t.UserOf() != "" }
+
 // Key returns the object key of path rel (slash-separated) inside root.
 func (t KeyTemplate) Key(root, rel string) string {
 	return strings.NewReplacer(

@@ -23,6 +23,7 @@ type queue struct {
 	runLarge  int
 	paused    bool // by the person (cloudkeep pause)
 	held      bool // signed out: nothing can be uploaded
+	full      bool // the storage quota is reached: nothing fits until space frees
 }
 
 type queued struct {
@@ -100,7 +101,7 @@ func (q *queue) next(ctx context.Context) (job, bool) {
 // pick takes the first small file, else the first big one while the big
 // lane has a worker to spare; never a file already being uploaded.
 func (q *queue) pick() (job, bool) {
-	if q.paused || q.held {
+	if q.paused || q.held || q.full {
 		return job{}, false
 	}
 	if j, ok := q.take(&q.small); ok {
@@ -161,6 +162,17 @@ func (q *queue) setHeldOnce() bool {
 	was := q.held
 	q.held = true
 	return !was
+}
+
+// setFull holds the queue for lack of space, or lets it go, and reports
+// whether that changed anything.
+func (q *queue) setFull(f bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	was := q.full
+	q.full = f
+	q.signal()
+	return was != f
 }
 
 func (q *queue) isPaused() bool {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
@@ -28,6 +29,9 @@ type sender struct {
 // send uploads j. A file stored earlier under another name with the same
 // identity (a rename) is copied on the server instead of sent again.
 func (s *sender) send(ctx context.Context, j job, progress func(int64)) (uploader.Result, error) {
+	if !s.keys.Ready() {
+		return uploader.Result{}, auth.ErrSignedOut // no account: no key to store under
+	}
 	j.key = s.keys.Key(j.root.Name, j.file.Path) // the account may have changed since the scan
 	if err := s.journal.MarkUploading(ctx, j.file.ID); err != nil {
 		return uploader.Result{}, err
@@ -40,7 +44,7 @@ func (s *sender) send(ctx context.Context, j job, progress func(int64)) (uploade
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		err = errors.Join(errVanished, s.journal.MarkDeleted(ctx, j.file.ID))
-	case err != nil && !isCanceled(err) && !auth.IsSignedOut(err):
+	case err != nil && !isCanceled(err) && !auth.IsSignedOut(err) && !isQuota(err):
 		if merr := s.journal.MarkFailed(ctx, j.file.ID, err); merr != nil {
 			err = errors.Join(err, merr)
 		}
@@ -59,7 +63,7 @@ func (s *sender) logResult(j job, res uploader.Result, err error) {
 		s.log.Debug().Str("path", j.abs).Msg("file vanished before upload")
 	case err != nil && isCanceled(err):
 		s.log.Debug().Str("key", j.key).Msg("upload interrupted; it resumes on the next start")
-	case err != nil && auth.IsSignedOut(err):
+	case err != nil && (auth.IsSignedOut(err) || isQuota(err)):
 	case err != nil:
 		s.log.Error().Err(err).Str("path", j.abs).Msg("upload failed")
 	case res.Skipped:
@@ -74,6 +78,11 @@ func (s *sender) logResult(j job, res uploader.Result, err error) {
 
 func isCanceled(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func isQuota(err error) bool {
+	_, ok := storage.IsQuota(err)
+	return ok
 }
 
 func rateOf(n int64, d time.Duration) string {

@@ -22,6 +22,7 @@ const (
 // Status is what the agent reports on its control socket.
 type Status struct {
 	State     string         `json:"state"`
+	Quota     string         `json:"quota,omitempty"` // why uploads wait for space, e.g. "storage quota reached (48.9 of 50 GiB)"
 	Now       time.Time      `json:"now"`
 	Device    string         `json:"device"`
 	StartedAt time.Time      `json:"started_at"`
@@ -78,6 +79,7 @@ const (
 type tracker struct {
 	mu      sync.Mutex
 	state   string
+	quota   string // the storage's refusal for lack of space; "" when there is room
 	started time.Time
 	uploads map[int64]*inflight
 	errors  []ErrorEntry
@@ -99,6 +101,16 @@ func (t *tracker) setState(s string) {
 	t.mu.Lock()
 	t.state = s
 	t.mu.Unlock()
+}
+
+// setQuota records why uploads wait for space ("" for none) and reports
+// whether that changed.
+func (t *tracker) setQuota(msg string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	changed := t.quota != msg
+	t.quota = msg
+	return changed
 }
 
 // begin records an upload and returns its progress callback.
@@ -151,7 +163,7 @@ func (t *tracker) remember(j job, res uploader.Result, how string) {
 func (t *tracker) fill(s *Status) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s.State, s.StartedAt, s.Totals, s.Now = t.state, t.started, t.totals, time.Now()
+	s.State, s.Quota, s.StartedAt, s.Totals, s.Now = t.state, t.quota, t.started, t.totals, time.Now()
 	s.Errors = append([]ErrorEntry(nil), t.errors...)
 	s.Recent = append([]Recent(nil), t.recent...)
 	s.Uploads = make([]UploadStatus, 0, len(t.uploads))

@@ -56,6 +56,47 @@ var statusPage = template.Must(template.New("status.html").Funcs(template.FuncMa
 // serveWeb serves, on the loopback address MetricsListen, the status page
 // at / and the Prometheus metrics at /metrics.
 func (a *Agent) serveWeb(ctx context.Context, l net.Listener, reg *prometheus.Registry) error {
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	if err != nil {
+		return fmt.Errorf("status page address: %w", err)
+	}
+	srv := &http.Server{Handler: loopbackOnly(port, a.webMux(reg)), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loopbackOnly passes on only requests whose Host is 127.0.0.1, [::1] or
+// localhost with port, so that a web page whose name was made to resolve
+// to 127.0.0.1 (DNS rebinding) cannot read the status page: anything else
+// is answered 421 Misdirected Request. Answers may not be embedded by
+// other sites (Cross-Origin-Resource-Policy: same-origin).
+func loopbackOnly(port string, next http.Handler) http.Handler {
+	allowed := map[string]bool{}
+	for _, host := range []string{"127.0.0.1", "[::1]", "localhost"} {
+		allowed[host+":"+port] = true
+		if port == "80" {
+			allowed[host] = true
+		}
+	}
+	refusal := fmt.Sprintf("This status page answers only at http://127.0.0.1:%s/, http://[::1]:%s/ or http://localhost:%s/.", port, port, port)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
+		if !allowed[strings.ToLower(r.Host)] {
+			http.Error(w, refusal, http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// webMux routes the status page, its thumbnails and the metrics.
+func (a *Agent) webMux(reg *prometheus.Registry) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -85,15 +126,7 @@ func (a *Agent) serveWeb(ctx context.Context, l net.Listener, reg *prometheus.Re
 		}
 		http.NotFound(w, r)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return mux
 }
 
 // thumbnails makes small JPEGs of recent photos, from the local files.

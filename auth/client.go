@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudkeep/cloudkeep/account"
+	"github.com/cloudkeep/cloudkeep/account/wire"
 )
 
 // Client calls the account service's JSON API.
@@ -21,34 +21,45 @@ type Client struct {
 	HTTP     *http.Client
 }
 
-// APIError is an error answer of the account service.
+// APIError is an error answer of the account service: its HTTP status and
+// its body (a zero Body when the answer was not a wire.Error).
 type APIError struct {
-	Status    int
-	Code      string `json:"error"`
-	Message   string `json:"message"`
-	TriesLeft *int   `json:"tries_left"`
-	Interval  int    `json:"interval"`
+	Status int
+	Body   wire.Error
 }
 
+// Error is the service's message, or the status and code without one.
 func (e *APIError) Error() string {
-	if e.Message != "" {
-		return e.Message
+	if e.Body.Message != "" {
+		return e.Body.Message
 	}
-	return fmt.Sprintf("account service answered %d %s", e.Status, e.Code)
+	return fmt.Sprintf("account service answered %d %s", e.Status, e.Body.Code)
 }
 
-// The wire types are the account service's own.
+// IsCode reports whether err is an answer of the account service with the
+// error code code (one of wire's ErrCode constants).
+func IsCode(err error, code string) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Body.Code == code
+}
+
+// The bodies of the account service's API.
 type (
 	// Tokens are what the service hands a device.
-	Tokens = account.Tokens
+	Tokens = wire.Tokens
 	// DeviceAuthorization is the start of the device flow.
-	DeviceAuthorization = account.DeviceAuthorization
+	DeviceAuthorization = wire.DeviceAuthorization
 	// Challenge is step one of a password sign-in.
-	Challenge = account.Challenge
+	Challenge = wire.Challenge
+	// Me describes the bearer of an access token.
+	Me = wire.Me
 )
 
 func (c *Client) post(ctx context.Context, path string, in, out any) error {
-	body, _ := json.Marshal(in)
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.URL, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -70,16 +81,19 @@ func (c *Client) do(req *http.Request, out any) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
 		e := &APIError{Status: resp.StatusCode}
-		json.Unmarshal(b, e)
+		json.Unmarshal(b, &e.Body) // a body that is not a wire.Error leaves the status to speak
 		return e
 	}
-	return json.Unmarshal(b, out)
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("read the answer to %s: %w", req.URL.Path, err)
+	}
+	return nil
 }
 
 // AuthorizeDevice starts the device flow.
 func (c *Client) AuthorizeDevice(ctx context.Context, deviceName string) (DeviceAuthorization, error) {
 	var d DeviceAuthorization
-	err := c.post(ctx, "/api/v1/device/authorize", map[string]string{"client_id": c.ClientID, "device_name": deviceName}, &d)
+	err := c.post(ctx, wire.PathDeviceAuthorize, wire.DeviceAuthorizeRequest{ClientID: c.ClientID, DeviceName: deviceName}, &d)
 	return d, err
 }
 
@@ -94,15 +108,15 @@ func (c *Client) WaitForApproval(ctx context.Context, d DeviceAuthorization) (To
 		case <-time.After(interval):
 		}
 		var t Tokens
-		err := c.post(ctx, "/api/v1/token", map[string]string{"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-			"client_id": c.ClientID, "device_code": d.DeviceCode}, &t)
+		err := c.post(ctx, wire.PathToken, wire.TokenRequest{GrantType: wire.GrantDeviceCode,
+			ClientID: c.ClientID, DeviceCode: d.DeviceCode}, &t)
 		var e *APIError
 		switch {
 		case err == nil:
 			return t, nil
-		case errors.As(err, &e) && e.Code == "authorization_pending":
-		case errors.As(err, &e) && e.Code == "slow_down":
-			interval = time.Duration(max(e.Interval, int(interval.Seconds())+5)) * time.Second
+		case IsCode(err, wire.ErrCodeAuthorizationPending):
+		case errors.As(err, &e) && e.Body.Code == wire.ErrCodeSlowDown:
+			interval = time.Duration(max(e.Body.Interval, int(interval.Seconds())+5)) * time.Second
 		default:
 			return Tokens{}, err
 		}
@@ -113,44 +127,43 @@ func (c *Client) WaitForApproval(ctx context.Context, d DeviceAuthorization) (To
 // email or phone.
 func (c *Client) Signin(ctx context.Context, username, password string) (Challenge, error) {
 	var ch Challenge
-	err := c.post(ctx, "/api/v1/signin", map[string]string{"username": username, "password": password}, &ch)
+	err := c.post(ctx, wire.PathSignin, wire.SigninRequest{Username: username, Password: password}, &ch)
 	return ch, err
 }
 
 // SigninVerify is step two: the code, for tokens.
 func (c *Client) SigninVerify(ctx context.Context, challengeID, code, deviceName string) (Tokens, error) {
 	var t Tokens
-	err := c.post(ctx, "/api/v1/signin/verify", map[string]string{"challenge_id": challengeID, "code": code,
-		"client_id": c.ClientID, "device_name": deviceName}, &t)
+	err := c.post(ctx, wire.PathSigninVerify, wire.SigninVerifyRequest{ChallengeID: challengeID, Code: code,
+		ClientID: c.ClientID, DeviceName: deviceName}, &t)
 	return t, err
 }
 
 // Refresh trades a refresh token for new tokens (the old one is spent).
 func (c *Client) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	var t Tokens
-	err := c.post(ctx, "/api/v1/token", map[string]string{"grant_type": "refresh_token", "client_id": c.ClientID, "refresh_token": refresh}, &t)
+	err := c.post(ctx, wire.PathToken, wire.TokenRequest{GrantType: wire.GrantRefresh, ClientID: c.ClientID, RefreshToken: refresh}, &t)
 	return t, err
 }
 
 // Revoke disconnects the device holding refresh.
 func (c *Client) Revoke(ctx context.Context, refresh string) error {
-	var out map[string]any
-	return c.post(ctx, "/api/v1/revoke", map[string]string{"token": refresh}, &out)
+	var out wire.RevokeResponse
+	return c.post(ctx, wire.PathRevoke, wire.RevokeRequest{Token: refresh}, &out)
 }
 
 // Me describes the bearer of an access token.
-func (c *Client) Me(ctx context.Context, access string) (map[string]any, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.URL, "/")+"/api/v1/me", nil)
+func (c *Client) Me(ctx context.Context, access string) (Me, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.URL, "/")+wire.PathMe, nil)
 	if err != nil {
-		return nil, err
+		return Me{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+access)
-	var out map[string]any
+	var out Me
 	return out, c.do(req, &out)
 }
 
 // IsRevoked reports whether err says the sign-in is no longer valid.
 func IsRevoked(err error) bool {
-	var e *APIError
-	return errors.As(err, &e) && (e.Code == "invalid_grant" || e.Code == "invalid_token")
+	return IsCode(err, wire.ErrCodeInvalidGrant) || IsCode(err, wire.ErrCodeInvalidToken)
 }

@@ -1,6 +1,7 @@
 // Package auth is the device side of an account: signing in (device flow
-// or password plus code), the credentials file, refreshing tokens, and the
-// storage credentials traded for them with MinIO's STS.
+// or password plus code), the credentials file and refreshing tokens. The
+// storage itself is reached through grants of the account service (package
+// storage).
 package auth
 
 import (

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // needsRefresh reports whether the access token is in the last fifth of its
@@ -29,6 +27,7 @@ type Session struct {
 	creds  Credentials
 	loaded time.Time // the file's mtime when read
 	err    error     // why there is no sign-in
+	forced string    // the access token a refusal made Refused fetch
 }
 
 // NewSession reads the credentials file; a missing or revoked sign-in is
@@ -86,40 +85,56 @@ func (s *Session) AccessToken(ctx context.Context) (string, error) {
 	if !s.creds.needsRefresh(s.now()) {
 		return s.creds.AccessToken, nil
 	}
+	if err := s.refresh(ctx); err != nil {
+		return "", err
+	}
+	return s.creds.AccessToken, nil
+}
+
+// refresh trades the refresh token for new tokens and saves them before
+// they are used. s.mu is held.
+func (s *Session) refresh(ctx context.Context) error {
 	t, err := s.client.Refresh(ctx, s.creds.RefreshToken)
 	if IsRevoked(err) {
 		s.err = fmt.Errorf("%w (this device was disconnected or its sign-in expired)", ErrSignedOut)
-		return "", s.err
+		return s.err
 	}
 	if err != nil {
-		return "", err
+		return err
 	}
 	next := s.creds
 	next.AccessToken, next.RefreshToken = t.AccessToken, t.RefreshToken
 	next.AccessIssued = s.now()
 	next.AccessExpiry = next.AccessIssued.Add(time.Duration(t.ExpiresIn) * time.Second)
 	if err := s.file.Save(next); err != nil {
-		return "", fmt.Errorf("save refreshed tokens: %w", err)
+		return fmt.Errorf("save refreshed tokens: %w", err)
 	}
 	s.creds, s.loaded = next, s.file.modTime()
-	return next.AccessToken, nil
+	return nil
 }
 
-// StorageCredentials returns minio-go credentials that trade the access
-// token for temporary S3 credentials with STS AssumeRoleWithWebIdentity at
-// stsEndpoint (MinIO's URL, or AWS STS with roleARN). minio-go renews them
-// before they expire; no DurationSeconds is asked, so on MinIO they end
-// with the access token.
-func (s *Session) StorageCredentials(stsEndpoint, roleARN string) (*credentials.Credentials, error) {
-	return credentials.NewSTSWebIdentity(stsEndpoint, func() (*credentials.WebIdentityToken, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		tok, err := s.AccessToken(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return &credentials.WebIdentityToken{Token: tok}, nil
-	}, func(i *credentials.STSWebIdentity) { i.RoleARN = roleARN })
+// Refused is told that the account service refused token (401): the
+// access token is refreshed now, and the new one returned. When the token
+// refused is one this method handed out, or the refresh is refused, the
+// device is signed out until the next login: ErrSignedOut (wrapped).
+func (s *Session) Refused(ctx context.Context, token string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reload()
+	switch {
+	case s.err != nil:
+		return "", s.err
+	case token != s.creds.AccessToken:
+		return s.creds.AccessToken, nil // refreshed meanwhile
+	case token == s.forced:
+		s.err = fmt.Errorf("%w (the account service refuses this device's sign-in)", ErrSignedOut)
+		return "", s.err
+	}
+	if err := s.refresh(ctx); err != nil {
+		return "", err
+	}
+	s.forced = s.creds.AccessToken
+	return s.creds.AccessToken, nil
 }
 
 // Save stores new credentials (after a login).

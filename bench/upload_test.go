@@ -20,6 +20,7 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
@@ -109,8 +110,9 @@ func cloudkeep(b *testing.B, srv *miniotest.Server) peer {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { j.Close() })
-	up := uploader.New(srv.Client, j, uploader.Config{
-		Bucket: srv.Bucket, Device: "bench", PartSize: 16 * MiB, Threshold: 16 * MiB, PartsInFlight: 4,
+	st := storage.WithRetry(storage.NewDirect(srv.Client, srv.Bucket), storage.DefaultBackoff, zerolog.Nop(), nil)
+	up := uploader.New(st, j, uploader.Config{
+		Device: "bench", PartSize: 16 * MiB, Threshold: 16 * MiB, PartsInFlight: 4,
 	}, zerolog.Nop())
 	var id int64
 	var mu sync.Mutex

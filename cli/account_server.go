@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,11 +18,11 @@ import (
 )
 
 func accountServerCmd(g *globals) *cobra.Command {
-	var dev, rotate bool
+	var dev, rotate, recounting bool
 	var write string
 	cmd := &cobra.Command{
 		Use:   "account-server",
-		Short: "Run the account service: sign-up, sign-in, device approval, OpenID issuer for storage",
+		Short: "Run the account service: sign-up, sign-in, device approval, the storage gate",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if write != "" {
@@ -39,6 +38,9 @@ func accountServerCmd(g *globals) *cobra.Command {
 			if rotate {
 				return rotateKey(g, cfg)
 			}
+			if recounting {
+				return recount(cmd.Context(), g, cfg)
+			}
 			if !dev {
 				if err := cfg.RequireDelivery(); err != nil {
 					return usageError(err)
@@ -50,6 +52,8 @@ func accountServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: codes go to outbox.log in the state dir and to the console, not to people")
 	cmd.Flags().StringVar(&write, "write-config", "", "write a commented example config to this file and exit")
 	cmd.Flags().BoolVar(&rotate, "rotate-key", false, "make a new token signing key (the previous one stays published) and exit; restart the service after")
+	cmd.Flags().BoolVar(&recounting, "recount", false, "list every account's files on the storage, rebuild the index and usage, and exit")
+	cmd.AddCommand(accountQuotaCmd(g))
 	return cmd
 }
 
@@ -83,7 +87,7 @@ func newAccountService(ctx context.Context, g *globals, cfg *config.AccountServe
 				return account.NewService(store, keys, delivery, account.Config{
 					Issuer: cfg.PublicURL, ClientID: cfg.ClientID, MinAge: cfg.MinAge, MinAgeByRegion: cfg.MinAgeByRegion,
 					AccessTTL: time.Duration(cfg.Tokens.AccessTTL), RefreshTTL: time.Duration(cfg.Tokens.RefreshTTL),
-					Policy: cfg.Tokens.Policy, TrustedProxies: prefixes(cfg.TrustedProxies),
+					TrustedProxies: prefixes(cfg.TrustedProxies),
 				}, secret, log), store, nil
 			}
 		}
@@ -115,12 +119,12 @@ func newDelivery(g *globals, cfg *config.AccountServer, dev bool) (account.Deliv
 	return d, nil
 }
 
+// readSecretFile reads an optional secret file (see config.ReadSecretFile).
 func readSecretFile(path string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	b, err := os.ReadFile(path)
-	return strings.TrimSpace(string(b)), err
+	return config.ReadSecretFile(path)
 }
 
 func (g *globals) serveAccounts(ctx context.Context, cfg *config.AccountServer, dev bool) error {
@@ -130,11 +134,16 @@ func (g *globals) serveAccounts(ctx context.Context, cfg *config.AccountServer, 
 	}
 	defer store.Close()
 	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
+	gate, err := startGate(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: account.NewHandler(svc, log), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: account.NewHandler(svc, log, account.WithGate(gate)), ReadHeaderTimeout: 10 * time.Second}
+	go svc.RunPrune(ctx)
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -39,16 +39,17 @@ func (g *globals) backup(cmd *cobra.Command) error {
 		return usageError(fmt.Errorf("the agent is running and backs up continuously: see `cloudkeep status`"))
 	}
 	log, bar := g.barLogger(cfg)
-	st, err := newStorage(cfg)
+	bk, err := newBucket(cfg, log, nil)
 	if err != nil {
 		return err
 	}
-	if st.session != nil {
-		if _, err := st.session.AccessToken(ctx); err != nil {
+	defer bk.close()
+	if bk.session != nil {
+		if _, err := bk.session.AccessToken(ctx); err != nil {
 			return &exitError{exitFailed, err}
 		}
 	}
-	if err := checkBucket(ctx, st.client, cfg.Storage.Bucket); err != nil {
+	if err := checkBucket(ctx, bk, cfg.Storage.Bucket); err != nil {
 		return err
 	}
 	j, err := openJournal(ctx, cfg)
@@ -59,9 +60,9 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	b := &agent.Backup{
 		Roots:    roots(cfg),
 		Filter:   filter(cfg),
-		Keys:     keyTemplate(cfg, st),
+		Keys:     keyTemplate(cfg, bk),
 		Journal:  j,
-		Uploader: newUploader(cfg, st, j, log, nil),
+		Uploader: newUploader(cfg, bk, j, log),
 		Files:    cfg.Storage.Concurrency.Files,
 		Log:      log,
 	}

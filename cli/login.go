@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/cloudkeep/cloudkeep/account/wire"
 	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/config"
@@ -111,8 +112,8 @@ func (g *globals) passwordLogin(ctx context.Context, client *auth.Client, device
 		}
 		t, err := client.SigninVerify(ctx, ch.ID, code, device)
 		var e *auth.APIError
-		if errors.As(err, &e) && e.Code == "wrong_code" {
-			fmt.Fprintln(g.stderr, e.Message)
+		if errors.As(err, &e) && e.Body.Code == wire.ErrCodeWrongCode {
+			fmt.Fprintln(g.stderr, e.Body.Message)
 			continue
 		}
 		return t, err
@@ -189,7 +190,7 @@ func whoamiCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &exitError{exitFailed, err}
 			}
-			fmt.Fprintf(g.stdout, "account: %v\ndevice:  %v\ntoken valid until: %v\n", me["account_id"], me["device"], me["expires"])
+			fmt.Fprintf(g.stdout, "account: %s\ndevice:  %s\ntoken valid until: %s\n", me.AccountID, me.Device, me.Expires.Format(time.RFC3339))
 			agentState := "not running"
 			if st, err := agent.NewClient(cfg.Control.Socket).Status(cmd.Context()); err == nil {
 				agentState = st.State

@@ -7,8 +7,10 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/config"
 	"github.com/cloudkeep/cloudkeep/restore"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 // restoreFlags select what ls and restore act on.
@@ -23,7 +25,7 @@ func (f *restoreFlags) add(cmd *cobra.Command) {
 }
 
 // items lists the stored files of this account (or static user).
-func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, st *storage, f restoreFlags) ([]restore.Item, error) {
+func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, b *bucket, f restoreFlags) ([]restore.Item, error) {
 	filter := restore.Filter{Device: f.device}
 	if f.since != "" {
 		t, err := time.ParseInLocation(time.DateOnly, f.since, time.Local)
@@ -32,20 +34,32 @@ func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, st *storage, f re
 		}
 		filter.Since = t
 	}
-	if st.session != nil {
-		if _, err := st.session.AccessToken(cmd.Context()); err != nil {
+	if b.session != nil {
+		if _, err := b.session.AccessToken(cmd.Context()); err != nil {
 			return nil, &exitError{exitFailed, err}
 		}
 	}
-	base := keyTemplate(cfg, st).UserPrefix()
-	items, err := restore.List(cmd.Context(), st.client, cfg.Storage.Bucket, base+f.prefix, filter)
+	base := keyTemplate(cfg, b).UserPrefix()
+	items, err := restore.List(cmd.Context(), b.st, base+f.prefix, filter)
 	if err != nil {
-		return nil, err
+		return nil, storageFailure(err)
 	}
 	for i := range items { // paths relative to the account, whatever the prefix
 		items[i].Rel = f.prefix + items[i].Rel
 	}
 	return items, nil
+}
+
+// storageFailure makes a refusal of the storage a failure of the command
+// (exit 1) with its own words: signed out, quota.
+func storageFailure(err error) error {
+	if auth.IsSignedOut(err) {
+		return &exitError{exitFailed, auth.ErrSignedOut}
+	}
+	if q, ok := storage.IsQuota(err); ok {
+		return &exitError{exitFailed, q}
+	}
+	return err
 }
 
 func lsCmd(g *globals) *cobra.Command {
@@ -63,11 +77,12 @@ func lsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := newStorage(cfg)
+			log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
+			b, err := newBucket(cfg, log, nil)
 			if err != nil {
 				return err
 			}
-			items, err := g.items(cmd, cfg, st, f)
+			items, err := g.items(cmd, cfg, b, f)
 			if err != nil {
 				return err
 			}

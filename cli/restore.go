@@ -39,11 +39,11 @@ in its name unless --overwrite. Run it again to finish an interrupted restore.`,
 
 func (g *globals) restore(cmd *cobra.Command, cfg *config.Agent, dest string, f restoreFlags, overwrite bool) error {
 	log, bar := g.barLogger(cfg)
-	st, err := newStorage(cfg)
+	b, err := newBucket(cfg, log, nil)
 	if err != nil {
 		return err
 	}
-	items, err := g.items(cmd, cfg, st, f)
+	items, err := g.items(cmd, cfg, b, f)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (g *globals) restore(cmd *cobra.Command, cfg *config.Agent, dest string, f 
 	for _, it := range items {
 		total += it.Size
 	}
-	o := restore.Options{Client: st.client, Bucket: cfg.Storage.Bucket, Dest: config.ExpandHome(dest), Overwrite: overwrite,
+	o := restore.Options{Storage: b.st, Dest: config.ExpandHome(dest), Overwrite: overwrite,
 		Workers: cfg.Storage.Concurrency.Files, BandwidthLimit: int64(cfg.Storage.BandwidthLimit), Log: log}
 	var p *barProgress
 	if bar {

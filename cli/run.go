@@ -38,11 +38,12 @@ get shutdown_grace to finish; the rest resume on the next start.`,
 func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent, func(), error) {
 	ctx := cmd.Context()
 	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
-	st, err := newStorage(cfg)
+	a := &agent.Agent{}
+	b, err := newBucket(cfg, log, a.OnRetry)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkBucket(ctx, st.client, cfg.Storage.Bucket); errors.Is(err, errNoBucket) {
+	if err := checkBucket(ctx, b, cfg.Storage.Bucket); errors.Is(err, errNoBucket) {
 		return nil, nil, err
 	} else if err != nil {
 		// At boot the network may not be up yet: uploads retry.
@@ -52,10 +53,10 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &agent.Agent{
+	*a = agent.Agent{
 		Roots:          roots(cfg),
 		Filter:         filter(cfg),
-		Keys:           keyTemplate(cfg, st),
+		Keys:           keyTemplate(cfg, b),
 		Journal:        j,
 		Device:         cfg.Device.Name,
 		Files:          cfg.Storage.Concurrency.Files,
@@ -68,9 +69,9 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		MetricsListen:  cfg.Metrics.Listen,
 		Log:            log,
 	}
-	a.Uploader = newUploader(cfg, st, j, log, a.OnRetry)
-	if st.session != nil {
-		a.SignedIn = st.session.SignedIn
+	a.Uploader = newUploader(cfg, b, j, log)
+	if b.session != nil {
+		a.SignedIn = b.session.SignedIn
 	}
-	return a, func() { j.Close() }, nil
+	return a, func() { b.close(); j.Close() }, nil
 }

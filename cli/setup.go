@@ -19,6 +19,7 @@ import (
 	"github.com/cloudkeep/cloudkeep/config"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
+	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
@@ -60,49 +61,59 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// storage is the S3 client and, in account mode, the device's sign-in.
-type storage struct {
-	client  *minio.Client
-	creds   *credentials.Credentials
-	session *auth.Session // nil in static mode
+// bucket is where backups go: the storage (wrapped once with retries),
+// the direct client in static mode, or the device's sign-in and its grants
+// in account mode.
+type bucket struct {
+	log     zerolog.Logger
+	st      storage.Storage
+	client  *minio.Client    // static mode; nil in account mode
+	session *auth.Session    // account mode; nil in static mode
+	granted *storage.Granted // account mode; nil in static mode
 }
 
-// newStorage connects to the storage: with static keys, or in account mode
-// with credentials traded for the device's access token by MinIO's STS.
-func newStorage(cfg *config.Agent) (*storage, error) {
+// newBucket connects to the storage: with static keys, or in account mode
+// through grants of the account service for the device's access token.
+// onRetry (may be nil) is told of each storage call tried again.
+func newBucket(cfg *config.Agent, log zerolog.Logger, onRetry func()) (*bucket, error) {
 	s := cfg.Storage
-	st := &storage{}
+	b := &bucket{log: log}
+	var inner storage.Storage
 	if s.Credentials.Mode == "account" {
-		st.session = auth.NewSession(auth.File{Path: credentialsPath(cfg)}, cfg.Account.URL, cfg.Account.ClientID)
-		if _, err := st.session.SignedIn(); err != nil && !auth.IsSignedOut(err) {
+		b.session = auth.NewSession(auth.File{Path: credentialsPath(cfg)}, cfg.Account.URL, cfg.Account.ClientID)
+		if _, err := b.session.SignedIn(); err != nil && !auth.IsSignedOut(err) {
 			return nil, err // e.g. a credentials file others can read
 		}
-		scheme := "http://"
-		if s.Secure {
-			scheme = "https://"
-		}
-		sts := cfg.Account.STS
-		if sts == "" {
-			sts = scheme + s.Endpoint
-		}
-		creds, err := st.session.StorageCredentials(sts, cfg.Account.RoleARN)
-		if err != nil {
-			return nil, err
-		}
-		st.creds = creds
+		b.granted = storage.NewGranted(cfg.Account.URL, b.session, log)
+		inner = b.granted
 	} else {
 		secret, err := cfg.SecretKey()
 		if err != nil {
 			return nil, usageError(err)
 		}
-		st.creds = credentials.NewStaticV4(s.Credentials.AccessKey, secret, "")
+		creds := credentials.NewStaticV4(s.Credentials.AccessKey, secret, "")
+		client, err := minio.New(s.Endpoint, &minio.Options{Creds: creds, Secure: s.Secure, Region: s.Region})
+		if err != nil {
+			return nil, usageError(fmt.Errorf("storage.endpoint: %w", err))
+		}
+		b.client = client
+		inner = storage.NewDirect(client, s.Bucket)
 	}
-	client, err := minio.New(s.Endpoint, &minio.Options{Creds: st.creds, Secure: s.Secure, Region: s.Region})
-	if err != nil {
-		return nil, usageError(fmt.Errorf("storage.endpoint: %w", err))
+	b.st = storage.WithRetry(inner, storage.DefaultBackoff, log, onRetry)
+	return b, nil
+}
+
+// close sends what the storage still owes the account service.
+func (b *bucket) close() {
+	if b.granted == nil {
+		return
 	}
-	st.client = client
-	return st, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.granted.Close(ctx); err != nil {
+		b.log.Warn().Err(err).Msg("could not report the last uploads to the account service")
+	}
+	b.log.Debug().Int64("grant_calls", b.granted.GrantCalls()).Msg("storage grants")
 }
 
 func credentialsPath(cfg *config.Agent) string {
@@ -112,8 +123,13 @@ func credentialsPath(cfg *config.Agent) string {
 // errNoBucket means the configured bucket does not exist.
 var errNoBucket = errors.New("bucket does not exist")
 
-// checkBucket fails early, and clearly, when the bucket is missing.
-func checkBucket(ctx context.Context, client *minio.Client, bucket string) error {
+// checkBucket fails early, and clearly, when the bucket is missing. In
+// account mode the account service checks its bucket itself.
+func checkBucket(ctx context.Context, b *bucket, bucket string) error {
+	client := b.client
+	if client == nil {
+		return nil
+	}
 	ok, err := client.BucketExists(ctx, bucket)
 	if err != nil {
 		if minio.ToErrorResponse(err).Code == "AccessDenied" {
@@ -131,12 +147,9 @@ func openJournal(ctx context.Context, cfg *config.Agent) (*journal.Journal, erro
 	return journal.Open(ctx, filepath.Join(cfg.StateDir, journal.FileName))
 }
 
-func newUploader(cfg *config.Agent, st *storage, j *journal.Journal, log zerolog.Logger, onRetry func()) *uploader.Uploader {
+func newUploader(cfg *config.Agent, b *bucket, j *journal.Journal, log zerolog.Logger) *uploader.Uploader {
 	s := cfg.Storage
-	return uploader.New(st.client, j, uploader.Config{
-		Renew:          st.creds.Expire,
-		OnRetry:        onRetry,
-		Bucket:         s.Bucket,
+	return uploader.New(b.st, j, uploader.Config{
 		Device:         cfg.Device.Name,
 		PartSize:       int64(s.PartSize),
 		Threshold:      int64(s.MultipartThreshold),
@@ -161,10 +174,10 @@ func filter(cfg *config.Agent) *media.Filter {
 	return f
 }
 
-func keyTemplate(cfg *config.Agent, st *storage) agent.KeyTemplate {
+func keyTemplate(cfg *config.Agent, b *bucket) agent.KeyTemplate {
 	k := agent.KeyTemplate{Template: cfg.Storage.KeyTemplate, User: cfg.Storage.User, Device: cfg.Device.Name}
-	if st.session != nil {
-		k.UserOf = st.session.AccountID
+	if b.session != nil {
+		k.UserOf = b.session.AccountID
 	}
 	return k
 }

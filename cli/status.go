@@ -85,6 +85,9 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 	if s.State == agent.StateSignedOut {
 		fmt.Fprintln(w, "signed out — run `cloudkeep login`; new files are noted and uploaded after it")
 	}
+	if s.Quota != "" {
+		fmt.Fprintf(w, "%s — uploads wait until space frees (tried again every minute)\n", s.Quota)
+	}
 	fmt.Fprintln(w, "folders:")
 	for _, r := range s.Roots {
 		health := fmt.Sprintf("watching %d folder(s)", r.Watches)

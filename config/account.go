@@ -21,17 +21,18 @@ type AccountServer struct {
 	MinAgeByRegion map[string]int `yaml:"min_age_by_region"`
 	TrustedProxies []string       `yaml:"trusted_proxies"` // CIDRs of load balancers in front
 	Tokens         Tokens         `yaml:"tokens"`
+	Storage        GateStorage    `yaml:"storage"`
+	Quota          Quota          `yaml:"quota"`
 	Delivery       Delivery       `yaml:"delivery"`
 	Log            Log            `yaml:"log"`
 
 	source source
 }
 
-// Tokens sets the lifetimes and the storage policy of issued tokens.
+// Tokens sets the lifetimes of issued tokens.
 type Tokens struct {
 	AccessTTL  Duration `yaml:"access_ttl"`
 	RefreshTTL Duration `yaml:"refresh_ttl"`
-	Policy     string   `yaml:"policy"` // the MinIO policy named in the access token's "policy" claim
 }
 
 // Delivery says how codes reach people.
@@ -105,7 +106,7 @@ func (c *AccountServer) setDefaults() {
 	setIfZero(&c.MinAge, 13)
 	setIfZero(&c.Tokens.AccessTTL, Duration(15*time.Minute))
 	setIfZero(&c.Tokens.RefreshTTL, Duration(90*24*time.Hour))
-	setIfZero(&c.Tokens.Policy, "cloudkeep-user")
+	c.storageDefaults()
 	setIfZero(&c.Delivery.Email.SMTP.Port, 587)
 	c.Delivery.Email.SMTP.PasswordFile = ExpandHome(c.Delivery.Email.SMTP.PasswordFile)
 	c.Delivery.SMS.Webhook.AuthHeaderFile = ExpandHome(c.Delivery.SMS.Webhook.AuthHeaderFile)
@@ -150,6 +151,9 @@ func (c *AccountServer) Validate() error {
 			v.add("delivery.sms.webhook.url", "%q is not an http(s) URL", hook)
 		}
 	}
+	v.secretFile("delivery.email.smtp.password_file", c.Delivery.Email.SMTP.PasswordFile)
+	v.secretFile("delivery.sms.webhook.auth_header_file", c.Delivery.SMS.Webhook.AuthHeaderFile)
+	c.validateStorage(v)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "auto", "console", "json")
 	return v.err()
@@ -170,8 +174,9 @@ func (c *AccountServer) File() string { return c.source.file }
 const ExampleAccount = `# cloudkeep account service configuration.
 listen: 127.0.0.1:8080
 # The address people and devices reach this service at; it is also the
-# OpenID issuer MinIO checks tokens against.
-public_url: http://127.0.0.1:8080
+# issuer of its tokens. Unset, it is http:// and the listen address: set
+# it when the service is reached through another name or behind TLS.
+# public_url: https://accounts.example.com
 # state_dir: /var/lib/cloudkeep-accounts   # accounts database and signing keys
 client_id: cloudkeep-agent
 # trusted_proxies: [10.0.0.0/8]   # load balancers whose X-Forwarded-For is believed
@@ -180,7 +185,19 @@ min_age: 13
 tokens:
   access_ttl: 15m
   refresh_ttl: 2160h
-  policy: cloudkeep-user    # the MinIO policy named in each access token
+# The storage every account's files go to. The service holds its keys;
+# devices get presigned requests valid for grant_ttl, only under
+# <bucket>/<account ID>/. Leave endpoint empty to run without storage.
+storage:
+  endpoint: ""              # host[:port] of the S3 server, e.g. 127.0.0.1:9000
+  bucket: ""                # e.g. photos
+  region: ""                # empty: ask the server
+  secure: false             # true for https
+  access_key: ""
+  secret_key_file: ""       # a file holding the secret key (mode 0600)
+  grant_ttl: 60s            # 1s to 60s
+quota:
+  default: 0                # per account, e.g. 50GiB; 0 = no limit
 delivery:
   email:
     smtp:

@@ -128,6 +128,8 @@ func TestLoad_Errors(t *testing.T) {
 			`22: watch[1].name: "pictures" is already the name of watch[0]: root names must be unique`},
 		{"bad glob", `exclude: ["**/cache/**"]`, `exclude: ["[abc"]`,
 			`23: media.exclude[0]: "[abc" is not a valid glob pattern`},
+		{"removed key", "log:\n  level: info", "account:\n  role_arn: arn:aws:iam::1:role/x\nlog:\n  level: info",
+			"26: account.role_arn: no longer used: devices get storage grants from the account service, which holds the storage keys; remove it"},
 		{"yaml syntax", "  user: alice", "  user: alice\n bad indent: x",
 			"7: invalid YAML: did not find expected key"},
 	} {

@@ -102,6 +102,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 		k, val := n.Content[i], n.Content[i+1]
 		path := joinKey(key, k.Value)
 		idx, ok := fields[k.Value]
+		if why, gone := removedKeys[path]; !ok && gone {
+			d.fail(k.Line, path, "no longer used: %s; remove it", why)
+			continue
+		}
 		if !ok {
 			d.fail(k.Line, path, "unknown key (known keys here: %s)", strings.Join(names, ", "))
 			continue
@@ -205,6 +209,12 @@ func yamlFields(t reflect.Type) (map[string]int, []string) {
 		}
 	}
 	return idx, names
+}
+
+// removedKeys are keys of earlier versions, with why they went.
+var removedKeys = map[string]string{
+	"account.sts":      "devices get storage grants from the account service, which holds the storage keys",
+	"account.role_arn": "devices get storage grants from the account service, which holds the storage keys",
 }
 
 func joinKey(parent, k string) string {

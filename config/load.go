@@ -209,13 +209,9 @@ func (c *Agent) SecretKey() (string, error) {
 	if cr.SecretKeyFile == "" {
 		return cr.SecretKey, nil
 	}
-	b, err := os.ReadFile(cr.SecretKeyFile)
+	key, err := ReadSecretFile(cr.SecretKeyFile)
 	if err != nil {
 		return "", c.source.errorf("storage.credentials.secret_key_file", "%v", err)
-	}
-	key := strings.TrimSpace(string(b))
-	if key == "" {
-		return "", c.source.errorf("storage.credentials.secret_key_file", "%s is empty", cr.SecretKeyFile)
 	}
 	return key, nil
 }

@@ -38,8 +38,6 @@ type Device struct {
 type Account struct {
 	URL      string `yaml:"url"`
 	ClientID string `yaml:"client_id"`
-	RoleARN  string `yaml:"role_arn"` // AWS: the role to assume; empty for MinIO's claim-based policy
-	STS      string `yaml:"sts"`      // the STS endpoint; default: the storage endpoint (MinIO)
 }
 
 // Storage is the S3-compatible server and how objects are laid out in it.

@@ -63,15 +63,16 @@ func loopback(hostport string) bool {
 
 func (c *Agent) validateStorage(v *validator) {
 	s := c.Storage
+	static := s.Credentials.Mode != "account" // in account mode the account service holds endpoint and bucket
 	switch {
-	case s.Endpoint == "":
+	case s.Endpoint == "" && static:
 		v.add("storage.endpoint", "required: host[:port] of the S3 server, e.g. 127.0.0.1:9000 or s3.amazonaws.com")
 	case strings.Contains(s.Endpoint, "://") || strings.Contains(s.Endpoint, "/"):
 		v.add("storage.endpoint", "%q must be host[:port] without a scheme or path; set storage.secure for https", s.Endpoint)
 	}
-	if s.Bucket == "" {
+	if s.Bucket == "" && static {
 		v.add("storage.bucket", "required: the bucket that holds the backups")
-	} else if err := s3utils.CheckValidBucketNameStrict(s.Bucket); err != nil {
+	} else if err := s3utils.CheckValidBucketNameStrict(s.Bucket); s.Bucket != "" && err != nil {
 		v.add("storage.bucket", "%q is not a valid bucket name: %v", s.Bucket, err)
 	}
 	cr := s.Credentials

@@ -20,36 +20,67 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/cloudkeep/cloudkeep/internal/minioadmin"
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/internal/testbin"
+	"github.com/cloudkeep/cloudkeep/internal/versitygwtest"
 )
 
-// stack is the account service (the built binary, in --dev mode) and a
-// MinIO that takes it as its OpenID provider, with the per-user policy.
+// stack is the account service (the built binary, in --dev mode) holding
+// the keys of an S3 server (MinIO or versitygw), reached through a
+// byte-counting proxy: devices get grants, never keys.
 type stack struct {
 	t      *testing.T
 	url    string
+	config string
 	outbox string
 	srv    *miniotest.Server
+	proxy  *miniotest.Proxy // the storage as the service (and its grants) address it
 	logs   *syncBuffer
 }
 
-func startStack(t *testing.T, accessTTL string) *stack {
+// stackOptions tune a stack; zero values take the defaults.
+type stackOptions struct {
+	accessTTL string // default 15m
+	grantTTL  string // default 60s
+	quota     string // default none
+	versitygw bool   // versitygw instead of MinIO
+}
+
+func startStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	port := miniotest.FreePort(t)
-	s := &stack{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), outbox: filepath.Join(dir, "state", "outbox.log"), logs: &syncBuffer{}}
-	cfg := filepath.Join(dir, "account.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: 127.0.0.1:%d\nstate_dir: %s\ntokens:\n  access_ttl: %s\n",
-		port, filepath.Join(dir, "state"), accessTTL)), 0o600)
-	cmd := execCommand(testbin.Cloudkeep(t), "account-server", "--config", cfg, "--dev", "--log-format", "json")
+	srv := storageServer(t, o.versitygw)
+	s := &stack{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), config: filepath.Join(dir, "account.yaml"),
+		outbox: filepath.Join(dir, "state", "outbox.log"), srv: srv, proxy: miniotest.NewProxy(t, srv.Endpoint), logs: &syncBuffer{}}
+	secret := filepath.Join(dir, "storage.secret")
+	if err := os.WriteFile(secret, []byte(srv.SecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprintf(`listen: 127.0.0.1:%d
+state_dir: %s
+tokens:
+  access_ttl: %s
+storage:
+  endpoint: %s
+  bucket: %s
+  access_key: %s
+  secret_key_file: %s
+  grant_ttl: %s
+quota:
+  default: %s
+`, port, filepath.Join(dir, "state"), or(o.accessTTL, "15m"), s.proxy.Addr, srv.Bucket, srv.AccessKey, secret,
+		or(o.grantTTL, "60s"), or(o.quota, "0"))
+	if err := os.WriteFile(s.config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := execCommand(testbin.Cloudkeep(t), "account-server", "--config", s.config, "--dev", "--log-format", "json")
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get(s.url + "/healthz")
 		if err == nil {
@@ -61,16 +92,23 @@ func startStack(t *testing.T, accessTTL string) *stack {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.srv = miniotest.Start(t, miniotest.Options{Env: []string{
-		"MINIO_IDENTITY_OPENID_CONFIG_URL=" + s.url + "/.well-known/openid-configuration",
-		"MINIO_IDENTITY_OPENID_CLIENT_ID=cloudkeep-agent",
-		"MINIO_IDENTITY_OPENID_CLAIM_NAME=policy",
-	}})
-	admin := &minioadmin.Client{Endpoint: "http://" + s.srv.Endpoint, AccessKey: s.srv.AccessKey, SecretKey: s.srv.SecretKey}
-	if err := admin.AddPolicy(context.Background(), "cloudkeep-user", minioadmin.UserPolicy(s.srv.Bucket)); err != nil {
-		t.Fatal(err)
-	}
 	return s
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// storageServer starts MinIO, or versitygw in the same shape.
+func storageServer(t *testing.T, versitygw bool) *miniotest.Server {
+	if !versitygw {
+		return miniotest.Start(t)
+	}
+	v := versitygwtest.Start(t)
+	return &miniotest.Server{Endpoint: v.Endpoint, AccessKey: v.AccessKey, SecretKey: v.SecretKey, Bucket: v.Bucket, Dir: v.Dir, Client: v.Client}
 }
 
 func (s *stack) post(path string, body any) map[string]any {
@@ -118,6 +156,15 @@ func (s *stack) signup(email, password string) string {
 	return r["account_id"].(string)
 }
 
+// setQuota runs `cloudkeep account-server quota` for one account.
+func (s *stack) setQuota(account, size string) {
+	s.t.Helper()
+	out, err := execCommand(testbin.Cloudkeep(s.t), "account-server", "quota", "--config", s.config, account, size).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("account-server quota: %v\n%s", err, out)
+	}
+}
+
 // login runs `cloudkeep login --password`, answering its prompts on stdin.
 func (w *world) login(s *stack, user, password, email string) {
 	w.t.Helper()
@@ -150,16 +197,28 @@ func (w *world) login(s *stack, user, password, email string) {
 	}
 }
 
-// Two people, two devices: each backs up under its own account ID only.
+// accountKeys lists the bucket as its owner sees it.
+func (s *stack) bucketKeys() []string {
+	var keys []string
+	for o := range s.srv.Client.ListObjects(context.Background(), s.srv.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
+// Two people, two devices: each backs up under its own account ID only,
+// and lists only its own files.
 func TestAccountMode_BackupPerAccount(t *testing.T) {
-	s := startStack(t, "15m")
+	s := startStack(t, stackOptions{})
 	alice := s.signup("alice@example.com", "alice-pass-1")
 	bob := s.signup("bob@example.com", "bob-pass-22")
 	jpg := jpegHeader(t)
+	worlds := map[string]*world{}
 	for _, p := range []struct {
 		id, email, password string
 	}{{alice, "alice@example.com", "alice-pass-1"}, {bob, "bob@example.com", "bob-pass-22"}} {
 		w := newWorldOn(t, s.srv, s.url)
+		worlds[p.id] = w
 		w.login(s, p.email, p.password, p.email)
 		creds := filepath.Join(w.state, "credentials.json")
 		if fi, err := os.Stat(creds); err != nil || fi.Mode().Perm() != 0o600 {
@@ -174,41 +233,39 @@ func TestAccountMode_BackupPerAccount(t *testing.T) {
 		b, _ := os.ReadFile(creds)
 		var c map[string]any
 		json.Unmarshal(b, &c)
-		for _, secret := range []string{c["access_token"].(string), c["refresh_token"].(string), p.password} {
+		for _, secret := range []string{c["access_token"].(string), c["refresh_token"].(string), p.password, s.srv.SecretKey} {
 			if strings.Contains(res.stderr, secret) || strings.Contains(res.stdout, secret) {
-				t.Errorf("the backup log holds a token or password")
+				t.Errorf("the backup log holds a token, a key or a password")
 			}
 		}
-		who := w.run("whoami")
-		if who.code != 0 || !strings.Contains(who.stdout, "account: "+p.id) || !strings.Contains(who.stdout, "device:  laptop") {
-			t.Errorf("whoami: %d %q %q", who.code, who.stdout, who.stderr)
-		}
-	}
-	var keys []string
-	for o := range s.srv.Client.ListObjects(context.Background(), s.srv.Bucket, minio.ListObjectsOptions{Recursive: true}) {
-		keys = append(keys, o.Key)
 	}
 	want := []string{alice + "/laptop/pictures/IMG_" + alice + ".jpg", alice + "/laptop/pictures/VID.mp4",
 		bob + "/laptop/pictures/IMG_" + bob + ".jpg", bob + "/laptop/pictures/VID.mp4"}
-	if strings.Join(keys, " ") != strings.Join(sorted(want), " ") {
-		t.Errorf("bucket: %v, want %v", keys, sorted(want))
+	if got := s.bucketKeys(); strings.Join(got, " ") != strings.Join(sorted(want), " ") {
+		t.Errorf("bucket: %v, want %v", got, sorted(want))
+	}
+	for id, w := range worlds {
+		ls := w.run("ls")
+		if wantLs := "laptop/pictures/IMG_" + id + ".jpg\nlaptop/pictures/VID.mp4\n"; ls.code != 0 || ls.stdout != wantLs {
+			t.Errorf("ls of %s: %d %q, want %q (%s)", id, ls.code, ls.stdout, wantLs, ls.stderr)
+		}
 	}
 	if strings.Contains(s.logs.String(), "alice-pass-1") {
 		t.Error("the account service logged a password")
 	}
 }
 
-// Access tokens of 10 s end the STS credentials with them; a 200 MiB
-// upload at 8 MiB/s outlives several of them and completes without
-// sending any part twice.
-func TestAccountMode_CredentialsExpireDuringUpload(t *testing.T) {
-	s := startStack(t, "10s")
+// Access tokens of 10 s and grants of 5 s: a 200 MiB upload at 8 MiB/s
+// outlives several of each and completes without sending any part twice.
+func TestAccountMode_RenewalDuringUpload(t *testing.T) {
+	s := startStack(t, stackOptions{accessTTL: "10s", grantTTL: "5s"})
 	id := s.signup("carol@example.com", "carol-pass-3")
 	w := newWorldOn(t, s.srv, s.url)
 	w.writeConfig("  bandwidth_limit: 8MiB/s\n  concurrency: {files: 1, parts: 2}\n")
 	w.login(s, id, "carol-pass-3", "carol@example.com")
 	const size = 200 * MiB
 	sum := w.file("long.mp4", mp4Header, size, 9)
+	s.proxy.Reset()
 	res := w.run("backup", "--log-format", "json")
 	if res.code != 0 {
 		t.Fatalf("backup: %d\n%s\n%s", res.code, res.stdout, res.stderr)
@@ -217,7 +274,7 @@ func TestAccountMode_CredentialsExpireDuringUpload(t *testing.T) {
 	if got := w.contentSHA256(key); got != sum {
 		t.Errorf("object: %s, want %s", got, sum)
 	}
-	if sent := w.proxy.Sent(); sent > size+2<<20 {
+	if sent := s.proxy.Sent(); sent > size+2<<20 {
 		t.Errorf("sent %d bytes for %d: a part was sent again", sent, size)
 	}
 	if n := strings.Count(res.stderr, `"message":"retrying"`); n > 0 {
@@ -225,10 +282,11 @@ func TestAccountMode_CredentialsExpireDuringUpload(t *testing.T) {
 	}
 }
 
-// A device disconnected on the account service stops uploading and says
-// it is signed out; after a new login the waiting files are uploaded.
+// Disconnecting a device on the account page stops the running agent
+// within a grant's lifetime: it says it is signed out (once), new files
+// wait, and `ls` is refused; after a new login they are uploaded.
 func TestAccountMode_DisconnectedDevice(t *testing.T) {
-	s := startStack(t, "10s")
+	s := startStack(t, stackOptions{grantTTL: "5s"})
 	id := s.signup("dave@example.com", "dave-pass-44")
 	w := newWorldOn(t, s.srv, s.url)
 	w.top = "settle: 200ms\n"
@@ -242,33 +300,106 @@ func TestAccountMode_DisconnectedDevice(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(w.state, "credentials.json"))
 	var c map[string]any
 	json.Unmarshal(b, &c)
-	s.post("/api/v1/revoke", map[string]string{"token": c["refresh_token"].(string)})
-	// The storage credentials in hand end with the access token (10 s here,
-	// 15 minutes by default); after that nothing more is uploaded.
-	time.Sleep(11 * time.Second)
+	s.disconnect(id, "dave-pass-44", "dave@example.com", c["device_id"].(string))
 	w.file("second.jpg", jpg, 1000, 2)
-	w.eventually(30*time.Second, "the agent says it is signed out", func() bool {
+	w.eventually(10*time.Second, "the agent says it is signed out", func() bool {
 		st, ok := r.status()
 		return ok && st.State == "signed out"
 	})
-	time.Sleep(time.Second)
 	if n := len(w.sizes()); n != 1 {
-		t.Fatalf("a signed-out agent uploaded: %d objects", n)
+		t.Fatalf("a disconnected agent uploaded: %d objects", n)
 	}
 	out := w.run("status")
 	if !strings.Contains(out.stdout, "signed out — run `cloudkeep login`") {
 		t.Errorf("status: %q", out.stdout)
 	}
-	if n := strings.Count(r.logs.String(), "signed out: uploads stop"); n != 1 {
-		t.Errorf("the sign-out was logged %d times, want once", n)
+	if ls := w.run("ls"); ls.code != 1 || !strings.Contains(ls.stderr, "signed out") {
+		t.Errorf("ls after disconnect: %d %q %q", ls.code, ls.stdout, ls.stderr)
+	}
+	if n := strings.Count(r.logs.String(), "signed out — run `cloudkeep login`"); n != 1 {
+		t.Errorf("the sign-out was logged %d times, want once:\n%s", n, r.logs)
+	}
+	if logs := r.logs.String(); strings.Contains(logs, "upload failed") || strings.Contains(logs, `"/laptop/`) {
+		t.Errorf("the disconnect counted as a failure or made a key without the account:\n%s", r.logs)
+	}
+	if st, _ := r.status(); st.Totals.Failed != 0 {
+		t.Errorf("%d failed uploads, want none", st.Totals.Failed)
 	}
 	w.login(s, id, "dave-pass-44", "dave@example.com")
 	w.eventually(30*time.Second, "second.jpg is stored after the login", func() bool { return len(w.sizes()) == 2 })
 	r.stop()
 }
 
+// An upload that would cross the quota is refused with a clear message;
+// the queue holds; raising the quota lets it go on.
+func TestAccountMode_Quota(t *testing.T) {
+	s := startStack(t, stackOptions{quota: "10MiB"})
+	id := s.signup("gus@example.com", "gus-pass-77")
+	w := newWorldOn(t, s.srv, s.url)
+	w.top = "settle: 200ms\n"
+	w.writeConfig("")
+	w.login(s, id, "gus-pass-77", "gus@example.com")
+	w.file("first.mp4", mp4Header, 6*MiB, 1)
+	if res := w.run("backup"); res.code != 0 {
+		t.Fatalf("backup within the quota: %d %s %s", res.code, res.stdout, res.stderr)
+	}
+	w.file("second.mp4", mp4Header, 6*MiB, 2)
+	res := w.run("backup")
+	if res.code != 1 || !strings.Contains(res.stdout, "failed: (every file left): storage quota reached (6 of 10 MiB)") {
+		t.Errorf("backup over the quota: %d %q %q", res.code, res.stdout, res.stderr)
+	}
+	r := w.startAgent()
+	w.eventually(20*time.Second, "status tells the quota is reached", func() bool {
+		return strings.Contains(w.run("status").stdout, "storage quota reached (6 of 10 MiB)")
+	})
+	if st, _ := r.status(); st.Queue.Files != 1 || st.Totals.Failed != 0 {
+		t.Errorf("queue %d file(s), %d failed; want the file held, not failed", st.Queue.Files, st.Totals.Failed)
+	}
+	s.setQuota(id, "20MiB")
+	w.eventually(90*time.Second, "second.mp4 is stored once the quota is raised", func() bool { return len(w.sizes()) == 2 })
+	w.eventually(5*time.Second, "status no longer tells of the quota", func() bool {
+		return !strings.Contains(w.run("status").stdout, "quota")
+	})
+	r.stop()
+}
+
+// The whole journey on versitygw: sign up, log in, run, ls, restore.
+func TestAccountMode_JourneyOnVersitygw(t *testing.T) {
+	s := startStack(t, stackOptions{versitygw: true})
+	id := s.signup("hana@example.com", "hana-pass-88")
+	w := newWorldOn(t, s.srv, s.url)
+	w.top = "settle: 200ms\n"
+	w.writeConfig("")
+	w.login(s, "hana@example.com", "hana-pass-88", "hana@example.com")
+	r := w.startAgent()
+	sums := map[string]string{
+		"laptop/pictures/IMG_1.jpg":     w.file("IMG_1.jpg", jpegHeader(t), 300<<10, 1),
+		"laptop/pictures/2024/clip.mp4": w.file("2024/clip.mp4", mp4Header, 12*MiB, 2),
+	}
+	w.eventually(60*time.Second, "both files are stored", func() bool { return len(w.sizes()) == 2 })
+	r.stop()
+	for rel := range sums {
+		if _, ok := w.sizes()[id+"/"+rel]; !ok {
+			t.Errorf("%s is not under the account's prefix: %v", rel, w.sizes())
+		}
+	}
+	ls := w.run("ls")
+	if want := "laptop/pictures/2024/clip.mp4\nlaptop/pictures/IMG_1.jpg\n"; ls.code != 0 || ls.stdout != want {
+		t.Errorf("ls: %d %q, want %q (%s)", ls.code, ls.stdout, want, ls.stderr)
+	}
+	dest := filepath.Join(w.dir, "restored")
+	if res := w.run("restore", dest); res.code != 0 || !strings.Contains(res.stdout, "restored 2 file(s)") {
+		t.Fatalf("restore: %d %q %q", res.code, res.stdout, res.stderr)
+	}
+	for rel, sum := range sums {
+		if got := w.fileSHA256(filepath.Join(dest, rel)); got != sum {
+			t.Errorf("restored %s: sha256 %s, want %s", rel, got, sum)
+		}
+	}
+}
+
 func TestAccountMode_RefusesReadableCredentials(t *testing.T) {
-	s := startStack(t, "15m")
+	s := startStack(t, stackOptions{})
 	id := s.signup("erin@example.com", "erin-pass-5")
 	w := newWorldOn(t, s.srv, s.url)
 	w.login(s, id, "erin-pass-5", "erin@example.com")
@@ -294,50 +425,74 @@ func sorted(s []string) []string {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-// approve signs in on the web pages like a browser (cookies, CSRF tokens,
-// the emailed code) and approves the device showing userCode.
-func (s *stack) approve(userCode, user, password, email string) {
+// browser is a signed-in web session on the account pages.
+type browser struct {
+	s *stack
+	c *http.Client
+}
+
+// signIn signs in on the web pages like a browser (cookies, CSRF tokens,
+// the emailed code).
+func (s *stack) signIn(user, password, email string) *browser {
 	s.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	form := func(path string, v url.Values) string {
-		resp, err := c.Get(s.url + "/signin")
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		page, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		m := csrfField.FindSubmatch(page)
-		if m == nil {
-			s.t.Fatalf("no CSRF field on the sign-in page")
-		}
-		v.Set("csrf", html.UnescapeString(string(m[1])))
-		resp, err = c.PostForm(s.url+path, v)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			s.t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
-		}
-		return string(b)
-	}
-	page := form("/signin", url.Values{"username": {user}, "password": {password}, "next": {"/account"}})
+	b := &browser{s: s, c: &http.Client{Jar: jar}}
+	page := b.form("/signin", url.Values{"username": {user}, "password": {password}, "next": {"/account"}})
 	m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(page)
 	if m == nil {
 		s.t.Fatalf("no challenge on the code page:\n%s", page)
 	}
-	form("/signin/verify", url.Values{"id": {html.UnescapeString(m[1])}, "code": {s.lastCode(email)}, "next": {"/account"}})
-	page = form("/device", url.Values{"user_code": {userCode}, "answer": {"approve"}})
+	b.form("/signin/verify", url.Values{"id": {html.UnescapeString(m[1])}, "code": {s.lastCode(email)}, "next": {"/account"}})
+	return b
+}
+
+// form posts v to path with a fresh CSRF token and returns the page.
+func (b *browser) form(path string, v url.Values) string {
+	b.s.t.Helper()
+	resp, err := b.c.Get(b.s.url + "/signin")
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		b.s.t.Fatalf("no CSRF field on the sign-in page")
+	}
+	v.Set("csrf", html.UnescapeString(string(m[1])))
+	resp, err = b.c.PostForm(b.s.url+path, v)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		b.s.t.Fatalf("POST %s: %d %s", path, resp.StatusCode, body)
+	}
+	return string(body)
+}
+
+// approve approves the device showing userCode.
+func (s *stack) approve(userCode, user, password, email string) {
+	s.t.Helper()
+	page := s.signIn(user, password, email).form("/device", url.Values{"user_code": {userCode}, "answer": {"approve"}})
 	if !strings.Contains(page, "Device connected") {
 		s.t.Fatalf("approval page:\n%s", page)
 	}
 }
 
+// disconnect presses "Disconnect" for a device on the account page.
+func (s *stack) disconnect(user, password, email, deviceID string) {
+	s.t.Helper()
+	page := s.signIn(user, password, email).form("/account/devices/disconnect", url.Values{"device_id": {deviceID}})
+	if !strings.Contains(page, "Device disconnected") {
+		s.t.Fatalf("disconnect page:\n%s", page)
+	}
+}
+
 // The default login: the device flow, approved in the web pages.
 func TestAccountMode_DeviceFlowLogin(t *testing.T) {
-	s := startStack(t, "15m")
+	s := startStack(t, stackOptions{})
 	id := s.signup("fay@example.com", "fay-pass-66")
 	w := newWorldOn(t, s.srv, s.url)
 	cmd := w.command("login")

@@ -19,11 +19,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
 	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 // Item is one stored file.
@@ -44,55 +44,29 @@ type Filter struct {
 }
 
 // List returns the items under prefix ("<user>/"), sorted by key.
-func List(ctx context.Context, client *minio.Client, bucket, prefix string, f Filter) ([]Item, error) {
+func List(ctx context.Context, st storage.Storage, prefix string, f Filter) ([]Item, error) {
 	var out []Item
-	for o := range client.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true, WithMetadata: true}) {
-		if o.Err != nil {
-			return nil, fmt.Errorf("list %s: %w", prefix, o.Err)
+	err := st.List(ctx, prefix, func(o storage.Object) error {
+		it := Item{Key: o.Key, Rel: strings.TrimPrefix(o.Key, prefix), Size: o.Size, Stored: o.LastModified,
+			MTime: o.LastModified, SHA256: o.Meta.SHA256, Device: o.Meta.Device}
+		if !o.Meta.MTime.IsZero() {
+			it.MTime = o.Meta.MTime
 		}
-		it := Item{Key: o.Key, Rel: strings.TrimPrefix(o.Key, prefix), Size: o.Size, Stored: o.LastModified, MTime: o.LastModified}
-		meta := o.UserMetadata
-		if meta == nil { // servers that do not list metadata
-			info, err := client.StatObject(ctx, bucket, o.Key, minio.StatObjectOptions{})
-			if err != nil {
-				return nil, fmt.Errorf("stat %s: %w", o.Key, err)
-			}
-			meta = map[string]string{}
-			for k, v := range info.UserMetadata {
-				meta["X-Amz-Meta-"+k] = v
-			}
+		if (f.Device == "" || it.Device == f.Device) && (f.Since.IsZero() || !it.MTime.Before(f.Since)) {
+			out = append(out, it)
 		}
-		it.SHA256, it.Device = metaValue(meta, "Sha256"), metaValue(meta, "Device")
-		if t, err := time.Parse(time.RFC3339Nano, metaValue(meta, "Mtime")); err == nil {
-			it.MTime = t
-		}
-		if f.Device != "" && it.Device != f.Device {
-			continue
-		}
-		if !f.Since.IsZero() && it.MTime.Before(f.Since) {
-			continue
-		}
-		out = append(out, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
 }
 
-// metaValue finds a user metadata value however the server spelled the key.
-func metaValue(meta map[string]string, name string) string {
-	for k, v := range meta {
-		k = strings.TrimPrefix(strings.ToLower(k), "x-amz-meta-")
-		if k == strings.ToLower(name) {
-			return v
-		}
-	}
-	return ""
-}
-
 // Options sets how Restore works.
 type Options struct {
-	Client         *minio.Client
-	Bucket         string
+	Storage        storage.Storage
 	Dest           string
 	Overwrite      bool  // replace a different file at the same path (else the restored one is suffixed)
 	Workers        int   // files at once
@@ -239,11 +213,7 @@ func download(ctx context.Context, it Item, part string, o Options, lim *rate.Li
 	progress(o, have)
 	var n int64
 	if have < it.Size {
-		var opts minio.GetObjectOptions
-		if have > 0 {
-			opts.SetRange(have, 0)
-		}
-		obj, err := o.Client.GetObject(ctx, o.Bucket, it.Key, opts)
+		obj, err := o.Storage.Get(ctx, it.Key, have)
 		if err != nil {
 			return 0, err
 		}

@@ -23,3 +23,24 @@ awk '
 		for (s in sets) printf "  %-10s cloudkeep %7.1f MB/s   minio-go %7.1f MB/s   ratio %.2fx\n",
 			s, mbs[s, "cloudkeep"], mbs[s, "minio-go"], mbs[s, "cloudkeep"] / mbs[s, "minio-go"]
 	}' "$out"
+
+echo
+echo "storage gate: grant endpoint with 50 concurrent devices, batches of 50 puts:"
+go test -run '^$' -bench '^BenchmarkGrant$' -benchtime "${GRANT_ROUNDS:-20}x" ./account | grep -E '^Benchmark|devices'
+
+echo
+echo "storage gate: cloudkeep backup in account mode / static mode (throughput, same data, same MinIO, same run):"
+awk '
+	/^BenchmarkGate/ {
+		split($1, p, "/"); set = p[1]; sub(/^BenchmarkGate/, "", set)
+		mode = p[2]; sub(/-[0-9]+$/, "", mode)
+		for (i = 1; i <= NF; i++) {
+			if ($(i+1) == "MB/s") mbs[set, mode] = $i
+			if ($(i+1) == "grant-calls/100-files") calls[set] = $i
+		}
+		sets[set] = 1
+	}
+	END {
+		for (s in sets) printf "  %-10s static %7.1f MB/s   account %7.1f MB/s   ratio %.3f   %s grant calls per 100 files\n",
+			s, mbs[s, "static"], mbs[s, "account"], mbs[s, "account"] / mbs[s, "static"], calls[s]
+	}' "$out"

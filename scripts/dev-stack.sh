@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# dev-stack.sh up|down: the account service (dev mode: codes go to its
-# outbox) and a MinIO that takes it as OpenID provider, with the per-user
-# policy, on 127.0.0.1. Writes a device config in account mode.
+# dev-stack.sh up [--storage minio|versitygw] | down: an S3 server (MinIO by
+# default, or versitygw) and the account service (dev mode: codes go to its
+# outbox) holding the storage's keys, on 127.0.0.1. Devices get grants from
+# the service, never keys. Writes a device config in account mode.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$here/.cache/dev-stack"
@@ -16,37 +17,71 @@ down() {
 	done
 }
 
-case "${1:-}" in
-up)
-	down
-	mkdir -p "$dir"
-	[ -x "$here/cloudkeep" ] || (cd "$here" && make -s build)
-	"$here/scripts/install-minio.sh"
-	accounts_port=$(free_port 8080)
-	cat >"$dir/account.yaml" <<YAML
-listen: 127.0.0.1:$accounts_port
-state_dir: $dir/accounts
-YAML
-	"$here/cloudkeep" account-server --config "$dir/account.yaml" --dev >"$dir/account-server.log" 2>&1 &
-	echo $! >"$dir/account-server.pid"
-	url="http://127.0.0.1:$accounts_port"
-	for _ in $(seq 100); do curl -fs "$url/healthz" >/dev/null && break; sleep 0.1; done
+wait_for() { # wait_for URL LOG
+	for _ in $(seq 300); do
+		curl -s -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	echo "no answer at $1; see $2" >&2
+	return 1
+}
 
+start_storage() { # start_storage minio|versitygw; sets MINIO_ENDPOINT
+	local port
 	port=$(free_port 9900)
 	MINIO_ENDPOINT="127.0.0.1:$port"
-	mkdir -p "$dir/minio"
-	MINIO_ROOT_USER=$MINIO_KEY MINIO_ROOT_PASSWORD=$MINIO_SECRET MINIO_BROWSER=off MINIO_UPDATE=off \
-		MINIO_IDENTITY_OPENID_CONFIG_URL="$url/.well-known/openid-configuration" \
-		MINIO_IDENTITY_OPENID_CLIENT_ID=cloudkeep-agent \
-		MINIO_IDENTITY_OPENID_CLAIM_NAME=policy \
-		"$here/.cache/bin/minio" server --quiet --address "$MINIO_ENDPOINT" \
-		--console-address "127.0.0.1:$(free_port $((port + 1)))" "$dir/minio" >"$dir/minio.log" 2>&1 &
-	echo $! >"$dir/minio.pid"
-	for _ in $(seq 300); do curl -fs "http://$MINIO_ENDPOINT/minio/health/live" >/dev/null && break; sleep 0.1; done
-	make_bucket photos || true
-	MINIO_ROOT_USER=$MINIO_KEY MINIO_ROOT_PASSWORD=$MINIO_SECRET \
-		"$here/cloudkeep" minio-policy --endpoint "http://$MINIO_ENDPOINT" --bucket photos >/dev/null
+	case "$1" in
+	minio)
+		"$here/scripts/install-minio.sh"
+		mkdir -p "$dir/minio"
+		MINIO_ROOT_USER=$MINIO_KEY MINIO_ROOT_PASSWORD=$MINIO_SECRET MINIO_BROWSER=off MINIO_UPDATE=off \
+			"$here/.cache/bin/minio" server --quiet --address "$MINIO_ENDPOINT" \
+			--console-address "127.0.0.1:$(free_port $((port + 1)))" "$dir/minio" >"$dir/storage.log" 2>&1 &
+		echo $! >"$dir/storage.pid"
+		wait_for "http://$MINIO_ENDPOINT/minio/health/live" "$dir/storage.log"
+		make_bucket photos || true
+		;;
+	versitygw)
+		"$here/scripts/install-versitygw.sh"
+		mkdir -p "$dir/versitygw/photos"
+		ROOT_ACCESS_KEY=$MINIO_KEY ROOT_SECRET_KEY=$MINIO_SECRET \
+			"$here/.cache/bin/versitygw" --port "$MINIO_ENDPOINT" posix "$dir/versitygw" >"$dir/storage.log" 2>&1 &
+		echo $! >"$dir/storage.pid"
+		wait_for "http://$MINIO_ENDPOINT/" "$dir/storage.log"
+		;;
+	*)
+		echo "--storage: want minio or versitygw, got $1" >&2
+		exit 2
+		;;
+	esac
+}
 
+start_accounts() { # sets url
+	local port
+	port=$(free_port 8080)
+	url="http://127.0.0.1:$port"
+	mkdir -p "$dir/accounts"
+	printf '%s\n' "$MINIO_SECRET" >"$dir/storage.secret"
+	chmod 600 "$dir/storage.secret"
+	cat >"$dir/account.yaml" <<YAML
+listen: 127.0.0.1:$port
+state_dir: $dir/accounts
+storage:
+  endpoint: $MINIO_ENDPOINT
+  bucket: photos
+  access_key: $MINIO_KEY
+  secret_key_file: $dir/storage.secret
+  grant_ttl: 60s
+quota:
+  default: 50GiB
+YAML
+	chmod 600 "$dir/account.yaml"
+	"$here/cloudkeep" account-server --config "$dir/account.yaml" --dev >"$dir/account-server.log" 2>&1 &
+	echo $! >"$dir/account-server.pid"
+	wait_for "$url/healthz" "$dir/account-server.log"
+}
+
+write_device() {
 	mkdir -p "$dir/Pictures"
 	cat >"$dir/device.yaml" <<YAML
 device:
@@ -54,8 +89,6 @@ device:
 account:
   url: $url
 storage:
-  endpoint: $MINIO_ENDPOINT
-  bucket: photos
   credentials:
     mode: account
 watch:
@@ -64,9 +97,29 @@ watch:
 state_dir: $dir/device
 settle: 1s
 YAML
+}
+
+case "${1:-}" in
+up)
+	storage=minio
+	shift
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--storage) storage="${2:-}"; shift 2 ;;
+		--storage=*) storage="${1#--storage=}"; shift ;;
+		*) echo "usage: scripts/dev-stack.sh up [--storage minio|versitygw]" >&2; exit 2 ;;
+		esac
+	done
+	down
+	mkdir -p "$dir"
+	[ -x "$here/cloudkeep" ] || (cd "$here" && make -s build)
+	start_storage "$storage"
+	start_accounts
+	write_device
 	cat <<TEXT
 Account service: $url   (codes: $dir/accounts/outbox.log)
-MinIO:           http://$MINIO_ENDPOINT (bucket photos, per-user policy cloudkeep-user)
+Storage:         $storage at http://$MINIO_ENDPOINT (bucket photos; only the account service holds its keys)
+Quota:           50 GiB per account (cloudkeep account-server quota --config $dir/account.yaml ACCOUNT SIZE)
 
 1. open $url/signup and create an account (the PIN is in the outbox)
 2. ./cloudkeep login --config $dir/device.yaml      (open the address it shows, approve)
@@ -80,7 +133,7 @@ down)
 	echo "dev stack stopped"
 	;;
 *)
-	echo "usage: scripts/dev-stack.sh up|down" >&2
+	echo "usage: scripts/dev-stack.sh up [--storage minio|versitygw] | down" >&2
 	exit 2
 	;;
 esac

@@ -16,11 +16,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
 	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 // S3 multipart limits.
@@ -105,7 +105,7 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, job Job, id journal.Identi
 			u.log.Info().Str("key", m.Key).Int("parts_stored", len(known)).Msg("resuming upload")
 			return newUpload(m, known), nil
 		}
-		if minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+		if !errors.Is(err, storage.ErrNoSuchUpload) {
 			return nil, err
 		}
 		u.log.Info().Str("key", m.Key).Msg("upload expired on the server; starting over")
@@ -114,23 +114,18 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, job Job, id journal.Identi
 		}
 	}
 	digestOf := func() (digest, error) { return hashPath(job.Path, id.Size) }
-	if etag, sum, ok := u.stored(ctx, job.Key, id, digestOf); ok {
+	if etag, sum, ok, err := u.stored(ctx, job.Key, id, digestOf); err != nil {
+		return nil, err
+	} else if ok {
 		return &upload{stored: true, etag: etag, sha256: sum}, u.store.EndMultipart(ctx, job.FileID)
 	}
 	return u.begin(ctx, job, id)
 }
 
 func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity) (*upload, error) {
-	opts := u.putOptions(id, "", job.Key)
-	opts.UserMetadata["X-Amz-Checksum-Algorithm"] = "CRC32C"
-	opts.UserMetadata["X-Amz-Checksum-Type"] = "FULL_OBJECT"
-	var uploadID string
-	err := u.do(ctx, "begin "+job.Key, func() (err error) {
-		uploadID, err = u.core.NewMultipartUpload(ctx, u.cfg.Bucket, job.Key, opts)
-		return err
-	})
+	uploadID, err := u.st.Create(ctx, job.Key, id.Size, u.meta(id, "", job.Key))
 	if err != nil {
-		return nil, fmt.Errorf("begin multipart %s: %w", job.Key, err)
+		return nil, err
 	}
 	m := journal.Multipart{
 		FileID:   job.FileID,
@@ -158,27 +153,21 @@ func (u *Uploader) serverParts(ctx context.Context, m journal.Multipart) (map[in
 	for _, p := range m.Parts {
 		journaled[p.Number] = p
 	}
-	known := map[int]journal.Part{}
-	marker := 0
-	for {
-		res, err := u.core.ListObjectParts(ctx, u.cfg.Bucket, m.Key, m.UploadID, marker, 1000)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range res.ObjectParts {
-			crc := p.ChecksumCRC32C
-			if j, ok := journaled[p.PartNumber]; ok && crc == "" && j.ETag == p.ETag {
-				crc = j.CRC32C
-			}
-			if crc != "" {
-				known[p.PartNumber] = journal.Part{Number: p.PartNumber, Size: p.Size, ETag: p.ETag, CRC32C: crc}
-			}
-		}
-		if !res.IsTruncated {
-			return known, nil
-		}
-		marker = res.NextPartNumberMarker
+	parts, err := u.st.ListParts(ctx, m.Key, m.UploadID)
+	if err != nil {
+		return nil, err
 	}
+	known := map[int]journal.Part{}
+	for _, p := range parts {
+		crc := p.CRC32C
+		if j, ok := journaled[p.Number]; ok && crc == "" && j.ETag == p.ETag {
+			crc = j.CRC32C
+		}
+		if crc != "" {
+			known[p.Number] = journal.Part{Number: p.Number, Size: p.Size, ETag: p.ETag, CRC32C: crc}
+		}
+	}
+	return known, nil
 }
 
 // sendParts reads the file part by part and sends the parts the server does
@@ -228,7 +217,7 @@ func readPart(f *os.File, buf []byte, off int64, n int, whole hash.Hash) (journa
 		if errors.Is(err, io.EOF) {
 			return journal.Part{}, ErrChanged
 		}
-		return journal.Part{}, &PermanentError{fmt.Errorf("read %s: %w", f.Name(), err)}
+		return journal.Part{}, &PermanentError{Err: fmt.Errorf("read %s: %w", f.Name(), err)}
 	}
 	whole.Write(buf)
 	var crc [4]byte
@@ -239,19 +228,12 @@ func readPart(f *os.File, buf []byte, off int64, n int, whole hash.Hash) (journa
 // sendPart uploads one part with its CRC32C, which the server verifies, and
 // journals it before it counts.
 func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journal.Part, buf []byte) error {
-	opts := minio.PutObjectPartOptions{
-		CustomHeader:         map[string][]string{"X-Amz-Checksum-Crc32c": {part.CRC32C}},
-		DisableContentSha256: true, // integrity comes from the CRC32C
-	}
-	err := u.do(ctx, fmt.Sprintf("part %d of %s", part.Number, up.Key), func() error {
-		body := ratelimit.ReadSeeker(ctx, bytes.NewReader(buf), u.limiter)
-		res, err := u.core.PutObjectPart(ctx, u.cfg.Bucket, up.Key, up.UploadID, part.Number, body, part.Size, opts)
-		part.ETag = res.ETag
-		return err
-	})
+	body := ratelimit.ReadSeeker(ctx, bytes.NewReader(buf), u.limiter)
+	sent, err := u.st.PutPart(ctx, up.Key, up.UploadID, part.Number, body, part.Size, part.CRC32C)
 	if err != nil {
-		return fmt.Errorf("put part %d of %s: %w", part.Number, up.Key, err)
+		return err
 	}
+	part.ETag = sent.ETag
 	if err := u.store.SavePart(ctx, job.FileID, part); err != nil {
 		return err
 	}
@@ -269,48 +251,24 @@ func (up *upload) record(p journal.Part) {
 	up.mu.Unlock()
 }
 
-// complete joins the parts, with the full-object CRC32C for the server to
-// check.
+// complete joins the parts; the server checks the full-object CRC32C.
 func (u *Uploader) complete(ctx context.Context, up *upload) (string, error) {
-	parts := make([]minio.CompletePart, len(up.done))
-	objParts := make([]minio.ObjectPart, len(up.done))
+	parts := make([]storage.Part, len(up.done))
 	for i, p := range up.done {
-		parts[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag, ChecksumCRC32C: p.CRC32C}
-		objParts[i] = minio.ObjectPart{PartNumber: p.Number, Size: p.Size, ChecksumCRC32C: p.CRC32C}
+		parts[i] = storage.Part{Number: p.Number, Size: p.Size, ETag: p.ETag, CRC32C: p.CRC32C}
 	}
-	full, err := minio.ChecksumCRC32C.FullObjectChecksum(objParts)
+	obj, err := u.st.Complete(ctx, up.Key, up.UploadID, parts)
 	if err != nil {
-		return "", fmt.Errorf("complete multipart %s: %w", up.Key, err)
+		return "", err
 	}
-	opts := minio.PutObjectOptions{UserMetadata: map[string]string{
-		"X-Amz-Checksum-Crc32c": full.Encoded(),
-		"X-Amz-Checksum-Type":   "FULL_OBJECT",
-	}}
-	var etag string
-	err = u.do(ctx, "complete "+up.Key, func() error {
-		info, err := u.core.CompleteMultipartUpload(ctx, u.cfg.Bucket, up.Key, up.UploadID, parts, opts)
-		etag = info.ETag
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("complete multipart %s: %w", up.Key, err)
-	}
-	return etag, nil
+	return obj.ETag, nil
 }
 
 // setMetadata adds the SHA-256, known only once the whole file is read, to
 // the completed object by copying it onto itself (a metadata-only update on
 // MinIO).
 func (u *Uploader) setMetadata(ctx context.Context, key, etag string, id journal.Identity, sum string) error {
-	opts := u.putOptions(id, sum, key)
-	dst := minio.CopyDestOptions{Bucket: u.cfg.Bucket, Object: key, ReplaceMetadata: true,
-		UserMetadata: opts.UserMetadata, ContentType: opts.ContentType}
-	src := minio.CopySrcOptions{Bucket: u.cfg.Bucket, Object: key, MatchETag: etag}
-	err := u.do(ctx, "set metadata "+key, func() error {
-		_, err := u.client.CopyObject(ctx, dst, src)
-		return err
-	})
-	if err != nil {
+	if _, err := u.st.Copy(ctx, key, key, etag, u.meta(id, sum, key)); err != nil {
 		return fmt.Errorf("set metadata of %s: %w", key, err)
 	}
 	return nil
@@ -321,8 +279,7 @@ func (u *Uploader) setMetadata(ctx context.Context, key, etag string, id journal
 func (u *Uploader) abort(fileID int64, up *upload) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := u.core.AbortMultipartUpload(ctx, u.cfg.Bucket, up.Key, up.UploadID); err != nil &&
-		minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+	if err := u.st.Abort(ctx, up.Key, up.UploadID); err != nil {
 		u.log.Warn().Err(err).Str("key", up.Key).Msg("abort multipart upload")
 	}
 	if err := u.store.EndMultipart(ctx, fileID); err != nil {

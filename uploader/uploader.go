@@ -19,12 +19,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
 	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
 	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 // Object metadata keys cloudkeep writes (sent as X-Amz-Meta-*).
@@ -50,21 +50,16 @@ type Store interface {
 
 // Config sets how the Uploader sends files.
 type Config struct {
-	Bucket         string
 	Device         string
 	PartSize       int64 // at least 5 MiB
 	Threshold      int64 // files this big or bigger go multipart
 	PartsInFlight  int   // part buffers shared by all uploads
 	BandwidthLimit int64 // bytes per second; 0 for no limit
-	Backoff        Backoff
-	Renew          func() // forces new storage credentials (STS); may be nil
-	OnRetry        func() // told of each request tried again (a metric); may be nil
 }
 
 // Uploader uploads files. It is safe for concurrent use.
 type Uploader struct {
-	client  *minio.Client
-	core    minio.Core
+	st      storage.Storage
 	store   Store
 	cfg     Config
 	limiter *rate.Limiter
@@ -72,17 +67,15 @@ type Uploader struct {
 	log     zerolog.Logger
 }
 
-// New returns an Uploader that sends through client and checkpoints in store.
-func New(client *minio.Client, store Store, cfg Config, log zerolog.Logger) *Uploader {
+// New returns an Uploader that stores into st and checkpoints in store.
+// st is expected to retry what may succeed when tried again
+// (storage.WithRetry): the Uploader does not.
+func New(st storage.Storage, store Store, cfg Config, log zerolog.Logger) *Uploader {
 	if cfg.PartsInFlight < 1 {
 		cfg.PartsInFlight = 1
 	}
-	if cfg.Backoff.Attempts < 1 {
-		cfg.Backoff = DefaultBackoff
-	}
 	return &Uploader{
-		client:  client,
-		core:    minio.Core{Client: client},
+		st:      st,
 		store:   store,
 		cfg:     cfg,
 		limiter: ratelimit.New(cfg.BandwidthLimit),
@@ -137,15 +130,15 @@ func (u *Uploader) Upload(ctx context.Context, job Job) (Result, error) {
 func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
 	f, err := os.Open(job.Path)
 	if err != nil {
-		return Result{}, &PermanentError{err}
+		return Result{}, &PermanentError{Err: err}
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return Result{}, &PermanentError{err}
+		return Result{}, &PermanentError{Err: err}
 	}
 	if !fi.Mode().IsRegular() {
-		return Result{}, &PermanentError{fmt.Errorf("%s is not a regular file", job.Path)}
+		return Result{}, &PermanentError{Err: fmt.Errorf("%s is not a regular file", job.Path)}
 	}
 	id := journal.IdentityOf(fi)
 	var res Result
@@ -169,44 +162,34 @@ func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
 	return res, nil
 }
 
-// putSingle hashes the file, then sends it in one PUT signed with that hash,
-// so the server checks the body against it.
+// putSingle hashes the file, then sends it in one PUT with its CRC32C,
+// which the server checks the body against.
 func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
 	d, err := hashFile(f, id.Size)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{Identity: id, Key: job.Key, SHA256: d.sha256}
-	if etag, _, ok := u.stored(ctx, job.Key, id, func() (digest, error) { return d, nil }); ok {
+	if etag, _, ok, err := u.stored(ctx, job.Key, id, func() (digest, error) { return d, nil }); err != nil {
+		return Result{}, err
+	} else if ok {
 		res.ETag, res.Skipped = etag, true
 		progress(job, id.Size)
 		return res, nil
 	}
-	opts := u.putOptions(id, d.sha256, job.Key)
-	opts.DisableContentSha256 = true // sign with the hash above instead of per chunk
-	err = u.do(ctx, "put "+job.Key, func() error {
-		body := ratelimit.ReadSeeker(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter)
-		info, err := u.core.PutObject(ctx, u.cfg.Bucket, job.Key, body, id.Size, "", d.sha256, opts)
-		res.ETag = info.ETag
-		return err
-	})
+	body := ratelimit.ReadSeeker(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter)
+	obj, err := u.st.Put(ctx, job.Key, body, id.Size, d.crc32c, u.meta(id, d.sha256, job.Key))
 	if err != nil {
-		return Result{}, fmt.Errorf("put %s: %w", job.Key, err)
+		return Result{}, err
 	}
-	res.Sent = id.Size
+	res.ETag, res.Sent = obj.ETag, id.Size
 	progress(job, id.Size)
 	return res, nil
 }
 
-func (u *Uploader) putOptions(id journal.Identity, sum, key string) minio.PutObjectOptions {
-	meta := map[string]string{
-		MetaMTime:  id.MTime.UTC().Format(time.RFC3339Nano),
-		MetaDevice: u.cfg.Device,
-	}
-	if sum != "" {
-		meta[MetaSHA256] = sum
-	}
-	return minio.PutObjectOptions{UserMetadata: meta, ContentType: contentType(key)}
+// meta is what is stored with the object of a file.
+func (u *Uploader) meta(id journal.Identity, sum, key string) storage.Meta {
+	return storage.Meta{SHA256: sum, MTime: id.MTime, Device: u.cfg.Device, ContentType: contentType(key)}
 }
 
 // stored reports whether key already holds the file's content, and returns
@@ -215,33 +198,38 @@ func (u *Uploader) putOptions(id journal.Identity, sum, key string) minio.PutObj
 // upload was completed but its metadata not yet written, a full-object
 // CRC32C equal to the file's (then the metadata is written now). The file
 // is hashed (by digestOf) only when size and metadata make that worth it.
-func (u *Uploader) stored(ctx context.Context, key string, id journal.Identity, digestOf func() (digest, error)) (string, string, bool) {
-	info, err := u.client.StatObject(ctx, u.cfg.Bucket, key, minio.StatObjectOptions{Checksum: true})
-	if err != nil || info.Size != id.Size {
-		return "", "", false
+// An error other than "not found" is returned: the object may be there, and
+// sending the file again in full would be wasted.
+func (u *Uploader) stored(ctx context.Context, key string, id journal.Identity, digestOf func() (digest, error)) (string, string, bool, error) {
+	info, err := u.st.Stat(ctx, key)
+	var denied *storage.PermanentError
+	if errors.Is(err, storage.ErrNotFound) || errors.As(err, &denied) {
+		return "", "", false, nil // not there, or not ours to read: send it
 	}
-	remote := info.UserMetadata[MetaSHA256]
-	fullCRC := info.ChecksumMode == "FULL_OBJECT" && info.ChecksumCRC32C != ""
-	if remote == "" && !fullCRC {
-		return "", "", false
+	if err != nil {
+		return "", "", false, err
+	}
+	fullCRC := info.FullObject && info.CRC32C != ""
+	if info.Size != id.Size || (info.Meta.SHA256 == "" && !fullCRC) {
+		return "", "", false, nil
 	}
 	d, err := digestOf()
 	switch {
 	case err != nil:
-		return "", "", false
-	case remote != "":
-		if remote != d.sha256 {
-			return "", "", false
+		return "", "", false, err
+	case info.Meta.SHA256 != "":
+		if info.Meta.SHA256 != d.sha256 {
+			return "", "", false, nil
 		}
-	case info.ChecksumCRC32C != d.crc32c:
-		return "", "", false
+	case info.CRC32C != d.crc32c:
+		return "", "", false, nil
 	default:
 		if err := u.setMetadata(ctx, key, info.ETag, id, d.sha256); err != nil {
-			return "", "", false
+			return "", "", false, err
 		}
 	}
 	u.log.Debug().Str("key", key).Msg("already stored with the same content")
-	return info.ETag, d.sha256, true
+	return info.ETag, d.sha256, true, nil
 }
 
 func progress(job Job, n int64) {
@@ -259,7 +247,7 @@ func hashFile(f *os.File, size int64) (digest, error) {
 	buf := make([]byte, 1<<20)
 	n, err := io.CopyBuffer(io.MultiWriter(h, c), io.NewSectionReader(f, 0, size), buf)
 	if err != nil {
-		return digest{}, &PermanentError{fmt.Errorf("read %s: %w", f.Name(), err)}
+		return digest{}, &PermanentError{Err: fmt.Errorf("read %s: %w", f.Name(), err)}
 	}
 	if n != size {
 		return digest{}, ErrChanged

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
@@ -52,7 +53,6 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) uploader(cfg uploader.Config) *uploader.Uploader {
-	cfg.Bucket = e.srv.Bucket
 	if cfg.Device == "" {
 		cfg.Device = "laptop"
 	}
@@ -65,8 +65,9 @@ func (e *env) uploader(cfg uploader.Config) *uploader.Uploader {
 	if cfg.PartsInFlight == 0 {
 		cfg.PartsInFlight = 4
 	}
-	cfg.Backoff = uploader.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}
-	return uploader.New(e.client, e.journal, cfg, zerolog.Nop())
+	b := storage.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}
+	st := storage.WithRetry(storage.NewDirect(e.client, e.srv.Bucket), b, zerolog.Nop(), nil)
+	return uploader.New(st, e.journal, cfg, zerolog.Nop())
 }
 
 // file writes size pseudo-random bytes (seeded) and returns its path and
@@ -301,12 +302,14 @@ func TestUploader_FileRewrittenDuringUpload(t *testing.T) {
 func TestUploader_PermanentErrors(t *testing.T) {
 	e := newEnv(t)
 	path, _ := e.file(t, "a.jpg", 100, 1)
-	up := uploader.New(e.client, e.journal, uploader.Config{Bucket: "no-such-bucket", PartSize: 5 * MiB,
-		Threshold: 5 * MiB, Backoff: uploader.Backoff{Attempts: 5, Base: time.Second, Cap: time.Second}}, zerolog.Nop())
+	b := storage.Backoff{Attempts: 5, Base: time.Second, Cap: time.Second}
+	st := storage.WithRetry(storage.NewDirect(e.client, "no-such-bucket"), b, zerolog.Nop(), nil)
+	up := uploader.New(st, e.journal, uploader.Config{PartSize: 5 * MiB, Threshold: 5 * MiB}, zerolog.Nop())
 	start := time.Now()
 	_, err := up.Upload(context.Background(), uploader.Job{FileID: e.track(t, path), Path: path, Key: "a.jpg"})
-	if got := minio.ToErrorResponse(errors.Unwrap(err)).Code; got != "NoSuchBucket" {
-		t.Errorf("got error %v (code %q), want NoSuchBucket", err, got)
+	var resp minio.ErrorResponse
+	if !errors.As(err, &resp) || resp.Code != "NoSuchBucket" {
+		t.Errorf("got error %v, want NoSuchBucket", err)
 	}
 	if d := time.Since(start); d > 900*time.Millisecond {
 		t.Errorf("a permanent error was retried: took %s", d)

@@ -13,13 +13,19 @@ import (
 // Run runs the suite against stores made by open, a fresh one per test.
 func Run(t *testing.T, open func(t *testing.T) account.Store) {
 	for name, test := range map[string]func(*testing.T, account.Store){
-		"Accounts":    testAccounts,
-		"Codes":       testCodes,
-		"Sends":       testSends,
-		"Devices":     testDevices,
-		"DeviceAuths": testDeviceAuths,
-		"Throttles":   testThrottles,
-		"Sessions":    testSessions,
+		"Accounts":            testAccounts,
+		"Codes":               testCodes,
+		"Budgets":             testBudgets,
+		"Devices":             testDevices,
+		"DeviceAuths":         testDeviceAuths,
+		"ApprovedDeviceAuths": testApprovedDeviceAuths,
+		"Throttles":           testThrottles,
+		"Sessions":            testSessions,
+		"CodeTries":           testCodeTries,
+		"Parallel":            testParallel,
+		"Phones":              testPhones,
+		"Rotation":            testRotation,
+		"Prune":               testPrune,
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := open(t)
@@ -85,22 +91,6 @@ func testCodes(t *testing.T, s account.Store) {
 	}
 }
 
-func testSends(t *testing.T, s account.Store) {
-	base := time.Unix(100000, 0)
-	for i := range 3 {
-		n, err := s.CountSends(ctx, "a@example.com", base.Add(time.Duration(i)*time.Hour), base.Add(-time.Hour))
-		if err != nil || n != i+1 {
-			t.Fatalf("send %d: got %d, %v", i, n, err)
-		}
-	}
-	if n, _ := s.CountSends(ctx, "a@example.com", base.Add(30*time.Hour), base.Add(6*time.Hour)); n != 1 {
-		t.Errorf("sends in a later window: got %d, want 1", n)
-	}
-	if n, _ := s.CountSends(ctx, "b@example.com", base, base.Add(-time.Hour)); n != 1 {
-		t.Errorf("other address: got %d, want 1", n)
-	}
-}
-
 func testDevices(t *testing.T, s account.Store) {
 	d := account.Device{ID: "d1", AccountID: "1000000001", Name: "laptop", ClientID: "c", RefreshHash: "r1", Created: time.Unix(5, 0)}
 	s.PutDevice(ctx, d)
@@ -139,18 +129,6 @@ func testDeviceAuths(t *testing.T, s account.Store) {
 	}
 	if got, err := s.DeviceAuth(ctx, "h1"); err != nil || got.AccountID != "1000000001" {
 		t.Errorf("by code: %+v, %v", got, err)
-	}
-}
-
-func testThrottles(t *testing.T, s account.Store) {
-	got, err := s.Throttle(ctx, "ip:1.2.3.4")
-	if err != nil || got.Failures != 0 || got.Key != "ip:1.2.3.4" {
-		t.Errorf("new key: %+v, %v", got, err)
-	}
-	s.PutThrottle(ctx, account.Throttle{Key: "ip:1.2.3.4", Failures: 3, LockedUntil: time.Unix(50, 0), Updated: time.Unix(40, 0)})
-	got, _ = s.Throttle(ctx, "ip:1.2.3.4")
-	if got.Failures != 3 || !got.LockedUntil.Equal(time.Unix(50, 0)) {
-		t.Errorf("stored: %+v", got)
 	}
 }
 

@@ -40,12 +40,13 @@ type Op struct {
 	Prefix   string `json:"prefix,omitempty"`    // list, list_uploads
 	After    string `json:"after,omitempty"`     // list: start after this key
 	Source   string `json:"source,omitempty"`    // copy: the key copied from
-	Size     int64  `json:"size,omitempty"`      // put, part: the exact body size
+	Size     int64  `json:"size,omitempty"`      // put, part: the exact body size; create: the whole object's size (reserved against the quota)
 	CRC32C   string `json:"crc32c,omitempty"`    // put, part: base64 CRC32C of the body; complete: of the whole object
 	Meta     *Meta  `json:"meta,omitempty"`      // put, create, copy
 	UploadID string `json:"upload_id,omitempty"` // part, list_parts, complete, abort
 	Part     int    `json:"part,omitempty"`      // part: 1 to 10,000
 	Parts    []Part `json:"parts,omitempty"`     // complete
+	ETag     string `json:"etag,omitempty"`      // copy: copy only while Source has this ETag (If-Match)
 }
 
 // Meta is what cloudkeep stores with an object.

@@ -1,7 +1,6 @@
-package uploader
+package storage
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,15 +8,13 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
-
-	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
 )
 
 func TestBackoff_Do(t *testing.T) {
 	transient := errors.New("connection reset")
-	denied := minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403}
+	quota := &QuotaError{Used: 1, Quota: 2}
+	denied := &PermanentError{&S3Error{Status: 403, Code: "AccessDenied"}}
 	for _, tc := range []struct {
 		name      string
 		errs      []error // returned by successive calls; nil after the last
@@ -29,6 +26,9 @@ func TestBackoff_Do(t *testing.T) {
 		{"gives up after the attempts", []error{transient, transient, transient, transient, transient}, 4, transient},
 		{"does not retry a permanent error", []error{denied}, 1, denied},
 		{"does not retry an unreadable file", []error{&PermanentError{io.ErrUnexpectedEOF}}, 1, io.ErrUnexpectedEOF},
+		{"does not retry a missing object", []error{ErrNotFound}, 1, ErrNotFound},
+		{"does not retry a full account", []error{quota}, 1, quota},
+		{"asks again at once after an expired grant", []error{ErrExpired}, 2, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -66,22 +66,18 @@ func TestBackoff_StopsWithContext(t *testing.T) {
 	})
 }
 
-func TestLimitReader_Paces(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const rate, size = 4 << 20, 8 << 20
-		r := ratelimit.ReadSeeker(context.Background(), bytes.NewReader(make([]byte, size)), ratelimit.New(rate))
-		start := time.Now()
-		n, err := io.Copy(io.Discard, r)
-		if err != nil || n != size {
-			t.Fatalf("copied %d, %v", n, err)
+func TestQuotaError_Message(t *testing.T) {
+	for _, tc := range []struct {
+		used, quota int64
+		want        string
+	}{
+		{52506667418, 50 << 30, "storage quota reached (48.9 of 50 GiB)"},
+		{50 << 30, 50 << 30, "storage quota reached (50 of 50 GiB)"},
+		{1 << 20, 1536 << 20, "storage quota reached (0 of 1.5 GiB)"},
+		{7 << 20, 10 << 20, "storage quota reached (7 of 10 MiB)"},
+	} {
+		if got := (&QuotaError{Used: tc.used, Quota: tc.quota}).Error(); got != tc.want {
+			t.Errorf("QuotaError{%d, %d}: got %q, want %q", tc.used, tc.quota, got, tc.want)
 		}
-		// The burst is free; the rest goes at the rate.
-		want := time.Duration(float64(size-ratelimit.Burst) / rate * float64(time.Second))
-		if got := time.Since(start); got < want-10*time.Millisecond || got > want+100*time.Millisecond {
-			t.Errorf("8 MiB at 4 MiB/s took %s, want about %s", got, want)
-		}
-		if _, err := r.Seek(0, io.SeekStart); err != nil {
-			t.Errorf("the limited reader must stay seekable for retries: %v", err)
-		}
-	})
+	}
 }

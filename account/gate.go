@@ -1,0 +1,220 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cloudkeep/cloudkeep/account/wire"
+)
+
+// GateConfig is how the storage gate reaches the storage.
+type GateConfig struct {
+	Endpoint     string // host[:port]
+	Bucket       string
+	Region       string // empty: asked from the server once
+	Secure       bool
+	AccessKey    string
+	SecretKey    string
+	GrantTTL     time.Duration // lifetime of presigned requests, 1 s to 60 s
+	DefaultQuota int64         // bytes per account; 0 = no limit
+}
+
+// Reservation lifetimes: a single PUT must be committed within a few grant
+// lifetimes; a multipart upload lives as long as the storage keeps it.
+const (
+	putReserveGrants  = 3
+	minPutReservation = time.Minute
+	uploadReservation = 24 * time.Hour
+	// controlParallel bounds the storage calls one grant request makes at once.
+	controlParallel = 8
+)
+
+// Gate is the storage gate: it holds the storage's keys and answers a
+// device's grant requests with presigned requests or with the results of
+// calls it makes itself, only ever under "<account ID>/".
+type Gate struct {
+	client *minio.Client
+	core   *minio.Core
+	cfg    GateConfig
+	store  ObjectStore
+	log    zerolog.Logger
+	now    func() time.Time
+}
+
+// NewGate returns a gate that signs with cfg's keys and keeps the index,
+// usage and reservations in store.
+func NewGate(cfg GateConfig, store ObjectStore, log zerolog.Logger) (*Gate, error) {
+	if cfg.GrantTTL < time.Second || cfg.GrantTTL > time.Minute {
+		return nil, fmt.Errorf("new storage gate: grant lifetime %s is out of range 1s to 60s", cfg.GrantTTL)
+	}
+	client, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure: cfg.Secure,
+		Region: cfg.Region,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new storage gate for %s: %w", cfg.Endpoint, err)
+	}
+	return &Gate{client: client, core: &minio.Core{Client: client}, cfg: cfg, store: store,
+		log: log.With().Str("component", "gate").Logger(), now: time.Now}, nil
+}
+
+// Caller is who asks for a grant: the account and device of a valid access
+// token whose device is still connected.
+type Caller struct {
+	AccountID string
+	DeviceID  string
+	Device    string // the device's name
+}
+
+// QuotaError refuses a whole grant request that would take the account
+// over its quota.
+type QuotaError struct{ Used, Quota int64 }
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("storage quota reached (%s)", usedOf(e.Used, e.Quota))
+}
+
+// errBadRequest marks a grant request malformed as a whole.
+var errBadRequest = errors.New("bad grant request")
+
+// Grant answers req for c: one Result per op, in order. A request that
+// would exceed the quota fails as a whole with *QuotaError; a malformed
+// request with an error wrapping errBadRequest; anything else per op.
+func (g *Gate) Grant(ctx context.Context, c Caller, req wire.GrantRequest) (wire.GrantResponse, error) {
+	if n := len(req.Ops); n == 0 || n > wire.MaxGrantOps {
+		return wire.GrantResponse{}, fmt.Errorf("%w: %d ops, want 1 to %d", errBadRequest, n, wire.MaxGrantOps)
+	}
+	res := make([]wire.Result, len(req.Ops))
+	for i, op := range req.Ops {
+		if err := checkOp(c.AccountID, op); err != nil {
+			res[i].Error = err
+		}
+	}
+	held, err := g.reserve(ctx, c, req.Ops, res)
+	if err != nil {
+		return wire.GrantResponse{}, err
+	}
+	g.run(ctx, c, req.Ops, res, held)
+	return wire.GrantResponse{Results: res}, nil
+}
+
+// run carries out every op not refused yet: presigning at once, storage
+// calls a few at a time.
+func (g *Gate) run(ctx context.Context, c Caller, ops []wire.Op, res []wire.Result, held map[int]string) {
+	var grp errgroup.Group
+	grp.SetLimit(controlParallel)
+	expires := g.now().Add(g.cfg.GrantTTL)
+	for i, op := range ops {
+		if res[i].Error != nil {
+			continue
+		}
+		switch op.Op {
+		case wire.OpPut, wire.OpPart, wire.OpGet:
+			res[i] = g.presign(ctx, c, op, expires)
+			if res[i].Error != nil && held[i] != "" {
+				g.store.Release(context.WithoutCancel(ctx), c.AccountID, held[i])
+			}
+		default:
+			grp.Go(func() error {
+				res[i] = g.control(ctx, c, op, held[i])
+				return nil
+			})
+		}
+	}
+	grp.Wait()
+}
+
+// control makes one storage call for the device.
+func (g *Gate) control(ctx context.Context, c Caller, op wire.Op, held string) wire.Result {
+	switch op.Op {
+	case wire.OpCreate:
+		return g.create(ctx, c, op, held)
+	case wire.OpListParts:
+		return g.listParts(ctx, op)
+	case wire.OpComplete:
+		return g.complete(ctx, c, op)
+	case wire.OpAbort:
+		return g.abort(ctx, c, op)
+	case wire.OpListUploads:
+		return g.listUploads(ctx, op)
+	case wire.OpStat:
+		return g.stat(ctx, op)
+	case wire.OpList:
+		return g.list(ctx, c, op)
+	case wire.OpCopy:
+		return g.copy(ctx, c, op)
+	case wire.OpCommit:
+		return g.commit(ctx, c, op)
+	}
+	return opError(wire.ErrCodeInvalidOp, "unknown op %q", op.Op)
+}
+
+// reserve holds quota space for every put and create of the request in one
+// atomic step, and returns the reservation ID per op index.
+func (g *Gate) reserve(ctx context.Context, c Caller, ops []wire.Op, res []wire.Result) (map[int]string, error) {
+	now := g.now()
+	putUntil := now.Add(max(putReserveGrants*g.cfg.GrantTTL, minPutReservation))
+	held := map[int]string{}
+	var rs []Reservation
+	for i, op := range ops {
+		if res[i].Error != nil || (op.Op != wire.OpPut && op.Op != wire.OpCreate) {
+			continue
+		}
+		r := Reservation{ID: "put:" + op.Key, Key: op.Key, Size: op.Size, Expires: putUntil}
+		if op.Op == wire.OpCreate {
+			r.ID, r.Expires = "create:"+randomToken(12), now.Add(uploadReservation)
+		}
+		held[i] = r.ID
+		rs = append(rs, r)
+	}
+	ok, err := g.store.Reserve(ctx, c.AccountID, rs, g.cfg.DefaultQuota, now)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		u, err := g.store.Usage(ctx, c.AccountID, g.cfg.DefaultQuota, now)
+		if err != nil {
+			return nil, err
+		}
+		g.log.Info().Str("account", c.AccountID).Int64("used_bytes", u.Used).Int64("quota_bytes", u.Quota).Msg("grant refused: quota")
+		return nil, &QuotaError{Used: u.Used, Quota: u.Quota}
+	}
+	return held, nil
+}
+
+// Usage returns an account's usage under the gate's default quota.
+func (g *Gate) Usage(ctx context.Context, accountID string) (Usage, error) {
+	return g.store.Usage(ctx, accountID, g.cfg.DefaultQuota, g.now())
+}
+
+// SetQuota sets one account's quota (0 = no limit) and returns its usage.
+func (g *Gate) SetQuota(ctx context.Context, accountID string, quota int64) (Usage, error) {
+	if err := g.store.SetQuota(ctx, accountID, quota); err != nil {
+		return Usage{}, err
+	}
+	return g.Usage(ctx, accountID)
+}
+
+func opError(code, format string, args ...any) wire.Result {
+	return wire.Result{Error: &wire.Error{Code: code, Message: fmt.Sprintf(format, args...)}}
+}
+
+// Check reports whether the bucket exists and the keys may reach it.
+func (g *Gate) Check(ctx context.Context) error {
+	ok, err := g.client.BucketExists(ctx, g.cfg.Bucket)
+	if err != nil {
+		return fmt.Errorf("check bucket %s: %w", g.cfg.Bucket, err)
+	}
+	if !ok {
+		return fmt.Errorf("check bucket %s: it does not exist", g.cfg.Bucket)
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cloudkeep/cloudkeep/account/wire"
+)
+
+// maxGrantBody bounds a grant request: MaxGrantOps ops, or one complete
+// listing 10,000 parts.
+const maxGrantBody = 4 << 20
+
+// HandlerOption changes what NewHandler serves.
+type HandlerOption func(*handler)
+
+// WithGate serves the storage gate (wire.PathStorageGrant) and shows usage
+// on the account page.
+func WithGate(g *Gate) HandlerOption { return func(h *handler) { h.gate = g } }
+
+// bodyLimit is the largest body a request may have.
+func bodyLimit(r *http.Request) int64 {
+	if r.URL.Path == wire.PathStorageGrant {
+		return maxGrantBody
+	}
+	return maxBody
+}
+
+func (h *handler) routesStorage(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+wire.PathStorageGrant, h.apiStorageGrant)
+}
+
+// bearer returns the verified claims of the request's access token and its
+// device, read from the store on every call: a disconnected device is
+// refused at once, whatever its token's lifetime. Otherwise it writes 401
+// invalid_token and returns false.
+func (h *handler) bearer(w http.ResponseWriter, r *http.Request) (accessClaims, Device, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	var c accessClaims
+	if !ok || h.svc.keys.Verify(token, &c) != nil ||
+		c.Claims.ValidateWithLeeway(jwtExpected(h.cfg.Issuer, h.cfg.ClientID, time.Now()), 0) != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, wire.Error{Code: wire.ErrCodeInvalidToken, Message: "The access token is missing, expired or not valid."})
+		return c, Device{}, false
+	}
+	dev, err := h.svc.store.Device(r.Context(), c.DeviceID)
+	if err != nil || dev.Revoked || dev.AccountID != c.Subject {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, wire.Error{Code: wire.ErrCodeInvalidToken, Message: "This device was disconnected."})
+		return c, Device{}, false
+	}
+	return c, dev, true
+}
+
+// apiStorageGrant is the storage gate: see wire.GrantRequest.
+func (h *handler) apiStorageGrant(w http.ResponseWriter, r *http.Request) {
+	_, dev, ok := h.bearer(w, r)
+	if !ok {
+		return
+	}
+	if h.gate == nil {
+		writeJSON(w, http.StatusServiceUnavailable, wire.Error{Code: wire.ErrCodeStorage, Message: "This account service has no storage configured."})
+		return
+	}
+	var req wire.GrantRequest
+	if !decodeGrant(w, r, &req) {
+		return
+	}
+	res, err := h.gate.Grant(r.Context(), Caller{AccountID: dev.AccountID, DeviceID: dev.ID, Device: dev.Name}, req)
+	var qe *QuotaError
+	switch {
+	case errors.As(err, &qe):
+		writeJSON(w, http.StatusForbidden, wire.Error{Code: wire.ErrCodeQuotaExceeded, Message: qe.Error(), Used: qe.Used, Quota: qe.Quota})
+	case errors.Is(err, errBadRequest):
+		writeJSON(w, http.StatusBadRequest, wire.Error{Code: wire.ErrCodeInvalidOp, Message: err.Error()})
+	case err != nil:
+		h.fail(w, r, fmt.Errorf("storage grant: %w", err))
+	default:
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// decodeGrant reads a grant request strictly, like decode, with the
+// larger limit of the gate.
+func decodeGrant(w http.ResponseWriter, r *http.Request, v *wire.GrantRequest) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxGrantBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeJSON(w, http.StatusRequestEntityTooLarge, wire.Error{Code: "too_large",
+			Message: fmt.Sprintf("The request body is larger than %d MiB.", maxGrantBody>>20)})
+		return false
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, wire.Error{Code: "invalid_json", Message: "The request body is not valid JSON for this call: " + jsonProblem(err)})
+		return false
+	}
+	return true
+}
+
+// usageText is the account's storage use for its page, or "" without a
+// storage gate or when it cannot be read.
+func (h *handler) usageText(ctx context.Context, accountID string) string {
+	if h.gate == nil {
+		return ""
+	}
+	u, err := h.gate.Usage(ctx, accountID)
+	if err != nil {
+		h.log.Warn().Err(err).Str("account", accountID).Msg("read usage")
+		return ""
+	}
+	return UsageText(u)
+}

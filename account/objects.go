@@ -1,0 +1,69 @@
+package account
+
+import (
+	"context"
+	"time"
+)
+
+// StoredObject is one object of an account's index: what the storage gate
+// saw completed under the account's prefix.
+type StoredObject struct {
+	AccountID string
+	Key       string
+	Size      int64
+	ETag      string
+	SHA256    string // hex, from the object's metadata; empty when not known
+	MTime     string // the file's modification time from the metadata, RFC 3339
+	Device    string
+	Updated   time.Time // when the index learnt of this version
+}
+
+// Usage is an account's storage use.
+type Usage struct {
+	Used     int64 // bytes of completed objects
+	Objects  int64 // how many
+	Reserved int64 // bytes granted to uploads not completed yet
+	Quota    int64 // bytes allowed; 0 = no limit
+}
+
+// Reservation holds quota space for an upload until it completes, is
+// aborted, or expires. ID is "put:<key>" for a single PUT and
+// "upload:<upload id>" for a multipart upload.
+type Reservation struct {
+	ID      string
+	Key     string
+	Size    int64
+	Expires time.Time
+}
+
+// ObjectStore keeps the per-account object index, usage, quotas and
+// reservations. Every method is safe for concurrent use by several service
+// replicas sharing one database.
+type ObjectStore interface {
+	// Reserve records every reservation, or none: it reports false when
+	// used + live reservations + rs would exceed the account's quota
+	// (its own, else defaultQuota; 0 = none). Reservations with the same
+	// ID replace each other rather than add up. The decision is taken in
+	// one statement, so parallel calls never reserve past the quota.
+	Reserve(ctx context.Context, accountID string, rs []Reservation, defaultQuota int64, now time.Time) (bool, error)
+	// RenameReservation gives a reservation a new ID and expiry.
+	RenameReservation(ctx context.Context, accountID, from, to string, expires time.Time) error
+	// ReservedSize returns the size a reservation holds, or -1 when there
+	// is none.
+	ReservedSize(ctx context.Context, accountID, id string) (int64, error)
+	// Release drops a reservation; an unknown one is not an error.
+	Release(ctx context.Context, accountID, id string) error
+	// PutObject records a completed object (insert or replace by key) and
+	// drops the reservation release, in one transaction.
+	PutObject(ctx context.Context, o StoredObject, release string) error
+	// ReplaceObjects makes objs the account's whole index (a recount).
+	ReplaceObjects(ctx context.Context, accountID string, objs []StoredObject) error
+	// IndexedObjects returns index rows of the account with from <= key <= to.
+	IndexedObjects(ctx context.Context, accountID, from, to string) ([]StoredObject, error)
+	// Usage returns the account's usage; live reservations count at now.
+	Usage(ctx context.Context, accountID string, defaultQuota int64, now time.Time) (Usage, error)
+	// SetQuota sets one account's quota in bytes (0 = no limit).
+	SetQuota(ctx context.Context, accountID string, quota int64) error
+	// AccountIDs lists every account and every account the index knows.
+	AccountIDs(ctx context.Context) ([]string, error)
+}

@@ -1,0 +1,252 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
+)
+
+// objectsSchema is the storage gate's part of the SQLite schema: the object
+// index, usage kept current by triggers on it, quotas and reservations.
+const objectsSchema = `
+CREATE TABLE objects (
+	account_id TEXT NOT NULL,
+	key        TEXT NOT NULL,
+	size       INTEGER NOT NULL,
+	etag       TEXT NOT NULL,
+	sha256     TEXT NOT NULL,
+	mtime      TEXT NOT NULL,
+	device     TEXT NOT NULL,
+	updated_ns INTEGER NOT NULL,
+	PRIMARY KEY (account_id, key)
+) WITHOUT ROWID;
+CREATE TABLE usage (
+	account_id TEXT PRIMARY KEY,
+	used       INTEGER NOT NULL,
+	objects    INTEGER NOT NULL
+);
+CREATE TABLE quotas (account_id TEXT PRIMARY KEY, quota INTEGER NOT NULL);
+CREATE TABLE reservations (
+	account_id TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	key        TEXT NOT NULL,
+	size       INTEGER NOT NULL,
+	expires_ns INTEGER NOT NULL,
+	PRIMARY KEY (account_id, id)
+) WITHOUT ROWID;
+CREATE INDEX reservations_expires ON reservations (expires_ns);
+CREATE TRIGGER objects_insert AFTER INSERT ON objects BEGIN
+	INSERT OR IGNORE INTO usage (account_id, used, objects) VALUES (new.account_id, 0, 0);
+	UPDATE usage SET used = used + new.size, objects = objects + 1 WHERE account_id = new.account_id;
+END;
+CREATE TRIGGER objects_update AFTER UPDATE OF size ON objects BEGIN
+	UPDATE usage SET used = used - old.size + new.size WHERE account_id = new.account_id;
+END;
+CREATE TRIGGER objects_delete AFTER DELETE ON objects BEGIN
+	UPDATE usage SET used = used - old.size, objects = objects - 1 WHERE account_id = old.account_id;
+END;
+`
+
+// Reserve implements ObjectStore in one INSERT … SELECT … WHERE statement:
+// the quota check and the insert are one atomic step.
+func (s *SQLite) Reserve(ctx context.Context, accountID string, rs []Reservation, defaultQuota int64, now time.Time) (bool, error) {
+	if len(rs) == 0 {
+		return true, nil
+	}
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", len(rs)), ",")
+	args := make([]any, 0, 4*len(rs)+6)
+	for _, r := range rs {
+		args = append(args, r.ID, r.Key, r.Size, sqlitedb.Nanos(r.Expires))
+	}
+	nowNs := sqlitedb.Nanos(now)
+	args = append(args, accountID, defaultQuota, accountID, accountID, nowNs, accountID, nowNs, accountID)
+	// Live reservations count, except those the request replaces (same ID).
+	q := `WITH want(id, key, size, expires_ns) AS (VALUES ` + values + `),
+	lim(q) AS (SELECT coalesce((SELECT quota FROM quotas WHERE account_id = ?), ?)),
+	cur(n) AS (SELECT coalesce((SELECT used FROM usage WHERE account_id = ?), 0) +
+		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ? AND expires_ns > ?), 0) -
+		coalesce((SELECT sum(r.size) FROM want w JOIN reservations r ON r.account_id = ? AND r.id = w.id
+			WHERE r.expires_ns > ?), 0))
+	INSERT INTO reservations (account_id, id, key, size, expires_ns)
+	SELECT ?, id, key, size, expires_ns FROM want
+	WHERE (SELECT q FROM lim) = 0 OR (SELECT n FROM cur) + (SELECT sum(size) FROM want) <= (SELECT q FROM lim)
+	ON CONFLICT (account_id, id) DO UPDATE SET key = excluded.key, size = excluded.size, expires_ns = excluded.expires_ns
+	RETURNING id`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("reserve %d uploads for %s: %w", len(rs), accountID, err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("reserve %d uploads for %s: %w", len(rs), accountID, err)
+	}
+	// Forget reservations long expired; cheap thanks to the index.
+	s.db.ExecContext(ctx, `DELETE FROM reservations WHERE expires_ns < ?`, sqlitedb.Nanos(now.Add(-time.Hour)))
+	return n > 0, nil
+}
+
+// RenameReservation implements ObjectStore.
+func (s *SQLite) RenameReservation(ctx context.Context, accountID, from, to string, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE reservations SET id = ?, expires_ns = ? WHERE account_id = ? AND id = ?`,
+		to, sqlitedb.Nanos(expires), accountID, from)
+	if err != nil {
+		return fmt.Errorf("rename reservation %s: %w", from, err)
+	}
+	return nil
+}
+
+// ReservedSize implements ObjectStore.
+func (s *SQLite) ReservedSize(ctx context.Context, accountID, id string) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT size FROM reservations WHERE account_id = ? AND id = ?`, accountID, id).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read reservation %s: %w", id, err)
+	}
+	return n, nil
+}
+
+// Release implements ObjectStore.
+func (s *SQLite) Release(ctx context.Context, accountID, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM reservations WHERE account_id = ? AND id = ?`, accountID, id)
+	if err != nil {
+		return fmt.Errorf("release reservation %s: %w", id, err)
+	}
+	return nil
+}
+
+const upsertObject = `INSERT INTO objects (account_id, key, size, etag, sha256, mtime, device, updated_ns)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (account_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, sha256 = excluded.sha256,
+		mtime = excluded.mtime, device = excluded.device, updated_ns = excluded.updated_ns`
+
+func objectArgs(o StoredObject) []any {
+	return []any{o.AccountID, o.Key, o.Size, o.ETag, o.SHA256, o.MTime, o.Device, sqlitedb.Nanos(o.Updated)}
+}
+
+// PutObject implements ObjectStore.
+func (s *SQLite) PutObject(ctx context.Context, o StoredObject, release string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("index %s: %w", o.Key, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, upsertObject, objectArgs(o)...); err != nil {
+		return fmt.Errorf("index %s: %w", o.Key, err)
+	}
+	if release != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reservations WHERE account_id = ? AND id = ?`, o.AccountID, release); err != nil {
+			return fmt.Errorf("index %s: %w", o.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("index %s: %w", o.Key, err)
+	}
+	return nil
+}
+
+// ReplaceObjects implements ObjectStore.
+func (s *SQLite) ReplaceObjects(ctx context.Context, accountID string, objs []StoredObject) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("recount %s: %w", accountID, err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM objects WHERE account_id = ?`, `DELETE FROM usage WHERE account_id = ?`} {
+		if _, err := tx.ExecContext(ctx, q, accountID); err != nil {
+			return fmt.Errorf("recount %s: %w", accountID, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO usage (account_id, used, objects) VALUES (?, 0, 0)`, accountID); err != nil {
+		return fmt.Errorf("recount %s: %w", accountID, err)
+	}
+	stmt, err := tx.PrepareContext(ctx, upsertObject)
+	if err != nil {
+		return fmt.Errorf("recount %s: %w", accountID, err)
+	}
+	defer stmt.Close()
+	for _, o := range objs {
+		if _, err := stmt.ExecContext(ctx, objectArgs(o)...); err != nil {
+			return fmt.Errorf("recount %s: index %s: %w", accountID, o.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("recount %s: %w", accountID, err)
+	}
+	return nil
+}
+
+// IndexedObjects implements ObjectStore.
+func (s *SQLite) IndexedObjects(ctx context.Context, accountID, from, to string) ([]StoredObject, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, size, etag, sha256, mtime, device, updated_ns FROM objects
+		WHERE account_id = ? AND key >= ? AND key <= ? ORDER BY key`, accountID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("read index of %s: %w", accountID, err)
+	}
+	defer rows.Close()
+	var out []StoredObject
+	for rows.Next() {
+		o := StoredObject{AccountID: accountID}
+		var updated int64
+		if err := rows.Scan(&o.Key, &o.Size, &o.ETag, &o.SHA256, &o.MTime, &o.Device, &updated); err != nil {
+			return nil, fmt.Errorf("read index of %s: %w", accountID, err)
+		}
+		o.Updated = sqlitedb.Time(updated)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// Usage implements ObjectStore.
+func (s *SQLite) Usage(ctx context.Context, accountID string, defaultQuota int64, now time.Time) (Usage, error) {
+	var u Usage
+	err := s.db.QueryRowContext(ctx, `SELECT
+		coalesce((SELECT used FROM usage WHERE account_id = ?1), 0),
+		coalesce((SELECT objects FROM usage WHERE account_id = ?1), 0),
+		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?1 AND expires_ns > ?2), 0),
+		coalesce((SELECT quota FROM quotas WHERE account_id = ?1), ?3)`,
+		accountID, sqlitedb.Nanos(now), defaultQuota).Scan(&u.Used, &u.Objects, &u.Reserved, &u.Quota)
+	if err != nil && err != sql.ErrNoRows {
+		return Usage{}, fmt.Errorf("read usage of %s: %w", accountID, err)
+	}
+	return u, nil
+}
+
+// SetQuota implements ObjectStore.
+func (s *SQLite) SetQuota(ctx context.Context, accountID string, quota int64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO quotas (account_id, quota) VALUES (?, ?)
+		ON CONFLICT (account_id) DO UPDATE SET quota = excluded.quota`, accountID, quota)
+	if err != nil {
+		return fmt.Errorf("set quota of %s: %w", accountID, err)
+	}
+	return nil
+}
+
+// AccountIDs implements ObjectStore.
+func (s *SQLite) AccountIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM accounts UNION SELECT account_id FROM usage ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list accounts: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,147 @@
+// Package versitygwtest starts a real versitygw S3 server (posix backend)
+// on 127.0.0.1 for tests: the second S3 server cloudkeep is tested
+// against, one without STS.
+//
+// The binary comes from $CLOUDKEEP_VERSITYGW_BIN, else the repository's
+// .cache/bin/versitygw (installed by scripts/install-versitygw.sh), else
+// $PATH. When it is missing a test fails under CI=true and is skipped
+// elsewhere.
+package versitygwtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/cloudkeep/cloudkeep/internal/miniotest"
+)
+
+// Root credentials of every test server.
+const (
+	AccessKey = "cloudkeep-test"
+	SecretKey = "cloudkeep-test-secret-Vg7x"
+	Bucket    = "photos"
+)
+
+// Server is a running versitygw.
+type Server struct {
+	Endpoint  string // 127.0.0.1:port
+	AccessKey string
+	SecretKey string
+	Bucket    string
+	Dir       string        // the posix root: one folder per bucket
+	Client    *minio.Client // signed with the root credentials
+	cmd       *exec.Cmd
+}
+
+// Binary returns the path of the versitygw binary.
+func Binary() (string, error) {
+	if p := os.Getenv("CLOUDKEEP_VERSITYGW_BIN"); p != "" {
+		return p, nil
+	}
+	if root, err := miniotest.RepoRoot(); err == nil {
+		p := filepath.Join(root, ".cache", "bin", "versitygw")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("versitygw")
+	if err != nil {
+		return "", errors.New("no versitygw binary: run scripts/install-versitygw.sh, or set CLOUDKEEP_VERSITYGW_BIN")
+	}
+	return p, nil
+}
+
+// Require returns the versitygw binary, or ends the test: a failure under
+// CI=true, a skip elsewhere.
+func Require(t testing.TB) string {
+	t.Helper()
+	bin, err := Binary()
+	if err == nil {
+		return bin
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(err)
+	}
+	t.Skip(err)
+	return ""
+}
+
+// Start starts versitygw on an empty directory with a bucket named Bucket,
+// and stops it when the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin := Require(t)
+	s := &Server{
+		Endpoint:  "127.0.0.1:" + strconv.Itoa(miniotest.FreePort(t)),
+		AccessKey: AccessKey,
+		SecretKey: SecretKey,
+		Bucket:    Bucket,
+		Dir:       t.TempDir(),
+	}
+	s.cmd = exec.Command(bin, "--port", s.Endpoint, "posix", s.Dir)
+	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "versitygw.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start versitygw: %v", err)
+	}
+	t.Cleanup(func() { s.stop(); logFile.Close() })
+	s.Client, err = minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.waitReady(30 * time.Second); err != nil {
+		log, _ := os.ReadFile(logFile.Name())
+		t.Fatalf("versitygw did not start: %v\n%s", err, log)
+	}
+	if err := s.Client.MakeBucket(context.Background(), s.Bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("make bucket: %v", err)
+	}
+	return s
+}
+
+// waitReady polls until the server answers a signed ListBuckets.
+func (s *Server) waitReady(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := s.Client.ListBuckets(ctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not answering after %s: %w", s.Endpoint, limit, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *Server) stop() {
+	if s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}

@@ -1,0 +1,149 @@
+package storage
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/cloudkeep/cloudkeep/account/wire"
+)
+
+// batcher coalesces operations into grant calls: the first operation goes
+// at once; those that arrive while a call is in flight wait and go
+// together in the next one. Operations nobody waits for (commits) ride
+// along with the next call, or go on their own after lingerCommits.
+type batcher struct {
+	send func(ctx context.Context, ops []wire.Op) ([]wire.Result, error)
+
+	mu      sync.Mutex
+	pending []*call
+	busy    bool        // a flusher runs
+	timer   *time.Timer // flushes lone commits
+}
+
+// lingerCommits is how long a commit waits for company.
+const lingerCommits = 200 * time.Millisecond
+
+// grantTimeout bounds one grant call.
+const grantTimeout = 30 * time.Second
+
+type call struct {
+	ctx  context.Context // nil for an operation nobody waits for
+	op   wire.Op
+	done chan struct{}
+	res  wire.Result
+	err  error
+}
+
+// do sends op in the next grant call and waits for its result.
+func (b *batcher) do(ctx context.Context, op wire.Op) (wire.Result, error) {
+	c := &call{ctx: ctx, op: op, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, c)
+	b.startLocked()
+	b.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+		return wire.Result{}, ctx.Err()
+	}
+}
+
+// later queues op for the next grant call without waiting for it.
+func (b *batcher) later(op wire.Op) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending = append(b.pending, &call{op: op, done: make(chan struct{})})
+	if !b.busy && b.timer == nil {
+		b.timer = time.AfterFunc(lingerCommits, func() {
+			b.mu.Lock()
+			b.timer = nil
+			b.startLocked()
+			b.mu.Unlock()
+		})
+	}
+}
+
+// flush sends what is pending and waits until nothing is.
+func (b *batcher) flush(ctx context.Context) error {
+	for {
+		b.mu.Lock()
+		idle := !b.busy && len(b.pending) == 0
+		if !idle {
+			b.startLocked()
+		}
+		b.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func (b *batcher) startLocked() {
+	if b.busy || len(b.pending) == 0 {
+		return
+	}
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	b.busy = true
+	go b.run()
+}
+
+// run sends batches until none is pending.
+func (b *batcher) run() {
+	for {
+		batch := b.take()
+		if batch == nil {
+			return
+		}
+		ops := make([]wire.Op, len(batch))
+		for i, c := range batch {
+			ops[i] = c.op
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), grantTimeout)
+		results, err := b.send(ctx, ops)
+		cancel()
+		for i, c := range batch {
+			if err != nil {
+				c.err = err
+			} else {
+				c.res = results[i]
+			}
+			close(c.done)
+		}
+	}
+}
+
+// take removes up to MaxGrantOps pending calls whose callers still wait;
+// nil (and not busy any more) when there are none.
+func (b *batcher) take() []*call {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var batch []*call
+	rest := b.pending[:0]
+	for _, c := range b.pending {
+		switch {
+		case c.ctx != nil && c.ctx.Err() != nil:
+			c.err = c.ctx.Err()
+			close(c.done)
+		case len(batch) < wire.MaxGrantOps:
+			batch = append(batch, c)
+		default:
+			rest = append(rest, c)
+		}
+	}
+	b.pending = rest
+	if len(batch) == 0 {
+		b.busy = false
+		return nil
+	}
+	return batch
+}
