@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,23 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudkeep/cloudkeep/internal/minioadmin"
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 )
-
-func TestMinIOPolicyCommand(t *testing.T) {
-	w := newWorld(t)
-	w.env = []string{"MINIO_ROOT_USER=" + w.srv.AccessKey, "MINIO_ROOT_PASSWORD=" + w.srv.SecretKey}
-	res := w.run("minio-policy", "--endpoint", "http://"+w.srv.Endpoint, "--bucket", "photos")
-	if res.code != 0 || res.stdout != "policy \"cloudkeep-user\" created: each account reaches only photos/<account ID>/\n" {
-		t.Fatalf("exit %d: %q %q", res.code, res.stdout, res.stderr)
-	}
-	admin := &minioadmin.Client{Endpoint: "http://" + w.srv.Endpoint, AccessKey: w.srv.AccessKey, SecretKey: w.srv.SecretKey}
-	p, err := admin.Policy(context.Background(), "cloudkeep-user")
-	if err != nil || !strings.Contains(string(p), "arn:aws:s3:::photos/${jwt:sub}/*") || strings.Contains(string(p), "ListBucketMultipartUploads") {
-		t.Errorf("policy in MinIO: %s, %v", p, err)
-	}
-}
 
 func TestAccountServer(t *testing.T) {
 	w := newWorld(t)

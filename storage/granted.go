@@ -48,6 +48,7 @@ type Granted struct {
 func NewGranted(accountURL string, tokens Tokens, log zerolog.Logger) *Granted {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
+	t.WriteBufferSize, t.ReadBufferSize = 256<<10, 256<<10 // bodies of many MiB: fewer, larger writes
 	g := &Granted{
 		url:    strings.TrimSuffix(accountURL, "/"),
 		tokens: tokens,
