@@ -72,12 +72,19 @@ func (s *Service) ApproveDevice(ctx context.Context, userCode, accountID string,
 	if err != nil || d.Status != "pending" || s.now().After(d.Expires) {
 		return ErrUnknownUserCode
 	}
-	d.AccountID, d.Status = accountID, "denied"
+	answer := "denied"
 	if approve {
-		d.Status = "approved"
+		answer = "approved"
 	}
-	s.log.Info().Str("account", accountID).Str("device", d.DeviceName).Str("answer", d.Status).Msg("device authorization")
-	return s.store.PutDeviceAuth(ctx, d)
+	ok, err := s.store.MoveDeviceAuth(ctx, d.CodeHash, "pending", answer, accountID, s.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrUnknownUserCode // answered or expired meanwhile
+	}
+	s.log.Info().Str("account", accountID).Str("device", d.DeviceName).Str("answer", answer).Msg("device authorization")
+	return nil
 }
 
 // PollDevice is the device's token request (RFC 8628 section 3.4).
@@ -112,9 +119,12 @@ func (s *Service) PollDevice(ctx context.Context, clientID, deviceCode string) (
 	case "issued":
 		return Tokens{}, ErrInvalidGrant
 	}
-	d.Status = "issued"
-	if err := s.store.PutDeviceAuth(ctx, d); err != nil {
+	ok, err := s.store.MoveDeviceAuth(ctx, d.CodeHash, "approved", "issued", "", now)
+	if err != nil {
 		return Tokens{}, err
+	}
+	if !ok {
+		return Tokens{}, ErrInvalidGrant // another poll collected the tokens
 	}
 	return s.Connect(ctx, d.AccountID, clientID, d.DeviceName)
 }

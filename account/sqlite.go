@@ -236,6 +236,18 @@ func (s *SQLite) DeviceAuthByUserCode(ctx context.Context, userCode string) (Dev
 	return s.scanDeviceAuth(s.db.QueryRowContext(ctx, `SELECT `+deviceAuthCols+` FROM device_auths WHERE user_code = ?`, userCode))
 }
 
+func (s *SQLite) MoveDeviceAuth(ctx context.Context, codeHash, from, to, accountID string, now time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE device_auths SET status = ?,
+		account_id = CASE WHEN ? = '' THEN account_id ELSE ? END
+		WHERE code_hash = ? AND status = ? AND expires_ns > ?`,
+		to, accountID, accountID, codeHash, from, sqlitedb.Nanos(now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 func (s *SQLite) Throttle(ctx context.Context, key string) (Throttle, error) {
 	t := Throttle{Key: key}
 	var locked, updated, expires int64

@@ -103,6 +103,11 @@ type Store interface {
 	DeviceAuth(ctx context.Context, codeHash string) (DeviceAuth, error)
 	DeviceAuthByUserCode(ctx context.Context, userCode string) (DeviceAuth, error)
 	ApprovedDeviceAuths(ctx context.Context, accountID string, now time.Time) ([]DeviceAuth, error) // approved, not yet collected, not expired
+	// MoveDeviceAuth changes the status of the authorization from `from`
+	// to `to` (setting its account when accountID is not empty) in one
+	// statement, unless it expired by now; it reports whether this call
+	// made the change, so of two racing calls exactly one wins.
+	MoveDeviceAuth(ctx context.Context, codeHash, from, to, accountID string, now time.Time) (bool, error)
 
 	Throttle(ctx context.Context, key string) (Throttle, error) // a zero Throttle when none
 
