@@ -19,6 +19,7 @@ func Run(t *testing.T, open func(t *testing.T) account.Store) {
 		"Devices":             testDevices,
 		"DeviceAuths":         testDeviceAuths,
 		"ApprovedDeviceAuths": testApprovedDeviceAuths,
+		"MoveDeviceAuth":      testMoveDeviceAuth,
 		"Throttles":           testThrottles,
 		"Sessions":            testSessions,
 		"CodeTries":           testCodeTries,

@@ -1,0 +1,40 @@
+package storetest
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cloudkeep/cloudkeep/account"
+)
+
+// testMoveDeviceAuth: a status moves only from the expected one, before
+// expiry, and of 50 racing moves exactly one wins.
+func testMoveDeviceAuth(t *testing.T, s account.Store) {
+	now := time.Unix(2000, 0)
+	d := account.DeviceAuth{CodeHash: "mv1", UserCode: "MMMM-MMM1", DeviceName: "tablet", Status: "pending", Expires: now.Add(time.Minute)}
+	if err := s.PutDeviceAuth(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.MoveDeviceAuth(ctx, "mv1", "approved", "issued", "", now); ok || err != nil {
+		t.Errorf("moved from the wrong status: %v, %v", ok, err)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if ok, err := s.MoveDeviceAuth(ctx, "mv1", "pending", "approved", "1000000009", now); ok && err == nil {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.DeviceAuth(ctx, "mv1")
+	if wins.Load() != 1 || err != nil || got.Status != "approved" || got.AccountID != "1000000009" {
+		t.Errorf("got %d wins, %+v, %v; want 1 win, approved for 1000000009", wins.Load(), got, err)
+	}
+	if ok, _ := s.MoveDeviceAuth(ctx, "mv1", "approved", "issued", "", now.Add(time.Minute)); ok {
+		t.Error("an expired authorization moved")
+	}
+}
