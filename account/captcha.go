@@ -95,8 +95,10 @@ func (c captchaStore) Get(id string, clear bool) []byte {
 	if err != nil || code.Purpose != "captcha" || time.Now().After(code.Expires) {
 		return nil
 	}
-	if clear {
-		c.store.DeleteCode(ctx, code.ID)
+	if clear { // spent once: of parallel checks, one deletes it
+		if _, err := c.store.ConsumeCode(ctx, code.ID, code.Hash, time.Now()); err != nil {
+			return nil
+		}
 	}
 	return []byte(code.Hash)
 }

@@ -160,6 +160,9 @@ func (g *Gate) control(ctx context.Context, c Caller, op wire.Op, held string) w
 // reserve holds quota space for every put and create of the request in one
 // atomic step, and returns the reservation ID per op index.
 func (g *Gate) reserve(ctx context.Context, c Caller, ops []wire.Op, res []wire.Result) (map[int]string, error) {
+	if err := g.settlePuts(ctx, c); err != nil {
+		return nil, err
+	}
 	now := g.now()
 	putUntil := now.Add(max(putReserveGrants*g.cfg.GrantTTL, minPutReservation))
 	held := map[int]string{}
@@ -188,6 +191,32 @@ func (g *Gate) reserve(ctx context.Context, c Caller, ops []wire.Op, res []wire.
 		return nil, &QuotaError{Used: u.Used, Quota: u.Quota}
 	}
 	return held, nil
+}
+
+// settlePutsMax bounds the expired puts one grant request settles.
+const settlePutsMax = 100
+
+// settlePuts counts the objects of puts whose grants are over but that the
+// device never committed (it crashed, or would store more than its quota
+// by not committing), and frees the reservations of puts never made.
+func (g *Gate) settlePuts(ctx context.Context, c Caller) error {
+	rs, err := g.store.ExpiredPuts(ctx, c.AccountID, g.now(), settlePutsMax)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		res := g.count(ctx, c, r.Key, r.ID)
+		switch {
+		case res.Error == nil || res.Error.Code == wire.ErrCodeQuotaExceeded:
+		case res.Error.Code == wire.ErrCodeNotFound:
+			if err := g.store.Release(ctx, c.AccountID, r.ID); err != nil {
+				return err
+			}
+		default: // kept for the next grant request
+			g.log.Warn().Str("account", c.AccountID).Str("key", r.Key).Str("error", res.Error.Message).Msg("count uncommitted put")
+		}
+	}
+	return nil
 }
 
 // Usage returns an account's usage under the gate's default quota.

@@ -76,22 +76,27 @@ func (g *Gate) complete(ctx context.Context, c Caller, op wire.Op) wire.Result {
 		"X-Amz-Checksum-Crc32c": full,
 		"X-Amz-Checksum-Type":   "FULL_OBJECT",
 	}}
-	hold := "upload:" + op.UploadID
-	reserved, err := g.store.ReservedSize(ctx, c.AccountID, hold)
-	if err != nil {
-		return g.storageError(c, "complete", op.Key, err)
-	}
 	if _, err := g.core.CompleteMultipartUpload(ctx, g.cfg.Bucket, op.Key, op.UploadID, parts, opts); err != nil {
 		return g.storageError(c, "complete", op.Key, err)
 	}
-	excess, res, refused := g.checkDeclared(ctx, c, op.Key, reserved)
+	return g.count(ctx, c, op.Key, "upload:"+op.UploadID)
+}
+
+// count records an object the device has stored, held to the quota by
+// the reservation hold of its key, which it then frees.
+func (g *Gate) count(ctx context.Context, c Caller, key, hold string) wire.Result {
+	reserved, err := g.store.ReservedSize(ctx, c.AccountID, hold, key)
+	if err != nil {
+		return g.storageError(c, "count", key, err)
+	}
+	excess, res, refused := g.checkDeclared(ctx, c, key, max(reserved, 0))
 	if refused {
 		if res.Error.Code == wire.ErrCodeQuotaExceeded {
-			g.store.Release(context.WithoutCancel(ctx), c.AccountID, hold) // the upload is gone
+			g.store.Release(context.WithoutCancel(ctx), c.AccountID, hold) // the object is gone
 		}
 		return res
 	}
-	res = g.index(ctx, c, op.Key, hold)
+	res = g.index(ctx, c, key, hold)
 	if excess != "" {
 		g.store.Release(context.WithoutCancel(ctx), c.AccountID, excess)
 	}
@@ -99,16 +104,21 @@ func (g *Gate) complete(ctx context.Context, c Caller, op wire.Op) wire.Result {
 }
 
 // checkDeclared holds the quota to an object bigger than the size its
-// upload reserved: the excess must fit (its reservation, returned, is to
-// be released once the object is counted), or the object is removed and
-// the op answers quota_exceeded.
+// upload reserved plus the size it replaces: the excess must fit (its
+// reservation, returned, is to be released once the object is counted),
+// or the object is removed and the op answers quota_exceeded. An upload
+// whose reservation is gone (expired, or never made) reserved nothing.
 func (g *Gate) checkDeclared(ctx context.Context, c Caller, key string, reserved int64) (string, wire.Result, bool) {
-	if reserved < 0 {
-		return "", wire.Result{}, false // begun without a reservation: counted as it is
-	}
 	info, err := g.core.StatObject(ctx, g.cfg.Bucket, key, minio.StatObjectOptions{})
 	if err != nil {
 		return "", g.storageError(c, "stat", key, err), true
+	}
+	old, err := g.store.IndexedObjects(ctx, c.AccountID, key, key)
+	if err != nil {
+		return "", g.storageError(c, "count", key, err), true
+	}
+	for _, o := range old {
+		reserved += o.Size // replaced by the new object
 	}
 	if info.Size <= reserved {
 		return "", wire.Result{}, false
@@ -128,9 +138,16 @@ func (g *Gate) checkDeclared(ctx context.Context, c Caller, key string, reserved
 
 // abort cancels the upload and frees its reservation.
 func (g *Gate) abort(ctx context.Context, c Caller, op wire.Op) wire.Result {
-	err := g.core.AbortMultipartUpload(ctx, g.cfg.Bucket, op.Key, op.UploadID)
-	if err == nil || minio.ToErrorResponse(err).Code == "NoSuchUpload" {
-		if rerr := g.store.Release(ctx, c.AccountID, "upload:"+op.UploadID); rerr != nil {
+	// Some servers (MinIO) answer an abort under another key with success
+	// and abort nothing: only the reservation made for this key goes.
+	hold := "upload:" + op.UploadID
+	reserved, err := g.store.ReservedSize(ctx, c.AccountID, hold, op.Key)
+	if err != nil {
+		return g.storageError(c, "abort", op.Key, err)
+	}
+	err = g.core.AbortMultipartUpload(ctx, g.cfg.Bucket, op.Key, op.UploadID)
+	if reserved >= 0 && (err == nil || minio.ToErrorResponse(err).Code == "NoSuchUpload") {
+		if rerr := g.store.Release(ctx, c.AccountID, hold); rerr != nil {
 			return g.storageError(c, "abort", op.Key, rerr)
 		}
 	}
@@ -254,7 +271,7 @@ func (g *Gate) reserveOne(ctx context.Context, c Caller, r Reservation) (wire.Re
 
 // commit counts an object the device has PUT with a presigned request.
 func (g *Gate) commit(ctx context.Context, c Caller, op wire.Op) wire.Result {
-	return g.index(ctx, c, op.Key, "put:"+op.Key)
+	return g.count(ctx, c, op.Key, "put:"+op.Key)
 }
 
 // index stats a completed object, records it in the account's index and

@@ -123,10 +123,23 @@ func withUpload(account string, op wire.Op) *wire.Error {
 	if e := keyOnly(account, op); e != nil {
 		return e
 	}
-	if op.UploadID == "" || len(op.UploadID) > 1024 || strings.IndexFunc(op.UploadID, unicode.IsControl) >= 0 {
+	if !validUploadID(op.UploadID) {
 		return invalid("upload_id is missing or malformed")
 	}
 	return nil
+}
+
+// validUploadID reports whether id looks like an upload ID some S3 server
+// hands out: up to 1024 letters, digits and "-_.~=+", and not "." or "..".
+// Servers that keep uploads as files (versitygw) use the ID as a path
+// segment, so "..", "/" or "\" in it would reach other accounts' uploads.
+func validUploadID(id string) bool {
+	if id == "" || id == "." || id == ".." || len(id) > 1024 {
+		return false
+	}
+	return strings.IndexFunc(id, func(r rune) bool {
+		return !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.~=+", r)))
+	}) < 0
 }
 
 func checkPart(account string, op wire.Op) *wire.Error {

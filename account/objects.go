@@ -48,9 +48,13 @@ type ObjectStore interface {
 	Reserve(ctx context.Context, accountID string, rs []Reservation, defaultQuota int64, now time.Time) (bool, error)
 	// RenameReservation gives a reservation a new ID and expiry.
 	RenameReservation(ctx context.Context, accountID, from, to string, expires time.Time) error
-	// ReservedSize returns the size a reservation holds, or -1 when there
-	// is none.
-	ReservedSize(ctx context.Context, accountID, id string) (int64, error)
+	// ReservedSize returns the size reservation id holds for key, or -1
+	// when there is none for that key.
+	ReservedSize(ctx context.Context, accountID, id, key string) (int64, error)
+	// ExpiredPuts returns up to limit "put:" reservations of the account
+	// that expired by now: grants over, their objects not counted yet.
+	// Unlike other reservations, they stay until released.
+	ExpiredPuts(ctx context.Context, accountID string, now time.Time, limit int) ([]Reservation, error)
 	// Release drops a reservation; an unknown one is not an error.
 	Release(ctx context.Context, accountID, id string) error
 	// PutObject records a completed object (insert or replace by key) and

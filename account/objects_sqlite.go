@@ -89,8 +89,9 @@ func (s *SQLite) Reserve(ctx context.Context, accountID string, rs []Reservation
 	if err := rows.Err(); err != nil {
 		return false, fmt.Errorf("reserve %d uploads for %s: %w", len(rs), accountID, err)
 	}
-	// Forget reservations long expired; cheap thanks to the index.
-	s.db.ExecContext(ctx, `DELETE FROM reservations WHERE expires_ns < ?`, sqlitedb.Nanos(now.Add(-time.Hour)))
+	// Forget reservations long expired, but for puts still to be counted;
+	// cheap thanks to the index.
+	s.db.ExecContext(ctx, `DELETE FROM reservations WHERE expires_ns < ? AND id NOT LIKE 'put:%'`, sqlitedb.Nanos(now.Add(-time.Hour)))
 	return n > 0, nil
 }
 
@@ -105,9 +106,10 @@ func (s *SQLite) RenameReservation(ctx context.Context, accountID, from, to stri
 }
 
 // ReservedSize implements ObjectStore.
-func (s *SQLite) ReservedSize(ctx context.Context, accountID, id string) (int64, error) {
+func (s *SQLite) ReservedSize(ctx context.Context, accountID, id, key string) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT size FROM reservations WHERE account_id = ? AND id = ?`, accountID, id).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT size FROM reservations WHERE account_id = ? AND id = ? AND key = ?`,
+		accountID, id, key).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return -1, nil
 	}
@@ -115,6 +117,27 @@ func (s *SQLite) ReservedSize(ctx context.Context, accountID, id string) (int64,
 		return 0, fmt.Errorf("read reservation %s: %w", id, err)
 	}
 	return n, nil
+}
+
+// ExpiredPuts implements ObjectStore.
+func (s *SQLite) ExpiredPuts(ctx context.Context, accountID string, now time.Time, limit int) ([]Reservation, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, key, size, expires_ns FROM reservations
+		WHERE account_id = ? AND id >= 'put:' AND id < 'put;' AND expires_ns <= ? LIMIT ?`, accountID, sqlitedb.Nanos(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read expired puts of %s: %w", accountID, err)
+	}
+	defer rows.Close()
+	var out []Reservation
+	for rows.Next() {
+		var r Reservation
+		var expires int64
+		if err := rows.Scan(&r.ID, &r.Key, &r.Size, &expires); err != nil {
+			return nil, fmt.Errorf("read expired puts of %s: %w", accountID, err)
+		}
+		r.Expires = sqlitedb.Time(expires)
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // Release implements ObjectStore.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -152,11 +153,19 @@ func checkEmail(email string, fe FieldErrors) (string, AddressKind) {
 		return "", ""
 	}
 	a, err := mail.ParseAddress(email)
-	if err != nil || a.Name != "" || !strings.Contains(a.Address[strings.IndexByte(a.Address, '@'):], ".") {
+	if err != nil || a.Name != "" || !strings.Contains(a.Address[strings.IndexByte(a.Address, '@'):], ".") ||
+		strings.IndexFunc(a.Address, hiddenRune) >= 0 {
 		fe["email"] = "Enter an email address such as name@example.com."
 		return "", ""
 	}
 	return strings.ToLower(a.Address), KindEmail
+}
+
+// hiddenRune reports a character that would show an address as another:
+// control, format (text direction, zero width), line or paragraph
+// separators, and the replacement character of invalid UTF-8.
+func hiddenRune(r rune) bool {
+	return r == utf8.RuneError || unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 func parsePhone(dial, number string) (string, string) {
