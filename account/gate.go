@@ -118,6 +118,11 @@ func (g *Gate) run(ctx context.Context, c Caller, ops []wire.Op, res []wire.Resu
 		}
 		switch op.Op {
 		case wire.OpPut, wire.OpPart, wire.OpGet:
+			if op.Op == wire.OpPart {
+				if res[i] = g.grantPart(ctx, c, op); res[i].Error != nil {
+					continue
+				}
+			}
 			res[i] = g.presign(ctx, c, op, expires)
 			if res[i].Error != nil && held[i] != "" {
 				g.store.Release(context.WithoutCancel(ctx), c.AccountID, held[i])

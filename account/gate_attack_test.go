@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,10 +23,7 @@ func TestGate_AbortOfAnotherKeyKeepsTheReservation(t *testing.T) {
 		t.Fatal(cr.Error)
 	}
 	body := make([]byte, 2000)
-	p := ge.one(d, wire.Op{Op: wire.OpPart, Key: key, UploadID: cr.UploadID, Part: 1, Size: 2000, CRC32C: crc32cOf(body)})
-	if code, msg := send(t, p, body, nil); code != 200 {
-		t.Fatalf("part: %d %s", code, msg)
-	}
+	ge.adminPart(key, cr.UploadID, 1, body) // more than declared: the gate grants no such part
 	ab := ge.one(d, wire.Op{Op: wire.OpAbort, Key: d.account + "/laptop/other.mp4", UploadID: cr.UploadID})
 	if ab.Error != nil { // MinIO answers 204 and aborts nothing
 		t.Fatalf("abort under another key: %+v", ab.Error)
@@ -53,10 +52,7 @@ func TestGate_CompleteWithoutReservationHoldsQuota(t *testing.T) {
 	key := d.account + "/laptop/v.mp4"
 	cr := ge.one(d, wire.Op{Op: wire.OpCreate, Key: key, Size: 100})
 	body := make([]byte, 2000)
-	p := ge.one(d, wire.Op{Op: wire.OpPart, Key: key, UploadID: cr.UploadID, Part: 1, Size: 2000, CRC32C: crc32cOf(body)})
-	if code, msg := send(t, p, body, nil); code != 200 {
-		t.Fatalf("part: %d %s", code, msg)
-	}
+	ge.adminPart(key, cr.UploadID, 1, body)                      // more than declared: the gate grants no such part
 	ge.gate.store.Release(ctx, d.account, "upload:"+cr.UploadID) // as after 24 h
 	lp := ge.one(d, wire.Op{Op: wire.OpListParts, Key: key, UploadID: cr.UploadID})
 	cm := ge.one(d, wire.Op{Op: wire.OpComplete, Key: key, UploadID: cr.UploadID,
@@ -170,5 +166,57 @@ func TestGate_UncommittedPutIsCounted(t *testing.T) {
 	later = later.Add(2 * time.Hour)
 	if code, _, bad := ge.grant(d, putOp(d.account+"/laptop/d.jpg", make([]byte, 400))); code != 200 {
 		t.Fatalf("a put after an unused grant: %d %+v", code, bad)
+	}
+}
+
+// TestGate_PartsHeldToDeclaredSize: the parts of an upload never add up to
+// more than the size reserved at its create — an upload declared small
+// cannot park gigabytes of parts that are never completed nor counted —
+// and a burst of part grants gets exactly as many as fit.
+func TestGate_PartsHeldToDeclaredSize(t *testing.T) {
+	ge := newGateEnv(t, startMinIOServer(t), 30*time.Second, 0)
+	d := ge.connectDevice("", "laptop")
+	key := d.account + "/laptop/v.mp4"
+	cr := ge.one(d, wire.Op{Op: wire.OpCreate, Key: key, Size: 37 << 20})
+	if cr.Error != nil {
+		t.Fatal(cr.Error)
+	}
+	part := func(n int, size int64) wire.Op {
+		return wire.Op{Op: wire.OpPart, Key: key, UploadID: cr.UploadID, Part: n, Size: size, CRC32C: "AAAAAA=="}
+	}
+	if r := ge.one(d, part(1, 5<<30)); r.Error == nil || r.Error.Code != wire.ErrCodeQuotaExceeded || r.URL != "" {
+		t.Fatalf("a 5 GiB part of a 37 MiB upload: %+v, want %s", r.Error, wire.ErrCodeQuotaExceeded)
+	}
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for n := 1; n <= 100; n++ {
+		wg.Go(func() {
+			if r := ge.one(d, part(n, 1<<20)); r.Error == nil && r.URL != "" {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if granted.Load() != 37 {
+		t.Errorf("granted %d parts of 1 MiB for 37 MiB declared, want 37", granted.Load())
+	}
+	// A part granted again (its URL expired) replaces itself; it does not add up.
+	var again int
+	for n := 1; n <= 100 && again == 0; n++ {
+		if r := ge.one(d, part(n, 1<<20)); r.Error == nil {
+			again = n
+		}
+	}
+	if again == 0 {
+		t.Error("no granted part could be granted again")
+	}
+	if r := ge.one(d, wire.Op{Op: wire.OpPart, Key: key + ".other", UploadID: cr.UploadID, Part: 1, Size: 1, CRC32C: "AAAAAA=="}); r.Error == nil || r.Error.Code != wire.ErrCodeNoSuchUpload {
+		t.Errorf("a part of the upload under another key: %+v, want %s", r.Error, wire.ErrCodeNoSuchUpload)
+	}
+	if r := ge.one(d, wire.Op{Op: wire.OpAbort, Key: key, UploadID: cr.UploadID}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	if r := ge.one(d, part(1, 1)); r.Error == nil || r.Error.Code != wire.ErrCodeNoSuchUpload {
+		t.Errorf("a part after the abort: %+v, want %s", r.Error, wire.ErrCodeNoSuchUpload)
 	}
 }

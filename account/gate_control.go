@@ -331,3 +331,24 @@ func storageMessage(resp minio.ErrorResponse, err error) string {
 	}
 	return err.Error()
 }
+
+// grantPart lets a part be sent only within the size its upload reserved:
+// an upload whose parts would add up to more is refused (quota_exceeded),
+// one with no live reservation for this key is unknown (no_such_upload).
+func (g *Gate) grantPart(ctx context.Context, c Caller, op wire.Op) wire.Result {
+	ok, err := g.store.GrantPart(ctx, c.AccountID, op.UploadID, op.Key, op.Part, op.Size, g.now())
+	if err != nil {
+		return g.storageError(c, "grant part", op.Key, err)
+	}
+	if ok {
+		return wire.Result{}
+	}
+	reserved, err := g.store.ReservedSize(ctx, c.AccountID, "upload:"+op.UploadID, op.Key)
+	if err != nil {
+		return g.storageError(c, "grant part", op.Key, err)
+	}
+	if reserved < 0 {
+		return opError(wire.ErrCodeNoSuchUpload, "no upload %s of %s is in progress: begin it again", op.UploadID, op.Key)
+	}
+	return opError(wire.ErrCodeQuotaExceeded, "the parts of %s would add up to more than the %d bytes declared when it began", op.Key, reserved)
+}

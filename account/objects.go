@@ -51,6 +51,11 @@ type ObjectStore interface {
 	// ReservedSize returns the size reservation id holds for key, or -1
 	// when there is none for that key.
 	ReservedSize(ctx context.Context, accountID, id, key string) (int64, error)
+	// GrantPart records that part (size bytes) of the upload of key may
+	// be sent, and reports false when the upload has no live reservation
+	// for key or its parts would then add up to more than it reserved.
+	// Check and record are one statement: parallel grants never exceed it.
+	GrantPart(ctx context.Context, accountID, uploadID, key string, part int, size int64, now time.Time) (bool, error)
 	// ExpiredPuts returns up to limit "put:" reservations of the account
 	// that expired by now: grants over, their objects not counted yet.
 	// Unlike other reservations, they stay until released.
