@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/cloudkeep/cloudkeep/account/wire"
 )
 
@@ -33,7 +35,12 @@ func (h *handler) routesAPI(mux *http.ServeMux) {
 // decode reads a JSON body strictly; it writes the error and returns false
 // when the body is too big, malformed, or has unknown fields.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	return decodeLimit(w, r, v, maxBody)
+}
+
+// decodeLimit is decode with a body of at most limit bytes.
+func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
@@ -43,7 +50,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	switch {
 	case errors.As(err, &tooBig):
 		writeJSON(w, http.StatusRequestEntityTooLarge, wire.Error{Code: "too_large",
-			Message: fmt.Sprintf("The request body is larger than %d KiB.", maxBody>>10)})
+			Message: "The request body is larger than " + humanize.IBytes(uint64(limit)) + "."})
 		return false
 	case err != nil:
 		writeJSON(w, http.StatusBadRequest, wire.Error{Code: "invalid_json", Message: "The request body is not valid JSON for this call: " + jsonProblem(err)})

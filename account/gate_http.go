@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -68,7 +67,7 @@ func (h *handler) apiStorageGrant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req wire.GrantRequest
-	if !decodeGrant(w, r, &req) {
+	if !decodeLimit(w, r, &req, maxGrantBody) {
 		return
 	}
 	res, err := h.gate.Grant(r.Context(), Caller{AccountID: dev.AccountID, DeviceID: dev.ID, Device: dev.Name}, req)
@@ -83,28 +82,6 @@ func (h *handler) apiStorageGrant(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, res)
 	}
-}
-
-// decodeGrant reads a grant request strictly, like decode, with the
-// larger limit of the gate.
-func decodeGrant(w http.ResponseWriter, r *http.Request, v *wire.GrantRequest) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxGrantBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("more than one JSON value")
-	}
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeJSON(w, http.StatusRequestEntityTooLarge, wire.Error{Code: "too_large",
-			Message: fmt.Sprintf("The request body is larger than %d MiB.", maxGrantBody>>20)})
-		return false
-	case err != nil:
-		writeJSON(w, http.StatusBadRequest, wire.Error{Code: "invalid_json", Message: "The request body is not valid JSON for this call: " + jsonProblem(err)})
-		return false
-	}
-	return true
 }
 
 // usageText is the account's storage use for its page, or "" without a
