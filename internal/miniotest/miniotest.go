@@ -41,6 +41,8 @@ type Server struct {
 	Dir       string        // the data directory
 	Client    *minio.Client // signed with the root credentials
 	cmd       *exec.Cmd
+	args, env []string
+	log       *os.File
 }
 
 // Options change how Start runs the server.
@@ -50,18 +52,25 @@ type Options struct {
 
 // Binary returns the path of the MinIO server binary.
 func Binary() (string, error) {
-	if p := os.Getenv("CLOUDKEEP_MINIO_BIN"); p != "" {
+	return FindBinary("minio", "CLOUDKEEP_MINIO_BIN", "scripts/install-minio.sh (or `make test`)")
+}
+
+// FindBinary returns the path of the server binary name: from $envVar,
+// else the repository's .cache/bin/name, else $PATH; the error says to run
+// install when there is none.
+func FindBinary(name, envVar, install string) (string, error) {
+	if p := os.Getenv(envVar); p != "" {
 		return p, nil
 	}
 	if root, err := RepoRoot(); err == nil {
-		p := filepath.Join(root, ".cache", "bin", "minio")
+		p := filepath.Join(root, ".cache", "bin", name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
-	p, err := exec.LookPath("minio")
+	p, err := exec.LookPath(name)
 	if err != nil {
-		return "", errors.New("no MinIO server binary: run scripts/install-minio.sh (or `make test`), or set CLOUDKEEP_MINIO_BIN")
+		return "", fmt.Errorf("no %s binary: run %s, or set %s", name, install, envVar)
 	}
 	return p, nil
 }
@@ -94,7 +103,14 @@ func containsModule(gomod string) bool {
 // CI=true, a skip elsewhere.
 func Require(t testing.TB) string {
 	t.Helper()
-	bin, err := Binary()
+	return RequireBinary(t, Binary)
+}
+
+// RequireBinary returns what find finds, or ends the test: a failure under
+// CI=true, a skip elsewhere.
+func RequireBinary(t testing.TB, find func() (string, error)) string {
+	t.Helper()
+	bin, err := find()
 	if err == nil {
 		return bin
 	}
@@ -122,27 +138,20 @@ func Start(t testing.TB, opts ...Options) *Server {
 		Dir:       t.TempDir(),
 	}
 	console := "127.0.0.1:" + strconv.Itoa(FreePort(t))
-	s.cmd = exec.Command(bin, "server", "--quiet", "--address", s.Endpoint, "--console-address", console, s.Dir)
-	s.cmd.Env = append(os.Environ(),
+	s.args = []string{bin, "server", "--quiet", "--address", s.Endpoint, "--console-address", console, s.Dir}
+	s.env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey,
 		"MINIO_ROOT_PASSWORD="+s.SecretKey,
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	)
-	s.cmd.Env = append(s.cmd.Env, o.Env...)
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "minio.log"))
-	if err != nil {
+	s.env = append(s.env, o.Env...)
+	var err error
+	if s.log, err = os.Create(filepath.Join(t.TempDir(), "minio.log")); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start minio: %v", err)
-	}
-	t.Cleanup(func() { s.stop(); logFile.Close() })
-	if err := s.waitLive(30 * time.Second); err != nil {
-		log, _ := os.ReadFile(logFile.Name())
-		t.Fatalf("minio did not start: %v\n%s", err, log)
-	}
+	t.Cleanup(func() { s.stop(); s.log.Close() })
+	s.launch(t)
 	// Live is not ready: IAM (policies, OpenID) initializes after it.
 	admin := &minioadmin.Client{Endpoint: "http://" + s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey}
 	if err := admin.Ready(context.Background()); err != nil {
@@ -156,6 +165,38 @@ func Start(t testing.TB, opts ...Options) *Server {
 		t.Fatalf("make bucket: %v", err)
 	}
 	return s
+}
+
+// launch starts the server process and waits until it is live.
+func (s *Server) launch(t testing.TB) {
+	t.Helper()
+	s.cmd = exec.Command(s.args[0], s.args[1:]...)
+	s.cmd.Env = s.env
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start minio: %v", err)
+	}
+	if err := s.waitLive(30 * time.Second); err != nil {
+		log, _ := os.ReadFile(s.log.Name())
+		t.Fatalf("minio did not start: %v\n%s", err, log)
+	}
+}
+
+// Kill stops the server with SIGKILL, as a crash or a power cut would.
+func (s *Server) Kill() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+}
+
+// Restart starts the server again on the same address with the same data,
+// after Kill.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.launch(t)
+	admin := &minioadmin.Client{Endpoint: "http://" + s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey}
+	if err := admin.Ready(context.Background()); err != nil {
+		t.Fatalf("minio not ready after restart: %v", err)
+	}
 }
 
 func (s *Server) waitLive(limit time.Duration) error {
@@ -176,17 +217,21 @@ func (s *Server) waitLive(limit time.Duration) error {
 	}
 }
 
-func (s *Server) stop() {
-	if s.cmd.Process == nil {
+func (s *Server) stop() { Stop(s.cmd) }
+
+// Stop ends a server process started by cmd: SIGTERM, then SIGKILL after
+// 10 s. A process not started or already waited for is left alone.
+func Stop(cmd *exec.Cmd) {
+	if cmd == nil || cmd.Process == nil || cmd.ProcessState != nil {
 		return
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
+	go func() { cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
+		cmd.Process.Kill()
 		<-done
 	}
 }

@@ -10,13 +10,11 @@ package versitygwtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,35 +44,14 @@ type Server struct {
 
 // Binary returns the path of the versitygw binary.
 func Binary() (string, error) {
-	if p := os.Getenv("CLOUDKEEP_VERSITYGW_BIN"); p != "" {
-		return p, nil
-	}
-	if root, err := miniotest.RepoRoot(); err == nil {
-		p := filepath.Join(root, ".cache", "bin", "versitygw")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath("versitygw")
-	if err != nil {
-		return "", errors.New("no versitygw binary: run scripts/install-versitygw.sh, or set CLOUDKEEP_VERSITYGW_BIN")
-	}
-	return p, nil
+	return miniotest.FindBinary("versitygw", "CLOUDKEEP_VERSITYGW_BIN", "scripts/install-versitygw.sh")
 }
 
 // Require returns the versitygw binary, or ends the test: a failure under
 // CI=true, a skip elsewhere.
 func Require(t testing.TB) string {
 	t.Helper()
-	bin, err := Binary()
-	if err == nil {
-		return bin
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(err)
-	}
-	t.Skip(err)
-	return ""
+	return miniotest.RequireBinary(t, Binary)
 }
 
 // Start starts versitygw on an empty directory with a bucket named Bucket,
@@ -131,17 +108,4 @@ func (s *Server) waitReady(limit time.Duration) error {
 	}
 }
 
-func (s *Server) stop() {
-	if s.cmd.Process == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
-}
+func (s *Server) stop() { miniotest.Stop(s.cmd) }
