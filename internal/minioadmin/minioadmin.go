@@ -1,6 +1,5 @@
-// Package minioadmin makes the few MinIO admin API calls cloudkeep needs:
-// creating the per-user policy that confines each account to its own
-// prefix. Requests are SigV4-signed with minio-go's signer (madmin-go is
+// Package minioadmin makes the MinIO admin API call the test harness
+// needs: waiting until a new server's IAM answers. Requests are SigV4-signed with minio-go's signer (madmin-go is
 // AGPL and is not used).
 package minioadmin
 
@@ -9,7 +8,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,35 +17,12 @@ import (
 	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
-// UserPolicy is the policy for account-mode devices: everything on objects
-// under <bucket>/<account ID>/, listing only that prefix, and nothing that
-// shows other users' names (no ListBucketMultipartUploads).
-func UserPolicy(bucket string) []byte {
-	p := map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []map[string]any{
-			{"Effect": "Allow", "Action": []string{"s3:*"}, "Resource": []string{"arn:aws:s3:::" + bucket + "/${jwt:sub}/*"}},
-			{"Effect": "Allow", "Action": []string{"s3:ListBucket"}, "Resource": []string{"arn:aws:s3:::" + bucket},
-				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": []string{"${jwt:sub}/*", "${jwt:sub}"}}}},
-			{"Effect": "Allow", "Action": []string{"s3:GetBucketLocation"}, "Resource": []string{"arn:aws:s3:::" + bucket}},
-		},
-	}
-	b, _ := json.Marshal(p)
-	return b
-}
-
 // Client calls a MinIO server's admin API with root (or admin) keys.
 type Client struct {
 	Endpoint  string // http(s)://host:port
 	AccessKey string
 	SecretKey string
 	HTTP      *http.Client
-}
-
-// AddPolicy creates or replaces the canned policy name.
-func (c *Client) AddPolicy(ctx context.Context, name string, policy []byte) error {
-	_, err := c.do(ctx, http.MethodPut, "/minio/admin/v3/add-canned-policy", url.Values{"name": {name}}, policy)
-	return err
 }
 
 // Ready waits (up to 30 s) until the server's IAM subsystem answers: right
@@ -58,11 +33,6 @@ func (c *Client) Ready(ctx context.Context) error {
 		return nil // IAM answered: no such policy
 	}
 	return err
-}
-
-// Policy returns the canned policy name.
-func (c *Client) Policy(ctx context.Context, name string) ([]byte, error) {
-	return c.do(ctx, http.MethodGet, "/minio/admin/v3/info-canned-policy", url.Values{"name": {name}, "v": {"2"}}, nil)
 }
 
 // do makes the call, waiting up to 30 s while the server says it is still
