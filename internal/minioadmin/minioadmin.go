@@ -35,13 +35,8 @@ func (c *Client) Ready(ctx context.Context) error {
 	return err
 }
 
-// do makes the call, waiting up to 30 s while the server says it is still
-// initializing (right after it starts).
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, error) {
-	out, _, err := c.call(ctx, method, path, query, body)
-	return out, err
-}
-
+// call makes the call, waiting up to 30 s while the server says it is
+// still initializing (right after it starts).
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, int, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
