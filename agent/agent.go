@@ -191,7 +191,7 @@ func (a *Agent) work(ctx, uploads context.Context) {
 		case err == nil:
 			a.track.end(j, res, nil)
 			a.spaceFreed()
-		case errors.Is(err, errVanished), isCanceled(err):
+		case errors.Is(err, errVanished), interrupted(uploads, err):
 			a.track.end(j, res, nil)
 		case auth.IsSignedOut(err):
 			a.track.end(j, res, nil)

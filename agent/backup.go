@@ -134,7 +134,7 @@ func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
 					}
 					stop()
 				} else {
-					b.tally(sum, j, res, err)
+					b.tally(ctx, sum, j, res, err)
 				}
 				mu.Unlock()
 				if b.Progress != nil {
@@ -170,9 +170,9 @@ func (b *Backup) uploadOne(ctx context.Context, j job) (uploader.Result, error) 
 	return s.send(ctx, j, progress)
 }
 
-func (b *Backup) tally(sum *Summary, j job, res uploader.Result, err error) {
+func (b *Backup) tally(ctx context.Context, sum *Summary, j job, res uploader.Result, err error) {
 	switch {
-	case errors.Is(err, errVanished), err != nil && isCanceled(err):
+	case errors.Is(err, errVanished), interrupted(ctx, err):
 	case err != nil:
 		sum.Failed = append(sum.Failed, Failure{j.abs, err})
 	case res.Skipped:

@@ -44,7 +44,7 @@ func (s *sender) send(ctx context.Context, j job, progress func(int64)) (uploade
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		err = errors.Join(errVanished, s.journal.MarkDeleted(ctx, j.file.ID))
-	case err != nil && !isCanceled(err) && !auth.IsSignedOut(err) && !isQuota(err):
+	case err != nil && !interrupted(ctx, err) && !auth.IsSignedOut(err) && !isQuota(err):
 		if merr := s.journal.MarkFailed(ctx, j.file.ID, err); merr != nil {
 			err = errors.Join(err, merr)
 		}
@@ -52,16 +52,16 @@ func (s *sender) send(ctx context.Context, j job, progress func(int64)) (uploade
 		stored := journal.Stored{Identity: res.Identity, Key: res.Key, ETag: res.ETag, SHA256: res.SHA256}
 		err = s.journal.MarkDone(ctx, j.file.ID, stored)
 	}
-	s.logResult(j, res, err)
+	s.logResult(ctx, j, res, err)
 	return res, err
 }
 
 // logResult writes the one info line per stored file.
-func (s *sender) logResult(j job, res uploader.Result, err error) {
+func (s *sender) logResult(ctx context.Context, j job, res uploader.Result, err error) {
 	switch {
 	case errors.Is(err, errVanished):
 		s.log.Debug().Str("path", j.abs).Msg("file vanished before upload")
-	case err != nil && isCanceled(err):
+	case interrupted(ctx, err):
 		s.log.Debug().Str("key", j.key).Msg("upload interrupted; it resumes on the next start")
 	case err != nil && (auth.IsSignedOut(err) || isQuota(err)):
 	case err != nil:
@@ -76,8 +76,12 @@ func (s *sender) logResult(j job, res uploader.Result, err error) {
 	}
 }
 
-func isCanceled(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+// interrupted reports whether err is the end of ctx (a stop, the end of a
+// pass): the upload resumes later and nothing failed. A deadline that ran
+// out inside a call while ctx lives is a failure like any other.
+func interrupted(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil &&
+		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 func isQuota(err error) bool {

@@ -27,9 +27,12 @@ func TestFile_SaveLoad(t *testing.T) {
 	}
 	os.Chmod(f.Path, 0o644)
 	_, err = f.Load()
-	want := "credentials file " + f.Path + " can be read by others (mode 0644): run `chmod 600 " + f.Path + "`, then `cloudkeep login` again, as its tokens may have leaked"
+	want := "credentials file " + f.Path + " can be read by others (mode 0644): its tokens may have leaked: run `cloudkeep logout` (it revokes them), then `cloudkeep login`"
 	if err == nil || err.Error() != want {
-		t.Errorf("world-readable: got %v", err)
+		t.Errorf("world-readable: got %v, want %s", err, want)
+	}
+	if got, err := f.LoadExposed(); err != nil || got != c {
+		t.Errorf("world-readable, read to revoke: got %+v, %v, want %+v", got, err, c)
 	}
 	os.Chmod(f.Path, 0o600)
 	os.WriteFile(f.Path, []byte("{"), 0o600)

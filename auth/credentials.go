@@ -48,7 +48,9 @@ type File struct {
 	Path string
 }
 
-// Load reads the credentials; ErrSignedOut when there are none.
+// Load reads the credentials; ErrSignedOut when there are none. A file
+// others may read is refused: its tokens may have leaked, and only
+// `cloudkeep logout` (LoadExposed) still reads it, to revoke them.
 func (f File) Load() (Credentials, error) {
 	fi, err := os.Stat(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -58,10 +60,19 @@ func (f File) Load() (Credentials, error) {
 		return Credentials{}, err
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return Credentials{}, fmt.Errorf("credentials file %s can be read by others (mode %04o): run `chmod 600 %s`, then `cloudkeep login` again, as its tokens may have leaked",
-			f.Path, perm, f.Path)
+		return Credentials{}, fmt.Errorf("credentials file %s can be read by others (mode %04o): its tokens may have leaked: run `cloudkeep logout` (it revokes them), then `cloudkeep login`",
+			f.Path, perm)
 	}
+	return f.LoadExposed()
+}
+
+// LoadExposed reads the credentials whoever may read the file, so that
+// logout can revoke tokens that may have leaked. Everything else uses Load.
+func (f File) LoadExposed() (Credentials, error) {
 	b, err := os.ReadFile(f.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Credentials{}, ErrSignedOut
+	}
 	if err != nil {
 		return Credentials{}, err
 	}

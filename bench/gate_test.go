@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,11 +28,17 @@ import (
 // with one account signed in on a device whose state is in state.
 type gate struct {
 	url, state string
+	pid        int // the account service's process
 }
 
 // startGate starts the account service for srv, makes an account and
 // signs a device in; the device's config is written by gateConfig.
 func startGate(b testing.TB, srv *miniotest.Server) *gate {
+	return startGateBin(b, srv, testbin.Cloudkeep(b))
+}
+
+// startGateBin is startGate with the account service run from bin.
+func startGateBin(b testing.TB, srv *miniotest.Server, bin string) *gate {
 	b.Helper()
 	dir := b.TempDir()
 	port := miniotest.FreePort(b)
@@ -41,10 +49,11 @@ func startGate(b testing.TB, srv *miniotest.Server) *gate {
 	text := fmt.Sprintf("listen: 127.0.0.1:%d\nstate_dir: %s\nstorage:\n  endpoint: %s\n  bucket: %s\n  access_key: %s\n  secret_key_file: %s\nlog:\n  level: warn\n",
 		port, filepath.Join(dir, "state"), srv.Endpoint, srv.Bucket, srv.AccessKey, secret)
 	os.WriteFile(config, []byte(text), 0o600)
-	cmd := exec.Command(testbin.Cloudkeep(b), "account-server", "--config", config, "--dev")
+	cmd := exec.Command(bin, "account-server", "--config", config, "--dev")
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
+	g.pid = cmd.Process.Pid
 	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	waitHealthy(b, g.url)
 	g.signIn(b, filepath.Join(dir, "state", "outbox.log"))
@@ -133,11 +142,22 @@ func (g *gate) config(b testing.TB, folder string) string {
 // backupOnce runs `cloudkeep backup` with config and returns the grant
 // calls it made (0 in static mode).
 func backupOnce(b testing.TB, config string) int64 {
-	cmd := exec.Command(testbin.Cloudkeep(b), "backup", "--config", config)
+	calls, _ := backupWith(b, testbin.Cloudkeep(b), config)
+	return calls
+}
+
+// backupWith runs `bin backup` with config and returns the grant calls it
+// made (0 in static mode) and its resource usage.
+func backupWith(b testing.TB, bin, config string) (int64, *syscall.Rusage) {
+	cmd := exec.Command(bin, "backup", "--config", config)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if out, err := cmd.Output(); err != nil {
+	out, err := cmd.Output()
+	if err != nil {
 		b.Fatalf("backup: %v\n%s\n%s", err, out, tail(stderr.String()))
+	}
+	if os.Getenv("PROBE_OUT") != "" {
+		b.Logf("PROBE %s\n%s", out, tail(stderr.String()))
 	}
 	var calls int64
 	for _, line := range strings.Split(stderr.String(), "\n") {
@@ -149,7 +169,72 @@ func backupOnce(b testing.TB, config string) int64 {
 			calls = m.GrantCalls
 		}
 	}
-	return calls
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return calls, ru
+}
+
+// cpuOf returns the CPU time process pid has used so far (0 when it
+// cannot be read).
+func cpuOf(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // after "pid (comm) "
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// pidOf finds the process whose command line holds every word (0 when
+// none does).
+func pidOf(words ...string) int {
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		args := string(b)
+		found := len(args) > 0
+		for _, w := range words {
+			found = found && strings.Contains(args, w)
+		}
+		if found {
+			return pid
+		}
+	}
+	return 0
+}
+
+// settle starts every run from the same state: the previous run's writes
+// flushed to disk (else the kernel throttles the next run's writes while
+// it catches up), and MinIO idle again after the bucket was emptied (it
+// removes deleted data in the background).
+func settle(minioPID int) {
+	syscall.Sync()
+	for range 50 { // at most 5 s
+		c := cpuOf(minioPID)
+		time.Sleep(100 * time.Millisecond)
+		if cpuOf(minioPID)-c <= 10*time.Millisecond {
+			return
+		}
+	}
+}
+
+func cpuSeconds(ru *syscall.Rusage) float64 {
+	if ru == nil {
+		return 0
+	}
+	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
 }
 
 func tail(s string) string {
@@ -160,36 +245,98 @@ func tail(s string) string {
 }
 
 // benchGate runs `cloudkeep backup` of one data set in static mode and in
-// account mode (through the storage gate), alternately, on the same MinIO
-// in the same run. Compare the two MB/s figures; grant-calls/100-files is
-// the gate's cost in round trips.
+// account mode (through the storage gate), on the same MinIO in the same
+// run. Compare the two MB/s figures; grant-calls/100-files is the gate's
+// cost in round trips. Each mode also reports the CPU seconds per run of
+// the device (client-cpu-s), the account service (gate-cpu-s) and MinIO
+// (minio-cpu-s), and the device's peak RSS.
+//
+// With CLOUDKEEP_BENCH_BASELINE set to another cloudkeep binary (say, one
+// built from the previous commit) the modes static-base and account-base
+// run that binary, as device and as account service, on the same MinIO:
+// a before/after comparison in one run. CLOUDKEEP_BENCH_ROUNDS=N runs the
+// modes N times in turn (sub-benchmarks "static#01"…), so that a busy
+// machine's drift hits every mode alike; use it with -benchtime 1x.
 func benchGate(b *testing.B, set string) {
 	d := data(b, set)
 	srv := miniotest.Start(b)
+	minioPID := pidOf("server", srv.Dir)
 	root := filepath.Dir(d.files[0])
-	g := startGate(b, srv)
-	for _, mode := range []string{"static", "account"} {
-		b.Run(mode, func(b *testing.B) {
-			b.SetBytes(d.bytes)
-			var calls int64
-			for b.Loop() {
-				b.StopTimer()
-				empty(b, srv)
-				config := writeConfig(b, srv, root, b.TempDir(), "log: {level: warn}\n")
-				if mode == "account" {
-					for _, suffix := range []string{"", "-wal", "-shm"} {
-						os.Remove(filepath.Join(g.state, "journal.db"+suffix))
-					}
-					config = g.config(b, root)
-				}
-				b.StartTimer()
-				calls += backupOnce(b, config)
-			}
-			if mode == "account" {
-				b.ReportMetric(float64(calls)*100/float64(b.N)/float64(len(d.files)), "grant-calls/100-files")
-			}
-		})
+	type mode struct {
+		name, bin string
+		gate      *gate
 	}
+	bin := testbin.Cloudkeep(b)
+	modes := []mode{{"static", bin, nil}, {"account", bin, startGate(b, srv)}}
+	if base := os.Getenv("CLOUDKEEP_BENCH_BASELINE"); base != "" {
+		modes = append(modes, mode{"static-base", base, nil}, mode{"account-base", base, startGateBin(b, srv, base)})
+	}
+	if order := os.Getenv("CLOUDKEEP_BENCH_MODES"); order != "" { // e.g. "account,static": which, in what order
+		var chosen []mode
+		for _, name := range strings.Split(order, ",") {
+			for _, m := range modes {
+				if m.name == name {
+					chosen = append(chosen, m)
+				}
+			}
+		}
+		modes = chosen
+	}
+	rounds, _ := strconv.Atoi(os.Getenv("CLOUDKEEP_BENCH_ROUNDS"))
+	for range max(rounds, 1) {
+		for _, m := range modes {
+			runGateMode(b, d, srv, minioPID, root, m.name, m.bin, m.gate)
+		}
+	}
+}
+
+// runGateMode is one mode of benchGate: g is nil in static mode.
+func runGateMode(b *testing.B, d *dataset, srv *miniotest.Server, minioPID int, root, name, bin string, g *gate) {
+	b.Run(name, func(b *testing.B) {
+		b.SetBytes(d.bytes)
+		var calls int64
+		var client, gateCPU, minioCPU float64
+		var peak int64
+		for b.Loop() {
+			b.StopTimer()
+			empty(b, srv)
+			state, err := os.MkdirTemp("", "cloudkeep-bench-state-") // b.TempDir repeats itself across rounds
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer os.RemoveAll(state)
+			config := writeConfig(b, srv, root, state, "log: {level: warn}\n")
+			gatePID := 0
+			if g != nil {
+				for _, suffix := range []string{"", "-wal", "-shm"} {
+					os.Remove(filepath.Join(g.state, "journal.db"+suffix))
+				}
+				config = g.config(b, root)
+				gatePID = g.pid
+			}
+			settle(minioPID)
+			g0, m0 := cpuOf(gatePID), cpuOf(minioPID)
+			b.StartTimer()
+			n, ru := backupWith(b, bin, config)
+			b.StopTimer()
+			calls += n
+			gateCPU += (cpuOf(gatePID) - g0).Seconds()
+			minioCPU += (cpuOf(minioPID) - m0).Seconds()
+			client += cpuSeconds(ru)
+			if ru != nil {
+				peak = max(peak, ru.Maxrss*1024)
+			}
+			b.StartTimer()
+		}
+		n := float64(b.N)
+		if g != nil {
+			b.ReportMetric(float64(calls)*100/n/float64(len(d.files)), "grant-calls/100-files")
+			b.ReportMetric(gateCPU/n, "gate-cpu-s")
+		}
+		b.ReportMetric(client/n, "client-cpu-s")
+		b.ReportMetric(minioCPU/n, "minio-cpu-s")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+	})
 }
 
 func BenchmarkGate500x2MiB(b *testing.B) { benchGate(b, "500x2MiB") }

@@ -150,7 +150,7 @@ func logoutCmd(g *globals) *cobra.Command {
 				return err
 			}
 			file := auth.File{Path: credentialsPath(cfg)}
-			c, err := file.Load()
+			c, err := file.LoadExposed() // a file others could read is revoked all the more
 			if auth.IsSignedOut(err) {
 				fmt.Fprintln(g.stdout, "not signed in")
 				return nil

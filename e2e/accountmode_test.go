@@ -12,9 +12,11 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +38,7 @@ type stack struct {
 	srv    *miniotest.Server
 	proxy  *miniotest.Proxy // the storage as the service (and its grants) address it
 	logs   *syncBuffer
+	cmd    *exec.Cmd // the account service
 }
 
 // stackOptions tune a stack; zero values take the defaults.
@@ -74,25 +77,31 @@ quota:
 	if err := os.WriteFile(s.config, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := execCommand(testbin.Cloudkeep(t), "account-server", "--config", s.config, "--dev", "--log-format", "json")
-	cmd.Stdout, cmd.Stderr = s.logs, s.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	s.start()
+	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
+	return s
+}
+
+// start starts the account service and waits until it answers.
+func (s *stack) start() {
+	s.t.Helper()
+	s.cmd = execCommand(testbin.Cloudkeep(s.t), "account-server", "--config", s.config, "--dev", "--log-format", "json")
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get(s.url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("account service did not start:\n%s", s.logs)
+			s.t.Fatalf("account service did not start:\n%s", s.logs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
 }
 
 func or(v, def string) string {
@@ -398,16 +407,41 @@ func TestAccountMode_JourneyOnVersitygw(t *testing.T) {
 	}
 }
 
+// A credentials file others can read: every command refuses it and says
+// to log out, and `cloudkeep logout` still revokes the tokens that may
+// have leaked (the account service refuses them afterwards) and deletes
+// the file.
 func TestAccountMode_RefusesReadableCredentials(t *testing.T) {
 	s := startStack(t, stackOptions{})
 	id := s.signup("erin@example.com", "erin-pass-5")
 	w := newWorldOn(t, s.srv, s.url)
 	w.login(s, id, "erin-pass-5", "erin@example.com")
 	creds := filepath.Join(w.state, "credentials.json")
+	b, _ := os.ReadFile(creds)
+	var c map[string]any
+	json.Unmarshal(b, &c)
 	os.Chmod(creds, 0o644)
-	res := w.run("run")
-	if res.code == 0 || !strings.Contains(res.stderr, "can be read by others (mode 0644)") {
-		t.Errorf("run with a world-readable credentials file: %d %q", res.code, res.stderr)
+	want := "credentials file " + creds + " can be read by others (mode 0644): its tokens may have leaked: run `cloudkeep logout` (it revokes them), then `cloudkeep login`"
+	for _, args := range [][]string{{"run"}, {"backup"}, {"ls"}} {
+		if res := w.run(args...); res.code == 0 || !strings.Contains(res.stderr, want) {
+			t.Errorf("%v with a world-readable credentials file: %d %q, want %q", args, res.code, res.stderr, want)
+		}
+	}
+	res := w.run("logout")
+	if wantOut := "signed out: laptop is no longer connected to " + id + "\n"; res.code != 0 || res.stdout != wantOut {
+		t.Errorf("logout with a world-readable credentials file: %d %q %q, want %q", res.code, res.stdout, res.stderr, wantOut)
+	}
+	if _, err := os.Stat(creds); !os.IsNotExist(err) {
+		t.Errorf("credentials file after logout: %v, want it gone", err)
+	}
+	body, _ := json.Marshal(map[string]string{"grant_type": "refresh_token", "client_id": "cloudkeep-agent", "refresh_token": c["refresh_token"].(string)})
+	resp, err := http.Post(s.url+"/api/v1/token", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Errorf("the exposed refresh token still works after logout")
 	}
 }
 
@@ -527,4 +561,87 @@ func TestAccountMode_DeviceFlowLogin(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(w.state, "credentials.json")); !os.IsNotExist(err) {
 		t.Errorf("credentials left after logout: %v", err)
 	}
+}
+
+// The storage killed (SIGKILL) in the middle of a big upload and started
+// again on the same data: the upload goes on where it stopped, no finished
+// part is sent again, nothing counts as failed, and no log line holds a
+// presigned URL's signature (a grant others could replay).
+func TestAccountMode_StorageKilledMidUpload(t *testing.T) {
+	s := startStack(t, stackOptions{grantTTL: "5s"})
+	id := s.signup("ivy@example.com", "ivy-pass-99")
+	w := newWorldOn(t, s.srv, s.url)
+	w.top = "settle: 200ms\n"
+	w.writeConfig("  bandwidth_limit: 8MiB/s\n  concurrency: {files: 1, parts: 2}\n")
+	w.login(s, id, "ivy-pass-99", "ivy@example.com")
+	r := w.startAgent()
+	const size = 40 * MiB
+	s.proxy.Reset()
+	sum := w.file("long.mp4", mp4Header, size, 5)
+	w.eventually(30*time.Second, "a third of long.mp4 is sent", func() bool {
+		st, ok := r.status()
+		return ok && len(st.Uploads) == 1 && st.Uploads[0].Percent > 33
+	})
+	s.srv.Kill()
+	w.eventually(30*time.Second, "the agent has met the dead storage", func() bool {
+		return strings.Contains(r.logs.String(), `"message":"retrying"`)
+	})
+	s.srv.Restart(t)
+	key := id + "/laptop/pictures/long.mp4"
+	w.eventually(120*time.Second, "long.mp4 is stored", func() bool { return w.sizes()[key] == size })
+	if got := w.contentSHA256(key); got != sum {
+		t.Errorf("object: sha256 %s, want %s", got, sum)
+	}
+	if sent := s.proxy.Sent(); sent > size+2*5*MiB+1<<20 {
+		t.Errorf("sent %d bytes for %d: more than the 2 parts in flight again", sent, size)
+	}
+	if st, _ := r.status(); st.Totals.Failed != 0 {
+		t.Errorf("%d failed, want none: %v", st.Totals.Failed, st.Errors)
+	}
+	if logs := r.logs.String(); strings.Contains(logs, "X-Amz-Signature") || strings.Contains(logs, "X-Amz-Credential") {
+		t.Errorf("a log line holds a presigned URL:\n%s", logs)
+	}
+	r.stop()
+	w.assertNoIncomplete()
+}
+
+// The account service stops answering (hung, or a network that swallows
+// its packets) for longer than a grant call may take, in the middle of a
+// big upload: the grant calls time out and are tried again, and once it
+// answers the upload goes on. The file is never dropped as if the agent
+// were stopping.
+func TestAccountMode_AccountServiceHangsMidUpload(t *testing.T) {
+	s := startStack(t, stackOptions{grantTTL: "5s"})
+	id := s.signup("jay@example.com", "jay-pass-10")
+	w := newWorldOn(t, s.srv, s.url)
+	w.top = "settle: 200ms\n"
+	w.writeConfig("  bandwidth_limit: 8MiB/s\n  concurrency: {files: 1, parts: 2}\n")
+	w.login(s, id, "jay-pass-10", "jay@example.com")
+	r := w.startAgent()
+	const size = 30 * MiB
+	s.proxy.Reset()
+	sum := w.file("long.mp4", mp4Header, size, 6)
+	w.eventually(30*time.Second, "a third of long.mp4 is sent", func() bool {
+		st, ok := r.status()
+		return ok && len(st.Uploads) == 1 && st.Uploads[0].Percent > 33
+	})
+	s.cmd.Process.Signal(syscall.SIGSTOP)
+	w.eventually(60*time.Second, "a grant call timed out", func() bool {
+		st, ok := r.status()
+		return strings.Contains(r.logs.String(), "context deadline exceeded") || ok && len(st.Uploads) == 0
+	})
+	s.cmd.Process.Signal(syscall.SIGCONT)
+	key := id + "/laptop/pictures/long.mp4"
+	w.eventually(90*time.Second, "long.mp4 is stored", func() bool { return w.sizes()[key] == size })
+	if got := w.contentSHA256(key); got != sum {
+		t.Errorf("object: sha256 %s, want %s", got, sum)
+	}
+	if sent := s.proxy.Sent(); sent > size+2*5*MiB+1<<20 {
+		t.Errorf("sent %d bytes for %d: more than the 2 parts in flight again", sent, size)
+	}
+	if st, _ := r.status(); st.Totals.Failed != 0 || st.Totals.Uploaded != 1 {
+		t.Errorf("totals %+v, want 1 uploaded, 0 failed", st.Totals)
+	}
+	r.stop()
+	w.assertNoIncomplete()
 }

@@ -38,6 +38,7 @@ func (g *Granted) execute(ctx context.Context, r wire.Result, body io.ReadSeeker
 	}
 	resp, err := g.http.Do(req)
 	if err != nil {
+		err = redactURL(err)
 		if ctx.Err() == nil && expiredBy(r.Expires, time.Now()) {
 			// versitygw resets the connection of an expired URL.
 			return nil, fmt.Errorf("%w: %w", ErrExpired, err)

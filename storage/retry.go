@@ -29,7 +29,7 @@ func (b Backoff) Do(ctx context.Context, log zerolog.Logger, op string, fn func(
 	delay := max(b.Base, time.Millisecond)
 	renewed := false
 	for attempt := 1; ; attempt++ {
-		err := fn()
+		err := innerTimeout(ctx, fn())
 		if errors.Is(err, ErrExpired) && !renewed && ctx.Err() == nil {
 			renewed = true
 			attempt--
@@ -49,6 +49,27 @@ func (b Backoff) Do(ctx context.Context, log zerolog.Logger, op string, fn func(
 		}
 		delay = min(2*delay, max(b.Cap, b.Base))
 	}
+}
+
+// TimeoutError is a deadline that ran out inside a call (a grant call the
+// account service did not answer in time, an HTTP client timeout) while
+// the caller's context was still alive. Trying again may help. It does not
+// unwrap to the context error, so that nobody takes it for the caller's
+// own cancellation.
+type TimeoutError struct{ msg string }
+
+func (e *TimeoutError) Error() string { return e.msg }
+
+// innerTimeout turns a context error that is not ctx's own into a
+// *TimeoutError; other errors pass unchanged.
+func innerTimeout(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrExpired) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &TimeoutError{msg: err.Error()}
+	}
+	return err
 }
 
 // Retry wraps a Storage: every call is tried again with Backoff on errors

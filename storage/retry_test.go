@@ -3,7 +3,9 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -29,6 +31,7 @@ func TestBackoff_Do(t *testing.T) {
 		{"does not retry a missing object", []error{ErrNotFound}, 1, ErrNotFound},
 		{"does not retry a full account", []error{quota}, 1, quota},
 		{"asks again at once after an expired grant", []error{ErrExpired}, 2, nil},
+		{"rides out a call that timed out inside", []error{fmt.Errorf("grant: %w", context.DeadlineExceeded)}, 2, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -62,6 +65,31 @@ func TestBackoff_StopsWithContext(t *testing.T) {
 		err := b.Do(ctx, zerolog.Nop(), "op", func() error { return errors.New("down") })
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want the context's error", err)
+		}
+	})
+}
+
+// A deadline that ran out inside a call (the account service did not
+// answer a grant call in time) is the other side's failure, not the
+// caller's end: it is tried again, and when the attempts run out the error
+// must not pass for a cancellation, or the agent would drop the file as
+// "interrupted" while it still runs.
+func TestBackoff_InnerTimeoutIsTransient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := Backoff{Attempts: 3, Base: time.Second, Cap: time.Second}
+		calls := 0
+		err := b.Do(context.Background(), zerolog.Nop(), "op", func() error {
+			calls++
+			return fmt.Errorf("reach the account service: %w", context.DeadlineExceeded)
+		})
+		if calls != 3 {
+			t.Errorf("got %d calls, want 3", calls)
+		}
+		if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || IsPermanent(err) {
+			t.Errorf("got %v, want a transient error that is no context error", err)
+		}
+		if want := "reach the account service: context deadline exceeded"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want it to say %q", err, want)
 		}
 	})
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"os"
@@ -171,34 +170,69 @@ func (u *Uploader) serverParts(ctx context.Context, m journal.Multipart) (map[in
 }
 
 // sendParts reads the file part by part and sends the parts the server does
-// not hold yet, at most PartsInFlight at a time across all uploads. It
-// returns the file's SHA-256.
+// not hold yet, at most PartsInFlight buffers at a time across all uploads.
+// It returns the file's SHA-256.
+//
+// Each part goes through a small pipeline, so that hashing the whole file,
+// the one step that must go in file order, is the only serial one:
+//
+//   - the reader fills a buffer from the file and hands it on, in order;
+//   - the hasher feeds the buffers to the file's SHA-256, in order;
+//   - at the same time, one goroutine per part computes its CRC32C, asks
+//     for the part's grant (account mode) and sends it, or skips a part the
+//     server already holds.
+//
+// Both read the buffer, neither writes it, and it returns to the pool when
+// both are done: the grant's round trip and the start of the send overlap
+// the hashing, instead of following it, and memory stays PartsInFlight ×
+// part size.
 func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identity, job Job, up *upload) (string, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	whole := sha256.New()
+	type filled struct {
+		buf    []byte
+		hashed chan struct{} // closed once buf is in whole
+	}
+	// Every buffer of this upload waits here at most once; the hasher
+	// drains it until the reader closes it, whatever happens.
+	toHash := make(chan filled, u.cfg.PartsInFlight)
 	g.Go(func() error {
+		for p := range toHash {
+			if gctx.Err() == nil { // else the upload failed: only let go of the buffer
+				whole.Write(p.buf)
+			}
+			close(p.hashed)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer close(toHash)
 		for n, off := 1, int64(0); off < id.Size; n, off = n+1, off+up.PartSize {
 			size := min(up.PartSize, id.Size-off)
 			buf, err := u.buffers.get(gctx, size)
 			if err != nil {
 				return err
 			}
-			part, err := readPart(f, buf, off, n, whole)
-			if err != nil {
+			if err := readAt(f, buf, off); err != nil {
 				u.buffers.put(buf)
 				return err
 			}
-			if k, ok := up.known[n]; ok && k.Size == part.Size && k.CRC32C == part.CRC32C {
-				u.buffers.put(buf)
-				up.record(k)
-				if err := u.store.SavePart(gctx, job.FileID, k); err != nil {
-					return err
-				}
-				progress(job, size)
-				continue
-			}
+			p := filled{buf: buf, hashed: make(chan struct{})}
+			toHash <- p
 			g.Go(func() error {
-				defer u.buffers.put(buf)
+				defer func() {
+					<-p.hashed
+					u.buffers.put(buf)
+				}()
+				part := partOf(buf, n)
+				if k, ok := up.known[n]; ok && k.Size == part.Size && k.CRC32C == part.CRC32C {
+					up.record(k)
+					if err := u.store.SavePart(gctx, job.FileID, k); err != nil {
+						return err
+					}
+					progress(job, size)
+					return nil
+				}
 				return u.sendPart(gctx, job, up, part, buf)
 			})
 		}
@@ -210,19 +244,22 @@ func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identit
 	return hex.EncodeToString(whole.Sum(nil)), nil
 }
 
-// readPart fills buf from f at off, feeds it to whole and returns the part
-// with its CRC32C. A short read or a changed identity means the file changed.
-func readPart(f *os.File, buf []byte, off int64, n int, whole hash.Hash) (journal.Part, error) {
+// readAt fills buf from f at off. A short read means the file changed.
+func readAt(f *os.File, buf []byte, off int64) error {
 	if _, err := f.ReadAt(buf, off); err != nil {
 		if errors.Is(err, io.EOF) {
-			return journal.Part{}, ErrChanged
+			return ErrChanged
 		}
-		return journal.Part{}, &PermanentError{Err: fmt.Errorf("read %s: %w", f.Name(), err)}
+		return &PermanentError{Err: fmt.Errorf("read %s: %w", f.Name(), err)}
 	}
-	whole.Write(buf)
+	return nil
+}
+
+// partOf returns part n, held in buf, with its CRC32C.
+func partOf(buf []byte, n int) journal.Part {
 	var crc [4]byte
 	binary.BigEndian.PutUint32(crc[:], crc32.Checksum(buf, castagnoli))
-	return journal.Part{Number: n, Size: int64(len(buf)), CRC32C: base64.StdEncoding.EncodeToString(crc[:])}, nil
+	return journal.Part{Number: n, Size: int64(len(buf)), CRC32C: base64.StdEncoding.EncodeToString(crc[:])}
 }
 
 // sendPart uploads one part with its CRC32C, which the server verifies, and
