@@ -136,6 +136,11 @@ func (s *Service) Connect(ctx context.Context, accountID, clientID, name string)
 	}
 	now := s.now()
 	dev := Device{ID: randomToken(9), AccountID: accountID, Name: name, ClientID: clientID, Created: now, LastSeen: now}
+	if err := s.store.AddDevice(ctx, dev); errors.Is(err, ErrExists) {
+		return Tokens{}, deviceNameTaken(name)
+	} else if err != nil {
+		return Tokens{}, err
+	}
 	return s.issue(ctx, dev)
 }
 

@@ -95,6 +95,9 @@ type Store interface {
 	DeleteCode(ctx context.Context, id string) error
 
 	PutDevice(ctx context.Context, d Device) error // insert or replace by ID
+	// AddDevice inserts a new device; ErrExists when a connected device of
+	// the account has its name (decided by the store, atomically).
+	AddDevice(ctx context.Context, d Device) error
 	Device(ctx context.Context, id string) (Device, error)
 	DeviceByRefresh(ctx context.Context, hash string) (Device, error) // matches the current or the previous hash
 	Devices(ctx context.Context, accountID string) ([]Device, error)

@@ -37,6 +37,7 @@ password, then the 6-digit code. Answers may come on standard input.`,
 				return err
 			}
 			client := &auth.Client{URL: cfg.Account.URL, ClientID: cfg.Account.ClientID}
+			g.replaceSignin(cmd.Context(), credentialsPath(cfg))
 			var t auth.Tokens
 			if password {
 				t, err = g.passwordLogin(cmd.Context(), client, cfg.Device.Name)
@@ -59,6 +60,23 @@ password, then the 6-digit code. Answers may come on standard input.`,
 	}
 	cmd.Flags().BoolVar(&password, "password", false, "sign in on this terminal with user name, password and code")
 	return cmd
+}
+
+// replaceSignin disconnects the sign-in this device already has, if any:
+// a new login replaces it (the account allows one connected device per
+// name, and the old tokens should not outlive it).
+func (g *globals) replaceSignin(ctx context.Context, path string) {
+	old, err := (auth.File{Path: path}).LoadExposed()
+	if err != nil {
+		return
+	}
+	client := &auth.Client{URL: old.AccountURL, ClientID: old.ClientID}
+	if err := client.Revoke(ctx, old.RefreshToken); err != nil && !auth.IsRevoked(err) {
+		fmt.Fprintf(g.stderr, "could not disconnect the previous sign-in of %s (%v): disconnect it on the account page if the new one is refused\n",
+			old.DeviceName, err)
+		return
+	}
+	fmt.Fprintf(g.stdout, "replacing the previous sign-in of %s to %s\n", old.DeviceName, old.AccountID)
 }
 
 // loadAccountMode loads the config and requires credentials mode account.

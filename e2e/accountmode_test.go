@@ -177,6 +177,19 @@ func (s *stack) setQuota(account, size string) {
 // login runs `cloudkeep login --password`, answering its prompts on stdin.
 func (w *world) login(s *stack, user, password, email string) {
 	w.t.Helper()
+	out, err := w.tryLogin(s, user, password, email)
+	if err != nil {
+		w.t.Fatalf("login: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "signed in as ") {
+		w.t.Fatalf("login said %q", out)
+	}
+}
+
+// tryLogin runs `cloudkeep login --password`, answering its prompts on
+// stdin, and returns all it printed.
+func (w *world) tryLogin(s *stack, user, password, email string) (string, error) {
+	w.t.Helper()
 	cmd := w.command("login", "--password")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -198,12 +211,8 @@ func (w *world) login(s *stack, user, password, email string) {
 	}
 	fmt.Fprintf(stdin, "%s\n", s.lastCode(email))
 	rest, _ := bufio.NewReader(out).ReadString(0)
-	if err := cmd.Wait(); err != nil {
-		w.t.Fatalf("login: %v\n%s%s\n%s", err, seen.String(), rest, stderr.String())
-	}
-	if !strings.Contains(rest, "signed in as ") {
-		w.t.Fatalf("login said %q", rest)
-	}
+	err := cmd.Wait()
+	return seen.String() + rest + stderr.String(), err
 }
 
 // accountKeys lists the bucket as its owner sees it.
@@ -644,4 +653,42 @@ func TestAccountMode_AccountServiceHangsMidUpload(t *testing.T) {
 	}
 	r.stop()
 	w.assertNoIncomplete()
+}
+
+// One connected device per name in an account: a second machine named
+// like the first is refused with what to do (else both would write the same
+// keys), while logging in again on the same machine replaces its sign-in.
+func TestAccountMode_DeviceNamesAreUnique(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	s.signup("ines@example.com", "ines-pass-42")
+	w := newWorldOn(t, s.srv, s.url)
+	w.login(s, "ines@example.com", "ines-pass-42", "ines@example.com")
+	var creds struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	b, err := os.ReadFile(filepath.Join(w.state, "credentials.json"))
+	if err != nil || json.Unmarshal(b, &creds) != nil || creds.RefreshToken == "" {
+		t.Fatalf("credentials: %v %s", err, b)
+	}
+
+	out, err := w.tryLogin(s, "ines@example.com", "ines-pass-42", "ines@example.com")
+	if err != nil || !strings.Contains(out, "replacing the previous sign-in of laptop") || !strings.Contains(out, "signed in as ") {
+		t.Fatalf("login again on the same machine: %v\n%s", err, out)
+	}
+	body, _ := json.Marshal(map[string]string{"grant_type": "refresh_token", "client_id": "cloudkeep-agent", "refresh_token": creds.RefreshToken})
+	resp, err := http.Post(s.url+"/api/v1/token", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("the replaced sign-in's refresh token: %d, want 400 invalid_grant", resp.StatusCode)
+	}
+
+	other := newWorldOn(t, s.srv, s.url) // another machine, also named laptop
+	out, err = other.tryLogin(s, "ines@example.com", "ines-pass-42", "ines@example.com")
+	want := `A device named "laptop" is already connected to this account`
+	if err == nil || !strings.Contains(out, want) {
+		t.Errorf("a second machine named laptop: %v\n%s\nwant an error saying %q", err, out, want)
+	}
 }

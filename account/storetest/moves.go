@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,5 +37,38 @@ func testMoveDeviceAuth(t *testing.T, s account.Store) {
 	}
 	if ok, _ := s.MoveDeviceAuth(ctx, "mv1", "approved", "issued", "", now.Add(time.Minute)); ok {
 		t.Error("an expired authorization moved")
+	}
+}
+
+// testAddDevice: a new device's name is unique among the account's
+// connected devices, decided by the store even for racing inserts; a
+// disconnected device frees its name, another account may use it.
+func testAddDevice(t *testing.T, s account.Store) {
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			d := account.Device{ID: "add" + string(rune('a'+i%26)) + string(rune('a'+i/26)), AccountID: "1000000020", Name: "desk"}
+			if err := s.AddDevice(ctx, d); err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, account.ErrExists) {
+				t.Errorf("add %s: %v", d.ID, err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d devices named desk added, want 1", wins.Load())
+	}
+	if err := s.AddDevice(ctx, account.Device{ID: "add-other", AccountID: "1000000021", Name: "desk"}); err != nil {
+		t.Errorf("another account's desk: %v", err)
+	}
+	devs, _ := s.Devices(ctx, "1000000020")
+	devs[0].Revoked = true
+	if err := s.PutDevice(ctx, devs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddDevice(ctx, account.Device{ID: "add-again", AccountID: "1000000020", Name: "desk"}); err != nil {
+		t.Errorf("desk after the first was disconnected: %v", err)
 	}
 }

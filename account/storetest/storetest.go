@@ -20,6 +20,7 @@ func Run(t *testing.T, open func(t *testing.T) account.Store) {
 		"DeviceAuths":         testDeviceAuths,
 		"ApprovedDeviceAuths": testApprovedDeviceAuths,
 		"MoveDeviceAuth":      testMoveDeviceAuth,
+		"AddDevice":           testAddDevice,
 		"Throttles":           testThrottles,
 		"Sessions":            testSessions,
 		"CodeTries":           testCodeTries,

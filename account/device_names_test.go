@@ -1,0 +1,55 @@
+package account
+
+import (
+	"context"
+	"testing"
+)
+
+// Two devices of one account under one name would write the same keys and
+// overwrite each other's files: the second is refused, with what to do,
+// until the first is disconnected; other accounts may use the name.
+func TestConnect_DeviceNameTaken(t *testing.T) {
+	e := newEnv(t)
+	acct := e.signup("names@example.com", "goodpass1")
+	first := e.connect("names@example.com", "goodpass1", "names@example.com", "laptop")
+
+	code, r := e.call("POST", "/api/v1/signin", map[string]string{"username": "names@example.com", "password": "goodpass1"})
+	if code != 200 {
+		t.Fatalf("signin: %d %v", code, r)
+	}
+	code, r = e.call("POST", "/api/v1/signin/verify", map[string]string{"challenge_id": r["challenge_id"].(string),
+		"code": e.lastCode("names@example.com"), "client_id": "cloudkeep-agent", "device_name": "laptop"})
+	want := `A device named "laptop" is already connected to this account: give this one another name (device.name in its config), or disconnect the old one on the account page first.`
+	if code != 409 || r["error"] != "device_name_taken" || r["message"] != want {
+		t.Fatalf("second laptop: %d %v, want 409 device_name_taken %q", code, r, want)
+	}
+	if err := e.svc.Disconnect(context.Background(), acct, first["device_id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	e.connect("names@example.com", "goodpass1", "names@example.com", "laptop") // now free
+
+	e.signup("other@example.com", "goodpass1")
+	e.connect("other@example.com", "goodpass1", "other@example.com", "laptop") // another account's laptop
+}
+
+// A burst of connects under one name: exactly one device is connected.
+func TestConcurrency_DeviceNameOnce(t *testing.T) {
+	e := newEnv(t)
+	acct := e.signup("burst-names@example.com", "goodpass1")
+	got := tally(burst(burstSize, func(int) (int, map[string]any) {
+		_, err := e.svc.Connect(context.Background(), acct, "cloudkeep-agent", "nas")
+		if isErr(err, deviceNameTaken("nas")) {
+			return 409, map[string]any{"error": "device_name_taken"}
+		}
+		if err != nil {
+			return 500, map[string]any{"error": err.Error()}
+		}
+		return 200, map[string]any{}
+	}))
+	if got["200 <nil>"] != 1 || got["409 device_name_taken"] != burstSize-1 {
+		t.Errorf("connects: %v, want one 200 and %d device_name_taken", got, burstSize-1)
+	}
+	if devs, _ := e.svc.Devices(context.Background(), acct); len(devs) != 1 {
+		t.Errorf("got %d devices, want 1", len(devs))
+	}
+}
