@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 
 PKG_VERSION ?= $(patsubst v%,%,$(shell git describe --tags --abbrev=0 2>/dev/null || echo v0.1.0))
 
-.PHONY: build test lint minio chromium tools package demo bench screenshots fuzz clean
+.PHONY: build test lint minio versitygw chromium tools package demo bench screenshots fuzz clean
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o cloudkeep .
@@ -15,10 +15,13 @@ build:
 minio:
 	@scripts/install-minio.sh
 
+versitygw:
+	@scripts/install-versitygw.sh
+
 chromium:
 	@scripts/install-chromium.sh
 
-tools: minio chromium
+tools: minio versitygw chromium
 	@scripts/go-tool.sh staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	@scripts/go-tool.sh nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
