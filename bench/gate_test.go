@@ -156,9 +156,6 @@ func backupWith(b testing.TB, bin, config string) (int64, *syscall.Rusage) {
 	if err != nil {
 		b.Fatalf("backup: %v\n%s\n%s", err, out, tail(stderr.String()))
 	}
-	if os.Getenv("PROBE_OUT") != "" {
-		b.Logf("PROBE %s\n%s", out, tail(stderr.String()))
-	}
 	var calls int64
 	for _, line := range strings.Split(stderr.String(), "\n") {
 		var m struct {

@@ -29,18 +29,33 @@ echo "storage gate: grant endpoint with 50 concurrent devices, batches of 50 put
 go test -run '^$' -bench '^BenchmarkGrant$' -benchtime "${GRANT_ROUNDS:-20}x" ./account | grep -E '^Benchmark|devices'
 
 echo
-echo "storage gate: cloudkeep backup in account mode / static mode (throughput, same data, same MinIO, same run):"
+echo "storage gate: cloudkeep backup in account mode / static mode (throughput, same data, same MinIO, same run;"
+echo "means over rounds; CPU seconds per run of the device, the account service and MinIO):"
 awk '
 	/^BenchmarkGate/ {
 		split($1, p, "/"); set = p[1]; sub(/^BenchmarkGate/, "", set)
-		mode = p[2]; sub(/-[0-9]+$/, "", mode)
+		mode = p[2]; sub(/-[0-9]+$/, "", mode); sub(/#[0-9]+$/, "", mode) # CLOUDKEEP_BENCH_ROUNDS names rounds mode#NN
+		n[set, mode]++
 		for (i = 1; i <= NF; i++) {
-			if ($(i+1) == "MB/s") mbs[set, mode] = $i
+			if ($(i+1) == "MB/s") mbs[set, mode] += $i
 			if ($(i+1) == "grant-calls/100-files") calls[set] = $i
+			if ($(i+1) == "client-cpu-s") cpu[set, mode] += $i
+			if ($(i+1) == "gate-cpu-s") gcpu[set, mode] += $i
+			if ($(i+1) == "minio-cpu-s") mcpu[set, mode] += $i
+			if ($(i+1) == "peak-RSS-MiB" && $i > rss[set, mode]) rss[set, mode] = $i
 		}
-		sets[set] = 1
+		sets[set] = 1; modes[mode] = 1
 	}
 	END {
-		for (s in sets) printf "  %-10s static %7.1f MB/s   account %7.1f MB/s   ratio %.3f   %s grant calls per 100 files\n",
-			s, mbs[s, "static"], mbs[s, "account"], mbs[s, "account"] / mbs[s, "static"], calls[s]
+		for (s in sets) {
+			for (m in modes) if (n[s, m]) mbs[s, m] /= n[s, m]
+			printf "  %-10s static %7.1f MB/s   account %7.1f MB/s   ratio %.3f   %s grant calls per 100 files\n",
+				s, mbs[s, "static"], mbs[s, "account"], mbs[s, "account"] / mbs[s, "static"], calls[s]
+			if (n[s, "account-base"])
+				printf "  %-10s baseline: static %7.1f MB/s   account %7.1f MB/s   ratio %.3f\n",
+					s, mbs[s, "static-base"], mbs[s, "account-base"], mbs[s, "account-base"] / mbs[s, "static-base"]
+			for (m in modes) if (n[s, m])
+				printf "  %-10s %-13s cpu-s: device %.2f  account service %.2f  MinIO %.2f   peak RSS %.0f MiB\n",
+					s, m, cpu[s, m] / n[s, m], gcpu[s, m] / n[s, m], mcpu[s, m] / n[s, m], rss[s, m]
+		}
 	}' "$out"

@@ -60,8 +60,6 @@ func NewGranted(accountURL string, tokens Tokens, log zerolog.Logger) *Granted {
 	return g
 }
 
-var ProbeGrant, ProbePut atomic.Int64 // PROBE: remove
-
 // GrantCalls returns how many grant calls were made.
 func (g *Granted) GrantCalls() int64 { return g.calls.Load() }
 
@@ -99,15 +97,10 @@ func (g *Granted) Create(ctx context.Context, key string, size int64, meta Meta)
 // PutPart asks for a presigned part upload and sends the part.
 func (g *Granted) PutPart(ctx context.Context, key, uploadID string, number int, body io.ReadSeeker, size int64, crc32c string) (Part, error) {
 	op := wire.Op{Op: wire.OpPart, Key: key, UploadID: uploadID, Part: number, Size: size, CRC32C: crc32c}
-	t0 := time.Now()
 	res, err := g.one(ctx, op)
-	ProbeGrant.Add(int64(time.Since(t0)))
 	if err == nil {
 		var resp *http.Response
-		t1 := time.Now()
-		resp, err = g.execute(ctx, res, body, size, nil)
-		ProbePut.Add(int64(time.Since(t1)))
-		if err == nil {
+		if resp, err = g.execute(ctx, res, body, size, nil); err == nil {
 			resp.Body.Close()
 			return Part{Number: number, Size: size, ETag: etagOf(resp), CRC32C: crc32c}, nil
 		}
