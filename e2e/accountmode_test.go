@@ -572,46 +572,70 @@ func TestAccountMode_DeviceFlowLogin(t *testing.T) {
 	}
 }
 
+// faultRun is a big upload in account mode, a third sent when a fault
+// strikes.
+type faultRun struct {
+	s    *stack
+	w    *world
+	r    *running
+	key  string // the object's key
+	sum  string // the file's SHA-256
+	size int64
+}
+
+// startFaultRun signs up, starts the agent with two 5 MiB parts in flight
+// at 8 MiB/s, writes a file of size bytes and waits until a third of it
+// is sent.
+func startFaultRun(t *testing.T, email, password string, size int64, seed uint64) *faultRun {
+	s := startStack(t, stackOptions{grantTTL: "5s"})
+	id := s.signup(email, password)
+	w := newWorldOn(t, s.srv, s.url)
+	w.top = "settle: 200ms\n"
+	w.writeConfig("  bandwidth_limit: 8MiB/s\n  concurrency: {files: 1, parts: 2}\n")
+	w.login(s, id, password, email)
+	r := w.startAgent()
+	s.proxy.Reset()
+	sum := w.file("long.mp4", mp4Header, size, seed)
+	w.eventually(30*time.Second, "a third of long.mp4 is sent", func() bool {
+		st, ok := r.status()
+		return ok && len(st.Uploads) == 1 && st.Uploads[0].Percent > 33
+	})
+	return &faultRun{s: s, w: w, r: r, key: id + "/laptop/pictures/long.mp4", sum: sum, size: size}
+}
+
+// finish waits until the object is stored and checks its bytes, that no
+// more than the parts in flight were sent again, that nothing failed and
+// that no upload is left incomplete.
+func (f *faultRun) finish(t *testing.T, limit time.Duration) {
+	f.w.eventually(limit, "long.mp4 is stored", func() bool { return f.w.sizes()[f.key] == f.size })
+	if got := f.w.contentSHA256(f.key); got != f.sum {
+		t.Errorf("object: sha256 %s, want %s", got, f.sum)
+	}
+	if sent := f.s.proxy.Sent(); sent > f.size+2*5*MiB+1<<20 {
+		t.Errorf("sent %d bytes for %d: more than the 2 parts in flight again", sent, f.size)
+	}
+	if st, _ := f.r.status(); st.Totals.Failed != 0 || st.Totals.Uploaded != 1 {
+		t.Errorf("totals %+v, want 1 uploaded, 0 failed (%v)", st.Totals, st.Errors)
+	}
+	f.r.stop()
+	f.w.assertNoIncomplete()
+}
+
 // The storage killed (SIGKILL) in the middle of a big upload and started
 // again on the same data: the upload goes on where it stopped, no finished
 // part is sent again, nothing counts as failed, and no log line holds a
 // presigned URL's signature (a grant others could replay).
 func TestAccountMode_StorageKilledMidUpload(t *testing.T) {
-	s := startStack(t, stackOptions{grantTTL: "5s"})
-	id := s.signup("ivy@example.com", "ivy-pass-99")
-	w := newWorldOn(t, s.srv, s.url)
-	w.top = "settle: 200ms\n"
-	w.writeConfig("  bandwidth_limit: 8MiB/s\n  concurrency: {files: 1, parts: 2}\n")
-	w.login(s, id, "ivy-pass-99", "ivy@example.com")
-	r := w.startAgent()
-	const size = 40 * MiB
-	s.proxy.Reset()
-	sum := w.file("long.mp4", mp4Header, size, 5)
-	w.eventually(30*time.Second, "a third of long.mp4 is sent", func() bool {
-		st, ok := r.status()
-		return ok && len(st.Uploads) == 1 && st.Uploads[0].Percent > 33
+	f := startFaultRun(t, "ivy@example.com", "ivy-pass-99", 40*MiB, 5)
+	f.s.srv.Kill()
+	f.w.eventually(30*time.Second, "the agent has met the dead storage", func() bool {
+		return strings.Contains(f.r.logs.String(), `"message":"retrying"`)
 	})
-	s.srv.Kill()
-	w.eventually(30*time.Second, "the agent has met the dead storage", func() bool {
-		return strings.Contains(r.logs.String(), `"message":"retrying"`)
-	})
-	s.srv.Restart(t)
-	key := id + "/laptop/pictures/long.mp4"
-	w.eventually(120*time.Second, "long.mp4 is stored", func() bool { return w.sizes()[key] == size })
-	if got := w.contentSHA256(key); got != sum {
-		t.Errorf("object: sha256 %s, want %s", got, sum)
-	}
-	if sent := s.proxy.Sent(); sent > size+2*5*MiB+1<<20 {
-		t.Errorf("sent %d bytes for %d: more than the 2 parts in flight again", sent, size)
-	}
-	if st, _ := r.status(); st.Totals.Failed != 0 {
-		t.Errorf("%d failed, want none: %v", st.Totals.Failed, st.Errors)
-	}
-	if logs := r.logs.String(); strings.Contains(logs, "X-Amz-Signature") || strings.Contains(logs, "X-Amz-Credential") {
+	f.s.srv.Restart(t)
+	f.finish(t, 120*time.Second)
+	if logs := f.r.logs.String(); strings.Contains(logs, "X-Amz-Signature") || strings.Contains(logs, "X-Amz-Credential") {
 		t.Errorf("a log line holds a presigned URL:\n%s", logs)
 	}
-	r.stop()
-	w.assertNoIncomplete()
 }
 
 // The account service stops answering (hung, or a network that swallows
@@ -620,39 +644,14 @@ func TestAccountMode_StorageKilledMidUpload(t *testing.T) {
 // answers the upload goes on. The file is never dropped as if the agent
 // were stopping.
 func TestAccountMode_AccountServiceHangsMidUpload(t *testing.T) {
-	s := startStack(t, stackOptions{grantTTL: "5s"})
-	id := s.signup("jay@example.com", "jay-pass-10")
-	w := newWorldOn(t, s.srv, s.url)
-	w.top = "settle: 200ms\n"
-	w.writeConfig("  bandwidth_limit: 8MiB/s\n  concurrency: {files: 1, parts: 2}\n")
-	w.login(s, id, "jay-pass-10", "jay@example.com")
-	r := w.startAgent()
-	const size = 30 * MiB
-	s.proxy.Reset()
-	sum := w.file("long.mp4", mp4Header, size, 6)
-	w.eventually(30*time.Second, "a third of long.mp4 is sent", func() bool {
-		st, ok := r.status()
-		return ok && len(st.Uploads) == 1 && st.Uploads[0].Percent > 33
+	f := startFaultRun(t, "jay@example.com", "jay-pass-10", 30*MiB, 6)
+	f.s.cmd.Process.Signal(syscall.SIGSTOP)
+	f.w.eventually(60*time.Second, "a grant call timed out", func() bool {
+		st, ok := f.r.status()
+		return strings.Contains(f.r.logs.String(), "context deadline exceeded") || ok && len(st.Uploads) == 0
 	})
-	s.cmd.Process.Signal(syscall.SIGSTOP)
-	w.eventually(60*time.Second, "a grant call timed out", func() bool {
-		st, ok := r.status()
-		return strings.Contains(r.logs.String(), "context deadline exceeded") || ok && len(st.Uploads) == 0
-	})
-	s.cmd.Process.Signal(syscall.SIGCONT)
-	key := id + "/laptop/pictures/long.mp4"
-	w.eventually(90*time.Second, "long.mp4 is stored", func() bool { return w.sizes()[key] == size })
-	if got := w.contentSHA256(key); got != sum {
-		t.Errorf("object: sha256 %s, want %s", got, sum)
-	}
-	if sent := s.proxy.Sent(); sent > size+2*5*MiB+1<<20 {
-		t.Errorf("sent %d bytes for %d: more than the 2 parts in flight again", sent, size)
-	}
-	if st, _ := r.status(); st.Totals.Failed != 0 || st.Totals.Uploaded != 1 {
-		t.Errorf("totals %+v, want 1 uploaded, 0 failed", st.Totals)
-	}
-	r.stop()
-	w.assertNoIncomplete()
+	f.s.cmd.Process.Signal(syscall.SIGCONT)
+	f.finish(t, 90*time.Second)
 }
 
 // One connected device per name in an account: a second machine named
