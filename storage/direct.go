@@ -10,13 +10,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-)
 
-// Object metadata keys cloudkeep writes (sent as X-Amz-Meta-*).
-const (
-	metaSHA256 = "Sha256" // hex SHA-256 of the whole file
-	metaMTime  = "Mtime"  // the file's modification time, RFC 3339 with nanoseconds
-	metaDevice = "Device" // the device that uploaded it
+	"github.com/cloudkeep/cloudkeep/account/wire"
 )
 
 // maxCopySize is the largest object one CopyObject may copy; bigger ones
@@ -50,9 +45,9 @@ func (d *Direct) Put(ctx context.Context, key string, body io.ReadSeeker, size i
 }
 
 func putOptions(m Meta) minio.PutObjectOptions {
-	meta := map[string]string{metaMTime: m.MTime.UTC().Format(time.RFC3339Nano), metaDevice: m.Device}
+	meta := map[string]string{wire.MetaMTime: m.MTime.UTC().Format(time.RFC3339Nano), wire.MetaDevice: m.Device}
 	if m.SHA256 != "" {
-		meta[metaSHA256] = m.SHA256
+		meta[wire.MetaSHA256] = m.SHA256
 	}
 	return minio.PutObjectOptions{UserMetadata: meta, ContentType: m.ContentType}
 }
@@ -226,8 +221,8 @@ func (d *Direct) Copy(ctx context.Context, dst, src, srcETag string, meta Meta) 
 // X-Amz-Meta- prefix.
 func objectOf(info minio.ObjectInfo, meta map[string]string) Object {
 	o := Object{Key: info.Key, Size: info.Size, ETag: strings.Trim(info.ETag, `"`), LastModified: info.LastModified}
-	o.Meta = Meta{SHA256: metaValue(meta, metaSHA256), Device: metaValue(meta, metaDevice), ContentType: info.ContentType}
-	if t, err := time.Parse(time.RFC3339Nano, metaValue(meta, metaMTime)); err == nil {
+	o.Meta = Meta{SHA256: metaValue(meta, wire.MetaSHA256), Device: metaValue(meta, wire.MetaDevice), ContentType: info.ContentType}
+	if t, err := time.Parse(time.RFC3339Nano, metaValue(meta, wire.MetaMTime)); err == nil {
 		o.Meta.MTime = t
 	}
 	return o

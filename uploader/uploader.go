@@ -27,13 +27,6 @@ import (
 	"github.com/cloudkeep/cloudkeep/storage"
 )
 
-// Object metadata keys cloudkeep writes (sent as X-Amz-Meta-*).
-const (
-	MetaSHA256 = "Sha256" // hex SHA-256 of the whole file
-	MetaMTime  = "Mtime"  // the file's modification time, RFC 3339 with nanoseconds
-	MetaDevice = "Device" // the device that uploaded it
-)
-
 // ErrChanged means the file changed while it was being read; the upload is
 // tried again from the new content.
 var ErrChanged = errors.New("file changed during upload")

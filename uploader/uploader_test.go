@@ -18,6 +18,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/rs/zerolog"
 
+	"github.com/cloudkeep/cloudkeep/account/wire"
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/storage"
@@ -130,13 +131,13 @@ func (e *env) assertObject(t *testing.T, key, want string, size int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := info.UserMetadata[uploader.MetaSHA256]; got != want {
+	if got := info.UserMetadata[wire.MetaSHA256]; got != want {
 		t.Errorf("metadata sha256 of %s: got %q, want %q", key, got, want)
 	}
-	if got := info.UserMetadata[uploader.MetaDevice]; got != "laptop" {
+	if got := info.UserMetadata[wire.MetaDevice]; got != "laptop" {
 		t.Errorf("metadata device of %s: got %q, want laptop", key, got)
 	}
-	if _, err := time.Parse(time.RFC3339Nano, info.UserMetadata[uploader.MetaMTime]); err != nil {
+	if _, err := time.Parse(time.RFC3339Nano, info.UserMetadata[wire.MetaMTime]); err != nil {
 		t.Errorf("metadata mtime of %s: %v", key, err)
 	}
 }
@@ -348,12 +349,12 @@ func TestUploader_AdoptsObjectCompletedBeforeCrash(t *testing.T) {
 	}
 	ctx := context.Background()
 	dst := minio.CopyDestOptions{Bucket: e.srv.Bucket, Object: key, ReplaceMetadata: true,
-		UserMetadata: map[string]string{uploader.MetaDevice: "laptop"}}
+		UserMetadata: map[string]string{wire.MetaDevice: "laptop"}}
 	if _, err := e.srv.Client.CopyObject(ctx, dst, minio.CopySrcOptions{Bucket: e.srv.Bucket, Object: key}); err != nil {
 		t.Fatal(err)
 	}
 	info, err := e.srv.Client.StatObject(ctx, e.srv.Bucket, key, minio.StatObjectOptions{Checksum: true})
-	if err != nil || info.UserMetadata[uploader.MetaSHA256] != "" || info.ChecksumCRC32C == "" {
+	if err != nil || info.UserMetadata[wire.MetaSHA256] != "" || info.ChecksumCRC32C == "" {
 		t.Fatalf("set-up: want an object without sha256 but with a CRC32C, got %+v %v", info.UserMetadata, err)
 	}
 	e.proxy.Reset()

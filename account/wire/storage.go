@@ -49,6 +49,14 @@ type Op struct {
 	ETag     string `json:"etag,omitempty"`      // copy: copy only while Source has this ETag (If-Match)
 }
 
+// Object metadata names cloudkeep writes (as X-Amz-Meta-*), whichever
+// side stores the object.
+const (
+	MetaSHA256 = "Sha256" // hex SHA-256 of the whole file
+	MetaMTime  = "Mtime"  // the file's modification time, RFC 3339 with nanoseconds
+	MetaDevice = "Device" // the device that uploaded it
+)
+
 // Meta is what cloudkeep stores with an object.
 type Meta struct {
 	SHA256      string `json:"sha256,omitempty"` // hex, of the whole file; empty when not yet known
