@@ -83,36 +83,39 @@ func (g *Gate) complete(ctx context.Context, c Caller, op wire.Op) wire.Result {
 }
 
 // count records an object the device has stored, held to the quota by
-// the reservation hold of its key, which it then frees.
+// the reservation hold of its key, which it then frees. One HEAD serves
+// both the check and the index row, so the size checked is the size
+// counted.
 func (g *Gate) count(ctx context.Context, c Caller, key, hold string) wire.Result {
 	reserved, err := g.store.ReservedSize(ctx, c.AccountID, hold, key)
 	if err != nil {
 		return g.storageError(c, "count", key, err)
 	}
-	excess, res, refused := g.checkDeclared(ctx, c, key, max(reserved, 0))
+	info, err := g.core.StatObject(ctx, g.cfg.Bucket, key, minio.StatObjectOptions{Checksum: true})
+	if err != nil {
+		return g.storageError(c, "stat", key, err)
+	}
+	excess, res, refused := g.checkDeclared(ctx, c, key, info.Size, max(reserved, 0))
 	if refused {
 		if res.Error.Code == wire.ErrCodeQuotaExceeded {
 			g.store.Release(context.WithoutCancel(ctx), c.AccountID, hold) // the object is gone
 		}
 		return res
 	}
-	res = g.index(ctx, c, key, hold)
+	res = g.indexInfo(ctx, c, key, info, hold)
 	if excess != "" {
 		g.store.Release(context.WithoutCancel(ctx), c.AccountID, excess)
 	}
 	return res
 }
 
-// checkDeclared holds the quota to an object bigger than the size its
-// upload reserved plus the size it replaces: the excess must fit (its
-// reservation, returned, is to be released once the object is counted),
-// or the object is removed and the op answers quota_exceeded. An upload
-// whose reservation is gone (expired, or never made) reserved nothing.
-func (g *Gate) checkDeclared(ctx context.Context, c Caller, key string, reserved int64) (string, wire.Result, bool) {
-	info, err := g.core.StatObject(ctx, g.cfg.Bucket, key, minio.StatObjectOptions{})
-	if err != nil {
-		return "", g.storageError(c, "stat", key, err), true
-	}
+// checkDeclared holds the quota to an object (of size bytes) bigger than
+// the size its upload reserved plus the size it replaces: the excess must
+// fit (its reservation, returned, is to be released once the object is
+// counted), or the object is removed and the op answers quota_exceeded.
+// An upload whose reservation is gone (expired, or never made) reserved
+// nothing.
+func (g *Gate) checkDeclared(ctx context.Context, c Caller, key string, size, reserved int64) (string, wire.Result, bool) {
 	old, err := g.store.IndexedObjects(ctx, c.AccountID, key, key)
 	if err != nil {
 		return "", g.storageError(c, "count", key, err), true
@@ -120,15 +123,15 @@ func (g *Gate) checkDeclared(ctx context.Context, c Caller, key string, reserved
 	for _, o := range old {
 		reserved += o.Size // replaced by the new object
 	}
-	if info.Size <= reserved {
+	if size <= reserved {
 		return "", wire.Result{}, false
 	}
-	r := Reservation{ID: "excess:" + key, Key: key, Size: info.Size - reserved, Expires: g.now().Add(minPutReservation)}
+	r := Reservation{ID: "excess:" + key, Key: key, Size: size - reserved, Expires: g.now().Add(minPutReservation)}
 	res, refused := g.reserveOne(ctx, c, r)
 	if !refused {
 		return r.ID, wire.Result{}, false
 	}
-	g.log.Warn().Str("account", c.AccountID).Str("key", key).Int64("size_bytes", info.Size).Int64("declared_bytes", reserved).
+	g.log.Warn().Str("account", c.AccountID).Str("key", key).Int64("size_bytes", size).Int64("declared_bytes", reserved).
 		Msg("upload larger than declared and over the quota: removed")
 	if err := g.client.RemoveObject(context.WithoutCancel(ctx), g.cfg.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
 		return "", g.storageError(c, "remove", key, err), true
@@ -281,6 +284,12 @@ func (g *Gate) index(ctx context.Context, c Caller, key, release string) wire.Re
 	if err != nil {
 		return g.storageError(c, "stat", key, err)
 	}
+	return g.indexInfo(ctx, c, key, info, release)
+}
+
+// indexInfo records the object info describes (a HEAD's answer) in the
+// account's index and usage, and drops the reservation release.
+func (g *Gate) indexInfo(ctx context.Context, c Caller, key string, info minio.ObjectInfo, release string) wire.Result {
 	o := objectOf(info)
 	row := StoredObject{AccountID: c.AccountID, Key: key, Size: o.Size, ETag: o.ETag, SHA256: o.Meta.SHA256,
 		MTime: o.Meta.MTime, Device: o.Meta.Device, Updated: g.now()}

@@ -3,9 +3,9 @@ package account
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
@@ -58,26 +58,17 @@ func (s *SQLite) Reserve(ctx context.Context, accountID string, rs []Reservation
 	if len(rs) == 0 {
 		return true, nil
 	}
-	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", len(rs)), ",")
-	args := make([]any, 0, 4*len(rs)+6)
-	for _, r := range rs {
-		args = append(args, r.ID, r.Key, r.Size, sqlitedb.Nanos(r.Expires))
+	// The reservations go as one JSON array, so that the statement's text
+	// stays the same (and prepared once) whatever their number.
+	want := make([][4]any, len(rs))
+	for i, r := range rs {
+		want[i] = [4]any{r.ID, r.Key, r.Size, sqlitedb.Nanos(r.Expires)}
 	}
-	nowNs := sqlitedb.Nanos(now)
-	args = append(args, accountID, defaultQuota, accountID, accountID, nowNs, accountID, nowNs, accountID)
-	// Live reservations count, except those the request replaces (same ID).
-	q := `WITH want(id, key, size, expires_ns) AS (VALUES ` + values + `),
-	lim(q) AS (SELECT coalesce((SELECT quota FROM quotas WHERE account_id = ?), ?)),
-	cur(n) AS (SELECT coalesce((SELECT used FROM usage WHERE account_id = ?), 0) +
-		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ? AND expires_ns > ?), 0) -
-		coalesce((SELECT sum(r.size) FROM want w JOIN reservations r ON r.account_id = ? AND r.id = w.id
-			WHERE r.expires_ns > ?), 0))
-	INSERT INTO reservations (account_id, id, key, size, expires_ns)
-	SELECT ?, id, key, size, expires_ns FROM want
-	WHERE (SELECT q FROM lim) = 0 OR (SELECT n FROM cur) + (SELECT sum(size) FROM want) <= (SELECT q FROM lim)
-	ON CONFLICT (account_id, id) DO UPDATE SET key = excluded.key, size = excluded.size, expires_ns = excluded.expires_ns
-	RETURNING id`
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	raw, err := json.Marshal(want)
+	if err != nil {
+		return false, fmt.Errorf("reserve %d uploads for %s: %w", len(rs), accountID, err)
+	}
+	rows, err := s.query(ctx, reserveQuery, string(raw), accountID, defaultQuota, sqlitedb.Nanos(now))
 	if err != nil {
 		return false, fmt.Errorf("reserve %d uploads for %s: %w", len(rs), accountID, err)
 	}
@@ -89,15 +80,35 @@ func (s *SQLite) Reserve(ctx context.Context, accountID string, rs []Reservation
 	if err := rows.Err(); err != nil {
 		return false, fmt.Errorf("reserve %d uploads for %s: %w", len(rs), accountID, err)
 	}
-	// Forget reservations long expired, but for puts still to be counted;
-	// cheap thanks to the index.
-	s.db.ExecContext(ctx, `DELETE FROM reservations WHERE expires_ns < ? AND id NOT LIKE 'put:%'`, sqlitedb.Nanos(now.Add(-time.Hour)))
+	rows.Close()
+	// Forget reservations long expired (they count for nothing), but for
+	// puts still to be counted; at most once a minute, not on every call.
+	if next := s.sweepAfter.Load(); now.UnixNano() >= next && s.sweepAfter.CompareAndSwap(next, now.Add(time.Minute).UnixNano()) {
+		s.exec(ctx, `DELETE FROM reservations WHERE expires_ns < ? AND id NOT LIKE 'put:%'`, sqlitedb.Nanos(now.Add(-time.Hour)))
+	}
 	return n > 0, nil
 }
 
+// reserveQuery is Reserve's one statement: ?1 the reservations as a JSON
+// array of [id, key, size, expires_ns], ?2 the account, ?3 the default
+// quota, ?4 now. Live reservations count, except those the request
+// replaces (same ID).
+const reserveQuery = `WITH want(id, key, size, expires_ns) AS (
+		SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1)),
+	lim(q) AS (SELECT coalesce((SELECT quota FROM quotas WHERE account_id = ?2), ?3)),
+	cur(n) AS (SELECT coalesce((SELECT used FROM usage WHERE account_id = ?2), 0) +
+		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?2 AND expires_ns > ?4), 0) -
+		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?2 AND id IN (SELECT id FROM want)
+			AND expires_ns > ?4), 0))
+	INSERT INTO reservations (account_id, id, key, size, expires_ns)
+	SELECT ?2, id, key, size, expires_ns FROM want
+	WHERE (SELECT q FROM lim) = 0 OR (SELECT n FROM cur) + (SELECT sum(size) FROM want) <= (SELECT q FROM lim)
+	ON CONFLICT (account_id, id) DO UPDATE SET key = excluded.key, size = excluded.size, expires_ns = excluded.expires_ns
+	RETURNING id`
+
 // RenameReservation implements ObjectStore.
 func (s *SQLite) RenameReservation(ctx context.Context, accountID, from, to string, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE reservations SET id = ?, expires_ns = ? WHERE account_id = ? AND id = ?`,
+	_, err := s.exec(ctx, `UPDATE reservations SET id = ?, expires_ns = ? WHERE account_id = ? AND id = ?`,
 		to, sqlitedb.Nanos(expires), accountID, from)
 	if err != nil {
 		return fmt.Errorf("rename reservation %s: %w", from, err)
@@ -108,7 +119,7 @@ func (s *SQLite) RenameReservation(ctx context.Context, accountID, from, to stri
 // ReservedSize implements ObjectStore.
 func (s *SQLite) ReservedSize(ctx context.Context, accountID, id, key string) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT size FROM reservations WHERE account_id = ? AND id = ? AND key = ?`,
+	err := s.queryRow(ctx, `SELECT size FROM reservations WHERE account_id = ? AND id = ? AND key = ?`,
 		accountID, id, key).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return -1, nil
@@ -121,7 +132,7 @@ func (s *SQLite) ReservedSize(ctx context.Context, accountID, id, key string) (i
 
 // ExpiredPuts implements ObjectStore.
 func (s *SQLite) ExpiredPuts(ctx context.Context, accountID string, now time.Time, limit int) ([]Reservation, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, key, size, expires_ns FROM reservations
+	rows, err := s.query(ctx, `SELECT id, key, size, expires_ns FROM reservations
 		WHERE account_id = ? AND id >= 'put:' AND id < 'put;' AND expires_ns <= ? LIMIT ?`, accountID, sqlitedb.Nanos(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read expired puts of %s: %w", accountID, err)
@@ -142,12 +153,14 @@ func (s *SQLite) ExpiredPuts(ctx context.Context, accountID string, now time.Tim
 
 // Release implements ObjectStore.
 func (s *SQLite) Release(ctx context.Context, accountID, id string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM reservations WHERE account_id = ? AND id = ?`, accountID, id)
+	_, err := s.exec(ctx, `DELETE FROM reservations WHERE account_id = ? AND id = ?`, accountID, id)
 	if err != nil {
 		return fmt.Errorf("release reservation %s: %w", id, err)
 	}
 	return nil
 }
+
+const releaseReservation = `DELETE FROM reservations WHERE account_id = ? AND id = ?`
 
 const upsertObject = `INSERT INTO objects (account_id, key, size, etag, sha256, mtime, device, updated_ns)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -165,11 +178,11 @@ func (s *SQLite) PutObject(ctx context.Context, o StoredObject, release string) 
 		return fmt.Errorf("index %s: %w", o.Key, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, upsertObject, objectArgs(o)...); err != nil {
+	if _, err := s.txExec(ctx, tx, upsertObject, objectArgs(o)...); err != nil {
 		return fmt.Errorf("index %s: %w", o.Key, err)
 	}
 	if release != "" {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM reservations WHERE account_id = ? AND id = ?`, o.AccountID, release); err != nil {
+		if _, err := s.txExec(ctx, tx, releaseReservation, o.AccountID, release); err != nil {
 			return fmt.Errorf("index %s: %w", o.Key, err)
 		}
 	}
@@ -212,7 +225,7 @@ func (s *SQLite) ReplaceObjects(ctx context.Context, accountID string, objs []St
 
 // IndexedObjects implements ObjectStore.
 func (s *SQLite) IndexedObjects(ctx context.Context, accountID, from, to string) ([]StoredObject, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key, size, etag, sha256, mtime, device, updated_ns FROM objects
+	rows, err := s.query(ctx, `SELECT key, size, etag, sha256, mtime, device, updated_ns FROM objects
 		WHERE account_id = ? AND key >= ? AND key <= ? ORDER BY key`, accountID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("read index of %s: %w", accountID, err)
@@ -234,7 +247,7 @@ func (s *SQLite) IndexedObjects(ctx context.Context, accountID, from, to string)
 // Usage implements ObjectStore.
 func (s *SQLite) Usage(ctx context.Context, accountID string, defaultQuota int64, now time.Time) (Usage, error) {
 	var u Usage
-	err := s.db.QueryRowContext(ctx, `SELECT
+	err := s.queryRow(ctx, `SELECT
 		coalesce((SELECT used FROM usage WHERE account_id = ?1), 0),
 		coalesce((SELECT objects FROM usage WHERE account_id = ?1), 0),
 		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?1 AND expires_ns > ?2), 0),
@@ -248,7 +261,7 @@ func (s *SQLite) Usage(ctx context.Context, accountID string, defaultQuota int64
 
 // SetQuota implements ObjectStore.
 func (s *SQLite) SetQuota(ctx context.Context, accountID string, quota int64) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO quotas (account_id, quota) VALUES (?, ?)
+	_, err := s.exec(ctx, `INSERT INTO quotas (account_id, quota) VALUES (?, ?)
 		ON CONFLICT (account_id) DO UPDATE SET quota = excluded.quota`, accountID, quota)
 	if err != nil {
 		return fmt.Errorf("set quota of %s: %w", accountID, err)
@@ -258,7 +271,7 @@ func (s *SQLite) SetQuota(ctx context.Context, accountID string, quota int64) er
 
 // AccountIDs implements ObjectStore.
 func (s *SQLite) AccountIDs(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM accounts UNION SELECT account_id FROM usage ORDER BY 1`)
+	rows, err := s.query(ctx, `SELECT id FROM accounts UNION SELECT account_id FROM usage ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}

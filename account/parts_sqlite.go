@@ -28,7 +28,7 @@ END;
 // statement: the check against the upload's reservation and the record of
 // the part are one atomic step.
 func (s *SQLite) GrantPart(ctx context.Context, accountID, uploadID, key string, part int, size int64, now time.Time) (bool, error) {
-	rows, err := s.db.QueryContext(ctx, `INSERT INTO upload_parts (account_id, upload_id, part, size)
+	rows, err := s.query(ctx, `INSERT INTO upload_parts (account_id, upload_id, part, size)
 	SELECT ?1, ?2, ?3, ?4 FROM reservations r
 	WHERE r.account_id = ?1 AND r.id = 'upload:' || ?2 AND r.key = ?5 AND r.expires_ns > ?6
 		AND coalesce((SELECT sum(size) FROM upload_parts WHERE account_id = ?1 AND upload_id = ?2 AND part != ?3), 0) + ?4 <= r.size

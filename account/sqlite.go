@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
@@ -13,7 +14,11 @@ import (
 
 // SQLite is the default Store: one SQLite file in WAL mode.
 type SQLite struct {
-	db *sql.DB
+	db    *sql.DB
+	stmts stmtCache
+	// sweepAfter is when Reserve next forgets long-expired reservations
+	// (Unix ns).
+	sweepAfter atomic.Int64
 }
 
 var sqliteSchema = []string{`
@@ -81,7 +86,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open accounts database %s: %w", path, err)
 	}
-	return &SQLite{db: db}, nil
+	s := &SQLite{db: db}
+	if err := s.prepare(ctx, upsertObject, releaseReservation); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open accounts database %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // Close closes the database.
@@ -180,7 +190,7 @@ func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 }
 
 func (s *SQLite) Device(ctx context.Context, id string) (Device, error) {
-	return scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
+	return scanDevice(s.queryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
 }
 
 func (s *SQLite) DeviceByRefresh(ctx context.Context, hash string) (Device, error) {

@@ -67,6 +67,8 @@ type handler struct {
 	log  zerolog.Logger
 	tls  bool  // cookies are Secure
 	gate *Gate // the storage gate; nil without storage
+
+	tokens verifiedTokens // access tokens verified before
 }
 
 // Cookie names.
