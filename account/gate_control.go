@@ -302,13 +302,13 @@ func (g *Gate) indexInfo(ctx context.Context, c Caller, key string, info minio.O
 
 // objectOf describes a stored object for the device.
 func objectOf(info minio.ObjectInfo) wire.Object {
-	device, err := new(mime.WordDecoder).DecodeHeader(info.UserMetadata[metaDevice])
+	device, err := new(mime.WordDecoder).DecodeHeader(info.UserMetadata[wire.MetaDevice])
 	if err != nil {
-		device = info.UserMetadata[metaDevice]
+		device = info.UserMetadata[wire.MetaDevice]
 	}
 	return wire.Object{Key: info.Key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified,
 		CRC32C: info.ChecksumCRC32C, ChecksumType: info.ChecksumMode,
-		Meta: wire.Meta{SHA256: info.UserMetadata[metaSHA256], MTime: info.UserMetadata[metaMTime], Device: device,
+		Meta: wire.Meta{SHA256: info.UserMetadata[wire.MetaSHA256], MTime: info.UserMetadata[wire.MetaMTime], Device: device,
 			ContentType: info.ContentType}}
 }
 

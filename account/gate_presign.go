@@ -11,13 +11,6 @@ import (
 	"github.com/cloudkeep/cloudkeep/account/wire"
 )
 
-// Object metadata names, as the uploader writes them (X-Amz-Meta-*).
-const (
-	metaSHA256 = "Sha256"
-	metaMTime  = "Mtime"
-	metaDevice = "Device"
-)
-
 // signContentLength makes presigned PUTs sign Content-Length, so that the
 // storage refuses a body of another size than the one granted (and
 // reserved against the quota).
@@ -79,7 +72,7 @@ func userMeta(m *wire.Meta) map[string]string {
 	if m == nil {
 		return out
 	}
-	for k, v := range map[string]string{metaSHA256: m.SHA256, metaMTime: m.MTime, metaDevice: mime.QEncoding.Encode("utf-8", m.Device)} {
+	for k, v := range map[string]string{wire.MetaSHA256: m.SHA256, wire.MetaMTime: m.MTime, wire.MetaDevice: mime.QEncoding.Encode("utf-8", m.Device)} {
 		if v != "" {
 			out[k] = v
 		}
