@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
 )
 
 // deviceNamesSchema makes a connected device's name unique within its
@@ -15,11 +17,12 @@ UPDATE devices SET revoked = 1 WHERE revoked = 0 AND rowid NOT IN
 CREATE UNIQUE INDEX devices_connected_name ON devices (account_id, name) WHERE revoked = 0;
 `
 
-// AddDevice implements Store: a plain insert, refused by the unique index
-// when a connected device of the account has the name.
+// AddDevice implements Store: a plain insert of the whole row, refused by
+// the unique index when a connected device of the account has the name.
 func (s *SQLite) AddDevice(ctx context.Context, d Device) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.AccountID, d.Name, d.ClientID, d.RefreshHash, d.PreviousHash, 0, 0, 0, d.Revoked, 0, "")
+		d.ID, d.AccountID, d.Name, d.ClientID, d.RefreshHash, d.PreviousHash, sqlitedb.Nanos(d.RefreshUntil),
+		sqlitedb.Nanos(d.Created), sqlitedb.Nanos(d.LastSeen), d.Revoked, sqlitedb.Nanos(d.Rotated), d.GracePair)
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return ErrExists
 	}

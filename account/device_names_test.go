@@ -53,3 +53,46 @@ func TestConcurrency_DeviceNameOnce(t *testing.T) {
 		t.Errorf("got %d devices, want 1", len(devs))
 	}
 }
+
+// addHook is a Store that runs after once the first AddDevice is done.
+type addHook struct {
+	Store
+	after func(Device)
+}
+
+func (h *addHook) AddDevice(ctx context.Context, d Device) error {
+	err := h.Store.AddDevice(ctx, d)
+	if f := h.after; err == nil && f != nil {
+		h.after = nil
+		f(d)
+	}
+	return err
+}
+
+// A device disconnected while it connects, and another connected under
+// its name meanwhile: the first stays disconnected and the other is kept.
+func TestConnect_DisconnectedWhileConnecting(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	acct := e.signup("race-names@example.com", "goodpass1")
+	var second Tokens
+	e.svc.store = &addHook{Store: e.svc.store, after: func(d Device) {
+		if err := e.svc.Disconnect(ctx, acct, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if second, err = e.svc.Connect(ctx, acct, "cloudkeep-agent", "laptop"); err != nil {
+			t.Fatalf("second laptop after the first was disconnected: %v", err)
+		}
+	}}
+	if _, err := e.svc.Connect(ctx, acct, "cloudkeep-agent", "laptop"); err != nil {
+		t.Fatalf("first laptop: %v", err)
+	}
+	devs, err := e.svc.Devices(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 1 || devs[0].ID != second.DeviceID {
+		t.Errorf("connected devices %+v, want only the second laptop %s", devs, second.DeviceID)
+	}
+}

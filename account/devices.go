@@ -130,28 +130,26 @@ func (s *Service) PollDevice(ctx context.Context, clientID, deviceCode string) (
 }
 
 // Connect registers a device for an account and returns its first tokens.
+// The device's row is written once, whole: writing it again later would
+// undo a disconnect that came in between.
 func (s *Service) Connect(ctx context.Context, accountID, clientID, name string) (Tokens, error) {
 	if clientID != s.cfg.ClientID {
 		return Tokens{}, ErrInvalidClient
 	}
 	now := s.now()
-	dev := Device{ID: randomToken(9), AccountID: accountID, Name: name, ClientID: clientID, Created: now, LastSeen: now}
+	refresh := randomToken(32)
+	dev := Device{ID: randomToken(9), AccountID: accountID, Name: name, ClientID: clientID, Created: now, LastSeen: now,
+		RefreshHash: keyedHash(s.secret, "refresh", refresh), RefreshUntil: now.Add(s.cfg.RefreshTTL)}
 	if err := s.store.AddDevice(ctx, dev); errors.Is(err, ErrExists) {
 		return Tokens{}, deviceNameTaken(name)
 	} else if err != nil {
 		return Tokens{}, err
 	}
-	return s.issue(ctx, dev)
+	return s.issue(dev, refresh)
 }
 
-// issue rotates the device's refresh token and signs a new access token.
-func (s *Service) issue(ctx context.Context, dev Device) (Tokens, error) {
-	refresh := randomToken(32)
-	dev.PreviousHash, dev.RefreshHash = dev.RefreshHash, keyedHash(s.secret, "refresh", refresh)
-	dev.RefreshUntil = s.now().Add(s.cfg.RefreshTTL)
-	if err := s.store.PutDevice(ctx, dev); err != nil {
-		return Tokens{}, err
-	}
+// issue signs a new access token for dev, whose refresh token is refresh.
+func (s *Service) issue(dev Device, refresh string) (Tokens, error) {
 	access, err := s.AccessToken(dev)
 	if err != nil {
 		return Tokens{}, err

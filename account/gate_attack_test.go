@@ -220,3 +220,32 @@ func TestGate_PartsHeldToDeclaredSize(t *testing.T) {
 		t.Errorf("a part after the abort: %+v, want %s", r.Error, wire.ErrCodeNoSuchUpload)
 	}
 }
+
+// TestGate_PartGrantedSmallerAgainStillCounts: a part's URL stays valid
+// after the part is granted again, so a part granted big then small holds
+// its biggest size: shrinking each part's grant in turn cannot park parts
+// adding up to more than the upload declared.
+func TestGate_PartGrantedSmallerAgainStillCounts(t *testing.T) {
+	ge := newGateEnv(t, startMinIOServer(t), 30*time.Second, 0)
+	d := ge.connectDevice("", "laptop")
+	key := d.account + "/laptop/v.mp4"
+	cr := ge.one(d, wire.Op{Op: wire.OpCreate, Key: key, Size: 100})
+	if cr.Error != nil {
+		t.Fatal(cr.Error)
+	}
+	part := func(n int, size int64) wire.Op {
+		return wire.Op{Op: wire.OpPart, Key: key, UploadID: cr.UploadID, Part: n, Size: size, CRC32C: "AAAAAA=="}
+	}
+	if r := ge.one(d, part(1, 100)); r.Error != nil || r.URL == "" {
+		t.Fatalf("part 1 of 100 bytes: %+v", r.Error)
+	}
+	if r := ge.one(d, part(1, 1)); r.Error != nil || r.URL == "" {
+		t.Fatalf("part 1 again, of 1 byte: %+v", r.Error)
+	}
+	if r := ge.one(d, part(2, 99)); r.Error == nil || r.Error.Code != wire.ErrCodeQuotaExceeded || r.URL != "" {
+		t.Errorf("part 2 of 99 bytes beside part 1 granted at 100: %+v, want %s", r.Error, wire.ErrCodeQuotaExceeded)
+	}
+	if r := ge.one(d, part(1, 100)); r.Error != nil || r.URL == "" {
+		t.Errorf("part 1 at its size again: %+v", r.Error)
+	}
+}

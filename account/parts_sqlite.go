@@ -26,13 +26,14 @@ END;
 
 // GrantPart implements ObjectStore in one INSERT … SELECT … WHERE
 // statement: the check against the upload's reservation and the record of
-// the part are one atomic step.
+// the part are one atomic step. A part granted again keeps the biggest
+// size it was granted: the earlier URLs stay valid.
 func (s *SQLite) GrantPart(ctx context.Context, accountID, uploadID, key string, part int, size int64, now time.Time) (bool, error) {
 	rows, err := s.query(ctx, `INSERT INTO upload_parts (account_id, upload_id, part, size)
 	SELECT ?1, ?2, ?3, ?4 FROM reservations r
 	WHERE r.account_id = ?1 AND r.id = 'upload:' || ?2 AND r.key = ?5 AND r.expires_ns > ?6
 		AND coalesce((SELECT sum(size) FROM upload_parts WHERE account_id = ?1 AND upload_id = ?2 AND part != ?3), 0) + ?4 <= r.size
-	ON CONFLICT (account_id, upload_id, part) DO UPDATE SET size = excluded.size
+	ON CONFLICT (account_id, upload_id, part) DO UPDATE SET size = max(size, excluded.size)
 	RETURNING part`, accountID, uploadID, part, size, key, sqlitedb.Nanos(now))
 	if err != nil {
 		return false, fmt.Errorf("grant part %d of %s: %w", part, key, err)
