@@ -176,7 +176,7 @@ func (g *Gate) reserve(ctx context.Context, c Caller, ops []wire.Op, res []wire.
 		if res[i].Error != nil || (op.Op != wire.OpPut && op.Op != wire.OpCreate) {
 			continue
 		}
-		r := Reservation{ID: "put:" + op.Key, Key: op.Key, Size: op.Size, Expires: putUntil}
+		r := Reservation{ID: putHold(op.Key, op.Size), Key: op.Key, Size: op.Size, Expires: putUntil}
 		if op.Op == wire.OpCreate {
 			r.ID, r.Expires = "create:"+randomToken(12), now.Add(uploadReservation)
 		}
@@ -210,18 +210,31 @@ func (g *Gate) settlePuts(ctx context.Context, c Caller) error {
 		return err
 	}
 	for _, r := range rs {
-		res := g.count(ctx, c, r.Key, r.ID)
-		switch {
-		case res.Error == nil || res.Error.Code == wire.ErrCodeQuotaExceeded:
-		case res.Error.Code == wire.ErrCodeNotFound:
-			if err := g.store.Release(ctx, c.AccountID, r.ID); err != nil {
-				return err
-			}
-		default: // kept for the next grant request
-			g.log.Warn().Str("account", c.AccountID).Str("key", r.Key).Str("error", res.Error.Message).Msg("count uncommitted put")
+		if err := g.settlePut(ctx, c, r); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// settlePut counts the object of an expired put grant when the key holds
+// an object of the grant's size, and otherwise frees the grant's space:
+// its URL can no longer store anything, and an object of another size
+// under the key is counted by the grant that stored it.
+func (g *Gate) settlePut(ctx context.Context, c Caller, r Reservation) error {
+	info, err := g.core.StatObject(ctx, g.cfg.Bucket, r.Key, minio.StatObjectOptions{Checksum: true})
+	if err == nil && info.Size == r.Size {
+		res := g.countInfo(ctx, c, r.Key, info, r.ID)
+		if res.Error != nil && res.Error.Code != wire.ErrCodeQuotaExceeded {
+			g.log.Warn().Str("account", c.AccountID).Str("key", r.Key).Str("error", res.Error.Message).Msg("count uncommitted put")
+		}
+		return nil
+	}
+	if err != nil && minio.ToErrorResponse(err).Code != "NoSuchKey" {
+		g.log.Warn().Err(err).Str("account", c.AccountID).Str("key", r.Key).Msg("count uncommitted put")
+		return nil // kept for the next grant request
+	}
+	return g.store.Release(ctx, c.AccountID, r.ID)
 }
 
 // Usage returns an account's usage under the gate's default quota.

@@ -66,8 +66,8 @@ func TestGate_CompleteWithoutReservationHoldsQuota(t *testing.T) {
 }
 
 // TestGate_CommitHoldsQuota: granting the same key again with a smaller
-// size shrinks its reservation, but the first, bigger URL still works: the
-// commit must hold what was stored to the quota.
+// size does not shrink what the first, bigger grant holds: its URL still
+// works, so its space stays reserved until it is counted or expires.
 func TestGate_CommitHoldsQuota(t *testing.T) {
 	ge := newGateEnv(t, startMinIOServer(t), 30*time.Second, 1000)
 	d := ge.connectDevice("", "laptop")
@@ -78,29 +78,90 @@ func TestGate_CommitHoldsQuota(t *testing.T) {
 	if r := ge.one(d, putOp(a, make([]byte, 1))); r.Error != nil {
 		t.Fatalf("second grant of a: %+v", r.Error)
 	}
-	if r := ge.one(d, putOp(b, big)); r.Error != nil {
-		t.Fatalf("grant of b within the shrunk reservation: %+v", r.Error)
+	if code, _, bad := ge.grant(d, putOp(b, big)); code != 403 || bad.Code != wire.ErrCodeQuotaExceeded {
+		t.Fatalf("grant of b beside 900 + 1 reserved for a: %d %+v, want 403 %s", code, bad, wire.ErrCodeQuotaExceeded)
 	}
 	if code, msg := send(t, first, big, nil); code != 200 {
 		t.Fatalf("PUT a with the first URL: %d %s", code, msg)
 	}
-	cm := ge.one(d, wire.Op{Op: wire.OpCommit, Key: a})
-	if cm.Error == nil || cm.Error.Code != wire.ErrCodeQuotaExceeded {
-		t.Fatalf("commit of 900 bytes reserved as 1 beside 900 more: %+v, want %s", cm.Error, wire.ErrCodeQuotaExceeded)
+	if cm := ge.one(d, wire.Op{Op: wire.OpCommit, Key: a}); cm.Error != nil {
+		t.Fatalf("commit of a: %+v", cm.Error)
 	}
-	if u, _ := ge.gate.Usage(ctx, d.account); u.Used != 0 {
-		t.Errorf("used %d, want 0", u.Used)
+	if u, _ := ge.gate.Usage(ctx, d.account); u.Used != 900 || u.Reserved != 1 {
+		t.Errorf("usage %+v, want 900 used, 1 still reserved for the unused grant", u)
 	}
 	// An honest overwrite of a counted object is not refused for the
 	// object it replaces, nor is a second commit.
-	ge.gate.store.Release(ctx, d.account, "put:"+b)
-	ge.putObject(d, a, make([]byte, 400))
-	ge.putObject(d, a, make([]byte, 500))
+	ge.putObject(d, a, make([]byte, 40))
+	ge.putObject(d, a, make([]byte, 50))
 	if cm := ge.one(d, wire.Op{Op: wire.OpCommit, Key: a}); cm.Error != nil {
 		t.Fatalf("a second commit of a counted object: %+v", cm.Error)
 	}
-	if u, _ := ge.gate.Usage(ctx, d.account); u.Used != 500 || u.Objects != 1 {
-		t.Errorf("usage %+v, want 500 used in 1 object", u)
+	if u, _ := ge.gate.Usage(ctx, d.account); u.Used != 50 || u.Objects != 1 {
+		t.Errorf("usage %+v, want 50 used in 1 object", u)
+	}
+}
+
+// TestGate_CommitBeforeThePutLands: a commit sent before the bytes of its
+// grant land counts what is there now and keeps the grant's space
+// reserved, so the bytes that land afterwards never escape the quota.
+func TestGate_CommitBeforeThePutLands(t *testing.T) {
+	ge := newGateEnv(t, startMinIOServer(t), 30*time.Second, 1000)
+	d := ge.connectDevice("", "laptop")
+	ctx := context.Background()
+	a := d.account + "/laptop/a.jpg"
+	ge.putObject(d, a, make([]byte, 1))
+	big := make([]byte, 900)
+	url := ge.one(d, putOp(a, big))
+	if cm := ge.one(d, wire.Op{Op: wire.OpCommit, Key: a}); cm.Error != nil {
+		t.Fatalf("early commit: %+v", cm.Error)
+	}
+	if u, _ := ge.gate.Usage(ctx, d.account); u.Used != 1 || u.Reserved != 900 {
+		t.Fatalf("usage after the early commit %+v, want 1 used, 900 reserved", u)
+	}
+	if code, _, bad := ge.grant(d, putOp(d.account+"/laptop/c.jpg", big)); code != 403 || bad.Code != wire.ErrCodeQuotaExceeded {
+		t.Fatalf("grant of 900 more: %d %+v, want 403 %s", code, bad, wire.ErrCodeQuotaExceeded)
+	}
+	if code, msg := send(t, url, big, nil); code != 200 {
+		t.Fatalf("PUT: %d %s", code, msg)
+	}
+	later := time.Now().Add(2 * time.Hour) // never committed again: settled when the grant is over
+	ge.gate.now = func() time.Time { return later }
+	if code, _, bad := ge.grant(d, putOp(d.account+"/laptop/c.jpg", big)); code != 403 || bad.Used != 900 {
+		t.Fatalf("grant of 900 more after the late PUT: %d %+v, want 403 with 900 used", code, bad)
+	}
+}
+
+// TestGate_SmallerRegrantKeepsTheFirstURLCounted: the object of a
+// smaller re-grant committed first does not free the space of the bigger
+// grant whose URL is still live; its bytes are counted when they land.
+func TestGate_SmallerRegrantKeepsTheFirstURLCounted(t *testing.T) {
+	ge := newGateEnv(t, startMinIOServer(t), 30*time.Second, 1000)
+	d := ge.connectDevice("", "laptop")
+	ctx := context.Background()
+	k := d.account + "/laptop/k.jpg"
+	big, small := make([]byte, 900), []byte{7}
+	u1 := ge.one(d, putOp(k, big))
+	u2 := ge.one(d, putOp(k, small))
+	if code, msg := send(t, u2, small, nil); code != 200 {
+		t.Fatalf("PUT small: %d %s", code, msg)
+	}
+	if cm := ge.one(d, wire.Op{Op: wire.OpCommit, Key: k}); cm.Error != nil {
+		t.Fatalf("commit small: %+v", cm.Error)
+	}
+	if u, _ := ge.gate.Usage(ctx, d.account); u.Used != 1 || u.Reserved != 900 {
+		t.Fatalf("usage %+v, want 1 used, 900 reserved for the first grant", u)
+	}
+	if code, msg := send(t, u1, big, nil); code != 200 {
+		t.Fatalf("PUT big with the first URL: %d %s", code, msg)
+	}
+	later := time.Now().Add(2 * time.Hour)
+	ge.gate.now = func() time.Time { return later }
+	if code, _, bad := ge.grant(d, putOp(d.account+"/laptop/other.jpg", make([]byte, 200))); code != 403 || bad.Used != 900 {
+		t.Fatalf("grant of 200 more: %d %+v, want 403 with 900 used", code, bad)
+	}
+	if u, _ := ge.gate.Usage(ctx, d.account); u.Used != 900 || u.Objects != 1 || u.Reserved != 0 {
+		t.Errorf("usage %+v, want 900 used in 1 object, nothing reserved", u)
 	}
 }
 

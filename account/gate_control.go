@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"strconv"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -83,17 +84,22 @@ func (g *Gate) complete(ctx context.Context, c Caller, op wire.Op) wire.Result {
 }
 
 // count records an object the device has stored, held to the quota by
-// the reservation hold of its key, which it then frees. One HEAD serves
+// the reservation hold made for it, which it then frees. One HEAD serves
 // both the check and the index row, so the size checked is the size
 // counted.
 func (g *Gate) count(ctx context.Context, c Caller, key, hold string) wire.Result {
-	reserved, err := g.store.ReservedSize(ctx, c.AccountID, hold, key)
-	if err != nil {
-		return g.storageError(c, "count", key, err)
-	}
 	info, err := g.core.StatObject(ctx, g.cfg.Bucket, key, minio.StatObjectOptions{Checksum: true})
 	if err != nil {
 		return g.storageError(c, "stat", key, err)
+	}
+	return g.countInfo(ctx, c, key, info, hold)
+}
+
+// countInfo is count for the object a HEAD described.
+func (g *Gate) countInfo(ctx context.Context, c Caller, key string, info minio.ObjectInfo, hold string) wire.Result {
+	reserved, err := g.store.ReservedSize(ctx, c.AccountID, hold, key)
+	if err != nil {
+		return g.storageError(c, "count", key, err)
 	}
 	excess, res, refused := g.checkDeclared(ctx, c, key, info.Size, max(reserved, 0))
 	if refused {
@@ -107,6 +113,16 @@ func (g *Gate) count(ctx context.Context, c Caller, key, hold string) wire.Resul
 		g.store.Release(context.WithoutCancel(ctx), c.AccountID, excess)
 	}
 	return res
+}
+
+// putHold names the reservation of a put grant by its key and size: the
+// storage enforces the signed size, so an object of that size under that
+// key is what that grant (or one just like it) stored. Grants of other
+// sizes for the key keep their own reservations until they are counted or
+// their URLs have expired: a device cannot free one grant's space by
+// committing another's object, or before its bytes land.
+func putHold(key string, size int64) string {
+	return "put:" + key + "\n" + strconv.FormatInt(size, 10)
 }
 
 // checkDeclared holds the quota to an object (of size bytes) bigger than
@@ -274,7 +290,11 @@ func (g *Gate) reserveOne(ctx context.Context, c Caller, r Reservation) (wire.Re
 
 // commit counts an object the device has PUT with a presigned request.
 func (g *Gate) commit(ctx context.Context, c Caller, op wire.Op) wire.Result {
-	return g.count(ctx, c, op.Key, "put:"+op.Key)
+	info, err := g.core.StatObject(ctx, g.cfg.Bucket, op.Key, minio.StatObjectOptions{Checksum: true})
+	if err != nil {
+		return g.storageError(c, "stat", op.Key, err)
+	}
+	return g.countInfo(ctx, c, op.Key, info, putHold(op.Key, info.Size))
 }
 
 // index stats a completed object, records it in the account's index and

@@ -54,8 +54,9 @@ func TestGate_RoundTrip(t *testing.T) {
 			t.Fatalf("commit: %+v %+v", c.Error, c.Object)
 		}
 		u, _ := ge.gate.Usage(context.Background(), d.account)
-		if u.Used != int64(len(body)) || u.Objects != 1 || u.Reserved != 0 {
-			t.Errorf("usage after commit: %+v, want %d bytes in 1 object, nothing reserved", u, len(body))
+		if u.Used != int64(len(body)) || u.Objects != 1 || u.Reserved != int64(len(body)-1) {
+			t.Errorf("usage after commit: %+v, want %d bytes in 1 object, %d reserved for the short grant until it expires",
+				u, len(body), len(body)-1)
 		}
 		rows, _ := ge.gate.store.IndexedObjects(context.Background(), d.account, key, key)
 		if len(rows) != 1 || rows[0].Size != int64(len(body)) || rows[0].ETag != c.Object.ETag || rows[0].SHA256 != strings.Repeat("ab", 32) || rows[0].Device != "laptop" {

@@ -27,7 +27,7 @@ type Usage struct {
 }
 
 // Reservation holds quota space for an upload until it completes, is
-// aborted, or expires. ID is "put:<key>" for a single PUT and
+// aborted, or expires. ID is "put:<key>\n<size>" for a single PUT and
 // "upload:<upload id>" for a multipart upload.
 type Reservation struct {
 	ID      string
