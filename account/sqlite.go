@@ -170,10 +170,17 @@ func (s *SQLite) DeleteCode(ctx context.Context, id string) error {
 }
 
 func (s *SQLite) PutDevice(ctx context.Context, d Device) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO devices (id, account_id, name, client_id, refresh_hash,
-		previous_hash, refresh_ns, created_ns, last_seen_ns, revoked, rotated_ns, grace_pair) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO devices (id, account_id, name, client_id, refresh_hash,
+		previous_hash, refresh_ns, created_ns, last_seen_ns, revoked, rotated_ns, grace_pair) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, name = excluded.name, client_id = excluded.client_id,
+		refresh_hash = excluded.refresh_hash, previous_hash = excluded.previous_hash, refresh_ns = excluded.refresh_ns,
+		created_ns = excluded.created_ns, last_seen_ns = excluded.last_seen_ns, revoked = excluded.revoked,
+		rotated_ns = excluded.rotated_ns, grace_pair = excluded.grace_pair`,
 		d.ID, d.AccountID, d.Name, d.ClientID, d.RefreshHash, d.PreviousHash, sqlitedb.Nanos(d.RefreshUntil), sqlitedb.Nanos(d.Created),
 		sqlitedb.Nanos(d.LastSeen), d.Revoked, sqlitedb.Nanos(d.Rotated), d.GracePair)
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return ErrExists // another connected device of the account has the name
+	}
 	return err
 }
 

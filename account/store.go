@@ -94,7 +94,7 @@ type Store interface {
 	Code(ctx context.Context, id string) (Code, error)
 	DeleteCode(ctx context.Context, id string) error
 
-	PutDevice(ctx context.Context, d Device) error // insert or replace by ID
+	PutDevice(ctx context.Context, d Device) error // insert or update by ID; ErrExists when that would give the account two connected devices of one name
 	// AddDevice inserts a new device; ErrExists when a connected device of
 	// the account has its name (decided by the store, atomically).
 	AddDevice(ctx context.Context, d Device) error

@@ -71,4 +71,13 @@ func testAddDevice(t *testing.T, s account.Store) {
 	if err := s.AddDevice(ctx, account.Device{ID: "add-again", AccountID: "1000000020", Name: "desk"}); err != nil {
 		t.Errorf("desk after the first was disconnected: %v", err)
 	}
+	// Writing the disconnected one back as connected must not push the
+	// new desk out.
+	devs[0].Revoked = false
+	if err := s.PutDevice(ctx, devs[0]); !errors.Is(err, account.ErrExists) {
+		t.Errorf("the old desk written back as connected: %v, want ErrExists", err)
+	}
+	if d, err := s.Device(ctx, "add-again"); err != nil || d.Revoked {
+		t.Errorf("the new desk after that: %+v, %v", d, err)
+	}
 }
