@@ -28,7 +28,33 @@ type Found struct {
 // link loop ends). A folder or file that cannot be read is reported to
 // onErr and skipped; one that vanished meanwhile is skipped quietly.
 func walk(root Root, fn func(Found) error, onErr func(path string, err error)) error {
-	seen := map[fileKey]bool{}
+	return walkDirs(root, newDirSet(), fn, onErr)
+}
+
+// dirSet is the folders a walk has entered.
+type dirSet interface {
+	// enter records the folder described by info (from os.Stat) and
+	// reports whether the walk had not entered it before.
+	enter(info fs.FileInfo) bool
+}
+
+// sameFileSet is a dirSet for systems whose fs.FileInfo carries no inode
+// number (Windows): a folder is compared with every one entered before,
+// by os.SameFile.
+type sameFileSet []fs.FileInfo
+
+func (s *sameFileSet) enter(info fs.FileInfo) bool {
+	for _, d := range *s {
+		if os.SameFile(d, info) {
+			return false
+		}
+	}
+	*s = append(*s, info)
+	return true
+}
+
+// walkDirs is walk with the set of entered folders given.
+func walkDirs(root Root, seen dirSet, fn func(Found) error, onErr func(path string, err error)) error {
 	var visit func(abs, rel string) error
 	visit = func(abs, rel string) error {
 		info, err := os.Stat(abs)
@@ -44,11 +70,8 @@ func walk(root Root, fn func(Found) error, onErr func(path string, err error)) e
 		if !info.IsDir() {
 			return nil // sockets, devices, pipes
 		}
-		if k, ok := keyOf(info); ok {
-			if seen[k] {
-				return nil
-			}
-			seen[k] = true
+		if !seen.enter(info) {
+			return nil
 		}
 		entries, err := os.ReadDir(abs)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {

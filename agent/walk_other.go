@@ -2,9 +2,7 @@
 
 package agent
 
-import "io/fs"
-
-type fileKey struct{}
-
-// keyOf cannot identify folders here; Windows walks do not follow links.
-func keyOf(fs.FileInfo) (fileKey, bool) { return fileKey{}, false }
+// newDirSet returns the set of folders a walk has entered. Windows has no
+// inode numbers in fs.FileInfo, but os.Stat follows links (and junctions),
+// so folders are told apart with os.SameFile.
+func newDirSet() dirSet { return &sameFileSet{} }

@@ -9,11 +9,21 @@ import (
 
 type fileKey struct{ dev, ino uint64 }
 
-// keyOf identifies a folder so that a walk enters it once.
-func keyOf(info fs.FileInfo) (fileKey, bool) {
+// inodeSet is a dirSet keyed by device and inode number.
+type inodeSet map[fileKey]bool
+
+// newDirSet returns the set of folders a walk has entered.
+func newDirSet() dirSet { return inodeSet{} }
+
+func (s inodeSet) enter(info fs.FileInfo) bool {
 	st, ok := info.Sys().(*syscall.Stat_t)
 	if !ok {
-		return fileKey{}, false
+		return true // cannot tell; walk it
 	}
-	return fileKey{uint64(st.Dev), uint64(st.Ino)}, true
+	k := fileKey{uint64(st.Dev), uint64(st.Ino)}
+	if s[k] {
+		return false
+	}
+	s[k] = true
+	return true
 }

@@ -238,32 +238,13 @@ func metaValue(meta map[string]string, name string) string {
 	return ""
 }
 
-// classify maps S3 error codes onto this package's errors.
+// classify maps minio-go's errors onto this package's (classifyS3).
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
 	resp := minio.ToErrorResponse(err)
-	switch resp.Code {
-	case "NoSuchKey", "NotFound", "PreconditionFailed":
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
-	case "NoSuchUpload":
-		return fmt.Errorf("%w: %w", ErrNoSuchUpload, err)
-	case "ExpiredToken", "InvalidTokenId", "InvalidToken":
-		return fmt.Errorf("%w: %w", ErrExpired, err)
-	case "AccessDenied", "NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-		"InvalidBucketName", "InvalidArgument", "EntityTooSmall", "EntityTooLarge",
-		"InvalidPart", "InvalidPartOrder", "XMinioInvalidObjectName",
-		"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "XAmzContentChecksumMismatch", "InvalidRequest":
-		return &PermanentError{err}
-	}
-	if resp.StatusCode == http.StatusNotFound && resp.Code == "" {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest {
-		return &PermanentError{err}
-	}
-	return err
+	return classifyS3(resp.StatusCode, resp.Code, resp.Message).wrap(err)
 }
 
 // FullCRC32C returns the base64 CRC32C of the whole object made of parts

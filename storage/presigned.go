@@ -97,21 +97,15 @@ func expiredBy(exp, now time.Time) bool {
 	return !exp.IsZero() && !now.Before(exp.Add(-2*time.Second))
 }
 
-// s3Error reads the storage's XML error and classifies it.
+// s3Error reads the storage's XML error and classifies it (classifyS3); a
+// 403 once the URL has (nearly) run out is an expired grant.
 func s3Error(resp *http.Response, expires time.Time) error {
 	e := &S3Error{Status: resp.StatusCode}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_ = xml.Unmarshal(b, e)
-	switch {
-	case e.Code == "NoSuchKey" || resp.StatusCode == http.StatusNotFound && e.Code == "":
-		return fmt.Errorf("%w: %w", ErrNotFound, e)
-	case e.Code == "NoSuchUpload":
-		return fmt.Errorf("%w: %w", ErrNoSuchUpload, e)
-	case strings.Contains(e.Message, "expired") || e.Code == "ExpiredToken" || e.Code == "RequestExpired",
-		resp.StatusCode == http.StatusForbidden && expiredBy(expires, time.Now()):
-		return fmt.Errorf("%w: %w", ErrExpired, e)
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
-		return e
+	c := classifyS3(e.Status, e.Code, e.Message)
+	if c == s3Permanent && e.Status == http.StatusForbidden && expiredBy(expires, time.Now()) {
+		c = s3Expired
 	}
-	return &PermanentError{e}
+	return c.wrap(e)
 }
