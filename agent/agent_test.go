@@ -187,3 +187,30 @@ func TestAgent_SingleInstance(t *testing.T) {
 		t.Errorf("control socket: %v, mode %v; want 0600", err, fi.Mode().Perm())
 	}
 }
+
+// A watched root moved away as a whole (one event, for the root itself)
+// marks all its files deleted in the journal; the backup stays.
+func TestAgent_RootMovedAwayMarksFilesGone(t *testing.T) {
+	a, srv, photos := startAgent(t, func(a *Agent) { os.MkdirAll(filepath.Join(a.Roots[0].Path, "sub"), 0o755) })
+	for _, rel := range []string{"a.jpg", "sub/b.jpg"} {
+		os.WriteFile(filepath.Join(photos, filepath.FromSlash(rel)), photoBytes, 0o644)
+		waitStored(t, srv, "alice/laptop/pictures/"+rel)
+	}
+	if err := os.Rename(photos, photos+".old"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, rel := range []string{"a.jpg", "sub/b.jpg"} {
+		for {
+			f, err := a.Journal.Lookup(ctx, "pictures", rel)
+			if err == nil && f.State == journal.Deleted {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: got %s, %v; want %s", rel, f.State, err, journal.Deleted)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}

@@ -1,9 +1,9 @@
 package agent
 
 import (
-	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/cloudkeep/cloudkeep/internal/keypath"
 )
 
 // KeyTemplate turns a file's place into its object key, e.g.
@@ -27,12 +27,13 @@ func (t KeyTemplate) user() string {
 func (t KeyTemplate) Ready() bool { return t.UserOf == nil || t.UserOf() != "" }
 
 // Key returns the object key of path rel (slash-separated) inside root.
+// Different paths get different keys ({path} is keypath.Escape(rel)).
 func (t KeyTemplate) Key(root, rel string) string {
 	return strings.NewReplacer(
 		"{user}", t.user(),
 		"{device}", t.Device,
 		"{root}", root,
-		"{path}", escapeKey(rel),
+		"{path}", keypath.Escape(rel),
 	).Replace(t.Template)
 }
 
@@ -57,23 +58,4 @@ func (t KeyTemplate) prefixBefore(placeholders ...string) string {
 		return fixed[:k+1]
 	}
 	return ""
-}
-
-// escapeKey makes a file name that is not valid UTF-8 usable as an S3 key:
-// each invalid byte becomes %XX.
-func escapeKey(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			fmt.Fprintf(&b, "%%%02X", s[i])
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
 }

@@ -20,3 +20,43 @@ func TestKeyTemplate(t *testing.T) {
 		}
 	}
 }
+
+// Different names never share a key, and every name that was already
+// valid UTF-8 without '%' keeps the key it always had.
+func TestKeyTemplate_Key_Injective(t *testing.T) {
+	k := KeyTemplate{Template: "{user}/{device}/{root}/{path}", User: "alice", Device: "laptop"}
+	for _, tc := range []struct{ a, b string }{
+		{"%FFbad.jpg", "\xffbad.jpg"},
+		{"%25.jpg", "%.jpg"},
+		{"caf%E9.jpg", "caf\xe9.jpg"},
+		{"%FF\xff.jpg", "\xff%FF.jpg"},
+	} {
+		if ka, kb := k.Key("p", tc.a), k.Key("p", tc.b); ka == kb {
+			t.Errorf("%q and %q: both got key %q, want different keys", tc.a, tc.b, ka)
+		}
+	}
+}
+
+func TestKeyTemplate_Key_Escape(t *testing.T) {
+	k := KeyTemplate{Template: "{path}"}
+	for _, tc := range []struct{ name, rel, want string }{
+		// Stable: valid UTF-8 without '%' is its own key.
+		{"ascii", "2024/IMG_1.jpg", "2024/IMG_1.jpg"},
+		{"utf8", "été/café ☕.jpg", "été/café ☕.jpg"},
+		{"space and plus", "a b+c.jpg", "a b+c.jpg"},
+		{"empty", "", ""},
+		// Stable: invalid bytes as before.
+		{"invalid byte", "caf\xe9.jpg", "caf%E9.jpg"},
+		{"two invalid bytes", "\xff\xfe.jpg", "%FF%FE.jpg"},
+		// '%' itself is escaped.
+		{"percent", "50%.jpg", "50%25.jpg"},
+		{"percent hex", "%FFbad.jpg", "%25FFbad.jpg"},
+		{"percent and invalid", "%\xff.jpg", "%25%FF.jpg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := k.Key("p", tc.rel); got != tc.want {
+				t.Errorf("Key(%q) = %q, want %q", tc.rel, got, tc.want)
+			}
+		})
+	}
+}

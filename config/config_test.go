@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,12 @@ func TestLoad_Errors(t *testing.T) {
 			"25: log: want a mapping of keys, got a list"},
 		{"duplicate root names", "    name: pictures", "    name: pictures\n  - path: /srv/more\n    name: pictures",
 			`22: watch[1].name: "pictures" is already the name of watch[0]: root names must be unique`},
+		{"root inside another", "    name: pictures", "    name: pictures\n  - path: /srv/photos/2024\n    name: y2024",
+			`21: watch[1].path: "/srv/photos/2024" is inside watch[0].path "/srv/photos": its files would be stored twice; watch only one of them`},
+		{"root containing another", "    name: pictures", "    name: pictures\n  - path: /srv\n    name: srv",
+			`21: watch[1].path: "/srv" contains watch[0].path "/srv/photos": its files would be stored twice; watch only one of them`},
+		{"same root twice", "    name: pictures", "    name: pictures\n  - path: /srv/photos/\n    name: again",
+			`21: watch[1].path: "/srv/photos/" is the same folder as watch[0].path "/srv/photos": its files would be stored twice; watch only one of them`},
 		{"bad glob", `exclude: ["**/cache/**"]`, `exclude: ["[abc"]`,
 			`23: media.exclude[0]: "[abc" is not a valid glob pattern`},
 		{"removed key", "log:\n  level: info", "account:\n  role_arn: arn:aws:iam::1:role/x\nlog:\n  level: info",
@@ -146,6 +153,38 @@ func TestLoad_Errors(t *testing.T) {
 			want := path + ":" + tc.want
 			if got := err.Error(); got != want {
 				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+// Roots are compared as the folders they are: through symlinks too.
+func TestLoad_NestedRootsThroughSymlinks(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	photos := filepath.Join(dir, "photos")
+	if err := os.MkdirAll(filepath.Join(photos, "2024"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []struct{ name, target string }{{"same", photos}, {"year", filepath.Join(photos, "2024")}} {
+		if err := os.Symlink(l.target, filepath.Join(dir, l.name)); err != nil {
+			t.Skipf("symlinks: %v", err)
+		}
+	}
+	for _, tc := range []struct{ name, link, want string }{
+		{"same folder", "same", "is the same folder as"},
+		{"inside", "year", "is inside"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			link := filepath.Join(dir, tc.link)
+			text := strings.Replace(valid, "  - path: /srv/photos\n    name: pictures",
+				"  - path: "+photos+"\n    name: pictures\n  - path: "+link+"\n    name: other", 1)
+			path := write(t, text)
+			_, err := config.Load(path)
+			want := fmt.Sprintf(`%s:21: watch[1].path: %q %s watch[0].path %q: its files would be stored twice; watch only one of them`,
+				path, link, tc.want, photos)
+			if err == nil || err.Error() != want {
+				t.Errorf("got  %v\nwant %s", err, want)
 			}
 		})
 	}

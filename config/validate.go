@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -150,6 +152,66 @@ func (c *Agent) validateWatch(v *validator) {
 		}
 		names[r.Name] = i + 1
 	}
+	c.validateRootsDisjoint(v)
+}
+
+// validateRootsDisjoint refuses a root inside another, or the same folder
+// twice: its files would be stored under two keys. Paths are compared as
+// resolved (symlinks followed) when they exist, as written otherwise.
+func (c *Agent) validateRootsDisjoint(v *validator) {
+	resolved := make([]string, len(c.Watch))
+	for i, r := range c.Watch {
+		resolved[i] = resolvePath(r.Path)
+	}
+	for i, r := range c.Watch {
+		for k := range i {
+			if r.Path == "" || c.Watch[k].Path == "" {
+				continue
+			}
+			var rel string
+			switch a, b := resolved[i], resolved[k]; {
+			case a == b || sameFolder(a, b):
+				rel = "is the same folder as"
+			case within(b, a):
+				rel = "is inside"
+			case within(a, b):
+				rel = "contains"
+			default:
+				continue
+			}
+			v.add(fmt.Sprintf("watch[%d].path", i), "%q %s watch[%d].path %q: its files would be stored twice; watch only one of them",
+				r.Path, rel, k, c.Watch[k].Path)
+			break
+		}
+	}
+}
+
+// resolvePath returns p absolute and clean, with its symlinks resolved when
+// it exists.
+func resolvePath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return filepath.Clean(p)
+}
+
+// sameFolder reports whether a and b are one existing folder (by device
+// and inode, for file systems that ignore case).
+func sameFolder(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
+// within reports whether path is strictly below dir (both clean).
+func within(dir, path string) bool {
+	if !strings.HasSuffix(dir, string(filepath.Separator)) {
+		dir += string(filepath.Separator)
+	}
+	return strings.HasPrefix(path, dir)
 }
 
 func (c *Agent) validateMedia(v *validator) {

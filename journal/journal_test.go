@@ -142,6 +142,30 @@ func TestJournal_MarkGoneUnder(t *testing.T) {
 	}
 }
 
+// A deleted root arrives as the folder "" (the root itself): every file of
+// that root is gone, and no other root's.
+func TestJournal_MarkGoneUnder_WholeRoot(t *testing.T) {
+	ctx := context.Background()
+	j := open(t, filepath.Join(t.TempDir(), "journal.db"))
+	for _, f := range []struct{ root, path string }{{"r", "a.jpg"}, {"r", "sub/b.jpg"}, {"other", "c.jpg"}} {
+		if _, _, err := j.Track(ctx, f.root, f.path, journal.Identity{Size: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := j.MarkGoneUnder(ctx, "r", "")
+	if err != nil || n != 2 {
+		t.Fatalf("got %d, %v; want 2 rows", n, err)
+	}
+	for _, tc := range []struct {
+		root, path string
+		want       journal.State
+	}{{"r", "a.jpg", journal.Deleted}, {"r", "sub/b.jpg", journal.Deleted}, {"other", "c.jpg", journal.Pending}} {
+		if f, _ := j.Lookup(ctx, tc.root, tc.path); f.State != tc.want {
+			t.Errorf("%s/%s: got %s, want %s", tc.root, tc.path, f.State, tc.want)
+		}
+	}
+}
+
 // Two processes (the agent and `cloudkeep status`) may open a new journal
 // at the same moment.
 func TestJournal_ConcurrentFirstOpen(t *testing.T) {

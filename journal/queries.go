@@ -133,10 +133,14 @@ func (j *Journal) Totals(ctx context.Context) (Totals, error) {
 }
 
 // MarkGoneUnder marks deleted every row of root inside the folder dir (a
-// slash-separated path inside the root), and returns how many it changed.
-// Paths are compared as bytes, as they are on disk.
+// slash-separated path inside the root; "" is the root itself, all its
+// rows), and returns how many it changed. Paths are compared as bytes, as
+// they are on disk.
 func (j *Journal) MarkGoneUnder(ctx context.Context, root, dir string) (int, error) {
-	prefix := dir + "/"
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
 	var n int64
 	err := j.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE files SET state = ?, updated_ns = ?

@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"github.com/cloudkeep/cloudkeep/internal/keypath"
 	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
 	"github.com/cloudkeep/cloudkeep/storage"
 )
@@ -29,7 +30,7 @@ import (
 // Item is one stored file.
 type Item struct {
 	Key    string    `json:"key"`
-	Rel    string    `json:"path"`   // the key below the listed prefix
+	Rel    string    `json:"path"`   // the key below the listed prefix, escaped as keys are (keypath)
 	Device string    `json:"device"` // the device that uploaded it
 	Size   int64     `json:"size"`
 	SHA256 string    `json:"sha256"`
@@ -139,7 +140,7 @@ func Restore(ctx context.Context, items []Item, o Options) Summary {
 // restoreOne brings one item back; it returns the bytes downloaded and
 // whether an identical file was already in place.
 func restoreOne(ctx context.Context, it Item, o Options, lim *rate.Limiter) (int64, bool, error) {
-	final := filepath.Join(o.Dest, filepath.FromSlash(path.Clean("/"+it.Rel)))
+	final := filepath.Join(o.Dest, filepath.FromSlash(path.Clean("/"+keypath.Unescape(it.Rel))))
 	if same, err := sameFile(final, it); err != nil {
 		return 0, false, err
 	} else if same {
