@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cloudkeep/cloudkeep/account"
 	"github.com/cloudkeep/cloudkeep/config"
@@ -143,18 +144,41 @@ func (g *globals) serveAccounts(ctx context.Context, cfg *config.AccountServer, 
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: account.NewHandler(svc, log, account.WithGate(gate)), ReadHeaderTimeout: 10 * time.Second}
-	go svc.RunPrune(ctx)
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shut)
-	}()
 	log.Info().Str("listen", l.Addr().String()).Str("issuer", cfg.PublicURL).Bool("dev", dev).Msg("account service running")
-	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilDone(ctx, srv, l, svc.RunPrune)
+}
+
+// shutdownGrace is how long requests in flight may take to finish once the
+// account service is told to stop.
+const shutdownGrace = 5 * time.Second
+
+// serveUntilDone serves l and runs background until ctx is done, then shuts
+// the server down. It returns only when the server has finished its
+// requests (or the grace ran out) and background has returned, so the
+// caller may then close what they use.
+func serveUntilDone(ctx context.Context, srv *http.Server, l net.Listener, background func(context.Context)) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		background(ctx)
+		return nil
+	})
+	g.Go(func() error {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := srv.Shutdown(shut); err != nil {
+			srv.Close()
+			return fmt.Errorf("shut down: requests still running after %s: %w", shutdownGrace, err)
+		}
+		return nil
+	})
+	return g.Wait()
 }
 
 func rotateKey(g *globals, cfg *config.AccountServer) error {

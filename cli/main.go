@@ -66,6 +66,8 @@ func mainWith(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	pf.StringVar(&g.logFormat, "log-format", "", "auto, console or json (overrides log.format)")
 	root.AddCommand(backupCmd(g), runCmd(g), lsCmd(g), restoreCmd(g), serviceCmd(g), loginCmd(g), logoutCmd(g), whoamiCmd(g), accountServerCmd(g), statusCmd(g), pauseCmd(g), resumeCmd(g), configCmd(g), versionCmd(g))
 
+	failuresExit1(root)
+
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
@@ -75,8 +77,25 @@ func mainWith(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	if ctx.Err() != nil {
-		return exitFailed
-	}
+	// Every error a command returns carries its code (failuresExit1): what
+	// is left is cobra's own, a bad flag, argument or command name.
 	return exitUsage
+}
+
+// failuresExit1 makes an error returned by cmd or any of its subcommands a
+// failure (exit 1) unless it already carries a code (usageError).
+func failuresExit1(cmd *cobra.Command) {
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			err := run(c, args)
+			var ee *exitError
+			if err != nil && !errors.As(err, &ee) {
+				return &exitError{exitFailed, err}
+			}
+			return err
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		failuresExit1(sub)
+	}
 }

@@ -49,38 +49,39 @@ func (j *Journal) Get(ctx context.Context, id int64) (File, error) {
 
 // Track records that root/path exists with identity id. It returns the row
 // and whether the file needs uploading: true unless a done row has the same
-// identity. A changed file goes back to pending.
+// identity. A changed or deleted file goes back to pending. Concurrent calls
+// for the same new file all succeed and return the same row.
 func (j *Journal) Track(ctx context.Context, root, path string, id Identity) (File, bool, error) {
+	// A row that needs no change is only read, so a rescan writes nothing.
 	f, err := j.Lookup(ctx, root, path)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		now := time.Now().UnixNano()
-		res, err := j.db.ExecContext(ctx, `INSERT INTO files
-			(root, path, size, mtime_ns, inode, state, created_ns, updated_ns)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			root, path, id.Size, sqlitedb.Nanos(id.MTime), id.Inode, Pending, now, now)
-		if err != nil {
-			return File{}, false, fmt.Errorf("track %s/%s: %w", root, path, err)
-		}
-		fid, _ := res.LastInsertId()
-		return File{ID: fid, Root: root, Path: path, Identity: id, State: Pending}, true, nil
-	case err != nil:
+	if err == nil && f.Identity.Equal(id) && f.State != Deleted {
+		return f, f.State != Done, nil
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return File{}, false, err
 	}
-	if f.State == Done && f.Identity.Equal(id) {
-		return f, false, nil
+	f, err = scanFile(j.db.QueryRowContext(ctx, trackSQL, root, path, id.Size,
+		sqlitedb.Nanos(id.MTime), id.Inode, Pending, time.Now().UnixNano()))
+	if err != nil {
+		return File{}, false, fmt.Errorf("track %s/%s: %w", root, path, err)
 	}
-	if !f.Identity.Equal(id) || f.State == Deleted {
-		_, err = j.db.ExecContext(ctx, `UPDATE files SET size = ?, mtime_ns = ?, inode = ?,
-			state = ?, updated_ns = ? WHERE id = ?`,
-			id.Size, sqlitedb.Nanos(id.MTime), id.Inode, Pending, time.Now().UnixNano(), f.ID)
-		if err != nil {
-			return File{}, false, fmt.Errorf("track %s/%s: %w", root, path, err)
-		}
-		f.Identity, f.State = id, Pending
-	}
-	return f, true, nil
+	return f, f.State != Done, nil
 }
+
+// trackSQL inserts a pending row, or updates the existing one in the same
+// statement: a changed identity or a deleted row goes back to pending, any
+// other row keeps its state. It always returns the row.
+const trackSQL = `INSERT INTO files (root, path, size, mtime_ns, inode, state, created_ns, updated_ns)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+	ON CONFLICT (root, path) DO UPDATE SET
+		state = CASE WHEN ` + trackChanged + ` THEN excluded.state ELSE files.state END,
+		updated_ns = CASE WHEN ` + trackChanged + ` THEN excluded.updated_ns ELSE files.updated_ns END,
+		size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode
+	RETURNING ` + fileColumns
+
+// trackChanged is true, in an upsert, when the row must go back to pending.
+const trackChanged = `(files.size != excluded.size OR files.mtime_ns != excluded.mtime_ns
+	OR files.inode != excluded.inode OR files.state = '` + string(Deleted) + `')`
 
 // Stored is what a finished upload records.
 type Stored struct {

@@ -30,11 +30,22 @@ type Part struct {
 }
 
 // Multipart returns file id's in-flight upload with its finished parts, or
-// ErrNotFound.
+// ErrNotFound. The upload and its parts are read in one transaction, so they
+// always belong together.
 func (j *Journal) Multipart(ctx context.Context, fileID int64) (Multipart, error) {
+	var m Multipart
+	err := j.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		m, err = readMultipart(ctx, tx, fileID)
+		return err
+	})
+	return m, err
+}
+
+func readMultipart(ctx context.Context, tx *sql.Tx, fileID int64) (Multipart, error) {
 	m := Multipart{FileID: fileID}
 	var mtime, started int64
-	err := j.db.QueryRowContext(ctx, `SELECT object_key, upload_id, part_size, size, mtime_ns,
+	err := tx.QueryRowContext(ctx, `SELECT object_key, upload_id, part_size, size, mtime_ns,
 		inode, started_ns FROM uploads WHERE file_id = ?`, fileID).
 		Scan(&m.Key, &m.UploadID, &m.PartSize, &m.Size, &mtime, &m.Inode, &started)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -44,7 +55,7 @@ func (j *Journal) Multipart(ctx context.Context, fileID int64) (Multipart, error
 		return Multipart{}, fmt.Errorf("read upload of file %d: %w", fileID, err)
 	}
 	m.MTime, m.Started = sqlitedb.Time(mtime), sqlitedb.Time(started)
-	rows, err := j.db.QueryContext(ctx, `SELECT number, size, etag, crc32c FROM parts
+	rows, err := tx.QueryContext(ctx, `SELECT number, size, etag, crc32c FROM parts
 		WHERE file_id = ? ORDER BY number`, fileID)
 	if err != nil {
 		return Multipart{}, fmt.Errorf("read parts of file %d: %w", fileID, err)
@@ -53,11 +64,14 @@ func (j *Journal) Multipart(ctx context.Context, fileID int64) (Multipart, error
 	for rows.Next() {
 		var p Part
 		if err := rows.Scan(&p.Number, &p.Size, &p.ETag, &p.CRC32C); err != nil {
-			return Multipart{}, err
+			return Multipart{}, fmt.Errorf("read parts of file %d: %w", fileID, err)
 		}
 		m.Parts = append(m.Parts, p)
 	}
-	return m, rows.Err()
+	if err := rows.Err(); err != nil {
+		return Multipart{}, fmt.Errorf("read parts of file %d: %w", fileID, err)
+	}
+	return m, nil
 }
 
 // BeginMultipart records a new upload for the file, replacing any earlier

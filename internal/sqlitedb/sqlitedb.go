@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,9 +23,9 @@ func Open(ctx context.Context, path string, migrations []string, pragmas ...stri
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	for _, p := range pragmas {
-		dsn += "&_pragma=" + p
+	dsn, err := fileURI(path, pragmas...)
+	if err != nil {
+		return nil, err
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -45,6 +46,24 @@ func Open(ctx context.Context, path string, migrations []string, pragmas ...stri
 		return nil, err
 	}
 	return db, nil
+}
+
+// fileURI is the driver's name for the database at path with cloudkeep's
+// settings and the extra pragmas. It is a file: URI whose path is escaped,
+// so any file name works, "?", "#" and "%" included.
+func fileURI(path string, pragmas ...string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("database path %s: %w", path, err)
+	}
+	abs = filepath.ToSlash(abs)
+	if !strings.HasPrefix(abs, "/") {
+		abs = "/" + abs // a Windows drive: file:///C:/…
+	}
+	q := url.Values{"_txlock": {"immediate"}}
+	q["_pragma"] = append([]string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)"}, pragmas...)
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
+	return u.String(), nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, migrations []string) error {
