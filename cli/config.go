@@ -68,6 +68,9 @@ func configCheckCmd(g *globals) *cobra.Command {
 			if _, err := cfg.SecretKey(); err != nil {
 				return usageError(err)
 			}
+			for _, w := range cfg.Warnings() {
+				fmt.Fprintln(g.stderr, "warning:", w)
+			}
 			out, err := cfg.Redacted()
 			if err != nil {
 				return err

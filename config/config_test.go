@@ -139,6 +139,10 @@ func TestLoad_Errors(t *testing.T) {
 			"26: account.role_arn: no longer used: devices get storage grants from the account service, which holds the storage keys; remove it"},
 		{"yaml syntax", "  user: alice", "  user: alice\n bad indent: x",
 			"7: invalid YAML: did not find expected key"},
+		{"duplicate key", "log:\n  level: info", "settle: 2s\nlog:\n  level: info\nsettle: 5s",
+			"28: settle: duplicate key: also set on line 25; keep one"},
+		{"duplicate nested key", "  bucket: photos", "  bucket: photos\n  bucket: videos",
+			"7: storage.bucket: duplicate key: also set on line 6; keep one"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(valid, tc.old, tc.new_, 1)

@@ -98,9 +98,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 		return
 	}
 	fields, names := yamlFields(v.Type())
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		path := joinKey(key, k.Value)
+		if d.duplicate(seen, k, path) {
+			continue
+		}
 		idx, ok := fields[k.Value]
 		if why, gone := removedKeys[path]; !ok && gone {
 			d.fail(k.Line, path, "no longer used: %s; remove it", why)
@@ -112,6 +116,19 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 		}
 		d.decode(val, v.Field(idx), path)
 	}
+}
+
+// duplicate reports whether mapping key k was already seen in its mapping,
+// failing with both lines if so; otherwise it records k's line in seen.
+// (yaml.v3 checks duplicates only when decoding into Go values, not into
+// the node tree this decoder walks.)
+func (d *decoder) duplicate(seen map[string]int, k *yaml.Node, path string) bool {
+	if first, ok := seen[k.Value]; ok {
+		d.fail(k.Line, path, "duplicate key: also set on line %d; keep one", first)
+		return true
+	}
+	seen[k.Value] = k.Line
+	return false
 }
 
 func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, key string) {
@@ -137,8 +154,12 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, key string) {
 		return
 	}
 	v.Set(reflect.MakeMapWithSize(v.Type(), len(n.Content)/2))
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if d.duplicate(seen, k, joinKey(key, k.Value)) {
+			continue
+		}
 		elem := reflect.New(v.Type().Elem()).Elem()
 		d.decode(val, elem, joinKey(key, k.Value))
 		v.SetMapIndex(reflect.ValueOf(k.Value), elem)

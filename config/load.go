@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -150,27 +151,40 @@ func (c *Agent) setDefaults() error {
 	if c.Media.Kinds == nil {
 		c.Media.Kinds = []string{"photo", "video"}
 	}
-	for i := range c.Watch {
-		r := &c.Watch[i]
-		r.Path = ExpandHome(r.Path)
-		if r.Name == "" && r.Path != "" {
-			r.Name = filepath.Base(filepath.Clean(r.Path))
-		}
-	}
-	if c.StateDir == "" {
-		c.StateDir = defaultStateDir()
-	}
-	c.StateDir = ExpandHome(c.StateDir)
-	s.Credentials.SecretKeyFile = ExpandHome(s.Credentials.SecretKeyFile)
 	setIfZero(&c.Settle, Duration(DefaultSettle))
 	setIfZero(&c.RescanInterval, Duration(DefaultRescanInterval))
 	setIfZero(&c.PollInterval, Duration(DefaultPollInterval))
 	setIfZero(&c.ShutdownGrace, Duration(DefaultShutdownGrace))
-	setIfZero(&c.Control.Socket, filepath.Join(c.StateDir, "control.sock"))
-	c.Control.Socket = ExpandHome(c.Control.Socket)
 	setIfZero(&c.Log.Level, "info")
 	setIfZero(&c.Log.Format, "auto")
-	return nil
+	return c.expandPaths()
+}
+
+// expandPaths expands "~" in every path key, defaults the watch names and
+// the state directory, and refuses "~" when no home directory is known.
+func (c *Agent) expandPaths() error {
+	var errs []error
+	expand := func(key string, p *string) {
+		e, err := expandHome(*p)
+		if err != nil {
+			errs = append(errs, c.source.errorf(key, "%q: cannot expand ~: %v; write the full path", *p, err))
+			return
+		}
+		*p = e
+	}
+	for i := range c.Watch {
+		r := &c.Watch[i]
+		expand(fmt.Sprintf("watch[%d].path", i), &r.Path)
+		if r.Name == "" && r.Path != "" {
+			r.Name = filepath.Base(filepath.Clean(r.Path))
+		}
+	}
+	setIfZero(&c.StateDir, defaultStateDir())
+	expand("state_dir", &c.StateDir)
+	expand("storage.credentials.secret_key_file", &c.Storage.Credentials.SecretKeyFile)
+	setIfZero(&c.Control.Socket, filepath.Join(c.StateDir, "control.sock"))
+	expand("control.socket", &c.Control.Socket)
+	return errors.Join(errs...)
 }
 
 func setIfZero[T comparable](p *T, v T) {
@@ -190,16 +204,51 @@ func defaultStateDir() string {
 	return "~/.local/state/cloudkeep"
 }
 
-// ExpandHome replaces a leading "~" with the user's home directory.
+// ExpandHome replaces a leading "~" with the user's home directory ($HOME,
+// else the passwd entry's); p is returned unchanged when neither is known.
 func ExpandHome(p string) string {
+	if e, err := expandHome(p); err == nil {
+		return e
+	}
+	return p
+}
+
+// expandHome replaces a leading "~" with the user's home directory, or
+// says why it cannot.
+func expandHome(p string) (string, error) {
 	if p != "~" && !strings.HasPrefix(p, "~/") {
-		return p
+		return p, nil
 	}
-	home, err := os.UserHomeDir()
+	home, err := homeDir()
 	if err != nil {
-		return p
+		return p, err
 	}
-	return filepath.Join(home, strings.TrimPrefix(p, "~"))
+	return filepath.Join(home, strings.TrimPrefix(p, "~")), nil
+}
+
+// homeDir returns $HOME, else the home directory of the user's passwd entry
+// (a system service may run without HOME).
+func homeDir() (string, error) {
+	if home, err := os.UserHomeDir(); err == nil {
+		return home, nil
+	}
+	home, err := lookupHome()
+	if err != nil {
+		return "", fmt.Errorf("HOME is not set and the user's home directory is unknown (%v)", err)
+	}
+	return home, nil
+}
+
+// lookupHome returns the home directory of the current user's passwd entry.
+var lookupHome = func() (string, error) {
+	u, err := user.Current()
+	if err != nil {
+		return "", err
+	}
+	if u.HomeDir == "" {
+		return "", fmt.Errorf("user %s has no home directory", u.Username)
+	}
+	return u.HomeDir, nil
 }
 
 // SecretKey returns the static secret key, reading secret_key_file if that

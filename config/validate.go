@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -132,6 +133,9 @@ func (c *Agent) validateTemplate(v *validator) {
 	if strings.HasPrefix(t, "/") {
 		v.add("storage.key_template", "%q must not start with '/'", t)
 	}
+	if c.Storage.Credentials.Mode == "account" && !strings.HasPrefix(t, "{user}/") {
+		v.add("storage.key_template", "%q must start with {user}/ in account mode: the account service lets a device write only under its account's folder", t)
+	}
 }
 
 func (c *Agent) validateWatch(v *validator) {
@@ -212,6 +216,23 @@ func within(dir, path string) bool {
 		dir += string(filepath.Separator)
 	}
 	return strings.HasPrefix(path, dir)
+}
+
+// Warnings returns what may be a mistake but need not be one: a watch path
+// that does not exist (it is watched once it appears, e.g. when mounted) or
+// cannot be examined. Load succeeds whatever they say.
+func (c *Agent) Warnings() []*Error {
+	var ws []*Error
+	for i, r := range c.Watch {
+		key := fmt.Sprintf("watch[%d].path", i)
+		switch _, err := os.Stat(r.Path); {
+		case errors.Is(err, fs.ErrNotExist):
+			ws = append(ws, c.source.errorf(key, "%q does not exist: it is watched once it appears (e.g. when mounted)", r.Path))
+		case err != nil:
+			ws = append(ws, c.source.errorf(key, "%v", err))
+		}
+	}
+	return ws
 }
 
 func (c *Agent) validateMedia(v *validator) {
