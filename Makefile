@@ -1,4 +1,4 @@
-# cloudkeep — make demo, make test, make build.
+# cloudkeep — make demo, make check, make test, make build.
 SHELL := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/cloudkeep/cloudkeep/cli.Version=$(VERSION)
@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 
 PKG_VERSION ?= $(patsubst v%,%,$(shell git describe --tags --abbrev=0 2>/dev/null || echo v0.1.0))
 
-.PHONY: build test lint minio versitygw chromium tools package demo bench screenshots fuzz clean
+.PHONY: build check test lint minio versitygw chromium staticcheck nfpm tools package demo bench screenshots fuzz clean
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o cloudkeep .
@@ -21,26 +21,40 @@ versitygw:
 chromium:
 	@scripts/install-chromium.sh
 
-tools: minio versitygw chromium
+staticcheck:
 	@scripts/go-tool.sh staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+nfpm:
 	@scripts/go-tool.sh nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+
+tools: minio versitygw chromium staticcheck nfpm
 
 # .deb and .rpm for linux/amd64 in dist/ (release builds for every
 # platform: .goreleaser.yaml).
-package: tools
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o cloudkeep .
-	mkdir -p dist
-	VERSION=$(PKG_VERSION) GOARCH=amd64 nfpm package -f packaging/nfpm.yaml -p deb -t dist/
-	VERSION=$(PKG_VERSION) GOARCH=amd64 nfpm package -f packaging/nfpm.yaml -p rpm -t dist/
+# Both build from packaging/nfpm.yaml through packaging/nfpm.sh.
+package: nfpm
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o cloudkeep .
+	packaging/nfpm.sh cloudkeep linux_amd64 $(PKG_VERSION) dist
 	@ls -l dist/
 
-lint: tools
+lint: staticcheck
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	go vet ./...
 	staticcheck ./...
 
+# The packages whose tests start no server (MinIO, versitygw, the built
+# binary) and drive no browser: those that import none of the helpers below.
+SERVER_TEST_IMPORTS := internal/miniotest|internal/versitygwtest|internal/testbin|chromedp/chromedp
+CHECK_PKGS = $(shell go list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... \
+	| grep -Ev ' [^ ]*($(SERVER_TEST_IMPORTS))( |$$)' | cut -d' ' -f1)
+
+# The fast checks, without MinIO or Chromium: gofmt, vet, staticcheck and
+# the unit tests of CHECK_PKGS (the time is in CONTRIBUTING.md).
+check: lint
+	go test -count=1 $(CHECK_PKGS)
+
 # The whole suite: real MinIO, real SQLite, the real binary.
-test: lint
+test: tools lint
 	go test -race -count=1 -timeout 20m ./...
 
 demo: build minio

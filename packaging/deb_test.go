@@ -24,26 +24,24 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 	return string(out)
 }
 
-// buildDeb builds the .deb the way `make package` does, in a work dir.
+// buildDeb builds the .deb the way `make package` does (packaging/nfpm.sh
+// from packaging/nfpm.yaml), in a work dir.
 func buildDeb(t *testing.T) string {
 	t.Helper()
 	root, err := miniotest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	nfpm := filepath.Join(root, ".cache", "bin", "nfpm")
-	if _, err := os.Stat(nfpm); err != nil {
+	if _, err := os.Stat(filepath.Join(root, ".cache", "bin", "nfpm")); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("nfpm is missing: make tools installs it")
+			t.Fatal("nfpm is missing: make nfpm installs it")
 		}
-		t.Skip("nfpm is missing: run make tools")
+		t.Skip("nfpm is missing: run make nfpm")
 	}
 	work := t.TempDir()
-	run(t, root, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(work, "cloudkeep"), ".")
-	os.Symlink(filepath.Join(root, "packaging"), filepath.Join(work, "packaging"))
-	readme, _ := os.ReadFile(filepath.Join(root, "README.md"))
-	os.WriteFile(filepath.Join(work, "README.md"), readme, 0o644)
-	run(t, work, []string{"VERSION=0.1.0", "GOARCH=amd64"}, nfpm, "package", "-f", "packaging/nfpm.yaml", "-p", "deb", "-t", work)
+	bin := filepath.Join(work, "cloudkeep")
+	run(t, root, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	run(t, root, nil, filepath.Join(root, "packaging", "nfpm.sh"), bin, "linux_amd64", "0.1.0", work, "deb")
 	return filepath.Join(work, "cloudkeep_0.1.0_amd64.deb")
 }
 
@@ -110,6 +108,8 @@ func TestDeb_InstallRemovePurge(t *testing.T) {
 		"etc/cloudkeep/config.yaml":            {0o640, 0, gid},
 		"var/lib/cloudkeep":                    {0o700 | os.ModeDir, uid, gid},
 		"lib/systemd/system/cloudkeep.service": {0o644, 0, 0},
+		"usr/share/doc/cloudkeep/README.md":    {0o644, 0, 0},
+		"usr/share/doc/cloudkeep/copyright":    {0o644, 0, 0},
 	} {
 		fi, err := os.Stat(filepath.Join(root, path))
 		if err != nil {
@@ -121,6 +121,15 @@ func TestDeb_InstallRemovePurge(t *testing.T) {
 			t.Errorf("%s: mode %v owner %d:%d, want %v %d:%d", path, fi.Mode(), st.Uid, st.Gid, want.mode, want.uid, want.gid)
 		}
 	}
+	// The license ships as the package's copyright file.
+	repo, _ := miniotest.RepoRoot()
+	if got, want := readFile(t, filepath.Join(root, "usr/share/doc/cloudkeep/copyright")), readFile(t, filepath.Join(repo, "LICENSE")); got != want {
+		t.Errorf("/usr/share/doc/cloudkeep/copyright is not LICENSE (%d bytes, want %d)", len(got), len(want))
+	}
+	if !strings.Contains(readFile(t, filepath.Join(repo, "LICENSE")), "Apache License") {
+		t.Error("LICENSE is not the Apache License")
+	}
+
 	// The shipped config is invalid until edited, and says what to fill in.
 	bin := filepath.Join(root, "usr/bin/cloudkeep")
 	conf := filepath.Join(root, "etc/cloudkeep/config.yaml")
