@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -12,7 +11,6 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
 	"github.com/cloudkeep/cloudkeep/storage"
@@ -185,28 +183,28 @@ func (a *Agent) work(ctx, uploads context.Context) {
 		if !ok {
 			return
 		}
-		res, err := a.send.send(uploads, j, a.track.begin(j))
-		q, full := storage.IsQuota(err)
-		switch {
-		case err == nil:
-			a.track.end(j, res, nil)
-			a.spaceFreed()
-		case errors.Is(err, errVanished), interrupted(uploads, err):
-			a.track.end(j, res, nil)
-		case auth.IsSignedOut(err):
-			a.track.end(j, res, nil)
-			a.queue.push(j) // uploaded after the next login
-			a.signedOut(err)
-		case full:
-			a.track.end(j, res, nil)
-			a.queue.push(j) // uploaded once space frees
-			a.quotaReached(q)
-		default:
-			a.track.end(j, res, err)
-			j.file.Attempts++
-			a.queue.retryLater(j, a.retryDelay(j.file.Attempts))
-		}
+		a.upload(uploads, j)
 		a.queue.done(j)
+	}
+}
+
+// upload sends one file and acts on how it ended.
+func (a *Agent) upload(uploads context.Context, j job) {
+	o, res, err := a.send.send(uploads, j, a.track.begin(j))
+	a.track.end(j, o, res, err)
+	switch o {
+	case outStored, outCopied, outAlreadyStored:
+		a.spaceFreed()
+	case outSignedOut:
+		a.queue.push(j) // uploaded after the next login
+		a.signedOut(err)
+	case outQuota:
+		a.queue.push(j) // uploaded once space frees
+		q, _ := storage.IsQuota(err)
+		a.quotaReached(q)
+	case outFailed:
+		j.file.Attempts++
+		a.queue.retryLater(j, a.retryDelay(j.file.Attempts))
 	}
 }
 
@@ -290,7 +288,7 @@ func (a *Agent) settled(ctx context.Context, f Found) {
 	j, ok, err := a.scan.consider(ctx, f)
 	switch {
 	case err != nil:
-		a.track.end(job{abs: f.Abs}, uploader.Result{}, err)
+		a.track.fail(f.Abs, err)
 		a.Log.Warn().Err(err).Str("path", f.Abs).Msg("skipped; the next scan tries again")
 	case ok:
 		a.Log.Debug().Str("path", f.Abs).Msg("ready")
@@ -355,7 +353,7 @@ func (a *Agent) rescan(ctx context.Context, r Root) {
 		a.queue.push(j)
 	}
 	onErr := func(path string, err error) {
-		a.track.end(job{abs: path}, uploader.Result{}, err)
+		a.track.fail(path, err)
 		a.Log.Warn().Err(err).Str("path", path).Msg("skipped; the next scan tries again")
 	}
 	st, err := a.scan.scanRoot(ctx, r, want, onErr)

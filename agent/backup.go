@@ -5,7 +5,6 @@ package agent
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 	"sync"
 
@@ -40,12 +39,15 @@ type Progress interface {
 
 // Summary is the outcome of a Backup.
 type Summary struct {
-	Scanned   int   // media files found
-	Unchanged int   // already backed up, by the journal
-	Uploaded  int   // sent now
-	Skipped   int   // found already stored with the same content
-	Sent      int64 // bytes sent
-	Failed    []Failure
+	Scanned       int   // media files found
+	Unchanged     int   // backed up before and unchanged since, by the journal
+	Uploaded      int   // sent now
+	Copied        int   // copied on the server from the key that held them (renamed files)
+	AlreadyStored int   // found in the storage with the same content: nothing sent
+	Vanished      int   // deleted before their upload
+	Interrupted   int   // cut short by the end of the pass: they resume on the next
+	Sent          int64 // bytes sent
+	Failed        []Failure
 }
 
 // Failure is a file that could not be backed up, and why.
@@ -126,15 +128,15 @@ func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
 	for range max(b.Files, 1) {
 		wg.Go(func() {
 			for j := range queue {
-				res, err := b.uploadOne(ctx, j)
+				o, res, err := b.uploadOne(ctx, j)
 				mu.Lock()
-				if auth.IsSignedOut(err) || isQuota(err) {
+				if o == outSignedOut || o == outQuota {
 					if ctx.Err() == nil {
 						sum.Failed = append(sum.Failed, Failure{"(every file left)", headline(err)})
 					}
 					stop()
 				} else {
-					b.tally(ctx, sum, j, res, err)
+					sum.add(j, o, res, err)
 				}
 				mu.Unlock()
 				if b.Progress != nil {
@@ -161,7 +163,7 @@ func headline(err error) error {
 	return auth.ErrSignedOut
 }
 
-func (b *Backup) uploadOne(ctx context.Context, j job) (uploader.Result, error) {
+func (b *Backup) uploadOne(ctx context.Context, j job) (outcome, uploader.Result, error) {
 	s := sender{journal: b.Journal, uploader: b.Uploader, keys: b.Keys, log: b.Log}
 	var progress func(int64)
 	if b.Progress != nil {
@@ -170,15 +172,21 @@ func (b *Backup) uploadOne(ctx context.Context, j job) (uploader.Result, error) 
 	return s.send(ctx, j, progress)
 }
 
-func (b *Backup) tally(ctx context.Context, sum *Summary, j job, res uploader.Result, err error) {
-	switch {
-	case errors.Is(err, errVanished), interrupted(ctx, err):
-	case err != nil:
-		sum.Failed = append(sum.Failed, Failure{j.abs, err})
-	case res.Skipped:
-		sum.Skipped++
+// add counts one upload that ended as o.
+func (s *Summary) add(j job, o outcome, res uploader.Result, err error) {
+	switch o {
+	case outStored:
+		s.Uploaded++
+		s.Sent += res.Sent
+	case outCopied:
+		s.Copied++
+	case outAlreadyStored:
+		s.AlreadyStored++
+	case outVanished:
+		s.Vanished++
+	case outInterrupted:
+		s.Interrupted++
 	default:
-		sum.Uploaded++
-		sum.Sent += res.Sent
+		s.Failed = append(s.Failed, Failure{j.abs, err})
 	}
 }

@@ -14,34 +14,52 @@ type metrics struct {
 	failed   prometheus.Counter
 	retried  prometheus.Counter
 	duration prometheus.Histogram
+	outcomes *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry, a *Agent) *metrics {
 	m := &metrics{
 		files:   prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudkeep_uploaded_files_total", Help: "Files stored (uploaded or copied on the server)."}),
 		bytes:   prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudkeep_uploaded_bytes_total", Help: "Bytes sent to the storage."}),
-		failed:  prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudkeep_upload_failures_total", Help: "Upload attempts that failed."}),
+		failed:  prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudkeep_upload_failures_total", Help: "Upload attempts that failed, and files that could not be read."}),
 		retried: prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudkeep_requests_retried_total", Help: "Storage requests (parts, puts) tried again."}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cloudkeep_upload_duration_seconds",
 			Help: "Time to store one file.", Buckets: prometheus.ExponentialBuckets(0.05, 2.5, 10)}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudkeep_upload_outcomes_total",
+			Help: "Files handed to the uploader, by how it ended: uploaded, copied, already_stored, vanished, interrupted, signed_out, quota, failed."},
+			[]string{"outcome"}),
 	}
-	reg.MustRegister(m.files, m.bytes, m.failed, m.retried, m.duration, statusCollector{a})
+	for _, o := range outcomes {
+		m.outcomes.WithLabelValues(o.label())
+	}
+	reg.MustRegister(m.files, m.bytes, m.failed, m.retried, m.duration, m.outcomes, statusCollector{a})
 	return m
 }
 
-// observe counts one finished upload. A nil *metrics counts nothing.
-func (m *metrics) observe(res uploader.Result, err error) {
+// observe counts one upload that ended as o. A nil *metrics counts
+// nothing.
+func (m *metrics) observe(o outcome, res uploader.Result) {
 	if m == nil {
 		return
 	}
-	switch {
-	case err != nil:
-		m.failed.Inc()
-	case res.Skipped:
-	default:
+	m.outcomes.WithLabelValues(o.label()).Inc()
+	switch o {
+	case outStored:
 		m.files.Inc()
 		m.bytes.Add(float64(res.Sent))
 		m.duration.Observe(res.Duration.Seconds())
+	case outCopied:
+		m.files.Inc()
+		m.duration.Observe(res.Duration.Seconds())
+	case outFailed:
+		m.failed.Inc()
+	}
+}
+
+// fail counts a file that could not be read. A nil *metrics counts nothing.
+func (m *metrics) fail() {
+	if m != nil {
+		m.failed.Inc()
 	}
 }
 

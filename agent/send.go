@@ -15,9 +15,6 @@ import (
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
-// errVanished marks a file deleted before its upload: dropped, not failed.
-var errVanished = errors.New("file vanished before upload")
-
 // sender uploads one file and records the outcome in the journal.
 type sender struct {
 	journal  *journal.Journal
@@ -26,49 +23,83 @@ type sender struct {
 	log      zerolog.Logger
 }
 
-// send uploads j. A file stored earlier under another name with the same
-// identity (a rename) is copied on the server instead of sent again.
-func (s *sender) send(ctx context.Context, j job, progress func(int64)) (uploader.Result, error) {
+// send uploads j, journals how it ended and returns that: the outcome,
+// what the uploader reported, and why the file was not stored (nil when it
+// was, or when it vanished). A file stored earlier under another name with
+// the same identity (a rename) is copied on the server instead of sent
+// again.
+func (s *sender) send(ctx context.Context, j job, progress func(int64)) (outcome, uploader.Result, error) {
 	if !s.keys.Ready() {
-		return uploader.Result{}, auth.ErrSignedOut // no account: no key to store under
+		return outSignedOut, uploader.Result{}, auth.ErrSignedOut // no account: no key to store under
 	}
 	j.key = s.keys.Key(j.root.Name, j.file.Path) // the account may have changed since the scan
 	if err := s.journal.MarkUploading(ctx, j.file.ID); err != nil {
-		return uploader.Result{}, err
+		if interrupted(ctx, err) {
+			return outInterrupted, uploader.Result{}, err
+		}
+		return outFailed, uploader.Result{}, err
 	}
 	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Progress: progress}
 	if prev, err := s.journal.FindStored(ctx, j.file.Identity, j.file.ID); err == nil && prev.Key != j.key {
 		up.CopyFrom = &uploader.Stored{Key: prev.Key, SHA256: prev.SHA256}
 	}
 	res, err := s.uploader.Upload(ctx, up)
+	o, err := s.record(ctx, j, res, err)
+	s.logResult(j, o, res, err)
+	return o, res, err
+}
+
+// record journals how an upload that returned res and err ended, and names
+// the outcome.
+func (s *sender) record(ctx context.Context, j job, res uploader.Result, err error) (outcome, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		err = errors.Join(errVanished, s.journal.MarkDeleted(ctx, j.file.ID))
-	case err != nil && !interrupted(ctx, err) && !auth.IsSignedOut(err) && !isQuota(err):
+		return outVanished, s.journal.MarkDeleted(ctx, j.file.ID)
+	case interrupted(ctx, err):
+		return outInterrupted, err
+	case auth.IsSignedOut(err):
+		return outSignedOut, err
+	case isQuota(err):
+		return outQuota, err
+	case err != nil:
 		if merr := s.journal.MarkFailed(ctx, j.file.ID, err); merr != nil {
 			err = errors.Join(err, merr)
 		}
-	case err == nil:
-		stored := journal.Stored{Identity: res.Identity, Key: res.Key, ETag: res.ETag, SHA256: res.SHA256}
-		err = s.journal.MarkDone(ctx, j.file.ID, stored)
+		return outFailed, err
 	}
-	s.logResult(ctx, j, res, err)
-	return res, err
+	stored := journal.Stored{Identity: res.Identity, Key: res.Key, ETag: res.ETag, SHA256: res.SHA256}
+	if err := s.journal.MarkDone(ctx, j.file.ID, stored); err != nil {
+		if interrupted(ctx, err) {
+			return outInterrupted, err
+		}
+		return outFailed, err
+	}
+	switch {
+	case res.Skipped:
+		return outAlreadyStored, nil
+	case res.Copied:
+		return outCopied, nil
+	}
+	return outStored, nil
 }
 
 // logResult writes the one info line per stored file.
-func (s *sender) logResult(ctx context.Context, j job, res uploader.Result, err error) {
-	switch {
-	case errors.Is(err, errVanished):
+func (s *sender) logResult(j job, o outcome, res uploader.Result, err error) {
+	switch o {
+	case outVanished:
+		if err != nil {
+			s.log.Warn().Err(err).Str("path", j.abs).Msg("file vanished before upload; could not journal it")
+			return
+		}
 		s.log.Debug().Str("path", j.abs).Msg("file vanished before upload")
-	case interrupted(ctx, err):
+	case outInterrupted:
 		s.log.Debug().Str("key", j.key).Msg("upload interrupted; it resumes on the next start")
-	case err != nil && (auth.IsSignedOut(err) || isQuota(err)):
-	case err != nil:
+	case outSignedOut, outQuota: // the caller says it once for every file
+	case outFailed:
 		s.log.Error().Err(err).Str("path", j.abs).Msg("upload failed")
-	case res.Skipped:
+	case outAlreadyStored:
 		s.log.Info().Str("key", res.Key).Int64("size", res.Size).Msg("already stored")
-	case res.Copied:
+	case outCopied:
 		s.log.Info().Str("key", res.Key).Int64("size", res.Size).Msg("copied on the server")
 	default:
 		s.log.Info().Str("key", res.Key).Int64("size", res.Size).

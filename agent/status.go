@@ -62,12 +62,13 @@ type Recent struct {
 
 // Totals count what was done since the agent started.
 type Totals struct {
-	Uploaded   int       `json:"uploaded"`
-	Copied     int       `json:"copied"`
-	Skipped    int       `json:"skipped"`
-	Failed     int       `json:"failed"`
-	Bytes      int64     `json:"bytes"`
-	LastUpload time.Time `json:"last_upload,omitzero"`
+	Uploaded      int       `json:"uploaded"`             // sent
+	Copied        int       `json:"copied"`               // copied on the server (renamed files)
+	AlreadyStored int       `json:"already_stored"`       // found stored with the same content: nothing sent
+	Vanished      int       `json:"vanished"`             // deleted before their upload
+	Failed        int       `json:"failed"`               // uploads that failed, files that could not be read
+	Bytes         int64     `json:"bytes"`                // sent
+	LastUpload    time.Time `json:"last_upload,omitzero"` // when a file was last uploaded or copied
 }
 
 const (
@@ -122,39 +123,52 @@ func (t *tracker) begin(j job) func(int64) {
 	return func(n int64) { f.done.Add(n) }
 }
 
-// end records an upload's outcome.
-func (t *tracker) end(j job, res uploader.Result, err error) {
+// end records how an upload ended; err is why, for a failure.
+func (t *tracker) end(j job, o outcome, res uploader.Result, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.uploads, j.file.ID)
-	switch {
-	case err != nil:
-		t.totals.Failed++
-		t.errors = append(t.errors, ErrorEntry{Time: time.Now(), Path: j.abs, Error: err.Error()})
-		if len(t.errors) > maxErrors {
-			t.errors = t.errors[len(t.errors)-maxErrors:]
-		}
-	case res.Skipped:
-		t.totals.Skipped++
-		t.remember(j, res, "already stored")
-	case res.Copied:
-		t.totals.Copied++
-		t.totals.LastUpload = time.Now()
-		t.remember(j, res, "copied")
-	default:
+	switch o {
+	case outStored:
 		t.totals.Uploaded++
 		t.totals.Bytes += res.Sent
 		t.totals.LastUpload = time.Now()
-		t.remember(j, res, "uploaded")
+		t.remember(j, o, res)
+	case outCopied:
+		t.totals.Copied++
+		t.totals.LastUpload = time.Now()
+		t.remember(j, o, res)
+	case outAlreadyStored:
+		t.totals.AlreadyStored++
+		t.remember(j, o, res)
+	case outVanished:
+		t.totals.Vanished++
+	case outFailed:
+		t.failed(j.abs, err)
 	}
-	t.metrics.observe(res, err)
+	t.metrics.observe(o, res)
 }
 
-func (t *tracker) remember(j job, res uploader.Result, how string) {
-	if res.Key == "" {
-		return // a vanished file, an interrupted upload
+// fail records a file that could not be read or journaled (a scan error):
+// no upload began.
+func (t *tracker) fail(path string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failed(path, err)
+	t.metrics.fail()
+}
+
+// failed counts a failure and keeps its error; t.mu is held.
+func (t *tracker) failed(path string, err error) {
+	t.totals.Failed++
+	t.errors = append(t.errors, ErrorEntry{Time: time.Now(), Path: path, Error: err.Error()})
+	if len(t.errors) > maxErrors {
+		t.errors = t.errors[len(t.errors)-maxErrors:]
 	}
-	t.recent = append(t.recent, Recent{ID: j.file.ID, Path: j.abs, Key: res.Key, Size: res.Size, Time: time.Now(), How: how})
+}
+
+func (t *tracker) remember(j job, o outcome, res uploader.Result) {
+	t.recent = append(t.recent, Recent{ID: j.file.ID, Path: j.abs, Key: res.Key, Size: res.Size, Time: time.Now(), How: o.String()})
 	if len(t.recent) > maxRecent {
 		t.recent = t.recent[len(t.recent)-maxRecent:]
 	}

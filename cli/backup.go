@@ -86,14 +86,23 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	return nil
 }
 
+// printSummary says what the pass did: files backed up now (uploaded, or
+// copied on the server from a renamed file's key), then the files that
+// needed nothing sent and those that were not backed up.
 func printSummary(w io.Writer, s agent.Summary, d time.Duration, log zerolog.Logger) {
-	fmt.Fprintf(w, "backed up %d file(s), %s sent in %s; %d already stored, %d unchanged, %d failed\n",
-		s.Uploaded, humanize.IBytes(uint64(s.Sent)), d.Round(time.Millisecond), s.Skipped, s.Unchanged, len(s.Failed))
+	fmt.Fprintf(w, "backed up %d file(s) in %s: %d uploaded (%s sent), %d copied on the server; %d already stored, %d unchanged, %d vanished, %d failed",
+		s.Uploaded+s.Copied, d.Round(time.Millisecond), s.Uploaded, humanize.IBytes(uint64(s.Sent)), s.Copied,
+		s.AlreadyStored, s.Unchanged, s.Vanished, len(s.Failed))
+	if s.Interrupted > 0 {
+		fmt.Fprintf(w, ", %d interrupted", s.Interrupted)
+	}
+	fmt.Fprintln(w)
 	for _, f := range s.Failed {
 		fmt.Fprintf(w, "  failed: %s: %v\n", f.Path, f.Err)
 	}
-	log.Info().Int("uploaded", s.Uploaded).Int64("sent", s.Sent).Int("skipped", s.Skipped).
-		Int("unchanged", s.Unchanged).Int("failed", len(s.Failed)).Dur("duration", d).Msg("backup finished")
+	log.Info().Int("uploaded", s.Uploaded).Int64("sent_bytes", s.Sent).Int("copied", s.Copied).
+		Int("already_stored", s.AlreadyStored).Int("unchanged", s.Unchanged).Int("vanished", s.Vanished).
+		Int("interrupted", s.Interrupted).Int("failed", len(s.Failed)).Dur("duration", d).Msg("backup finished")
 }
 
 // barLogger returns the logger of a command that may draw a progress bar,

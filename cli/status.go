@@ -115,8 +115,8 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 		}
 	}
 	t := s.Totals
-	fmt.Fprintf(w, "since start: %d uploaded (%s), %d copied on the server, %d already stored, %d failed\n",
-		t.Uploaded, humanize.IBytes(uint64(t.Bytes)), t.Copied, t.Skipped, t.Failed)
+	fmt.Fprintf(w, "since start: %d uploaded (%s), %d copied on the server, %d already stored, %d vanished, %d failed\n",
+		t.Uploaded, humanize.IBytes(uint64(t.Bytes)), t.Copied, t.AlreadyStored, t.Vanished, t.Failed)
 	if len(s.Errors) > 0 {
 		fmt.Fprintln(w, "recent errors:")
 		for _, e := range s.Errors {
