@@ -137,7 +137,7 @@ func (a *Agent) Init() {
 	if a.ready != nil {
 		return
 	}
-	a.scan = &scanner{journal: a.Journal, filter: a.Filter, keys: a.Keys}
+	a.scan = &scanner{journal: a.Journal, filter: a.Filter, keys: a.Keys, log: a.Log}
 	a.send = &sender{journal: a.Journal, uploader: a.Uploader, keys: a.Keys, log: a.Log}
 	a.queue = newQueue(a.Threshold, a.Files)
 	a.track = newTracker()

@@ -1,5 +1,3 @@
-// Package agent backs up media folders: a one-pass Backup, and (in run.go)
-// the long-running daemon that watches the folders.
 package agent
 
 import (
@@ -98,7 +96,7 @@ func abortStale(ctx context.Context, keys KeyTemplate, j *journal.Journal, up *u
 // plan walks the roots and returns the files to upload, smallest first so
 // that a big video does not hold back the photos.
 func (b *Backup) plan(ctx context.Context, sum *Summary) ([]job, error) {
-	s := &scanner{journal: b.Journal, filter: b.Filter, keys: b.Keys}
+	s := &scanner{journal: b.Journal, filter: b.Filter, keys: b.Keys, log: b.Log}
 	var jobs []job
 	onErr := func(path string, err error) { sum.Failed = append(sum.Failed, Failure{path, err}) }
 	for _, root := range b.Roots {

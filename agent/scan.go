@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
+	"github.com/rs/zerolog"
 )
 
 // job is one file to upload.
@@ -25,6 +28,46 @@ type scanner struct {
 	journal *journal.Journal
 	filter  *media.Filter
 	keys    KeyTemplate
+	log     zerolog.Logger
+
+	mu      sync.Mutex
+	skipped map[string]string // root + "/" + rel: the reason last logged
+}
+
+// Why a file is not backed up, as the debug log says.
+const (
+	skipIgnored     = "hidden or temporary name"
+	skipNotMedia    = "not media"
+	skipNotIncluded = "not included by media.include"
+)
+
+// skip logs at debug, once until the reason changes, that a file or folder
+// of root is not backed up and why.
+func (s *scanner) skip(root Root, rel, reason string) {
+	k := root.Name + "/" + rel
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.skipped[k] == reason {
+		return
+	}
+	if s.skipped == nil {
+		s.skipped = make(map[string]string)
+	}
+	s.skipped[k] = reason
+	s.log.Debug().Str("root", root.Name).Str("path", rel).Str("reason", reason).Msg("skipped")
+}
+
+// forgetSkips drops the logged skips of root's files that a scan no longer
+// met, so that the map does not grow with files long gone.
+func (s *scanner) forgetSkips(root Root, seen map[string]bool) {
+	prefix := root.Name + "/"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.skipped {
+		if rel, ok := strings.CutPrefix(k, prefix); ok && !seen[rel] {
+			delete(s.skipped, k)
+		}
+	}
 }
 
 // scanStats counts what a scan met.
@@ -67,10 +110,14 @@ func (s *scanner) scanRoot(ctx context.Context, root Root, want func(job), onErr
 			want(j)
 		}
 		return nil
+	}, func(rel string) {
+		seen[rel] = true
+		s.skip(root, rel, skipIgnored)
 	}, onErr)
 	if err != nil {
 		return st, err
 	}
+	s.forgetSkips(root, seen)
 	var gone []string
 	for rel, e := range known {
 		if !seen[rel] && e.State != journal.Deleted {
@@ -86,10 +133,7 @@ func (s *scanner) scanRoot(ctx context.Context, root Root, want func(job), onErr
 // consider decides whether a file is media to upload, and records it in
 // the journal when it is.
 func (s *scanner) consider(ctx context.Context, f Found) (job, bool, error) {
-	if !s.filter.Match(f.Rel) {
-		return job{}, false, nil
-	}
-	ok, err := s.isMedia(f)
+	ok, err := s.wanted(f)
 	if err != nil || !ok {
 		return job{}, false, err
 	}
@@ -103,6 +147,25 @@ func (s *scanner) consider(ctx context.Context, f Found) (job, bool, error) {
 // job returns the upload of row, a file of root.
 func (s *scanner) job(row journal.File, root Root) job {
 	return job{file: row, root: root, abs: filepath.Join(root.Path, filepath.FromSlash(row.Path)), key: s.keys.Key(root.Name, row.Path)}
+}
+
+// wanted reports whether the filter wants f, and logs why when it does not.
+func (s *scanner) wanted(f Found) (bool, error) {
+	switch v, rule := s.filter.Globs(f.Rel); v {
+	case media.Excluded:
+		s.skip(f.Root, f.Rel, fmt.Sprintf("excluded by rule %q", rule))
+		return false, nil
+	case media.NotIncluded:
+		s.skip(f.Root, f.Rel, skipNotIncluded)
+		return false, nil
+	case media.Included:
+		return true, nil
+	}
+	ok, err := s.isMedia(f)
+	if err == nil && !ok {
+		s.skip(f.Root, f.Rel, skipNotMedia)
+	}
+	return ok, err
 }
 
 func (s *scanner) isMedia(f Found) (bool, error) {

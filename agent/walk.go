@@ -25,10 +25,12 @@ type Found struct {
 
 // walk calls fn for every regular file under root that is not hidden or
 // temporary, following symbolic links but never into a folder twice (so a
-// link loop ends). A folder or file that cannot be read is reported to
-// onErr and skipped; one that vanished meanwhile is skipped quietly.
-func walk(root Root, fn func(Found) error, onErr func(path string, err error)) error {
-	return walkDirs(root, newDirSet(), fn, onErr)
+// link loop ends). A hidden or temporary file or folder is reported to
+// ignored (when not nil) by its path inside root, and not entered. A folder
+// or file that cannot be read is reported to onErr and skipped; one that
+// vanished meanwhile is skipped quietly.
+func walk(root Root, fn func(Found) error, ignored func(rel string), onErr func(path string, err error)) error {
+	return walkDirs(root, newDirSet(), fn, ignored, onErr)
 }
 
 // dirSet is the folders a walk has entered.
@@ -54,7 +56,7 @@ func (s *sameFileSet) enter(info fs.FileInfo) bool {
 }
 
 // walkDirs is walk with the set of entered folders given.
-func walkDirs(root Root, seen dirSet, fn func(Found) error, onErr func(path string, err error)) error {
+func walkDirs(root Root, seen dirSet, fn func(Found) error, ignored func(rel string), onErr func(path string, err error)) error {
 	var visit func(abs, rel string) error
 	visit = func(abs, rel string) error {
 		info, err := os.Stat(abs)
@@ -78,12 +80,15 @@ func walkDirs(root Root, seen dirSet, fn func(Found) error, onErr func(path stri
 			onErr(abs, err)
 		}
 		for _, e := range entries {
-			if media.Ignored(e.Name()) {
-				continue
-			}
 			child := e.Name()
 			if rel != "" {
 				child = rel + "/" + child
+			}
+			if media.Ignored(e.Name()) {
+				if ignored != nil {
+					ignored(child)
+				}
+				continue
 			}
 			if err := visit(filepath.Join(abs, e.Name()), child); err != nil {
 				return err

@@ -32,7 +32,7 @@ func TestWalk(t *testing.T) {
 			err := walkDirs(Root{Name: "r", Path: dir}, tc.seen(), func(f Found) error {
 				got = append(got, f.Rel)
 				return nil
-			}, func(path string, err error) { errs = append(errs, path) })
+			}, nil, func(path string, err error) { errs = append(errs, path) })
 			if err != nil {
 				t.Fatal(err)
 			}

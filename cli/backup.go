@@ -39,30 +39,26 @@ func (g *globals) backup(cmd *cobra.Command) error {
 		return usageError(fmt.Errorf("the agent is running and backs up continuously: see `cloudkeep status`"))
 	}
 	log, bar := g.barLogger(cfg)
-	bk, err := newBucket(cfg, log, nil)
+	be, err := openBackend(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer bk.close()
-	if bk.session != nil {
-		if _, err := bk.session.AccessToken(ctx); err != nil {
-			return &exitError{exitFailed, err}
-		}
-	}
-	if err := checkBucket(ctx, bk, cfg.Storage.Bucket); err != nil {
+	defer be.Close()
+	if err := be.requireSignIn(ctx); err != nil {
 		return err
 	}
-	j, err := openJournal(ctx, cfg)
-	if err != nil {
+	if err := be.checkBucket(ctx); err != nil {
 		return err
 	}
-	defer j.Close()
+	if err := be.openUploads(ctx); err != nil {
+		return err
+	}
 	b := &agent.Backup{
 		Roots:    roots(cfg),
 		Filter:   filter(cfg),
-		Keys:     keyTemplate(cfg, bk),
-		Journal:  j,
-		Uploader: newUploader(cfg, bk, j, log),
+		Keys:     keyTemplate(cfg, be.bucket),
+		Journal:  be.journal,
+		Uploader: be.uploader,
 		Files:    cfg.Storage.Concurrency.Files,
 		Log:      log,
 	}

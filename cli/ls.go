@@ -25,7 +25,7 @@ func (f *restoreFlags) add(cmd *cobra.Command) {
 }
 
 // items lists the stored files of this account (or static user).
-func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, b *bucket, f restoreFlags) ([]restore.Item, error) {
+func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f restoreFlags) ([]restore.Item, error) {
 	filter := restore.Filter{Device: f.device}
 	if f.since != "" {
 		t, err := time.ParseInLocation(time.DateOnly, f.since, time.Local)
@@ -34,13 +34,11 @@ func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, b *bucket, f rest
 		}
 		filter.Since = t
 	}
-	if b.session != nil {
-		if _, err := b.session.AccessToken(cmd.Context()); err != nil {
-			return nil, &exitError{exitFailed, err}
-		}
+	if err := be.requireSignIn(cmd.Context()); err != nil {
+		return nil, err
 	}
-	base := keyTemplate(cfg, b).UserPrefix()
-	items, err := restore.List(cmd.Context(), b.st, base+f.prefix, filter)
+	base := keyTemplate(cfg, be.bucket).UserPrefix()
+	items, err := restore.List(cmd.Context(), be.st, base+f.prefix, filter)
 	if err != nil {
 		return nil, storageFailure(err)
 	}
@@ -78,11 +76,12 @@ func lsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
-			b, err := newBucket(cfg, log, nil)
+			be, err := openBackend(cfg, log)
 			if err != nil {
 				return err
 			}
-			items, err := g.items(cmd, cfg, b, f)
+			defer be.Close()
+			items, err := g.items(cmd, cfg, be, f)
 			if err != nil {
 				return err
 			}

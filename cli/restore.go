@@ -39,11 +39,12 @@ in its name unless --overwrite. Run it again to finish an interrupted restore.`,
 
 func (g *globals) restore(cmd *cobra.Command, cfg *config.Agent, dest string, f restoreFlags, overwrite bool) error {
 	log, bar := g.barLogger(cfg)
-	b, err := newBucket(cfg, log, nil)
+	be, err := openBackend(cfg, log)
 	if err != nil {
 		return err
 	}
-	items, err := g.items(cmd, cfg, b, f)
+	defer be.Close()
+	items, err := g.items(cmd, cfg, be, f)
 	if err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func (g *globals) restore(cmd *cobra.Command, cfg *config.Agent, dest string, f 
 	for _, it := range items {
 		total += it.Size
 	}
-	o := restore.Options{Storage: b.st, Dest: config.ExpandHome(dest), Overwrite: overwrite,
+	o := restore.Options{Storage: be.st, Dest: config.ExpandHome(dest), Overwrite: overwrite,
 		Workers: cfg.Storage.Concurrency.Files, BandwidthLimit: int64(cfg.Storage.BandwidthLimit), Log: log}
 	var p *barProgress
 	if bar {

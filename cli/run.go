@@ -38,26 +38,27 @@ get shutdown_grace to finish; the rest resume on the next start.`,
 func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent, func(), error) {
 	ctx := cmd.Context()
 	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
-	a := &agent.Agent{}
-	b, err := newBucket(cfg, log, a.OnRetry)
+	be, err := openBackend(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkBucket(ctx, b, cfg.Storage.Bucket); errors.Is(err, errNoBucket) {
+	if err := be.checkBucket(ctx); errors.Is(err, errNoBucket) {
+		be.Close()
 		return nil, nil, err
 	} else if err != nil {
 		// At boot the network may not be up yet: uploads retry.
 		log.Warn().Err(err).Msg("storage not reachable yet; uploads will retry")
 	}
-	j, err := openJournal(ctx, cfg)
-	if err != nil {
+	if err := be.openUploads(ctx); err != nil {
+		be.Close()
 		return nil, nil, err
 	}
-	*a = agent.Agent{
+	a := &agent.Agent{
 		Roots:          roots(cfg),
 		Filter:         filter(cfg),
-		Keys:           keyTemplate(cfg, b),
-		Journal:        j,
+		Keys:           keyTemplate(cfg, be.bucket),
+		Journal:        be.journal,
+		Uploader:       be.uploader,
 		Device:         cfg.Device.Name,
 		Files:          cfg.Storage.Concurrency.Files,
 		Threshold:      int64(cfg.Storage.MultipartThreshold),
@@ -69,9 +70,9 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		MetricsListen:  cfg.Metrics.Listen,
 		Log:            log,
 	}
-	a.Uploader = newUploader(cfg, b, j, log)
-	if b.session != nil {
-		a.SignedIn = b.session.SignedIn
+	be.onRetry = a.OnRetry
+	if be.session != nil {
+		a.SignedIn = be.session.SignedIn
 	}
-	return a, func() { b.close(); j.Close() }, nil
+	return a, be.Close, nil
 }

@@ -143,6 +143,75 @@ func checkBucket(ctx context.Context, b *bucket, bucket string) error {
 	return nil
 }
 
+// backend is how a command reaches the backup: the bucket, and, for the
+// commands that upload, the journal and the uploader. Close releases it.
+type backend struct {
+	*bucket
+	cfg      *config.Agent
+	journal  *journal.Journal   // nil until openUploads
+	uploader *uploader.Uploader // nil until openUploads
+	// onRetry, when set before the storage is used, is told of each
+	// storage call tried again.
+	onRetry func()
+}
+
+// openBackend connects to the storage of cfg (see newBucket); it makes no
+// request yet. Every command that reaches the backup — backup, run, ls,
+// restore — starts here.
+func openBackend(cfg *config.Agent, log zerolog.Logger) (*backend, error) {
+	be := &backend{cfg: cfg}
+	b, err := newBucket(cfg, log, be.retried)
+	if err != nil {
+		return nil, err
+	}
+	be.bucket = b
+	return be, nil
+}
+
+func (be *backend) retried() {
+	if be.onRetry != nil {
+		be.onRetry()
+	}
+}
+
+// requireSignIn fails (exit 1) when, in account mode, the device has no
+// usable sign-in. In static mode it does nothing.
+func (be *backend) requireSignIn(ctx context.Context) error {
+	if be.session == nil {
+		return nil
+	}
+	if _, err := be.session.AccessToken(ctx); err != nil {
+		return &exitError{exitFailed, err}
+	}
+	return nil
+}
+
+// checkBucket fails with errNoBucket when the configured bucket is
+// missing, and with another error when the storage cannot be reached.
+func (be *backend) checkBucket(ctx context.Context) error {
+	return checkBucket(ctx, be.bucket, be.cfg.Storage.Bucket)
+}
+
+// openUploads opens the journal and the uploader that writes to it.
+func (be *backend) openUploads(ctx context.Context) error {
+	j, err := openJournal(ctx, be.cfg)
+	if err != nil {
+		return err
+	}
+	be.journal = j
+	be.uploader = newUploader(be.cfg, be.bucket, j, be.log)
+	return nil
+}
+
+// Close sends what the storage still owes the account service, then
+// closes the journal when one was opened.
+func (be *backend) Close() {
+	be.bucket.close()
+	if be.journal != nil {
+		be.journal.Close()
+	}
+}
+
 func openJournal(ctx context.Context, cfg *config.Agent) (*journal.Journal, error) {
 	return journal.Open(ctx, filepath.Join(cfg.StateDir, journal.FileName))
 }

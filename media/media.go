@@ -28,10 +28,14 @@ var byExt = map[string]Kind{}
 // rawExts are camera RAW formats a content sniffer may not recognise.
 var rawExts = []string{".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"}
 
+// tsExts are MPEG transport streams (AVCHD camcorders write .MTS and
+// .m2ts), which the content sniffer does not recognise; see isTransportStream.
+var tsExts = []string{".ts", ".mts", ".m2ts"}
+
 func init() {
 	for kind, exts := range map[Kind][]string{
 		Photo:   append([]string{".jpg", ".jpeg", ".heic", ".heif", ".png", ".gif", ".webp", ".avif"}, rawExts...),
-		Video:   {".mp4", ".mov", ".m4v", ".3gp", ".mkv", ".avi", ".webm"},
+		Video:   append([]string{".mp4", ".mov", ".m4v", ".3gp", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}, tsExts...),
 		Music:   {".mp3", ".m4a", ".flac", ".ogg", ".wav", ".aac", ".opus"},
 		Sidecar: {".xmp", ".aae"},
 	} {
@@ -48,20 +52,47 @@ const SniffLen = 3072
 // globs on the slash-separated path inside a root.
 type Filter struct {
 	Kinds   []Kind
-	Include []string // empty: everything
+	Include []string // empty: every file of a wanted kind
 	Exclude []string
 }
 
-// Match reports whether rel (a path inside a root) passes the globs. A
-// pattern without a slash matches the file name at any depth.
-func (f *Filter) Match(rel string) bool {
-	if len(f.Include) > 0 && !matchAny(f.Include, rel) {
-		return false
+// Verdict is what a Filter's globs say of a path.
+type Verdict int
+
+// The verdicts of Filter.Globs.
+const (
+	ByKind      Verdict = iota // no glob decides: the kind rules (Classify) do
+	Included                   // an include glob matches: wanted whatever its kind
+	Excluded                   // an exclude glob matches: not wanted
+	NotIncluded                // include globs are set and none matches: not wanted
+)
+
+// Globs returns the verdict of the include and exclude globs on rel (a path
+// inside a root) and, for Included and Excluded, the pattern that matched.
+// An exclude wins over an include; an include wins over the kind rules. A
+// pattern without a slash matches the file name at any depth. Hidden and
+// temporary names are not the globs' business: see Ignored.
+func (f *Filter) Globs(rel string) (Verdict, string) {
+	if p, ok := matchAny(f.Exclude, rel); ok {
+		return Excluded, p
 	}
-	return !matchAny(f.Exclude, rel)
+	if len(f.Include) == 0 {
+		return ByKind, ""
+	}
+	if p, ok := matchAny(f.Include, rel); ok {
+		return Included, p
+	}
+	return NotIncluded, ""
 }
 
-func matchAny(patterns []string, rel string) bool {
+// Match reports whether rel (a path inside a root) passes the globs: it is
+// not excluded, and included when include globs are set.
+func (f *Filter) Match(rel string) bool {
+	v, _ := f.Globs(rel)
+	return v == ByKind || v == Included
+}
+
+func matchAny(patterns []string, rel string) (string, bool) {
 	base := path.Base(rel)
 	for _, p := range patterns {
 		target := rel
@@ -69,10 +100,10 @@ func matchAny(patterns []string, rel string) bool {
 			target = base
 		}
 		if ok, _ := doublestar.Match(p, target); ok {
-			return true
+			return p, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // Classify returns the kind of a file named name whose first bytes head
@@ -97,6 +128,9 @@ func (f *Filter) Classify(name string, head io.Reader) (Kind, bool) {
 	mt := mimetype.Detect(buf[:n])
 	sniffed, isMedia := familyOf(mt)
 	switch {
+	case slices.Contains(tsExts, ext):
+		// A .ts may as well be TypeScript: the sync bytes tell.
+		return kind, isTransportStream(buf[:n]) || (isMedia && sniffed == Video)
 	case !known:
 		return sniffed, isMedia && sniffed != Sidecar && slices.Contains(f.Kinds, sniffed)
 	case isMedia:
@@ -107,6 +141,27 @@ func (f *Filter) Classify(name string, head io.Reader) (Kind, bool) {
 		// does not know; anything it does know (text, zip, pdf) is not media.
 		return kind, slices.Contains(rawExts, ext) && mt.Is("application/octet-stream")
 	}
+}
+
+// isTransportStream reports whether head is the start of an MPEG transport
+// stream: a 0x47 sync byte at the start of every packet it holds, packets
+// of 188 bytes, or of 192 with a 4-byte timestamp first (AVCHD .MTS, .m2ts).
+// At least two packets must be present, or the whole head be one.
+func isTransportStream(head []byte) bool {
+	for _, p := range []struct{ offset, size int }{{0, 188}, {4, 192}} {
+		if len(head) < p.offset+188 {
+			continue
+		}
+		ok, packets := true, 0
+		for i := p.offset; i < len(head) && ok; i += p.size {
+			ok = head[i] == 0x47
+			packets++
+		}
+		if ok && (packets >= 2 || len(head) <= p.offset+p.size) {
+			return true
+		}
+	}
+	return false
 }
 
 func familyOf(mt *mimetype.MIME) (Kind, bool) {

@@ -29,6 +29,16 @@ func pngBytes(t *testing.T) []byte {
 // MP4 starts with an ftyp box.
 var mp4 = append([]byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"), make([]byte, 64)...)
 
+// transportStream is the start of an MPEG-TS file: a 0x47 sync byte every
+// packetSize bytes, after offset bytes (4 for AVCHD's timestamped packets).
+func transportStream(offset, packetSize int) []byte {
+	b := make([]byte, 64*packetSize)
+	for i := offset; i < len(b); i += packetSize {
+		b[i], b[i+1], b[i+3] = 0x47, 0x40, 0x10
+	}
+	return b
+}
+
 func TestFilter_Classify(t *testing.T) {
 	all := &media.Filter{Kinds: []media.Kind{media.Photo, media.Video}}
 	for _, tc := range []struct {
@@ -51,6 +61,14 @@ func TestFilter_Classify(t *testing.T) {
 		{"empty.jpg", nil, media.Photo, true},
 		{"song.mp3", []byte("ID3\x03\x00\x00\x00\x00\x00\x00"), media.Music, false},
 		{"edit.xmp", []byte("<x:xmpmeta/>"), media.Sidecar, false},
+		{"00001.MTS", transportStream(4, 192), media.Video, true},
+		{"00002.m2ts", transportStream(4, 192), media.Video, true},
+		{"rec.ts", transportStream(0, 188), media.Video, true},
+		{"app.ts", []byte("export const x: number = 1;\n"), media.Video, false},
+		{"bad.mts", append([]byte{0x47}, make([]byte, 400)...), media.Video, false},
+		{"old.mpg", append([]byte{0, 0, 1, 0xba, 0x44}, make([]byte, 64)...), media.Video, true},
+		{"old.wmv", append([]byte{0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11, 0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62, 0xce, 0x6c}, make([]byte, 64)...), media.Video, true},
+		{"old.flv", append([]byte("FLV\x01\x05\x00\x00\x00\x09"), make([]byte, 64)...), media.Video, true},
 	} {
 		kind, ok := all.Classify(tc.name, bytes.NewReader(tc.content))
 		if kind != tc.kind || ok != tc.ok {
@@ -75,6 +93,27 @@ func TestFilter_Match(t *testing.T) {
 		if got := f.Match(rel); got != want {
 			t.Errorf("Match(%q) = %v, want %v", rel, got, want)
 		}
+	}
+}
+
+func TestFilter_Globs(t *testing.T) {
+	f := &media.Filter{Include: []string{"notes/*.txt", "DCIM/**"}, Exclude: []string{"DCIM/**/cache/**"}}
+	for _, tc := range []struct {
+		rel  string
+		want media.Verdict
+		rule string
+	}{
+		{"notes/todo.txt", media.Included, "notes/*.txt"},
+		{"DCIM/100/IMG_1.jpg", media.Included, "DCIM/**"},
+		{"DCIM/100/cache/IMG_1.jpg", media.Excluded, "DCIM/**/cache/**"},
+		{"other.txt", media.NotIncluded, ""},
+	} {
+		if v, rule := f.Globs(tc.rel); v != tc.want || rule != tc.rule {
+			t.Errorf("Globs(%q): got %v %q, want %v %q", tc.rel, v, rule, tc.want, tc.rule)
+		}
+	}
+	if v, _ := (&media.Filter{}).Globs("a.jpg"); v != media.ByKind {
+		t.Errorf("Globs without globs: got %v, want ByKind", v)
 	}
 }
 

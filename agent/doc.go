@@ -1,0 +1,81 @@
+// Package agent backs up media folders: Backup is one pass over every root
+// (`cloudkeep backup`), Agent the long-running daemon that watches them
+// (`cloudkeep run`).
+//
+// # Pipeline
+//
+// In the daemon a changed file travels through these components, each in
+// its own file:
+//
+//	watcher → settler → scanner/journal.Track → queue → sender → uploader → journal
+//
+// The parts:
+//
+//   - watcher (watch.go) watches every folder under the roots with fsnotify
+//     and sends each changed path to the settler as a change. When events
+//     are lost, or a root cannot be watched, it asks rescanLoop for a rescan.
+//   - settler (settle.go) holds a path back until it is complete: no event
+//     for the Settle period and an unchanged stat. It hands a complete file
+//     to Agent.settled and a vanished file or folder to Agent.gone.
+//   - scanner (scan.go) decides what to upload. scanner.consider filters a
+//     file, sniffs that it is media and records it with journal.Track;
+//     scanner.scanRoot does the same for a whole root (the reconcile run at
+//     start, every RescanInterval and on the watcher's request, see
+//     Agent.rescanLoop), comparing unchanged files with one journal
+//     Snapshot. Rescanned files changed within Settle go back through the
+//     settler; the rest are queued.
+//   - queue (queue.go) holds the jobs in two lanes, so photos are not stuck
+//     behind a long video, never hands a file to two workers at once, and
+//     stops handing out work while paused, signed out or over quota.
+//   - Agent.work (agent.go), Files workers, takes jobs from the queue and
+//     hands each to Agent.upload, which acts on the outcome: a failed file
+//     is queued again after retryDelay, a signed-out or quota refusal
+//     holds the queue.
+//   - sender (send.go) uploads one job through the uploader and records how
+//     it ended in the journal (sender.send, sender.record).
+//   - uploader (package uploader) sends the bytes, in parts for big files,
+//     keeping the parts of an interrupted upload in the journal so that it
+//     resumes.
+//
+// Backup (backup.go) uses the same scanner and sender without watcher,
+// settler or queue: it scans every root, then uploads with Files workers.
+// At start, the daemon first aborts stale multipart uploads (abortStale)
+// and queues what the journal says is unfinished (Agent.resumeUnfinished).
+//
+// # File states
+//
+// Each file has a row in the journal whose journal.State moves so:
+//
+//	        MarkUploading            MarkDone
+//	pending ─────────────▶ uploading ────────▶ done
+//	                         │    ▲
+//	              MarkFailed │    │ MarkUploading (a retry)
+//	                         ▼    │
+//	                         failed
+//
+//	any state ── MarkDeleted, MarkGone, MarkGoneUnder ──▶ deleted
+//	any state ── Track: the file changed, or is back ──▶ pending
+//
+// Who moves each edge:
+//
+//   - (new) → pending: journal.Track, called by scanner.consider, inserts
+//     the row. Track also moves a row of any state back to pending when the
+//     file's identity (size, mtime, inode) changed, and a deleted row when
+//     the file is there again.
+//   - pending | failed → uploading: sender.send calls MarkUploading before
+//     each attempt (it also counts the attempt).
+//   - uploading → done: sender.record calls MarkDone when the uploader
+//     stored, copied or found the object already there.
+//   - uploading → failed: sender.record calls MarkFailed on any other error.
+//     Agent.upload queues it again after retryDelay; Backup reports it and
+//     exits 1.
+//   - uploading → deleted: sender.record calls MarkDeleted when the file
+//     vanished during the upload.
+//   - any → deleted: scanner.scanRoot calls MarkGone for the files a scan no
+//     longer finds; Agent.gone calls MarkGone or MarkGoneUnder for a file
+//     or folder the settler found gone. Nothing remote is deleted.
+//
+// An upload that is interrupted (stop, sign-out, quota) leaves the row in
+// uploading; rows in pending, uploading or failed are what
+// journal.Unfinished returns, and what the next start resumes.
+package agent
