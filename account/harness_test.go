@@ -24,6 +24,8 @@ import (
 	"github.com/dchest/captcha"
 	"github.com/emersion/go-smtp"
 	"github.com/rs/zerolog"
+
+	"github.com/cloudkeep/cloudkeep/internal/testbin"
 )
 
 func TestMain(m *testing.M) {
@@ -152,17 +154,7 @@ type clock struct {
 func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.off) }
 func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.off += d; c.mu.Unlock() }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+type syncBuffer = testbin.Buffer
 
 // env is a running account service with real SQLite, SMTP and webhook.
 type env struct {

@@ -18,8 +18,9 @@ import (
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
-// startAgent runs an agent on a fresh folder against a real MinIO.
-func startAgent(t *testing.T, tune func(*Agent), upTune ...func(*uploader.Config)) (*Agent, *miniotest.Server, string) {
+// newTestAgent builds, without starting it, an agent on a fresh folder
+// against a real MinIO, uploading with upCfg and retrying with backoff.
+func newTestAgent(t *testing.T, upCfg uploader.Config, backoff storage.Backoff) (*Agent, *miniotest.Server, string) {
 	t.Helper()
 	srv := miniotest.Start(t)
 	dir := t.TempDir()
@@ -30,18 +31,13 @@ func startAgent(t *testing.T, tune func(*Agent), upTune ...func(*uploader.Config
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	upCfg := uploader.Config{Device: "laptop", PartSize: 5 << 20, Threshold: 5 << 20, PartsInFlight: 4}
-	for _, f := range upTune {
-		f(&upCfg)
-	}
-	st := storage.WithRetry(storage.NewDirect(srv.Client, srv.Bucket), storage.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}, zerolog.Nop(), nil)
-	up := uploader.New(st, j, upCfg, zerolog.Nop())
+	st := storage.WithRetry(storage.NewDirect(srv.Client, srv.Bucket), backoff, zerolog.Nop(), nil)
 	a := &Agent{
 		Roots:          []Root{{Name: "pictures", Path: photos}},
 		Filter:         &media.Filter{Kinds: []media.Kind{media.Photo, media.Video}},
 		Keys:           KeyTemplate{Template: "{user}/{device}/{root}/{path}", User: "alice", Device: "laptop"},
 		Journal:        j,
-		Uploader:       up,
+		Uploader:       uploader.New(st, j, upCfg, zerolog.Nop()),
 		Device:         "laptop",
 		Files:          2,
 		Threshold:      5 << 20,
@@ -52,6 +48,17 @@ func startAgent(t *testing.T, tune func(*Agent), upTune ...func(*uploader.Config
 		Socket:         filepath.Join(dir, "control.sock"),
 		Log:            zerolog.Nop(),
 	}
+	return a, srv, photos
+}
+
+// startAgent runs an agent on a fresh folder against a real MinIO.
+func startAgent(t *testing.T, tune func(*Agent), upTune ...func(*uploader.Config)) (*Agent, *miniotest.Server, string) {
+	t.Helper()
+	upCfg := uploader.Config{Device: "laptop", PartSize: 5 << 20, Threshold: 5 << 20, PartsInFlight: 4}
+	for _, f := range upTune {
+		f(&upCfg)
+	}
+	a, srv, photos := newTestAgent(t, upCfg, storage.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond})
 	if tune != nil {
 		tune(a)
 	}

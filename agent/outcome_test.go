@@ -11,9 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
-	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/journal"
-	"github.com/cloudkeep/cloudkeep/media"
 	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
@@ -21,26 +19,9 @@ import (
 // loopAgent is an agent ready to run its upload loop by hand, not started.
 func loopAgent(t *testing.T, tune func(*Agent)) *Agent {
 	t.Helper()
-	srv := miniotest.Start(t)
-	dir := t.TempDir()
-	photos := filepath.Join(dir, "Pictures")
-	os.MkdirAll(photos, 0o755)
-	j, err := journal.Open(context.Background(), filepath.Join(dir, "journal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { j.Close() })
-	st := storage.WithRetry(storage.NewDirect(srv.Client, srv.Bucket), storage.Backoff{Attempts: 2, Base: time.Millisecond, Cap: time.Millisecond}, zerolog.Nop(), nil)
-	a := &Agent{
-		Roots:    []Root{{Name: "pictures", Path: photos}},
-		Filter:   &media.Filter{Kinds: []media.Kind{media.Photo, media.Video}},
-		Keys:     KeyTemplate{Template: "{user}/{device}/{root}/{path}", User: "alice", Device: "laptop"},
-		Journal:  j,
-		Uploader: uploader.New(st, j, uploader.Config{Device: "laptop", PartSize: 5 << 20, Threshold: 5 << 20, PartsInFlight: 2}, zerolog.Nop()),
-		Device:   "laptop",
-		Files:    1,
-		Log:      zerolog.Nop(),
-	}
+	a, _, _ := newTestAgent(t, uploader.Config{Device: "laptop", PartSize: 5 << 20, Threshold: 5 << 20, PartsInFlight: 2},
+		storage.Backoff{Attempts: 2, Base: time.Millisecond, Cap: time.Millisecond})
+	a.Files = 1
 	if tune != nil {
 		tune(a)
 	}

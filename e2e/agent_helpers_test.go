@@ -1,17 +1,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os/exec"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/cloudkeep/cloudkeep/agent"
+	"github.com/cloudkeep/cloudkeep/internal/testbin"
 )
 
 // running is a `cloudkeep run` process.
@@ -22,22 +21,7 @@ type running struct {
 	done chan error
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testbin.Buffer
 
 // startAgent starts `cloudkeep run` and waits until it answers on its
 // control socket (its watches are in place by then).
