@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 
 PKG_VERSION ?= $(patsubst v%,%,$(shell git describe --tags --abbrev=0 2>/dev/null || echo v0.1.0))
 
-.PHONY: build check test lint minio versitygw chromium staticcheck nfpm tools package demo bench screenshots fuzz clean
+.PHONY: build check test soak lint minio versitygw chromium staticcheck nfpm tools package demo bench screenshots fuzz clean
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o cloudkeep .
@@ -53,13 +53,25 @@ CHECK_PKGS = $(shell go list -f '{{.ImportPath}} {{join .TestImports " "}} {{joi
 check: lint
 	go test -count=1 $(CHECK_PKGS)
 
-# The whole suite: real MinIO, real SQLite, the real binary.
+# The whole suite: real MinIO, real SQLite, the real binary; then the
+# end-to-end tests again against versitygw, the second S3 server.
 test: tools lint
 	go test -race -count=1 -timeout 20m ./...
+	CLOUDKEEP_E2E_S3=versitygw go test -race -count=1 -timeout 20m ./e2e
+
+# The kill -9 soak (e2e TestSoak_KillNine) with SOAK_CYCLES cycles, without
+# the race detector so that its timings are a user's; it prints its figures.
+# The suite runs the same test with 15 cycles.
+SOAK_CYCLES ?= 100
+soak: minio
+	CLOUDKEEP_SOAK_CYCLES=$(SOAK_CYCLES) go test -count=1 -timeout 2h -run '^TestSoak_' -v ./e2e
 
 demo: build minio
 	@scripts/demo.sh
 
+# cloudkeep against mc, rclone and plain minio-go in one table, then the
+# latencies, the storage gate and start-up (scripts/bench.sh installs the
+# pinned mc and rclone first).
 bench: build minio
 	@scripts/bench.sh
 

@@ -11,11 +11,8 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/cloudkeep/cloudkeep/account/wire"
+	"github.com/cloudkeep/cloudkeep/internal/s3copy"
 )
-
-// maxCopySize is the largest object one CopyObject may copy; bigger ones
-// are copied part by part (ComposeObject).
-const maxCopySize = 5 << 30
 
 // create begins a multipart upload with a full-object CRC32C, as the
 // uploader does, and keeps the quota reservation under the upload's ID.
@@ -256,12 +253,7 @@ func (g *Gate) copy(ctx context.Context, c Caller, op wire.Op) wire.Result {
 		dst.ReplaceMetadata, dst.UserMetadata, dst.ContentType = true, userMeta(op.Meta), op.Meta.ContentType
 	}
 	from := minio.CopySrcOptions{Bucket: g.cfg.Bucket, Object: op.Source, MatchETag: op.ETag}
-	if src.Size > maxCopySize {
-		_, err = g.client.ComposeObject(ctx, dst, from)
-	} else {
-		_, err = g.client.CopyObject(ctx, dst, from)
-	}
-	if err != nil {
+	if _, err := s3copy.Copy(ctx, g.client, src.Size, dst, from); err != nil {
 		if hold != "" {
 			g.store.Release(context.WithoutCancel(ctx), c.AccountID, hold)
 		}

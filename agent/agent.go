@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cloudkeep/cloudkeep/internal/repeatlog"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
 	"github.com/cloudkeep/cloudkeep/storage"
@@ -43,6 +44,16 @@ type Agent struct {
 	// SignedIn, in account mode, reports whether the device has a sign-in
 	// (it reads the credentials file again when it changed); nil otherwise.
 	SignedIn func() (bool, error)
+	// Account, in account mode, returns the signed-in account for the
+	// status; nil otherwise.
+	Account func() string
+	// Storage follows whether the storage answers, for the status; may be
+	// nil.
+	Storage *storage.Health
+	// StateDir holds the journal. While its disk is full uploads wait, and
+	// it is probed every StateProbe until it has room again.
+	StateDir   string
+	StateProbe time.Duration
 	// OnReady and OnStopping, when set, are told when the agent is up and
 	// when it begins to stop (systemd's sd_notify READY and STOPPING).
 	OnReady, OnStopping func()
@@ -56,6 +67,8 @@ type Agent struct {
 	rescans chan Root
 	ready   chan struct{} // closed once the first scan of every root is done
 	out     chan struct{} // signals a sign-out to the watcher of the credentials
+	full    chan struct{} // signals a full state disk to its prober
+	repeats *repeatlog.Limiter
 }
 
 // Run runs the agent until ctx ends, then stops taking work, gives uploads
@@ -103,6 +116,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { return s.run(gctx, a.changes) })
 	g.Go(func() error { return serveControl(gctx, ctl, a) })
 	g.Go(func() error { a.rescanLoop(gctx); return nil })
+	g.Go(func() error { a.awaitStateRoom(gctx); return nil })
 	if web != nil {
 		g.Go(func() error { return a.serveWeb(gctx, web, reg) })
 	}
@@ -145,66 +159,16 @@ func (a *Agent) Init() {
 	a.rescans = make(chan Root, 4*len(a.Roots)+4)
 	a.ready = make(chan struct{})
 	a.out = make(chan struct{}, 1)
+	a.full = make(chan struct{}, 1)
+	a.repeats = repeatlog.New(a.Log, time.Minute)
+	if a.StateProbe <= 0 {
+		a.StateProbe = 5 * time.Second
+	}
 	if a.RetryBase <= 0 {
 		a.RetryBase = 30 * time.Second
 	}
 	if a.QuotaRetry <= 0 {
 		a.QuotaRetry = time.Minute
-	}
-}
-
-// resumeUnfinished queues what the journal says is not done yet, uploads
-// that were in flight first.
-func (a *Agent) resumeUnfinished(ctx context.Context) {
-	rows, err := a.Journal.Unfinished(ctx)
-	if err != nil {
-		a.Log.Error().Err(err).Msg("read unfinished uploads")
-		return
-	}
-	byName := map[string]Root{}
-	for _, r := range a.Roots {
-		byName[r.Name] = r
-	}
-	for _, row := range rows {
-		if r, ok := byName[row.Root]; ok {
-			a.queue.push(a.scan.job(row, r))
-		}
-	}
-	if len(rows) > 0 {
-		a.Log.Info().Int("files", len(rows)).Msg("resuming unfinished uploads")
-	}
-}
-
-// work uploads queued files until ctx ends. Uploads run under uploads,
-// which outlives ctx by the shutdown grace.
-func (a *Agent) work(ctx, uploads context.Context) {
-	for {
-		j, ok := a.queue.next(ctx)
-		if !ok {
-			return
-		}
-		a.upload(uploads, j)
-		a.queue.done(j)
-	}
-}
-
-// upload sends one file and acts on how it ended.
-func (a *Agent) upload(uploads context.Context, j job) {
-	o, res, err := a.send.send(uploads, j, a.track.begin(j))
-	a.track.end(j, o, res, err)
-	switch o {
-	case outStored, outCopied, outAlreadyStored:
-		a.spaceFreed()
-	case outSignedOut:
-		a.queue.push(j) // uploaded after the next login
-		a.signedOut(err)
-	case outQuota:
-		a.queue.push(j) // uploaded once space frees
-		q, _ := storage.IsQuota(err)
-		a.quotaReached(q)
-	case outFailed:
-		j.file.Attempts++
-		a.queue.retryLater(j, a.retryDelay(j.file.Attempts))
 	}
 }
 
@@ -274,108 +238,20 @@ func (a *Agent) awaitSignIn(ctx context.Context) {
 	}
 }
 
-// retryDelay doubles from RetryBase with each failed attempt, up to an hour.
-func (a *Agent) retryDelay(attempts int) time.Duration {
-	d := a.RetryBase
-	for i := 1; i < attempts && d < time.Hour; i++ {
-		d *= 2
-	}
-	return min(d, time.Hour)
-}
-
-// settled takes a file the settler found complete.
-func (a *Agent) settled(ctx context.Context, f Found) {
-	j, ok, err := a.scan.consider(ctx, f)
-	switch {
-	case err != nil:
-		a.track.fail(f.Abs, err)
-		a.Log.Warn().Err(err).Str("path", f.Abs).Msg("skipped; the next scan tries again")
-	case ok:
-		a.Log.Debug().Str("path", f.Abs).Msg("ready")
-		a.queue.push(j)
-	}
-}
-
-// gone records that a file or folder was deleted or moved away. Nothing
-// remote is deleted.
-func (a *Agent) gone(ctx context.Context, r Root, rel string, dir bool) {
-	var n int
-	var err error
-	if dir {
-		n, err = a.Journal.MarkGoneUnder(ctx, r.Name, rel)
-	} else {
-		n, err = a.Journal.MarkGone(ctx, r.Name, []string{rel})
-	}
-	if err != nil {
-		a.Log.Error().Err(err).Msg("journal")
-	} else if n > 0 {
-		a.Log.Debug().Str("root", r.Name).Str("path", rel).Int("files", n).Msg("deleted locally; the backup stays")
-	}
-}
-
-// rescanLoop scans every root at start, then every RescanInterval and
-// whenever the watcher asks (lost events, unwatchable folders).
-func (a *Agent) rescanLoop(ctx context.Context) {
-	for _, r := range a.Roots {
-		a.rescan(ctx, r)
-	}
-	close(a.ready)
-	t := time.NewTicker(a.RescanInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for _, r := range a.Roots {
-				a.rescan(ctx, r)
-			}
-		case r := <-a.rescans:
-			a.rescan(ctx, r)
-		}
-	}
-}
-
-// rescan reconciles one root with the journal. Recently changed files go
-// through the settler; the rest are queued at once.
-func (a *Agent) rescan(ctx context.Context, r Root) {
-	start := time.Now()
-	queued := 0
-	want := func(j job) {
-		if time.Since(j.file.MTime) < a.Settle {
-			select {
-			case a.changes <- change{root: r, abs: j.abs, rel: j.file.Path}:
-			case <-ctx.Done():
-			}
-			return
-		}
-		queued++
-		a.queue.push(j)
-	}
-	onErr := func(path string, err error) {
-		a.track.fail(path, err)
-		a.Log.Warn().Err(err).Str("path", path).Msg("skipped; the next scan tries again")
-	}
-	st, err := a.scan.scanRoot(ctx, r, want, onErr)
-	if err != nil && ctx.Err() == nil {
-		a.Log.Warn().Err(err).Str("root", r.Name).Msg("scan failed")
-		return
-	}
-	a.Log.Info().Str("root", r.Name).Int("media", st.Media).Int("unchanged", st.Unchanged).
-		Int("queued", queued).Dur("took", time.Since(start)).Msg("scanned")
-}
-
 // Scanned is closed once the first scan of every root is done.
 func (a *Agent) Scanned() <-chan struct{} { return a.ready }
 
 // Status reports what the agent is doing.
 func (a *Agent) Status() Status {
-	s := Status{Device: a.Device}
+	s := Status{Device: a.Device, Storage: a.Storage.Status()}
+	if a.Account != nil {
+		s.Account = a.Account()
+	}
 	a.track.fill(&s)
 	if s.State == StateRunning && a.queue.isPaused() {
 		s.State = StatePaused
 	}
-	s.Roots = a.watch.snapshot()
+	s.Roots = append(make([]RootHealth, 0, len(a.Roots)), a.watch.snapshot()...)
 	s.Queue = a.queue.status()
 	return s
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -23,7 +24,8 @@ type Backup struct {
 	Keys     KeyTemplate
 	Journal  *journal.Journal
 	Uploader *uploader.Uploader
-	Files    int // files uploaded at once
+	Files    int    // files uploaded at once
+	StateDir string // holds the journal; named when its disk is full
 	Log      zerolog.Logger
 	Progress Progress // may be nil
 }
@@ -98,7 +100,16 @@ func abortStale(ctx context.Context, keys KeyTemplate, j *journal.Journal, up *u
 func (b *Backup) plan(ctx context.Context, sum *Summary) ([]job, error) {
 	s := &scanner{journal: b.Journal, filter: b.Filter, keys: b.Keys, log: b.Log}
 	var jobs []job
-	onErr := func(path string, err error) { sum.Failed = append(sum.Failed, Failure{path, err}) }
+	full := false
+	onErr := func(path string, err error) {
+		switch {
+		case !isDiskFull(err):
+			sum.Failed = append(sum.Failed, Failure{path, err})
+		case !full: // said once for every file
+			full = true
+			sum.Failed = append(sum.Failed, Failure{"(every file left)", b.stateFullError(err)})
+		}
+	}
 	for _, root := range b.Roots {
 		st, err := s.scanRoot(ctx, root, func(j job) { jobs = append(jobs, j) }, onErr)
 		sum.Scanned += st.Media
@@ -108,6 +119,9 @@ func (b *Backup) plan(ctx context.Context, sum *Summary) ([]job, error) {
 		}
 		if err != nil {
 			onErr(root.Path, err)
+		}
+		if full {
+			return nil, nil // nothing can be journaled: no upload could be recorded
 		}
 	}
 	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(a.file.Size, b.file.Size) })
@@ -128,9 +142,9 @@ func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
 			for j := range queue {
 				o, res, err := b.uploadOne(ctx, j)
 				mu.Lock()
-				if o == outSignedOut || o == outQuota {
+				if o == outSignedOut || o == outQuota || (o == outFailed && isDiskFull(err)) {
 					if ctx.Err() == nil {
-						sum.Failed = append(sum.Failed, Failure{"(every file left)", headline(err)})
+						sum.Failed = append(sum.Failed, Failure{"(every file left)", b.headline(err)})
 					}
 					stop()
 				} else {
@@ -154,11 +168,19 @@ func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
 }
 
 // headline is the reason a whole pass stopped, without the file that met it.
-func headline(err error) error {
+func (b *Backup) headline(err error) error {
 	if q, ok := storage.IsQuota(err); ok {
 		return q
 	}
+	if isDiskFull(err) {
+		return b.stateFullError(err)
+	}
 	return auth.ErrSignedOut
+}
+
+// stateFullError says that the state disk is full, and what to do.
+func (b *Backup) stateFullError(err error) error {
+	return fmt.Errorf("state_dir %s is full: free space, then run the backup again (%w)", b.StateDir, err)
 }
 
 func (b *Backup) uploadOne(ctx context.Context, j job) (outcome, uploader.Result, error) {

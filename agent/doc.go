@@ -16,20 +16,24 @@
 //     are lost, or a root cannot be watched, it asks rescanLoop for a rescan.
 //   - settler (settle.go) holds a path back until it is complete: no event
 //     for the Settle period and an unchanged stat. It hands a complete file
-//     to Agent.settled and a vanished file or folder to Agent.gone.
+//     to Agent.settled and a vanished file or folder to Agent.gone (both in
+//     reconcile.go).
 //   - scanner (scan.go) decides what to upload. scanner.consider filters a
 //     file, sniffs that it is media and records it with journal.Track;
 //     scanner.scanRoot does the same for a whole root (the reconcile run at
 //     start, every RescanInterval and on the watcher's request, see
-//     Agent.rescanLoop), comparing unchanged files with one journal
-//     Snapshot. Rescanned files changed within Settle go back through the
-//     settler; the rest are queued.
+//     Agent.rescanLoop in reconcile.go), comparing unchanged files with one
+//     journal Snapshot. Rescanned files changed within Settle go back
+//     through the settler; the rest are queued.
 //   - queue (queue.go) holds the jobs in two lanes, so photos are not stuck
 //     behind a long video, never hands a file to two workers at once, and
-//     stops handing out work while paused, signed out or over quota.
-//   - Agent.work (agent.go), Files workers, takes jobs from the queue and
+//     stops handing out work while paused, signed out, over quota or while
+//     the state disk is full (statedisk.go: Agent.stateFull holds it,
+//     Agent.awaitStateRoom probes for room and lets it go).
+//   - Agent.work (worker.go), Files workers, takes jobs from the queue and
 //     hands each to Agent.upload, which acts on the outcome: a failed file
-//     is queued again after retryDelay, a signed-out or quota refusal
+//     is queued again after RetryBase, doubled with each failure in a row
+//     in this run (queue.retryLater), a signed-out or quota refusal
 //     holds the queue.
 //   - sender (send.go) uploads one job through the uploader and records how
 //     it ended in the journal (sender.send, sender.record).
@@ -40,7 +44,10 @@
 // Backup (backup.go) uses the same scanner and sender without watcher,
 // settler or queue: it scans every root, then uploads with Files workers.
 // At start, the daemon first aborts stale multipart uploads (abortStale)
-// and queues what the journal says is unfinished (Agent.resumeUnfinished).
+// and queues what the journal says is unfinished (Agent.resumeUnfinished,
+// worker.go), but for files still being written, which the first scan
+// hands to the settler. The lifecycle — Run, Init, the sign-in and quota holds, Pause,
+// Resume and Status — stays in agent.go.
 //
 // # File states
 //
@@ -67,13 +74,19 @@
 //   - uploading → done: sender.record calls MarkDone when the uploader
 //     stored, copied or found the object already there.
 //   - uploading → failed: sender.record calls MarkFailed on any other error.
-//     Agent.upload queues it again after retryDelay; Backup reports it and
+//     Agent.upload queues it again (queue.retryLater); Backup reports it and
 //     exits 1.
 //   - uploading → deleted: sender.record calls MarkDeleted when the file
 //     vanished during the upload.
 //   - any → deleted: scanner.scanRoot calls MarkGone for the files a scan no
 //     longer finds; Agent.gone calls MarkGone or MarkGoneUnder for a file
 //     or folder the settler found gone. Nothing remote is deleted.
+//   - (new) | any → done: `cloudkeep restore` calls journal.MarkRestored
+//     for a file it writes where its key is the object it came from
+//     (restore.Recorder), before the file takes its name: the agent finds
+//     it unchanged. A file restored elsewhere gets a restored record
+//     instead, and the uploader stores it by a server-side copy
+//     (journal.FindContent, which also finds copies and renames by SHA-256).
 //
 // An upload that is interrupted (stop, sign-out, quota) leaves the row in
 // uploading; rows in pending, uploading or failed are what

@@ -76,10 +76,13 @@ var (
 	descSignedIn   = prometheus.NewDesc("cloudkeep_signed_in", "1 unless the device is signed out.", nil, nil)
 	descPaused     = prometheus.NewDesc("cloudkeep_paused", "1 while uploads are paused.", nil, nil)
 	descLast       = prometheus.NewDesc("cloudkeep_last_upload_timestamp_seconds", "When the last file was stored.", nil, nil)
+	descStorageUp  = prometheus.NewDesc("cloudkeep_storage_up", "1 while the storage answers, 0 from the first request that got no answer until the next that does.", nil, nil)
+	descStorageOff = prometheus.NewDesc("cloudkeep_storage_unreachable_seconds", "How long the storage has not answered; 0 while it does.", nil, nil)
+	descStateFull  = prometheus.NewDesc("cloudkeep_state_dir_full", "1 while the state directory's disk is full and uploads wait.", nil, nil)
 )
 
 func (statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueueFiles, descQueueBytes, descOldest, descInFlight, descWatches, descFallback, descSignedIn, descPaused, descLast} {
+	for _, d := range []*prometheus.Desc{descQueueFiles, descQueueBytes, descOldest, descInFlight, descWatches, descFallback, descSignedIn, descPaused, descLast, descStorageUp, descStorageOff, descStateFull} {
 		ch <- d
 	}
 }
@@ -108,6 +111,13 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 		last = float64(s.Totals.LastUpload.UnixNano()) / 1e9
 	}
 	gauge(descLast, last)
+	gauge(descStorageUp, b2f(s.Storage.Reachable))
+	off := 0.0
+	if !s.Storage.Reachable {
+		off = s.Now.Sub(s.Storage.Since).Seconds()
+	}
+	gauge(descStorageOff, off)
+	gauge(descStateFull, b2f(s.StateFull != ""))
 }
 
 func b2f(b bool) float64 {

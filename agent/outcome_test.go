@@ -241,7 +241,7 @@ func recentHow(r []Recent) string {
 	if len(r) == 0 {
 		return ""
 	}
-	return r[len(r)-1].How
+	return r[0].How // newest first
 }
 
 // A file the scan could not read is a failure with its path, and takes no

@@ -18,12 +18,14 @@ type queue struct {
 	queued    map[int64]bool // file id → waiting in a lane
 	active    map[int64]bool // file id → being uploaded
 	retrying  map[int64]*time.Timer
+	failures  map[int64]int // file id → failed uploads in a row, in this run
 	threshold int64
 	maxLarge  int
 	runLarge  int
 	paused    bool // by the person (cloudkeep pause)
 	held      bool // signed out: nothing can be uploaded
 	full      bool // the storage quota is reached: nothing fits until space frees
+	stateFull bool // the state disk is full: nothing can be journaled
 }
 
 type queued struct {
@@ -37,6 +39,7 @@ func newQueue(threshold int64, workers int) *queue {
 		queued:    map[int64]bool{},
 		active:    map[int64]bool{},
 		retrying:  map[int64]*time.Timer{},
+		failures:  map[int64]int{},
 		threshold: threshold,
 		maxLarge:  max(workers-1, 1),
 	}
@@ -63,19 +66,30 @@ func (q *queue) push(j job) {
 	q.signal()
 }
 
-// retryLater queues j again after delay.
-func (q *queue) retryLater(j job, delay time.Duration) {
+// retryLater queues j, whose upload failed, again after a delay: base
+// after its first failure in a row, doubling with each further one, up to
+// an hour. It returns the delay. Only failures in this run count: uploads
+// cut short by a stop or a crash (the journal's attempts) are not the
+// file's fault, and must not hold it back after a restart.
+func (q *queue) retryLater(j job, base time.Duration) time.Duration {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, ok := q.retrying[j.file.ID]; ok {
-		return
+		return 0
 	}
+	q.failures[j.file.ID]++
+	delay := base
+	for i := 1; i < q.failures[j.file.ID] && delay < time.Hour; i++ {
+		delay *= 2
+	}
+	delay = min(delay, time.Hour)
 	q.retrying[j.file.ID] = time.AfterFunc(delay, func() {
 		q.mu.Lock()
 		delete(q.retrying, j.file.ID)
 		q.mu.Unlock()
 		q.push(j)
 	})
+	return delay
 }
 
 // next waits for a job; false when ctx ends.
@@ -101,7 +115,7 @@ func (q *queue) next(ctx context.Context) (job, bool) {
 // pick takes the first small file, else the first big one while the big
 // lane has a worker to spare; never a file already being uploaded.
 func (q *queue) pick() (job, bool) {
-	if q.paused || q.held || q.full {
+	if q.paused || q.held || q.full || q.stateFull {
 		return job{}, false
 	}
 	if j, ok := q.take(&q.small); ok {
@@ -130,11 +144,15 @@ func (q *queue) take(lane *[]queued) (job, bool) {
 	return job{}, false
 }
 
-// done releases j's worker.
+// done releases j's worker; unless j is to be tried again, its failures
+// are forgotten.
 func (q *queue) done(j job) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.active, j.file.ID)
+	if _, retrying := q.retrying[j.file.ID]; !retrying {
+		delete(q.failures, j.file.ID)
+	}
 	if j.file.Size >= q.threshold {
 		q.runLarge--
 	}
@@ -173,6 +191,14 @@ func (q *queue) setFull(f bool) bool {
 	q.full = f
 	q.signal()
 	return was != f
+}
+
+// setStateFull holds the queue while the state disk is full, or lets it go.
+func (q *queue) setStateFull(f bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.stateFull = f
+	q.signal()
 }
 
 func (q *queue) isPaused() bool {

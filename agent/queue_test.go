@@ -75,11 +75,39 @@ func TestQueue_Pause(t *testing.T) {
 	}
 }
 
-func TestAgent_RetryDelay(t *testing.T) {
-	a := &Agent{RetryBase: 30 * time.Second}
-	for attempts, want := range map[int]time.Duration{1: 30 * time.Second, 2: time.Minute, 4: 4 * time.Minute, 20: time.Hour} {
-		if got := a.retryDelay(attempts); got != want {
-			t.Errorf("retryDelay(%d) = %s, want %s", attempts, got, want)
+// The retry delay doubles with each failure in a row in this run, up to an
+// hour; the journal's attempts (uploads cut by a crash count there too) do
+// not lengthen it, and a success starts the count again.
+func TestQueue_RetryLater(t *testing.T) {
+	q := newQueue(100, 2)
+	j := jobOf(1, 5)
+	j.file.Attempts = 7 // killed six times during its upload
+	fail := func() time.Duration {
+		t.Helper()
+		q.push(j) // what the retry timer does when it fires
+		got, ok := q.next(context.Background())
+		if !ok || got.file.ID != 1 {
+			t.Fatalf("next: %v %v", got.file.ID, ok)
 		}
+		d := q.retryLater(j, 30*time.Second)
+		q.done(j)
+		return d
+	}
+	for i, want := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute} {
+		if got := fail(); got != want {
+			t.Errorf("failure %d: retry in %s, want %s", i+1, got, want)
+		}
+	}
+	for range 10 {
+		fail()
+	}
+	if got := fail(); got != time.Hour {
+		t.Errorf("after 15 failures: retry in %s, want 1h0m0s", got)
+	}
+	q.push(j)
+	q.next(context.Background())
+	q.done(j) // stored
+	if got := fail(); got != 30*time.Second {
+		t.Errorf("first failure after a success: retry in %s, want 30s", got)
 	}
 }

@@ -3,8 +3,8 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
+	"math"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -25,9 +25,9 @@ type sender struct {
 
 // send uploads j, journals how it ended and returns that: the outcome,
 // what the uploader reported, and why the file was not stored (nil when it
-// was, or when it vanished). A file stored earlier under another name with
-// the same identity (a rename) is copied on the server instead of sent
-// again.
+// was, or when it vanished). A file whose content this account already
+// stores under another key (a rename, a copy, a restored file) is copied
+// on the server instead of sent again (findCopy).
 func (s *sender) send(ctx context.Context, j job, progress func(int64)) (outcome, uploader.Result, error) {
 	if !s.keys.Ready() {
 		return outSignedOut, uploader.Result{}, auth.ErrSignedOut // no account: no key to store under
@@ -39,14 +39,22 @@ func (s *sender) send(ctx context.Context, j job, progress func(int64)) (outcome
 		}
 		return outFailed, uploader.Result{}, err
 	}
-	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Progress: progress}
-	if prev, err := s.journal.FindStored(ctx, j.file.Identity, j.file.ID); err == nil && prev.Key != j.key {
-		up.CopyFrom = &uploader.Stored{Key: prev.Key, SHA256: prev.SHA256}
-	}
+	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Progress: progress, FindCopy: s.findCopy(j.key)}
 	res, err := s.uploader.Upload(ctx, up)
 	o, err := s.record(ctx, j, res, err)
 	s.logResult(j, o, res, err)
 	return o, res, err
+}
+
+// findCopy returns how the uploader finds an object of this account,
+// other than key, that already holds a file's content: a file stored
+// earlier (done or deleted since) or the source of a restored file, by
+// SHA-256 and size, in one indexed query of the journal.
+func (s *sender) findCopy(key string) uploader.FindCopy {
+	prefix := s.keys.UserPrefix()
+	return func(ctx context.Context, sha256 string, size int64) (journal.Source, error) {
+		return s.journal.FindContent(ctx, sha256, size, prefix, key)
+	}
 }
 
 // record journals how an upload that returned res and err ended, and names
@@ -103,7 +111,8 @@ func (s *sender) logResult(j job, o outcome, res uploader.Result, err error) {
 		s.log.Info().Str("key", res.Key).Int64("size", res.Size).Msg("copied on the server")
 	default:
 		s.log.Info().Str("key", res.Key).Int64("size", res.Size).
-			Dur("duration", res.Duration).Str("rate", rateOf(res.Size, res.Duration)).Msg("uploaded")
+			Int64("sent_bytes", res.Sent).Int64("duration_ms", res.Duration.Milliseconds()).
+			Float64("mib_per_s", rateOf(res.Sent, res.Duration)).Msg("uploaded")
 	}
 }
 
@@ -120,9 +129,11 @@ func isQuota(err error) bool {
 	return ok
 }
 
-func rateOf(n int64, d time.Duration) string {
+// rateOf is the rate of n bytes sent in d, in MiB/s: the bytes of this
+// run only, not those of the parts a resumed upload found stored.
+func rateOf(n int64, d time.Duration) float64 {
 	if d <= 0 {
-		return "-"
+		return 0
 	}
-	return fmt.Sprintf("%.1fMiB/s", float64(n)/d.Seconds()/(1<<20))
+	return math.Round(float64(n)/d.Seconds()/(1<<20)*10) / 10
 }

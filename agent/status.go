@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
@@ -21,17 +23,22 @@ const (
 
 // Status is what the agent reports on its control socket.
 type Status struct {
-	State     string         `json:"state"`
-	Quota     string         `json:"quota,omitempty"` // why uploads wait for space, e.g. "storage quota reached (48.9 of 50 GiB)"
-	Now       time.Time      `json:"now"`
-	Device    string         `json:"device"`
-	StartedAt time.Time      `json:"started_at"`
-	Roots     []RootHealth   `json:"roots"`
-	Queue     QueueStatus    `json:"queue"`
-	Uploads   []UploadStatus `json:"uploads"`
-	Errors    []ErrorEntry   `json:"errors"`
-	Totals    Totals         `json:"totals"`
-	Recent    []Recent       `json:"recent"`
+	State string `json:"state"`
+	Quota string `json:"quota,omitempty"` // why uploads wait for space, e.g. "storage quota reached (48.9 of 50 GiB)"
+	// StateFull says why uploads wait while the state directory's disk is
+	// full, e.g. "state_dir /x is full: free space; …".
+	StateFull string               `json:"state_full,omitempty"`
+	Storage   storage.HealthStatus `json:"storage"`
+	Now       time.Time            `json:"now"`
+	Device    string               `json:"device"`
+	Account   string               `json:"account,omitempty"` // the signed-in account, in account mode
+	StartedAt time.Time            `json:"started_at"`
+	Roots     []RootHealth         `json:"roots"`
+	Queue     QueueStatus          `json:"queue"`
+	Uploads   []UploadStatus       `json:"uploads"`
+	Errors    []ErrorEntry         `json:"errors"`
+	Totals    Totals               `json:"totals"`
+	Recent    []Recent             `json:"recent"`
 }
 
 // UploadStatus is one upload in flight.
@@ -81,6 +88,7 @@ type tracker struct {
 	mu      sync.Mutex
 	state   string
 	quota   string // the storage's refusal for lack of space; "" when there is room
+	full    string // why the state disk cannot be written; "" when it can
 	started time.Time
 	uploads map[int64]*inflight
 	errors  []ErrorEntry
@@ -112,6 +120,23 @@ func (t *tracker) setQuota(msg string) bool {
 	changed := t.quota != msg
 	t.quota = msg
 	return changed
+}
+
+// setStateFull records why the state disk cannot be written ("" when it
+// can) and reports whether that changed.
+func (t *tracker) setStateFull(msg string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	changed := t.full != msg
+	t.full = msg
+	return changed
+}
+
+// stateFull reports whether the state disk is full.
+func (t *tracker) stateFull() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.full != ""
 }
 
 // begin records an upload and returns its progress callback.
@@ -177,9 +202,12 @@ func (t *tracker) remember(j job, o outcome, res uploader.Result) {
 func (t *tracker) fill(s *Status) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s.State, s.Quota, s.StartedAt, s.Totals, s.Now = t.state, t.quota, t.started, t.totals, time.Now()
-	s.Errors = append([]ErrorEntry(nil), t.errors...)
-	s.Recent = append([]Recent(nil), t.recent...)
+	s.State, s.Quota, s.StateFull, s.StartedAt, s.Totals, s.Now = t.state, t.quota, t.full, t.started, t.totals, time.Now()
+	s.Errors = append(make([]ErrorEntry, 0, len(t.errors)), t.errors...)
+	s.Recent = make([]Recent, 0, len(t.recent)) // newest first
+	for _, r := range slices.Backward(t.recent) {
+		s.Recent = append(s.Recent, r)
+	}
 	s.Uploads = make([]UploadStatus, 0, len(t.uploads))
 	for _, f := range t.uploads {
 		u := UploadStatus{Path: f.abs, Key: f.key, Size: f.file.Size, Done: f.done.Load()}

@@ -254,11 +254,11 @@ func tail(s string) string {
 // a before/after comparison in one run. CLOUDKEEP_BENCH_ROUNDS=N runs the
 // modes N times in turn (sub-benchmarks "static#01"…), so that a busy
 // machine's drift hits every mode alike; use it with -benchtime 1x.
-func benchGate(b *testing.B, set string) {
-	d := data(b, set)
+func benchGate(b *testing.B, s spec) {
+	d := data(b, s)
 	srv := miniotest.Start(b)
 	minioPID := pidOf("server", srv.Dir)
-	root := filepath.Dir(d.files[0])
+	root := d.dir
 	type mode struct {
 		name, bin string
 		gate      *gate
@@ -302,7 +302,7 @@ func runGateMode(b *testing.B, d *dataset, srv *miniotest.Server, minioPID int, 
 				b.Fatal(err)
 			}
 			defer os.RemoveAll(state)
-			config := writeConfig(b, srv, root, state, "log: {level: warn}\n")
+			config := writeConfig(b, srv, srv.Bucket, root, state, "log: {level: warn}\n")
 			gatePID := 0
 			if g != nil {
 				for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -336,8 +336,8 @@ func runGateMode(b *testing.B, d *dataset, srv *miniotest.Server, minioPID int, 
 	})
 }
 
-func BenchmarkGate500x2MiB(b *testing.B) { benchGate(b, "500x2MiB") }
-func BenchmarkGate1GiB(b *testing.B)     { benchGate(b, "1GiB") }
+func BenchmarkGate500x2MiB(b *testing.B) { benchGate(b, phonePhotos) }
+func BenchmarkGate1GiB(b *testing.B)     { benchGate(b, bigVideo) }
 
 // TestGate_FewGrantCalls is the short version of BenchmarkGate500x2MiB in
 // the suite: a pass over 100 small photos in account mode stores them all

@@ -1,6 +1,11 @@
-// Package bench compares cloudkeep's uploader with the plain minio-go
-// client on the same data, against the same MinIO, in the same run.
-// Run with `make bench` (scripts/bench.sh prints the ratios).
+// Package bench measures cloudkeep against its peers on the same data,
+// against the same MinIO, in the same run: `cloudkeep backup` against
+// `mc mirror`, `rclone copy` and plain minio-go (TestPeerTable), the
+// agent's close → listed latency (TestLatency), the storage gate
+// (BenchmarkGate*) and the agent's start-up (BenchmarkAgentIdle100k).
+// `make bench` runs them in full (scripts/bench.sh); `go test` runs one
+// quick iteration of the tables on tiny data, asserting no timing.
+// BenchmarkUpload* run the uploader in-process, for profiling.
 package bench
 
 import (
@@ -26,24 +31,50 @@ import (
 
 const (
 	MiB         = 1 << 20
-	concurrency = 4 // files in flight for the many-files set, both peers
+	concurrency = 4 // files in flight for plain minio-go
 )
 
-// dataset is a set of files on disk, made once per process.
+// spec describes a data set: files noise files of size bytes each, named
+// IMG_NNNNN.ext with a header that makes them sniff as what ext says.
+type spec struct {
+	label string // as the tables print it
+	files int
+	size  int64
+	ext   string // .jpg or .mp4
+}
+
+// The data sets of `make bench`: a video, a phone's photos, smaller
+// photos, thumbnails.
+var (
+	bigVideo    = spec{"1 file of 1 GiB", 1, 1024 * MiB, ".mp4"}
+	phonePhotos = spec{"500 files of 2 MiB", 500, 2 * MiB, ".jpg"}
+	smallPhotos = spec{"5,000 files of 200 KiB", 5000, 200 << 10, ".jpg"}
+	thumbnails  = spec{"10,000 files of 20 KiB", 10000, 20 << 10, ".jpg"}
+)
+
+// full reports whether the benchmarks run on their real data
+// (CLOUDKEEP_BENCH=full, as `make bench` sets it) rather than one quick
+// iteration on tiny data.
+func full() bool { return os.Getenv("CLOUDKEEP_BENCH") == "full" }
+
+// dataset is a spec's files on disk, made once per process.
 type dataset struct {
-	name  string
+	spec
+	dir   string
 	files []string
 	bytes int64
 }
 
 var (
-	dataOnce sync.Once
-	dataDir  string
-	sets     map[string]*dataset
-	dataErr  error
+	dataMu  sync.Mutex
+	dataDir string
+	sets    = map[spec]*dataset{}
 )
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(putDirEnv); dir != "" { // this binary as the plain minio-go peer
+		os.Exit(putMain(dir))
+	}
 	code := m.Run()
 	if dataDir != "" {
 		os.RemoveAll(dataDir)
@@ -51,32 +82,32 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func data(b *testing.B, name string) *dataset {
-	b.Helper()
-	dataOnce.Do(func() {
-		dataDir, dataErr = os.MkdirTemp("", "cloudkeep-bench-")
-		if dataErr != nil {
-			return
-		}
-		sets = map[string]*dataset{"1GiB": {name: "1GiB"}, "500x2MiB": {name: "500x2MiB"}}
-		for name := range sets {
-			if dataErr == nil {
-				dataErr = os.Mkdir(filepath.Join(dataDir, name), 0o755)
-			}
-		}
-		if dataErr == nil {
-			dataErr = sets["1GiB"].add(filepath.Join(dataDir, "1GiB", "big.mp4"), 1024*MiB, 0)
-		}
-		for i := range 500 {
-			if dataErr == nil {
-				dataErr = sets["500x2MiB"].add(filepath.Join(dataDir, "500x2MiB", fmt.Sprintf("IMG_%04d.jpg", i)), 2*MiB, uint64(i+1))
-			}
-		}
-	})
-	if dataErr != nil {
-		b.Fatal(dataErr)
+// data returns the files of s, writing them the first time.
+func data(tb testing.TB, s spec) *dataset {
+	tb.Helper()
+	dataMu.Lock()
+	defer dataMu.Unlock()
+	if d := sets[s]; d != nil {
+		return d
 	}
-	return sets[name]
+	if dataDir == "" {
+		dir, err := os.MkdirTemp("", "cloudkeep-bench-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		dataDir = dir
+	}
+	d := &dataset{spec: s, dir: filepath.Join(dataDir, fmt.Sprintf("%dx%d%s", s.files, s.size, s.ext))}
+	if err := os.Mkdir(d.dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	for i := range s.files {
+		if err := d.add(filepath.Join(d.dir, fmt.Sprintf("IMG_%05d%s", i, s.ext)), s.size, uint64(i+1)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	sets[s] = d
+	return d
 }
 
 // Headers that make the noise files sniff as what their names say.
@@ -90,15 +121,20 @@ func (d *dataset) add(path string, size int64, seed uint64) error {
 	if err != nil {
 		return err
 	}
-	noise := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)})
-	body := io.MultiReader(strings.NewReader(headers[filepath.Ext(path)]), noise)
-	_, err = io.Copy(f, io.LimitReader(body, size))
+	_, err = io.Copy(f, noise(path, size, seed))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	d.files = append(d.files, path)
 	d.bytes += size
 	return err
+}
+
+// noise returns size bytes of seeded noise behind the header for path's
+// extension.
+func noise(path string, size int64, seed uint64) io.Reader {
+	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)})
+	return io.LimitReader(io.MultiReader(strings.NewReader(headers[filepath.Ext(path)]), r), size)
 }
 
 // peer uploads one file under key.
@@ -133,7 +169,8 @@ func cloudkeep(b *testing.B, srv *miniotest.Server) peer {
 	}
 }
 
-func plainMinio(srv *miniotest.Server) peer {
+// plainMinio is PutObject with minio-go's defaults, as its README shows.
+func plainMinio(client *minio.Client, bucket string) peer {
 	return func(ctx context.Context, path, key string) error {
 		f, err := os.Open(path)
 		if err != nil {
@@ -144,26 +181,28 @@ func plainMinio(srv *miniotest.Server) peer {
 		if err != nil {
 			return err
 		}
-		_, err = srv.Client.PutObject(ctx, srv.Bucket, key, f, fi.Size(), minio.PutObjectOptions{})
+		_, err = client.PutObject(ctx, bucket, key, f, fi.Size(), minio.PutObjectOptions{})
 		return err
 	}
 }
 
-func benchUpload(b *testing.B, set string) {
-	d := data(b, set)
+// benchUpload runs cloudkeep's uploader and plain minio-go in this
+// process, for profiling (-cpuprofile) the uploader alone.
+func benchUpload(b *testing.B, s spec) {
+	d := data(b, s)
 	srv := miniotest.Start(b)
 	for _, p := range []struct {
 		name string
 		peer func() peer
 	}{
 		{"cloudkeep", func() peer { return cloudkeep(b, srv) }},
-		{"minio-go", func() peer { return plainMinio(srv) }},
+		{"minio-go", func() peer { return plainMinio(srv.Client, srv.Bucket) }},
 	} {
 		b.Run(p.name, func(b *testing.B) {
 			send := p.peer()
 			b.SetBytes(d.bytes)
 			for i := 0; b.Loop(); i++ {
-				if err := uploadAll(send, d, fmt.Sprintf("%s/%d/", p.name, i)); err != nil {
+				if err := uploadAll(send, d.files, fmt.Sprintf("%s/%d/", p.name, i)); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
@@ -174,22 +213,23 @@ func benchUpload(b *testing.B, set string) {
 	}
 }
 
-func uploadAll(send peer, d *dataset, prefix string) error {
+// uploadAll sends files under prefix, concurrency at a time.
+func uploadAll(send peer, files []string, prefix string) error {
 	g, ctx := errgroup.WithContext(context.Background())
 	g.SetLimit(concurrency)
-	for _, path := range d.files {
+	for _, path := range files {
 		g.Go(func() error { return send(ctx, path, prefix+filepath.Base(path)) })
 	}
 	return g.Wait()
 }
 
-func empty(b *testing.B, srv *miniotest.Server) {
+func empty(tb testing.TB, srv *miniotest.Server) {
 	ctx := context.Background()
 	objs := srv.Client.ListObjects(ctx, srv.Bucket, minio.ListObjectsOptions{Recursive: true})
 	for err := range srv.Client.RemoveObjects(ctx, srv.Bucket, objs, minio.RemoveObjectsOptions{}) {
-		b.Fatal(err.Err)
+		tb.Fatal(err.Err)
 	}
 }
 
-func BenchmarkUpload1GiB(b *testing.B)     { benchUpload(b, "1GiB") }
-func BenchmarkUpload500x2MiB(b *testing.B) { benchUpload(b, "500x2MiB") }
+func BenchmarkUpload1GiB(b *testing.B)     { benchUpload(b, bigVideo) }
+func BenchmarkUpload500x2MiB(b *testing.B) { benchUpload(b, phonePhotos) }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/config"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 func backupCmd(g *globals) *cobra.Command {
@@ -51,6 +54,9 @@ func (g *globals) backup(cmd *cobra.Command) error {
 		return err
 	}
 	if err := be.openUploads(ctx); err != nil {
+		if agent.StateDirFull(cfg.StateDir, err) {
+			return fmt.Errorf("state_dir %s is full: free space, then run the backup again (%w)", cfg.StateDir, err)
+		}
 		return err
 	}
 	b := &agent.Backup{
@@ -67,12 +73,23 @@ func (g *globals) backup(cmd *cobra.Command) error {
 		p = &barProgress{w: g.stderr}
 		b.Progress = p
 	}
+	// A storage that stops answering ends the pass after give_up_after.
+	ctx, giveUp := context.WithCancelCause(ctx)
+	defer giveUp(nil)
+	if h := storageHealth(cfg, be); h != nil {
+		go giveUpWhenUnreachable(ctx, h, time.Duration(cfg.Storage.GiveUpAfter), giveUp)
+	}
+	b.StateDir = cfg.StateDir
 	start := time.Now()
 	sum, err := b.Run(ctx)
 	if p != nil {
 		p.finish()
 	}
 	printSummary(g.stdout, sum, time.Since(start), log)
+	var unreachable *storage.UnreachableError
+	if cause := context.Cause(ctx); err != nil && errors.As(cause, &unreachable) {
+		return &exitError{exitFailed, unreachable}
+	}
 	if err != nil {
 		return &exitError{exitFailed, fmt.Errorf("backup interrupted: %w", err)}
 	}
@@ -98,7 +115,7 @@ func printSummary(w io.Writer, s agent.Summary, d time.Duration, log zerolog.Log
 	}
 	log.Info().Int("uploaded", s.Uploaded).Int64("sent_bytes", s.Sent).Int("copied", s.Copied).
 		Int("already_stored", s.AlreadyStored).Int("unchanged", s.Unchanged).Int("vanished", s.Vanished).
-		Int("interrupted", s.Interrupted).Int("failed", len(s.Failed)).Dur("duration", d).Msg("backup finished")
+		Int("interrupted", s.Interrupted).Int("failed", len(s.Failed)).Int64("duration_ms", d.Milliseconds()).Msg("backup finished")
 }
 
 // barLogger returns the logger of a command that may draw a progress bar,
@@ -131,17 +148,29 @@ func (p *barProgress) Planned(files int, bytes int64) {
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetDescription(fmt.Sprintf("0/%d files", files)),
 	)
+	// Drawn now, the bar's clock starts now: left to its first Add, it
+	// would divide that first part by a microsecond (a rate in TB/s).
+	p.bar.RenderBlank()
 }
 
+// Add counts n bytes sent, or takes them back when n is negative (a request
+// that failed).
 func (p *barProgress) Add(n int64) { p.bar.Add64(n) }
 
 func (p *barProgress) FileDone() {
 	p.bar.Describe(fmt.Sprintf("%d/%d files", p.done.Add(1), p.files))
 }
 
+// finish ends the bar: full when every byte was counted, left where it
+// stopped otherwise (failed files, an interrupted pass), not filled up.
 func (p *barProgress) finish() {
-	if p.bar != nil {
-		p.bar.Finish()
-		fmt.Fprintln(p.w)
+	if p.bar == nil {
+		return
 	}
+	if st := p.bar.State(); st.CurrentNum >= st.Max {
+		p.bar.Finish()
+	} else {
+		p.bar.Exit()
+	}
+	fmt.Fprintln(p.w)
 }

@@ -56,10 +56,16 @@ func configInitCmd(g *globals) *cobra.Command {
 }
 
 func configCheckCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var connect, create bool
+	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Validate the config file and print the effective configuration (secrets redacted)",
-		Args:  cobra.NoArgs,
+		Long: `Validates the config file and prints the effective configuration (secrets
+redacted). With --connect it reaches the storage (in account mode, the account
+service and the storage through it) instead, and says what works, one line per
+check: the server answers, the clock agrees with it, the credentials are
+accepted, the bucket exists and takes a write. It exits 1 when a check fails.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.loadConfig()
 			if err != nil {
@@ -71,6 +77,11 @@ func configCheckCmd(g *globals) *cobra.Command {
 			for _, w := range cfg.Warnings() {
 				fmt.Fprintln(g.stderr, "warning:", w)
 			}
+			if connect || create {
+				fmt.Fprintf(g.stdout, "%s is valid\n", cfg.File())
+				c := &connectCheck{w: g.stdout, cfg: cfg, create: create}
+				return c.run(cmd.Context())
+			}
 			out, err := cfg.Redacted()
 			if err != nil {
 				return err
@@ -79,4 +90,7 @@ func configCheckCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&connect, "connect", false, "reach the storage and the account service and say what works")
+	cmd.Flags().BoolVar(&create, "create-bucket", false, "with --connect: create the bucket when it is missing")
+	return cmd
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,6 +52,9 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 	}
 	if err := be.openUploads(ctx); err != nil {
 		be.Close()
+		if agent.StateDirFull(cfg.StateDir, err) {
+			return nil, nil, fmt.Errorf("state_dir %s is full: free space, then start cloudkeep again (%w)", cfg.StateDir, err)
+		}
 		return nil, nil, err
 	}
 	a := &agent.Agent{
@@ -71,8 +75,11 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		Log:            log,
 	}
 	be.onRetry = a.OnRetry
+	a.Storage = storageHealth(cfg, be)
+	a.StateDir = cfg.StateDir
 	if be.session != nil {
 		a.SignedIn = be.session.SignedIn
+		a.Account = be.session.AccountID
 	}
 	return a, be.Close, nil
 }

@@ -92,7 +92,15 @@ func newBucket(cfg *config.Agent, log zerolog.Logger, onRetry func()) (*bucket, 
 			return nil, usageError(err)
 		}
 		creds := credentials.NewStaticV4(s.Credentials.AccessKey, secret, "")
-		client, err := minio.New(s.Endpoint, &minio.Options{Creds: creds, Secure: s.Secure, Region: s.Region})
+		tr, err := minio.DefaultTransport(s.Secure)
+		if err != nil {
+			return nil, err
+		}
+		tr = storage.WithRequestTimeout(tr, time.Duration(s.RequestTimeout))
+		// minio-go's own retries come before storage.Retry, which reports
+		// the storage unreachable: keep them few, or a dead network would
+		// go unreported for ten request timeouts.
+		client, err := minio.New(s.Endpoint, &minio.Options{Creds: creds, Secure: s.Secure, Region: s.Region, Transport: tr, MaxRetries: 2})
 		if err != nil {
 			return nil, usageError(fmt.Errorf("storage.endpoint: %w", err))
 		}
@@ -138,7 +146,7 @@ func checkBucket(ctx context.Context, b *bucket, bucket string) error {
 		return fmt.Errorf("reach storage at %s: %w", client.EndpointURL().Host, err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: %q at %s: create it first", errNoBucket, bucket, client.EndpointURL().Host)
+		return fmt.Errorf("%w: %q at %s: %s", errNoBucket, bucket, client.EndpointURL().Host, createBucketHint(bucket, client.EndpointURL()))
 	}
 	return nil
 }

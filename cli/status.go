@@ -82,6 +82,16 @@ func printTotals(w io.Writer, t journal.Totals) {
 
 func printStatus(w io.Writer, s agent.Status, now time.Time) {
 	fmt.Fprintf(w, "agent: %s on %s, up %s\n", s.State, s.Device, now.Sub(s.StartedAt).Round(time.Second))
+	if s.Account != "" {
+		fmt.Fprintf(w, "account: %s\n", s.Account)
+	}
+	if st := s.Storage; !st.Reachable {
+		fmt.Fprintf(w, "storage: %s unreachable since %s (%s): %s\n", st.Endpoint,
+			st.Since.Local().Format(time.TimeOnly), now.Sub(st.Since).Round(time.Second), st.LastError)
+	}
+	if s.StateFull != "" {
+		fmt.Fprintln(w, s.StateFull)
+	}
 	if s.State == agent.StateSignedOut {
 		fmt.Fprintln(w, "signed out — run `cloudkeep login`; new files are noted and uploaded after it")
 	}

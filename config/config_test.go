@@ -102,7 +102,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"part size below minimum", "part_size: 16MiB", "part_size: 3MiB",
 			"12: storage.part_size: 3.0 MiB is below the S3 minimum of 5MiB"},
 		{"unknown key", "  secure: false", "  secure: false\n  colour: blue",
-			"6: storage.colour: unknown key (known keys here: endpoint, secure, region, bucket, user, credentials, key_template, part_size, multipart_threshold, concurrency, bandwidth_limit)"},
+			"6: storage.colour: unknown key (known keys here: endpoint, secure, region, bucket, user, credentials, key_template, part_size, multipart_threshold, concurrency, bandwidth_limit, give_up_after, request_timeout)"},
 		{"wrong type", "  secure: false", "  secure: maybe",
 			`5: storage.secure: want true or false, got "maybe"`},
 		{"bad size", "part_size: 16MiB", "part_size: sixteen",

@@ -129,6 +129,8 @@ const (
 	DefaultRescanInterval = time.Hour
 	DefaultPollInterval   = time.Minute
 	DefaultShutdownGrace  = 10 * time.Second
+	DefaultGiveUpAfter    = 30 * time.Second
+	DefaultRequestTimeout = time.Minute
 )
 
 func (c *Agent) setDefaults() error {
@@ -148,6 +150,8 @@ func (c *Agent) setDefaults() error {
 	setIfZero(&s.MultipartThreshold, DefaultThreshold)
 	setIfZero(&s.Concurrency.Files, DefaultFiles)
 	setIfZero(&s.Concurrency.Parts, DefaultParts)
+	setIfZero(&s.GiveUpAfter, Duration(DefaultGiveUpAfter))
+	setIfZero(&s.RequestTimeout, Duration(DefaultRequestTimeout))
 	if c.Media.Kinds == nil {
 		c.Media.Kinds = []string{"photo", "video"}
 	}

@@ -53,6 +53,12 @@ type Storage struct {
 	MultipartThreshold Size        `yaml:"multipart_threshold"`
 	Concurrency        Concurrency `yaml:"concurrency"`
 	BandwidthLimit     Rate        `yaml:"bandwidth_limit"`
+	// GiveUpAfter is how long `backup` waits for a storage that does not
+	// answer before it stops; the agent never gives up.
+	GiveUpAfter Duration `yaml:"give_up_after"`
+	// RequestTimeout is how long a storage request may go without a byte
+	// moving before it is abandoned and tried again.
+	RequestTimeout Duration `yaml:"request_timeout"`
 }
 
 // Credentials says how the agent signs its storage requests.

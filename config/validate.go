@@ -117,6 +117,8 @@ func (c *Agent) validateStorage(v *validator) {
 	if s.BandwidthLimit < 0 {
 		v.add("storage.bandwidth_limit", "must not be negative")
 	}
+	v.atLeast("storage.give_up_after", s.GiveUpAfter, time.Second)
+	v.atLeast("storage.request_timeout", s.RequestTimeout, time.Second)
 }
 
 func (c *Agent) validateTemplate(v *validator) {

@@ -24,7 +24,6 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/internal/testbin"
-	"github.com/cloudkeep/cloudkeep/internal/versitygwtest"
 )
 
 // stack is the account service (the built binary, in --dev mode) holding
@@ -111,13 +110,12 @@ func or(v, def string) string {
 	return v
 }
 
-// storageServer starts MinIO, or versitygw in the same shape.
+// storageServer starts the suite's S3 server, or versitygw.
 func storageServer(t *testing.T, versitygw bool) *miniotest.Server {
-	if !versitygw {
-		return miniotest.Start(t)
+	if versitygw {
+		return startVersitygw(t)
 	}
-	v := versitygwtest.Start(t)
-	return &miniotest.Server{Endpoint: v.Endpoint, AccessKey: v.AccessKey, SecretKey: v.SecretKey, Bucket: v.Bucket, Dir: v.Dir, Client: v.Client}
+	return startS3(t)
 }
 
 func (s *stack) post(path string, body any) map[string]any {

@@ -201,7 +201,8 @@ func TestBackup_MissingBucketIsClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := w.run("backup")
-	want := `cloudkeep: bucket does not exist: "photos" at ` + w.proxy.Addr + ": create it first\n"
+	want := `cloudkeep: bucket does not exist: "photos" at ` + w.proxy.Addr + ": create it with `cloudkeep config check --connect --create-bucket`, " +
+		"or `mc mb ALIAS/photos`, or `aws s3 mb s3://photos --endpoint-url http://" + w.proxy.Addr + "`\n"
 	if res.code == 0 || res.stderr != want {
 		t.Errorf("exit %d, stderr %q, want %q", res.code, res.stderr, want)
 	}

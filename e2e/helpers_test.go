@@ -1,5 +1,5 @@
 // Package e2e runs the cloudkeep binary as a user would, against a real
-// MinIO server on 127.0.0.1.
+// S3 server on 127.0.0.1: MinIO, or versitygw with CLOUDKEEP_E2E_S3=versitygw.
 package e2e
 
 import (
@@ -24,6 +24,7 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/internal/testbin"
+	"github.com/cloudkeep/cloudkeep/internal/versitygwtest"
 )
 
 const MiB = 1 << 20
@@ -49,7 +50,45 @@ type userIDs struct{ uid, gid uint32 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	return newWorldOn(t, miniotest.Start(t), "")
+	return newWorldOn(t, startS3(t), "")
+}
+
+// onVersitygw reports whether the suite runs against versitygw
+// (CLOUDKEEP_E2E_S3=versitygw) instead of MinIO (unset, or "minio").
+func onVersitygw() bool {
+	switch s := os.Getenv("CLOUDKEEP_E2E_S3"); s {
+	case "", "minio":
+		return false
+	case "versitygw":
+		return true
+	default:
+		panic(fmt.Sprintf("CLOUDKEEP_E2E_S3=%q: want minio or versitygw", s))
+	}
+}
+
+// skipOnVersitygw skips a test that cannot apply to versitygw, saying why.
+func skipOnVersitygw(t *testing.T, why string) {
+	t.Helper()
+	if onVersitygw() {
+		t.Skip("versitygw: " + why)
+	}
+}
+
+// startS3 starts the S3 server the suite runs against, with an empty
+// bucket, for this test.
+func startS3(t *testing.T) *miniotest.Server {
+	t.Helper()
+	if onVersitygw() {
+		return startVersitygw(t)
+	}
+	return miniotest.Start(t)
+}
+
+// startVersitygw starts versitygw, in the shape of a MinIO server.
+func startVersitygw(t *testing.T) *miniotest.Server {
+	t.Helper()
+	v := versitygwtest.Start(t)
+	return &miniotest.Server{Endpoint: v.Endpoint, AccessKey: v.AccessKey, SecretKey: v.SecretKey, Bucket: v.Bucket, Dir: v.Dir, Client: v.Client, Process: v}
 }
 
 // newWorldOn makes a device using srv; with accountURL set it signs in to

@@ -117,6 +117,21 @@ var migrations = []string{
 	);`,
 	// Version 2: find a renamed file by its identity.
 	`CREATE INDEX files_identity ON files (inode, size);`,
+	// Version 3: files that restore wrote, and the objects they came from.
+	`CREATE TABLE restored (
+		path        TEXT PRIMARY KEY,
+		size        INTEGER NOT NULL,
+		mtime_ns    INTEGER NOT NULL,
+		inode       INTEGER NOT NULL,
+		sha256      TEXT NOT NULL,
+		source_key  TEXT NOT NULL,
+		etag        TEXT NOT NULL,
+		restored_ns INTEGER NOT NULL
+	);
+	CREATE INDEX restored_sha256 ON restored (sha256);`,
+	// Version 4: a multipart upload keeps the file's hashes, sent at its start.
+	`ALTER TABLE uploads ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';
+	ALTER TABLE uploads ADD COLUMN crc32c TEXT NOT NULL DEFAULT '';`,
 }
 
 // tx runs fn in one transaction, committing when it returns nil.

@@ -16,7 +16,9 @@ type Multipart struct {
 	Key      string
 	UploadID string
 	PartSize int64
-	Identity // the file as it was when the upload started
+	Identity        // the file as it was when the upload started
+	SHA256   string // hex SHA-256 of the whole file, stored with the object at its start
+	CRC32C   string // base64 full-object CRC32C of the whole file; the parts must add up to it
 	Started  time.Time
 	Parts    []Part // finished parts, by number
 }
@@ -46,8 +48,8 @@ func readMultipart(ctx context.Context, tx *sql.Tx, fileID int64) (Multipart, er
 	m := Multipart{FileID: fileID}
 	var mtime, started int64
 	err := tx.QueryRowContext(ctx, `SELECT object_key, upload_id, part_size, size, mtime_ns,
-		inode, started_ns FROM uploads WHERE file_id = ?`, fileID).
-		Scan(&m.Key, &m.UploadID, &m.PartSize, &m.Size, &mtime, &m.Inode, &started)
+		inode, sha256, crc32c, started_ns FROM uploads WHERE file_id = ?`, fileID).
+		Scan(&m.Key, &m.UploadID, &m.PartSize, &m.Size, &mtime, &m.Inode, &m.SHA256, &m.CRC32C, &started)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Multipart{}, ErrNotFound
 	}
@@ -82,8 +84,9 @@ func (j *Journal) BeginMultipart(ctx context.Context, m Multipart) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO uploads (file_id, object_key, upload_id,
-			part_size, size, mtime_ns, inode, started_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.FileID, m.Key, m.UploadID, m.PartSize, m.Size, sqlitedb.Nanos(m.MTime), m.Inode, sqlitedb.Nanos(m.Started))
+			part_size, size, mtime_ns, inode, sha256, crc32c, started_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.FileID, m.Key, m.UploadID, m.PartSize, m.Size, sqlitedb.Nanos(m.MTime), m.Inode, m.SHA256, m.CRC32C,
+			sqlitedb.Nanos(m.Started))
 		if err != nil {
 			return fmt.Errorf("record upload %s: %w", m.Key, err)
 		}

@@ -3,7 +3,6 @@ package journal
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -37,22 +36,6 @@ func (j *Journal) Snapshot(ctx context.Context, root string) (map[string]Entry, 
 		out[path] = e
 	}
 	return out, rows.Err()
-}
-
-// FindStored returns a stored row, other than exceptID, whose file had
-// identity id: the same file under an earlier name. ErrNotFound when none.
-func (j *Journal) FindStored(ctx context.Context, id Identity, exceptID int64) (File, error) {
-	f, err := scanFile(j.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files
-		WHERE inode = ? AND size = ? AND mtime_ns = ? AND id != ? AND sha256 != ''
-		AND object_key != '' AND state IN (?, ?) ORDER BY updated_ns DESC LIMIT 1`,
-		id.Inode, id.Size, sqlitedb.Nanos(id.MTime), exceptID, Done, Deleted))
-	if errors.Is(err, sql.ErrNoRows) {
-		return File{}, ErrNotFound
-	}
-	if err != nil {
-		return File{}, fmt.Errorf("find stored copy: %w", err)
-	}
-	return f, nil
 }
 
 // Unfinished returns the rows still to upload: those with a multipart

@@ -179,16 +179,20 @@ func familyOf(mt *mimetype.MIME) (Kind, bool) {
 	return "", false
 }
 
+// RestoreSuffix ends the name of a file that `cloudkeep restore` is still
+// writing (package restore).
+const RestoreSuffix = ".cloudkeep-part"
+
 // Ignored reports whether a file or folder name is hidden or temporary:
-// dot-files, editor and download leftovers, thumbnail caches and items in
-// a phone's trash.
+// dot-files, editor, download and restore leftovers, thumbnail caches and
+// items in a phone's trash.
 func Ignored(name string) bool {
 	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~") {
 		return true // also .thumbnails, .trashed-*, .pending-*
 	}
 	ext := strings.ToLower(path.Ext(name))
 	switch ext {
-	case ".tmp", ".part", ".crdownload", ".partial", ".download":
+	case ".tmp", ".part", ".crdownload", ".partial", ".download", RestoreSuffix:
 		return true
 	}
 	return false

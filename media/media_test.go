@@ -122,6 +122,7 @@ func TestIgnored(t *testing.T) {
 		"IMG_1.jpg": false, ".thumbnails": true, ".trashed-1700000000-IMG.jpg": true,
 		".pending-1700-VID.mp4": true, "video.mp4.part": true, "x.crdownload": true,
 		"~lock.jpg": true, "a.tmp": true, ".hidden.jpg": true,
+		"IMG_1.jpg.cloudkeep-part": true, "clip.MOV.CLOUDKEEP-PART": true,
 	} {
 		if got := media.Ignored(name); got != want {
 			t.Errorf("Ignored(%q) = %v, want %v", name, got, want)

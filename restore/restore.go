@@ -1,7 +1,8 @@
 // Package restore lists what is backed up and brings it back: each file is
 // streamed to NAME.cloudkeep-part, checked against the SHA-256 stored with
-// the object, given its original modification time, and only then renamed
-// into place. An interrupted restore continues from the partial files.
+// the object, given its original modification time, recorded (Options.Record)
+// and only then renamed into place. An interrupted restore continues from
+// the partial files.
 package restore
 
 import (
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/internal/keypath"
 	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
+	"github.com/cloudkeep/cloudkeep/media"
 	"github.com/cloudkeep/cloudkeep/storage"
 )
 
@@ -34,8 +37,12 @@ type Item struct {
 	Device string    `json:"device"` // the device that uploaded it
 	Size   int64     `json:"size"`
 	SHA256 string    `json:"sha256"`
+	ETag   string    `json:"etag"`
 	MTime  time.Time `json:"mtime"` // the file's modification time when uploaded
 	Stored time.Time `json:"stored"`
+	// Target is the local path to restore it to; empty: Options.Dest
+	// joined with Rel.
+	Target string `json:"-"`
 }
 
 // Filter selects items.
@@ -49,7 +56,7 @@ func List(ctx context.Context, st storage.Storage, prefix string, f Filter) ([]I
 	var out []Item
 	err := st.List(ctx, prefix, func(o storage.Object) error {
 		it := Item{Key: o.Key, Rel: strings.TrimPrefix(o.Key, prefix), Size: o.Size, Stored: o.LastModified,
-			MTime: o.LastModified, SHA256: o.Meta.SHA256, Device: o.Meta.Device}
+			MTime: o.LastModified, SHA256: o.Meta.SHA256, ETag: o.ETag, Device: o.Meta.Device}
 		if !o.Meta.MTime.IsZero() {
 			it.MTime = o.Meta.MTime
 		}
@@ -74,7 +81,11 @@ type Options struct {
 	BandwidthLimit int64 // bytes per second; 0 for none
 	Progress       func(bytes int64)
 	FileDone       func()
-	Log            zerolog.Logger
+	// Record, when set, is told of each file restored (before it takes its
+	// place, fi being its final state) or found in place with the item's
+	// content; an error fails the file.
+	Record func(ctx context.Context, it Item, path string, fi fs.FileInfo) error
+	Log    zerolog.Logger
 }
 
 // Summary is what a restore did.
@@ -90,8 +101,9 @@ type Failure struct {
 	Err error
 }
 
-// PartSuffix marks a file being restored.
-const PartSuffix = ".cloudkeep-part"
+// PartSuffix marks a file being restored; the backup ignores such names
+// (media.Ignored).
+const PartSuffix = media.RestoreSuffix
 
 // ErrChecksum means the downloaded bytes do not match the stored SHA-256.
 var ErrChecksum = errors.New("checksum mismatch: the stored object does not match its recorded SHA-256")
@@ -140,19 +152,20 @@ func Restore(ctx context.Context, items []Item, o Options) Summary {
 // restoreOne brings one item back; it returns the bytes downloaded and
 // whether an identical file was already in place.
 func restoreOne(ctx context.Context, it Item, o Options, lim *rate.Limiter) (int64, bool, error) {
-	final := filepath.Join(o.Dest, filepath.FromSlash(path.Clean("/"+keypath.Unescape(it.Rel))))
+	final := it.Target
+	if final == "" {
+		final = filepath.Join(o.Dest, filepath.FromSlash(path.Clean("/"+keypath.Unescape(it.Rel))))
+	}
 	if same, err := sameFile(final, it); err != nil {
 		return 0, false, err
 	} else if same {
-		progress(o, it.Size)
-		return 0, true, nil
+		return 0, true, inPlace(ctx, it, final, o)
 	}
 	if _, err := os.Lstat(final); err == nil && !o.Overwrite {
 		ext := filepath.Ext(final)
 		final = strings.TrimSuffix(final, ext) + " (restored)" + ext
 		if same, _ := sameFile(final, it); same {
-			progress(o, it.Size)
-			return 0, true, nil
+			return 0, true, inPlace(ctx, it, final, o)
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
@@ -166,7 +179,30 @@ func restoreOne(ctx context.Context, it Item, o Options, lim *rate.Limiter) (int
 	if err := os.Chtimes(part, it.MTime, it.MTime); err != nil {
 		return n, false, err
 	}
+	if err := record(ctx, it, final, part, o); err != nil { // the name does not change what it is
+		return n, false, err
+	}
 	return n, false, os.Rename(part, final)
+}
+
+// inPlace counts a file found at path with the item's content, and
+// records it.
+func inPlace(ctx context.Context, it Item, path string, o Options) error {
+	progress(o, it.Size)
+	return record(ctx, it, path, path, o)
+}
+
+// record tells o.Record that path holds the item, with the file at now
+// (the same file, before its rename) as it is.
+func record(ctx context.Context, it Item, path, now string, o Options) error {
+	if o.Record == nil {
+		return nil
+	}
+	fi, err := os.Stat(now)
+	if err != nil {
+		return err
+	}
+	return o.Record(ctx, it, path, fi)
 }
 
 // sameFile reports whether path holds the item's content.

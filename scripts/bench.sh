@@ -1,28 +1,27 @@
 #!/usr/bin/env bash
-# make bench: cloudkeep's uploader against plain minio-go PutObject on the
-# same files and the same MinIO in one run, then the cloudkeep binary's
-# throughput and peak memory. Prints MB/s per peer and the ratio.
+# make bench: cloudkeep against its peers on the same data, against the same
+# MinIO, in the same run (bench/). First the pinned peers mc and rclone are
+# installed (one that cannot be built is left out, with a message); then
+# one table of `cloudkeep backup`, `mc mirror`, `rclone copy` and plain
+# minio-go on four data sets (best of 3, interleaved), the close → listed
+# latencies of `cloudkeep run` (and `mc mirror --watch`), and the storage
+# gate and agent start-up benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${BENCH_COUNT:-3}"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 
-go test -run '^$' -bench . -benchtime "${count}x" -timeout 60m ./bench | tee "$out"
+for peer in mc rclone; do
+	scripts/install-$peer.sh || echo "bench: $peer could not be built; the table leaves it out" >&2
+done
 
-echo
-echo "ratio cloudkeep / minio-go (throughput, same data, same MinIO, same run):"
-awk '
-	/^BenchmarkUpload/ {
-		split($1, p, "/"); set = p[1]; sub(/^BenchmarkUpload/, "", set)
-		peer = p[2]; sub(/-[0-9]+$/, "", peer)
-		for (i = 1; i <= NF; i++) if ($(i+1) == "MB/s") mbs[set, peer] = $i
-		sets[set] = 1
-	}
-	END {
-		for (s in sets) printf "  %-10s cloudkeep %7.1f MB/s   minio-go %7.1f MB/s   ratio %.2fx\n",
-			s, mbs[s, "cloudkeep"], mbs[s, "minio-go"], mbs[s, "cloudkeep"] / mbs[s, "minio-go"]
-	}' "$out"
+for table in TestPeerTable TestLatency; do
+	CLOUDKEEP_BENCH=full go test -count=1 -run "^$table\$" -v -timeout 3h ./bench |
+		grep -Ev '^(=== RUN|--- PASS|PASS$|ok )'
+done
+
+go test -run '^$' -bench 'Gate|AgentIdle' -benchtime "${count}x" -timeout 60m ./bench | tee "$out"
 
 echo
 echo "storage gate: grant endpoint with 50 concurrent devices, batches of 50 puts:"

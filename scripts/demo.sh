@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make demo: a local MinIO, sample photos and a video, one backup, and a
-# look at what landed in the bucket. Everything lives under .cache/demo/.
+# look at what landed in the bucket. Everything lives under .cache/demo/
+# (tests set CLOUDKEEP_DEMO_DIR and CLOUDKEEP_BIN).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-demo="$here/.cache/demo"
+demo="${CLOUDKEEP_DEMO_DIR:-$here/.cache/demo}"
+cloudkeep="${CLOUDKEEP_BIN:-$here/cloudkeep}"
 source "$here/scripts/minio-env.sh"
 
 rm -rf "$demo"
@@ -36,21 +38,23 @@ YAML
 echo "==> config written to $demo/config.yaml"
 
 echo "==> cloudkeep backup"
-"$here/cloudkeep" backup --config "$demo/config.yaml" --log-format console
+"$cloudkeep" backup --config "$demo/config.yaml" --log-format console
 
 echo "==> cloudkeep ls --long: what is backed up"
-"$here/cloudkeep" ls --long --config "$demo/config.yaml" | sed 's/^/    /'
+"$cloudkeep" ls --long --config "$demo/config.yaml" | sed 's/^/    /'
 
 echo "==> cloudkeep restore: everything back into $demo/restored, checked byte for byte"
-"$here/cloudkeep" restore --config "$demo/config.yaml" --log-level warn "$demo/restored"
+"$cloudkeep" restore --config "$demo/config.yaml" --log-level warn "$demo/restored"
 
 echo "==> a second run finds nothing new:"
-"$here/cloudkeep" backup --config "$demo/config.yaml" --log-format console
+"$cloudkeep" backup --config "$demo/config.yaml" --log-format console
 
+# MinIO stops when this script exits: suggest only what works without it.
 cat <<TEXT
 
-Done. The journal is $demo/state/journal.db; try:
-  ./cloudkeep config check --config $demo/config.yaml
-  ./cloudkeep backup --config $demo/config.yaml   (after adding photos to $demo/Pictures)
-MinIO is stopped now; its data stays in $demo/minio until 'make clean'.
+Done. MinIO is stopped now; its data stays in $demo/minio until 'make clean'.
+These work without it:
+  ./cloudkeep status --config $demo/config.yaml         (what the journal says is backed up)
+  ./cloudkeep config check --config $demo/config.yaml   (the effective configuration)
+Run 'make demo' again for a fresh MinIO and another backup.
 TEXT

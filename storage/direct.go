@@ -12,11 +12,8 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/cloudkeep/cloudkeep/account/wire"
+	"github.com/cloudkeep/cloudkeep/internal/s3copy"
 )
-
-// maxCopySize is the largest object one CopyObject may copy; bigger ones
-// are copied part by part.
-const maxCopySize = 5 << 30
 
 // Direct is a bucket reached with keys of its own (static mode): minio-go
 // signs every request.
@@ -205,12 +202,7 @@ func (d *Direct) Copy(ctx context.Context, dst, src, srcETag string, meta Meta) 
 	if err != nil {
 		return Object{}, fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
-	var info minio.UploadInfo
-	if st.Size > maxCopySize {
-		info, err = d.client.ComposeObject(ctx, do, so)
-	} else {
-		info, err = d.client.CopyObject(ctx, do, so)
-	}
+	info, err := s3copy.Copy(ctx, d.client, st.Size, do, so)
 	if err != nil {
 		return Object{}, fmt.Errorf("copy %s to %s: %w", src, dst, classify(err))
 	}

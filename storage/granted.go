@@ -46,7 +46,7 @@ type Granted struct {
 // NewGranted returns the storage granted by the account service at
 // accountURL to the holder of tokens.
 func NewGranted(accountURL string, tokens Tokens, log zerolog.Logger) *Granted {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := WithRequestTimeout(http.DefaultTransport.(*http.Transport).Clone(), DefaultRequestTimeout)
 	t.MaxIdleConnsPerHost = 64
 	t.WriteBufferSize, t.ReadBufferSize = 256<<10, 256<<10 // bodies of many MiB: fewer, larger writes
 	g := &Granted{

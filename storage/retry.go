@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/cloudkeep/cloudkeep/internal/repeatlog"
 )
 
 // Backoff retries an operation with capped, jittered exponential delays.
@@ -26,6 +28,11 @@ var DefaultBackoff = Backoff{Attempts: 8, Base: time.Second, Cap: 30 * time.Seco
 // or the attempts run out, and returns its last error. An ErrExpired is
 // tried again at once, without counting as an attempt, once in a row.
 func (b Backoff) Do(ctx context.Context, log zerolog.Logger, op string, fn func() error) error {
+	return b.do(ctx, log, nil, op, fn)
+}
+
+// do is Do; repeats, when not nil, collapses identical warnings.
+func (b Backoff) do(ctx context.Context, log zerolog.Logger, repeats *repeatlog.Limiter, op string, fn func() error) error {
 	delay := max(b.Base, time.Millisecond)
 	renewed := false
 	for attempt := 1; ; attempt++ {
@@ -41,7 +48,15 @@ func (b Backoff) Do(ctx context.Context, log zerolog.Logger, op string, fn func(
 			return err
 		}
 		wait := delay/2 + rand.N(delay/2+1) // jitter: half to full delay
-		log.Warn().Err(err).Str("op", op).Int("attempt", attempt).Dur("retry_in", wait).Msg("retrying")
+		warn := log.Warn()
+		if repeats != nil {
+			key := "retrying: " + Short(err)
+			if Unreachable(err) { // one key for the many ways a connection fails
+				key = "retrying: the storage does not answer"
+			}
+			warn = repeats.Event(zerolog.WarnLevel, key)
+		}
+		warn.Str("error", Short(err)).Str("op", op).Int("attempt", attempt).Str("retry_in", wait.Round(time.Millisecond).String()).Msg("retrying")
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -74,11 +89,15 @@ func innerTimeout(ctx context.Context, err error) error {
 
 // Retry wraps a Storage: every call is tried again with Backoff on errors
 // that may go away, and at once after an expired grant or credential.
+// Identical warnings are logged once, then counted once a minute; Health
+// follows whether the storage answers.
 type Retry struct {
 	Storage
 	Backoff Backoff
 	Log     zerolog.Logger
 	OnRetry func() // told of each call tried again (a metric); may be nil
+	Health  *Health
+	repeats *repeatlog.Limiter
 }
 
 // WithRetry wraps s with b; onRetry may be nil.
@@ -86,17 +105,36 @@ func WithRetry(s Storage, b Backoff, log zerolog.Logger, onRetry func()) *Retry 
 	if b.Attempts < 1 {
 		b = DefaultBackoff
 	}
-	return &Retry{Storage: s, Backoff: b, Log: log.With().Str("component", "storage").Logger(), OnRetry: onRetry}
+	log = log.With().Str("component", "storage").Logger()
+	return &Retry{Storage: s, Backoff: b, Log: log, OnRetry: onRetry, Health: &Health{}, repeats: repeatlog.New(log, time.Minute)}
 }
 
 func (r *Retry) do(ctx context.Context, op string, fn func() error) error {
 	calls := 0
-	return r.Backoff.Do(ctx, r.Log, op, func() error {
+	return r.Backoff.do(ctx, r.Log, r.repeats, op, func() error {
 		if calls++; calls > 1 && r.OnRetry != nil {
 			r.OnRetry()
 		}
-		return fn()
+		err := fn()
+		if ctx.Err() == nil {
+			r.observe(err)
+		}
+		return err
 	})
+}
+
+// observe updates Health with how a request ended, and says when the
+// storage stops or starts answering again.
+func (r *Retry) observe(err error) {
+	back, down := r.Health.observe(err)
+	switch {
+	case down:
+		r.Log.Error().Str("endpoint", r.Health.endpoint).Str("error", Short(err)).
+			Msg("storage unreachable; retrying (see `cloudkeep status`)")
+	case back > 0:
+		r.Log.Info().Str("endpoint", r.Health.endpoint).Str("down_for", back.Round(time.Millisecond).String()).
+			Msg("storage reachable again")
+	}
 }
 
 // Put retries, sending the body from its start each time.

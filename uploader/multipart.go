@@ -3,16 +3,15 @@ package uploader
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -47,49 +46,73 @@ type upload struct {
 	known map[int]journal.Part // parts the server holds, to skip when their CRC32C matches
 	mu    sync.Mutex
 	done  []journal.Part // by part number - 1
-	sent  int64
+	sent  atomic.Int64   // bytes of the parts sent in this call
 
-	stored       bool // the object already holds this content:
-	etag, sha256 string
+	stored bool // the object already holds this content:
+	etag   string
 }
 
-// putMultipart sends f in parts. One goroutine reads the file in order,
-// hashing the whole file (SHA-256) and each part (CRC32C) in the same pass,
-// and hands each part buffer to a sender. Parts the server already holds
-// are read for the hash but not sent again.
+// putMultipart sends f in parts. The file is hashed before the upload
+// begins, so that its SHA-256 is stored with the object from the start:
+// the object is written once, never copied onto itself afterwards. Parts
+// the server already holds (a resumed upload) are read for their CRC32C but
+// not sent again.
 func (u *Uploader) putMultipart(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
-	up, err := u.resumeOrBegin(ctx, job, id)
+	up, err := u.resumeOrBegin(ctx, f, job, id)
 	if err != nil {
 		return Result{}, err
 	}
 	if up.stored {
 		progress(job, id.Size)
-		return Result{Identity: id, Key: job.Key, ETag: up.etag, SHA256: up.sha256, Skipped: true}, nil
+		return Result{Identity: id, Key: job.Key, ETag: up.etag, SHA256: up.SHA256, Skipped: true}, nil
 	}
-	sum, err := u.sendParts(ctx, f, id, job, up)
+	etag, err := u.sendAndComplete(ctx, f, id, job, up)
+	if errors.Is(err, ErrChanged) {
+		u.abort(job.FileID, up)
+	}
 	if err != nil {
-		if errors.Is(err, ErrChanged) {
-			u.abort(job.FileID, up)
-		}
-		return Result{}, err
-	}
-	etag, err := u.complete(ctx, up)
-	if err != nil {
-		return Result{}, err
-	}
-	if err := u.setMetadata(ctx, job.Key, etag, id, sum); err != nil {
 		return Result{}, err
 	}
 	if err := u.store.EndMultipart(ctx, job.FileID); err != nil {
 		return Result{}, err
 	}
-	return Result{Identity: id, Key: job.Key, ETag: etag, SHA256: sum, Sent: up.sent}, nil
+	return Result{Identity: id, Key: job.Key, ETag: etag, SHA256: up.SHA256, Sent: up.sent.Load()}, nil
+}
+
+// sendAndComplete sends the parts and joins them, once they are known to
+// add up to the content hashed at the start (ErrChanged otherwise).
+func (u *Uploader) sendAndComplete(ctx context.Context, f *os.File, id journal.Identity, job Job, up *upload) (string, error) {
+	if err := u.sendParts(ctx, f, id, job, up); err != nil {
+		return "", err
+	}
+	parts := make([]storage.Part, len(up.done))
+	for i, p := range up.done {
+		parts[i] = storage.Part{Number: p.Number, Size: p.Size, ETag: p.ETag, CRC32C: p.CRC32C}
+	}
+	full, err := storage.FullCRC32C(parts)
+	if err != nil {
+		return "", err
+	}
+	if full != up.CRC32C {
+		return "", ErrChanged // the parts were read after the file changed
+	}
+	obj, err := u.st.Complete(ctx, up.Key, up.UploadID, parts)
+	if err != nil {
+		return "", err
+	}
+	return obj.ETag, nil
 }
 
 // resumeOrBegin continues the journaled upload of this file when it is still
 // valid, and starts a new one otherwise, unless the object is already
 // stored with this file's content.
-func (u *Uploader) resumeOrBegin(ctx context.Context, job Job, id journal.Identity) (*upload, error) {
+//
+// A resumed upload trusts the hash it journaled when it began: the file's
+// identity (size, mtime, inode) is unchanged, and every part is read again
+// for its CRC32C, which must add up to the journaled full-object CRC32C
+// before the upload completes. So a file changed in place is caught without
+// hashing it again.
+func (u *Uploader) resumeOrBegin(ctx context.Context, f *os.File, job Job, id journal.Identity) (*upload, error) {
 	m, err := u.store.Multipart(ctx, job.FileID)
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
@@ -97,6 +120,9 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, job Job, id journal.Identi
 		return nil, err
 	case m.Key != job.Key || !m.Identity.Equal(id):
 		u.log.Debug().Str("key", m.Key).Msg("file changed since its upload began; starting over")
+		u.abort(job.FileID, &upload{Multipart: m})
+	case m.SHA256 == "" || m.CRC32C == "":
+		u.log.Info().Str("key", m.Key).Msg("upload begun without the file's hash; starting over")
 		u.abort(job.FileID, &upload{Multipart: m})
 	default:
 		known, err := u.serverParts(ctx, m)
@@ -112,17 +138,24 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, job Job, id journal.Identi
 			return nil, err
 		}
 	}
-	digestOf := func() (digest, error) { return hashPath(job.Path, id.Size) }
-	if etag, sum, ok, err := u.stored(ctx, job.Key, id, digestOf); err != nil {
+	d, err := job.fileDigest(f, id.Size)
+	if err != nil {
+		return nil, err
+	}
+	if etag, sum, ok, err := u.stored(ctx, job.Key, id, func() (digest, error) { return d, nil }); err != nil {
 		return nil, err
 	} else if ok {
-		return &upload{stored: true, etag: etag, sha256: sum}, u.store.EndMultipart(ctx, job.FileID)
+		up := &upload{stored: true, etag: etag}
+		up.SHA256 = sum
+		return up, u.store.EndMultipart(ctx, job.FileID)
 	}
-	return u.begin(ctx, job, id)
+	return u.begin(ctx, job, id, d)
 }
 
-func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity) (*upload, error) {
-	uploadID, err := u.st.Create(ctx, job.Key, id.Size, u.meta(id, "", job.Key))
+// begin starts an upload whose object carries the file's SHA-256 from the
+// start.
+func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity, d digest) (*upload, error) {
+	uploadID, err := u.st.Create(ctx, job.Key, id.Size, u.meta(id, d.sha256, job.Key))
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +165,8 @@ func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity) (*up
 		UploadID: uploadID,
 		PartSize: PartSizeFor(id.Size, u.cfg.PartSize),
 		Identity: id,
+		SHA256:   d.sha256,
+		CRC32C:   d.crc32c,
 		Started:  time.Now(),
 	}
 	if err := u.store.BeginMultipart(ctx, m); err != nil {
@@ -170,43 +205,21 @@ func (u *Uploader) serverParts(ctx context.Context, m journal.Multipart) (map[in
 }
 
 // sendParts reads the file part by part and sends the parts the server does
-// not hold yet, at most PartsInFlight buffers at a time across all uploads.
-// It returns the file's SHA-256.
+// not hold yet, at most PartsInFlight buffers at a time across all uploads:
+// the reader fills a buffer from the file, in order, and hands it to a
+// goroutine of its own that computes the part's CRC32C, then skips the part
+// (the server holds it) or sends it.
 //
-// Each part goes through a small pipeline, so that hashing the whole file,
-// the one step that must go in file order, is the only serial one:
-//
-//   - the reader fills a buffer from the file and hands it on, in order;
-//   - the hasher feeds the buffers to the file's SHA-256, in order;
-//   - at the same time, one goroutine per part computes its CRC32C, asks
-//     for the part's grant (account mode) and sends it, or skips a part the
-//     server already holds.
-//
-// Both read the buffer, neither writes it, and it returns to the pool when
-// both are done: the grant's round trip and the start of the send overlap
-// the hashing, instead of following it, and memory stays PartsInFlight ×
-// part size.
-func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identity, job Job, up *upload) (string, error) {
-	g, gctx := errgroup.WithContext(ctx)
-	whole := sha256.New()
-	type filled struct {
-		buf    []byte
-		hashed chan struct{} // closed once buf is in whole
+// The parts the server holds count as progress at once; one that turns out
+// to differ from the file is taken back and sent again.
+func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identity, job Job, up *upload) error {
+	var held int64
+	for _, k := range up.known {
+		held += k.Size
 	}
-	// Every buffer of this upload waits here at most once; the hasher
-	// drains it until the reader closes it, whatever happens.
-	toHash := make(chan filled, u.cfg.PartsInFlight)
+	progress(job, held)
+	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		for p := range toHash {
-			if gctx.Err() == nil { // else the upload failed: only let go of the buffer
-				whole.Write(p.buf)
-			}
-			close(p.hashed)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		defer close(toHash)
 		for n, off := 1, int64(0); off < id.Size; n, off = n+1, off+up.PartSize {
 			size := min(up.PartSize, id.Size-off)
 			buf, err := u.buffers.get(gctx, size)
@@ -217,31 +230,27 @@ func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identit
 				u.buffers.put(buf)
 				return err
 			}
-			p := filled{buf: buf, hashed: make(chan struct{})}
-			toHash <- p
 			g.Go(func() error {
-				defer func() {
-					<-p.hashed
-					u.buffers.put(buf)
-				}()
-				part := partOf(buf, n)
-				if k, ok := up.known[n]; ok && k.Size == part.Size && k.CRC32C == part.CRC32C {
-					up.record(k)
-					if err := u.store.SavePart(gctx, job.FileID, k); err != nil {
-						return err
-					}
-					progress(job, size)
-					return nil
-				}
-				return u.sendPart(gctx, job, up, part, buf)
+				defer u.buffers.put(buf)
+				return u.sendOrSkip(gctx, job, up, partOf(buf, n), buf)
 			})
 		}
 		return nil
 	})
-	if err := g.Wait(); err != nil {
-		return "", err
+	return g.Wait()
+}
+
+// sendOrSkip sends part (held in buf) unless the server holds it already.
+func (u *Uploader) sendOrSkip(ctx context.Context, job Job, up *upload, part journal.Part, buf []byte) error {
+	k, ok := up.known[part.Number]
+	if ok && k.Size == part.Size && k.CRC32C == part.CRC32C {
+		up.record(k)
+		return u.store.SavePart(ctx, job.FileID, k)
 	}
-	return hex.EncodeToString(whole.Sum(nil)), nil
+	if ok {
+		progress(job, -k.Size) // not this file's bytes: counted at the start, sent now
+	}
+	return u.sendPart(ctx, job, up, part, buf)
 }
 
 // readAt fills buf from f at off. A short read means the file changed.
@@ -263,22 +272,22 @@ func partOf(buf []byte, n int) journal.Part {
 }
 
 // sendPart uploads one part with its CRC32C, which the server verifies, and
-// journals it before it counts.
+// journals it before it counts. Its bytes count as progress while the HTTP
+// client sends them, and are taken back if the part fails.
 func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journal.Part, buf []byte) error {
-	body := ratelimit.ReadSeeker(ctx, bytes.NewReader(buf), u.limiter)
+	body := newSending(ratelimit.ReadSeeker(ctx, bytes.NewReader(buf), u.limiter), part.Size, job.Progress)
 	sent, err := u.st.PutPart(ctx, up.Key, up.UploadID, part.Number, body, part.Size, part.CRC32C)
 	if err != nil {
+		body.failed()
 		return err
 	}
+	body.acked()
 	part.ETag = sent.ETag
 	if err := u.store.SavePart(ctx, job.FileID, part); err != nil {
 		return err
 	}
 	up.record(part)
-	up.mu.Lock()
-	up.sent += part.Size
-	up.mu.Unlock()
-	progress(job, part.Size)
+	up.sent.Add(part.Size)
 	return nil
 }
 
@@ -286,29 +295,6 @@ func (up *upload) record(p journal.Part) {
 	up.mu.Lock()
 	up.done[p.Number-1] = p
 	up.mu.Unlock()
-}
-
-// complete joins the parts; the server checks the full-object CRC32C.
-func (u *Uploader) complete(ctx context.Context, up *upload) (string, error) {
-	parts := make([]storage.Part, len(up.done))
-	for i, p := range up.done {
-		parts[i] = storage.Part{Number: p.Number, Size: p.Size, ETag: p.ETag, CRC32C: p.CRC32C}
-	}
-	obj, err := u.st.Complete(ctx, up.Key, up.UploadID, parts)
-	if err != nil {
-		return "", err
-	}
-	return obj.ETag, nil
-}
-
-// setMetadata adds the SHA-256, known only once the whole file is read, to
-// the completed object by copying it onto itself (a metadata-only update on
-// MinIO).
-func (u *Uploader) setMetadata(ctx context.Context, key, etag string, id journal.Identity, sum string) error {
-	if _, err := u.st.Copy(ctx, key, key, etag, u.meta(id, sum, key)); err != nil {
-		return fmt.Errorf("set metadata of %s: %w", key, err)
-	}
-	return nil
 }
 
 // abort cancels an upload on the server and forgets it. It runs even when
@@ -322,13 +308,4 @@ func (u *Uploader) abort(fileID int64, up *upload) {
 	if err := u.store.EndMultipart(ctx, fileID); err != nil {
 		u.log.Warn().Err(err).Str("key", up.Key).Msg("forget multipart upload")
 	}
-}
-
-func hashPath(path string, size int64) (digest, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return digest{}, err
-	}
-	defer f.Close()
-	return hashFile(f, size)
 }

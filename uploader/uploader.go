@@ -82,13 +82,9 @@ type Job struct {
 	FileID   int64         // the file's journal row, the key of its multipart state
 	Path     string        // the local file
 	Key      string        // the object key
-	CopyFrom *Stored       // an object that may hold the same content (a rename); may be nil
-	Progress func(n int64) // called with bytes stored or found stored; may be nil
-}
-
-// Stored names an object and the SHA-256 of its content.
-type Stored struct {
-	Key, SHA256 string
+	FindCopy FindCopy      // finds an object already holding the file's content; may be nil
+	hashed   *digest       // the file's digest, once copyStored has read it
+	Progress func(n int64) // called with each change of the bytes sent (as they go out; negative when a failed request is taken back) or found stored; may be nil
 }
 
 // Result says what an upload stored.
@@ -97,7 +93,7 @@ type Result struct {
 	Key, ETag, SHA256 string
 	Sent              int64 // bytes sent in this call (not counting resumed parts)
 	Skipped           bool  // the object was already stored with this content
-	Copied            bool  // stored by a server-side copy of Job.CopyFrom
+	Copied            bool  // stored by a server-side copy of what Job.FindCopy found
 	Duration          time.Duration
 }
 
@@ -109,10 +105,18 @@ const maxChangedRetries = 3
 // not go away by retrying are *PermanentError.
 func (u *Uploader) Upload(ctx context.Context, job Job) (Result, error) {
 	start := time.Now()
+	var counted *tally
+	if job.Progress != nil {
+		counted = &tally{fn: job.Progress}
+		job.Progress = counted.add
+	}
 	for try := 0; ; try++ {
 		res, err := u.uploadOnce(ctx, job)
 		if errors.Is(err, ErrChanged) && try < maxChangedRetries {
 			u.log.Debug().Str("key", job.Key).Msg("file changed during upload; uploading again")
+			if counted != nil {
+				counted.takeBack()
+			}
 			continue
 		}
 		res.Duration = time.Since(start)
@@ -135,10 +139,8 @@ func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
 	}
 	id := journal.IdentityOf(fi)
 	var res Result
-	if job.CopyFrom != nil {
-		if res, ok, err := u.copyStored(ctx, f, id, job); ok || err != nil {
-			return res, err
-		}
+	if res, ok, err := u.copyStored(ctx, f, id, &job); ok || err != nil {
+		return res, err
 	}
 	if id.Size < u.cfg.Threshold || id.Size == 0 {
 		res, err = u.putSingle(ctx, f, id, job)
@@ -158,7 +160,7 @@ func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
 // putSingle hashes the file, then sends it in one PUT with its CRC32C,
 // which the server checks the body against.
 func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
-	d, err := hashFile(f, id.Size)
+	d, err := job.fileDigest(f, id.Size)
 	if err != nil {
 		return Result{}, err
 	}
@@ -170,13 +172,14 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 		progress(job, id.Size)
 		return res, nil
 	}
-	body := ratelimit.ReadSeeker(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter)
+	body := newSending(ratelimit.ReadSeeker(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter), id.Size, job.Progress)
 	obj, err := u.st.Put(ctx, job.Key, body, id.Size, d.crc32c, u.meta(id, d.sha256, job.Key))
 	if err != nil {
+		body.failed()
 		return Result{}, err
 	}
+	body.acked()
 	res.ETag, res.Sent = obj.ETag, id.Size
-	progress(job, id.Size)
 	return res, nil
 }
 
@@ -187,10 +190,11 @@ func (u *Uploader) meta(id journal.Identity, sum, key string) storage.Meta {
 
 // stored reports whether key already holds the file's content, and returns
 // the object's ETag and the file's SHA-256. The object must have the file's
-// size and either a sha256 in its metadata equal to the file's or, when an
-// upload was completed but its metadata not yet written, a full-object
-// CRC32C equal to the file's (then the metadata is written now). The file
-// is hashed (by digestOf) only when size and metadata make that worth it.
+// size and either a sha256 in its metadata equal to the file's or, without
+// one (an object completed by an earlier version, which added the sha256
+// afterwards), a full-object CRC32C equal to the file's: it is kept as it
+// is, not rewritten. The file is hashed (by digestOf) only when size and
+// metadata make that worth it.
 // An error other than "not found" is returned: the object may be there, and
 // sending the file again in full would be wasted.
 func (u *Uploader) stored(ctx context.Context, key string, id journal.Identity, digestOf func() (digest, error)) (string, string, bool, error) {
@@ -216,17 +220,14 @@ func (u *Uploader) stored(ctx context.Context, key string, id journal.Identity, 
 		}
 	case info.CRC32C != d.crc32c:
 		return "", "", false, nil
-	default:
-		if err := u.setMetadata(ctx, key, info.ETag, id, d.sha256); err != nil {
-			return "", "", false, err
-		}
 	}
 	u.log.Debug().Str("key", key).Msg("already stored with the same content")
 	return info.ETag, d.sha256, true, nil
 }
 
+// progress reports n bytes (taken back when negative) to job.Progress.
 func progress(job Job, n int64) {
-	if job.Progress != nil && n > 0 {
+	if job.Progress != nil && n != 0 {
 		job.Progress(n)
 	}
 }

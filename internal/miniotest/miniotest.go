@@ -40,6 +40,12 @@ type Server struct {
 	Bucket    string
 	Dir       string        // the data directory
 	Client    *minio.Client // signed with the root credentials
+	// Process, when set, is what Kill and Restart act on: another S3
+	// server (versitygw) given the shape of a MinIO one.
+	Process interface {
+		Kill()
+		Restart(testing.TB)
+	}
 	cmd       *exec.Cmd
 	args, env []string
 	log       *os.File
@@ -184,6 +190,10 @@ func (s *Server) launch(t testing.TB) {
 
 // Kill stops the server with SIGKILL, as a crash or a power cut would.
 func (s *Server) Kill() {
+	if s.Process != nil {
+		s.Process.Kill()
+		return
+	}
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 }
@@ -192,6 +202,10 @@ func (s *Server) Kill() {
 // after Kill.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
+	if s.Process != nil {
+		s.Process.Restart(t)
+		return
+	}
 	s.launch(t)
 	admin := &minioadmin.Client{Endpoint: "http://" + s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey}
 	if err := admin.Ready(context.Background()); err != nil {

@@ -38,8 +38,11 @@ type Server struct {
 	SecretKey string
 	Bucket    string
 	Dir       string        // the posix root: one folder per bucket
+	versions  string        // where versitygw keeps old versions
 	Client    *minio.Client // signed with the root credentials
 	cmd       *exec.Cmd
+	bin       string
+	log       *os.File
 }
 
 // Binary returns the path of the versitygw binary.
@@ -65,30 +68,52 @@ func Start(t testing.TB) *Server {
 		SecretKey: SecretKey,
 		Bucket:    Bucket,
 		Dir:       t.TempDir(),
+		versions:  t.TempDir(),
 	}
-	s.cmd = exec.Command(bin, "--port", s.Endpoint, "posix", s.Dir)
-	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "versitygw.log"))
-	if err != nil {
+	s.bin = bin
+	var err error
+	if s.log, err = os.Create(filepath.Join(t.TempDir(), "versitygw.log")); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start versitygw: %v", err)
-	}
-	t.Cleanup(func() { s.stop(); logFile.Close() })
+	t.Cleanup(func() { s.stop(); s.log.Close() })
 	s.Client, err = minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.waitReady(30 * time.Second); err != nil {
-		log, _ := os.ReadFile(logFile.Name())
-		t.Fatalf("versitygw did not start: %v\n%s", err, log)
-	}
+	s.launch(t)
 	if err := s.Client.MakeBucket(context.Background(), s.Bucket, minio.MakeBucketOptions{}); err != nil {
 		t.Fatalf("make bucket: %v", err)
 	}
 	return s
+}
+
+// launch starts the server process and waits until it answers.
+func (s *Server) launch(t testing.TB) {
+	t.Helper()
+	// A versioning directory lets a test turn versioning on for a bucket.
+	s.cmd = exec.Command(s.bin, "--port", s.Endpoint, "posix", "--versioning-dir", s.versions, s.Dir)
+	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start versitygw: %v", err)
+	}
+	if err := s.waitReady(30 * time.Second); err != nil {
+		log, _ := os.ReadFile(s.log.Name())
+		t.Fatalf("versitygw did not start: %v\n%s", err, log)
+	}
+}
+
+// Kill stops the server with SIGKILL, as a crash or a power cut would.
+func (s *Server) Kill() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+}
+
+// Restart starts the server again on the same address with the same data,
+// after Kill.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.launch(t)
 }
 
 // waitReady polls until the server answers a signed ListBuckets.

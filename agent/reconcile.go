@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cloudkeep/cloudkeep/storage"
+)
+
+// rescanLoop scans every root at start, then every RescanInterval and
+// whenever the watcher asks (lost events, unwatchable folders).
+func (a *Agent) rescanLoop(ctx context.Context) {
+	for _, r := range a.Roots {
+		a.rescan(ctx, r)
+	}
+	close(a.ready)
+	t := time.NewTicker(a.RescanInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, r := range a.Roots {
+				a.rescan(ctx, r)
+			}
+		case r := <-a.rescans:
+			a.rescan(ctx, r)
+		}
+	}
+}
+
+// rescan reconciles one root with the journal. Recently changed files go
+// through the settler; the rest are queued at once.
+func (a *Agent) rescan(ctx context.Context, r Root) {
+	if a.track.stateFull() {
+		return // nothing could be journaled: scanned again once the disk has room
+	}
+	start := time.Now()
+	queued := 0
+	want := func(j job) {
+		if time.Since(j.file.MTime) < a.Settle {
+			select {
+			case a.changes <- change{root: r, abs: j.abs, rel: j.file.Path}:
+			case <-ctx.Done():
+			}
+			return
+		}
+		queued++
+		a.queue.push(j)
+	}
+	onErr := a.skipped
+	st, err := a.scan.scanRoot(ctx, r, want, onErr)
+	if err != nil && ctx.Err() == nil {
+		a.Log.Warn().Err(err).Str("root", r.Name).Msg("scan failed")
+		return
+	}
+	a.Log.Info().Str("root", r.Name).Int("media", st.Media).Int("unchanged", st.Unchanged).
+		Int("queued", queued).Dur("took", time.Since(start)).Msg("scanned")
+}
+
+// settled takes a file the settler found complete.
+func (a *Agent) settled(ctx context.Context, f Found) {
+	j, ok, err := a.scan.consider(ctx, f)
+	switch {
+	case err != nil:
+		a.skipped(f.Abs, err)
+	case ok:
+		a.Log.Debug().Str("path", f.Abs).Msg("ready")
+		a.queue.push(j)
+	}
+}
+
+// gone records that a file or folder was deleted or moved away. Nothing
+// remote is deleted.
+func (a *Agent) gone(ctx context.Context, r Root, rel string, dir bool) {
+	var n int
+	var err error
+	if dir {
+		n, err = a.Journal.MarkGoneUnder(ctx, r.Name, rel)
+	} else {
+		n, err = a.Journal.MarkGone(ctx, r.Name, []string{rel})
+	}
+	switch {
+	case isDiskFull(err):
+		a.stateFull(err) // the scan after the disk has room again marks them
+	case err != nil:
+		a.Log.Error().Err(err).Msg("journal")
+	case n > 0:
+		a.Log.Debug().Str("root", r.Name).Str("path", rel).Int("files", n).Msg("deleted locally; the backup stays")
+	}
+}
+
+// skipped records a file that could not be considered. A full state disk
+// is said once for all files (stateFull); other errors are logged once per
+// kind of error and counted while they repeat.
+func (a *Agent) skipped(path string, err error) {
+	if isDiskFull(err) {
+		a.stateFull(err)
+		return
+	}
+	a.track.fail(path, err)
+	reason := storage.Short(err)
+	var pe *fs.PathError
+	if errors.As(err, &pe) { // the same reason for every file: "open: permission denied"
+		reason = pe.Op + ": " + pe.Err.Error()
+	}
+	a.repeats.Event(zerolog.WarnLevel, "skipped: "+reason).Str("path", path).
+		Str("error", err.Error()).Msg("skipped; the next scan tries again")
+}

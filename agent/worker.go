@@ -1,0 +1,83 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
+)
+
+// resumeUnfinished queues what the journal says is not done yet, uploads
+// that were in flight first. A file still being written (the agent stopped
+// while a camera wrote it) is left to the first scan, which sends it
+// through the settler: uploaded now, it would fail as changed and wait out
+// a retry delay.
+func (a *Agent) resumeUnfinished(ctx context.Context) {
+	rows, err := a.Journal.Unfinished(ctx)
+	if err != nil {
+		a.Log.Error().Err(err).Msg("read unfinished uploads")
+		return
+	}
+	byName := map[string]Root{}
+	for _, r := range a.Roots {
+		byName[r.Name] = r
+	}
+	queued := 0
+	for _, row := range rows {
+		if r, ok := byName[row.Root]; ok {
+			if j := a.scan.job(row, r); !a.changing(j) {
+				a.queue.push(j)
+				queued++
+			}
+		}
+	}
+	if queued > 0 {
+		a.Log.Info().Int("files", queued).Msg("resuming unfinished uploads")
+	}
+}
+
+// changing reports whether j's file differs from its journal row or was
+// modified within Settle, or cannot be read.
+func (a *Agent) changing(j job) bool {
+	fi, err := os.Stat(j.abs)
+	return err != nil || !journal.IdentityOf(fi).Equal(j.file.Identity) || time.Since(fi.ModTime()) < a.Settle
+}
+
+// work uploads queued files until ctx ends. Uploads run under uploads,
+// which outlives ctx by the shutdown grace.
+func (a *Agent) work(ctx, uploads context.Context) {
+	for {
+		j, ok := a.queue.next(ctx)
+		if !ok {
+			return
+		}
+		a.upload(uploads, j)
+		a.queue.done(j)
+	}
+}
+
+// upload sends one file and acts on how it ended.
+func (a *Agent) upload(uploads context.Context, j job) {
+	o, res, err := a.send.send(uploads, j, a.track.begin(j))
+	a.track.end(j, o, res, err)
+	switch o {
+	case outStored, outCopied, outAlreadyStored:
+		a.spaceFreed()
+	case outSignedOut:
+		a.queue.push(j) // uploaded after the next login
+		a.signedOut(err)
+	case outQuota:
+		a.queue.push(j) // uploaded once space frees
+		q, _ := storage.IsQuota(err)
+		a.quotaReached(q)
+	case outFailed:
+		if isDiskFull(err) { // nothing could be journaled: not the file's fault
+			a.stateFull(err)
+			a.queue.push(j)
+			return
+		}
+		a.queue.retryLater(j, a.RetryBase)
+	}
+}

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/cloudkeep/cloudkeep/agent"
+	"github.com/cloudkeep/cloudkeep/restore"
+)
+
+func TestIntoRoots(t *testing.T) {
+	kt := agent.KeyTemplate{Template: "{user}/{device}/{root}/{path}", User: "alice", Device: "laptop"}
+	items := []restore.Item{
+		{Key: "alice/laptop/pictures/2024/a.jpg"},
+		{Key: "alice/laptop/pictures/50%25/b.jpg"},
+		{Key: "alice/laptop/pictures/../../../etc/c.jpg"},
+		{Key: "alice/laptop/camera/d.jpg"},
+		{Key: "alice/laptop/camera/e.jpg"},
+		{Key: "alice/phone/pictures/f.jpg"},
+		{Key: "alice/old-layout.jpg"},
+	}
+	roots := []agent.Root{{Name: "pictures", Path: "/home/a/Pictures"}, {Name: "music", Path: "/home/a/Music"}}
+	got, left := intoRoots(items, kt.Parser(), "laptop", roots)
+	want := []string{"/home/a/Pictures/2024/a.jpg", "/home/a/Pictures/50%/b.jpg", "/home/a/Pictures/etc/c.jpg"}
+	if len(got) != len(want) {
+		t.Fatalf("placed %d items, want %d: %+v", len(got), len(want), got)
+	}
+	for i, it := range got {
+		if it.Target != filepath.FromSlash(want[i]) {
+			t.Errorf("%s: target %s, want %s", it.Key, it.Target, want[i])
+		}
+	}
+	if left.byRoot["camera"] != 2 || len(left.byRoot) != 1 || left.foreign != 1 || left.files() != 3 {
+		t.Errorf("left out: got %+v, want 2 of camera and 1 foreign", left)
+	}
+	if got, _ := intoRoots(items, kt.Parser(), "phone", roots); len(got) != 1 || got[0].Target != filepath.FromSlash("/home/a/Pictures/f.jpg") {
+		t.Errorf("--device phone: got %+v, want f.jpg into the laptop's pictures", got)
+	}
+}
