@@ -66,14 +66,6 @@ func onVersitygw() bool {
 	}
 }
 
-// skipOnVersitygw skips a test that cannot apply to versitygw, saying why.
-func skipOnVersitygw(t *testing.T, why string) {
-	t.Helper()
-	if onVersitygw() {
-		t.Skip("versitygw: " + why)
-	}
-}
-
 // startS3 starts the S3 server the suite runs against, with an empty
 // bucket, for this test.
 func startS3(t *testing.T) *miniotest.Server {

@@ -145,7 +145,8 @@ func Short(err error) string {
 	switch {
 	case errors.As(err, &ue):
 		msg = withoutSource(ue.Err)
-		if strings.HasPrefix(msg, "Connection closed by foreign host") { // minio-go's words for EOF
+		if strings.HasPrefix(msg, "Connection closed by foreign host") || // minio-go's words for EOF
+			msg == "http: server closed idle connection" {
 			msg = "connection closed by the server"
 		}
 		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" && !strings.Contains(msg, u.Host) {
