@@ -68,6 +68,7 @@ type Agent struct {
 	ready   chan struct{} // closed once the first scan of every root is done
 	out     chan struct{} // signals a sign-out to the watcher of the credentials
 	full    chan struct{} // signals a full state disk to its prober
+	cleaned chan struct{} // closed once stale uploads are cleaned up: workers wait for it
 	repeats *repeatlog.Limiter
 }
 
@@ -102,7 +103,6 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	uploads, cancelUploads := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelUploads()
-	abortStale(ctx, a.Keys, a.Journal, a.Uploader, a.Log)
 	a.resumeUnfinished(ctx)
 	w.start() // watches are in place before the first scan: nothing falls between
 
@@ -115,6 +115,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { return w.run(gctx) })
 	g.Go(func() error { return s.run(gctx, a.changes) })
 	g.Go(func() error { return serveControl(gctx, ctl, a) })
+	g.Go(func() error { a.cleanUp(gctx); return nil })
 	g.Go(func() error { a.rescanLoop(gctx); return nil })
 	g.Go(func() error { a.awaitStateRoom(gctx); return nil })
 	if web != nil {
@@ -151,7 +152,7 @@ func (a *Agent) Init() {
 	if a.ready != nil {
 		return
 	}
-	a.scan = &scanner{journal: a.Journal, filter: a.Filter, keys: a.Keys, log: a.Log}
+	a.scan = &scanner{journal: a.Journal, filter: a.Filter, keys: a.Keys, log: a.Log, uploader: a.Uploader}
 	a.send = &sender{journal: a.Journal, uploader: a.Uploader, keys: a.Keys, log: a.Log}
 	a.queue = newQueue(a.Threshold, a.Files)
 	a.track = newTracker()
@@ -160,6 +161,7 @@ func (a *Agent) Init() {
 	a.ready = make(chan struct{})
 	a.out = make(chan struct{}, 1)
 	a.full = make(chan struct{}, 1)
+	a.cleaned = make(chan struct{})
 	a.repeats = repeatlog.New(a.Log, time.Minute)
 	if a.StateProbe <= 0 {
 		a.StateProbe = 5 * time.Second
@@ -252,7 +254,7 @@ func (a *Agent) Status() Status {
 		s.State = StatePaused
 	}
 	s.Roots = append(make([]RootHealth, 0, len(a.Roots)), a.watch.snapshot()...)
-	s.Queue = a.queue.status()
+	s.Queue = a.track.withWaiting(a.queue.status())
 	return s
 }
 
@@ -264,7 +266,15 @@ func (a *Agent) OnRetry() {
 }
 
 // Pause stops handing out uploads; watching and scanning go on.
-func (a *Agent) Pause() { a.queue.setPaused(true); a.Log.Info().Msg("paused") }
+func (a *Agent) Pause() {
+	if a.queue.setPaused(true) {
+		a.Log.Info().Msg("paused")
+	}
+}
 
 // Resume starts uploading again.
-func (a *Agent) Resume() { a.queue.setPaused(false); a.Log.Info().Msg("resumed") }
+func (a *Agent) Resume() {
+	if a.queue.setPaused(false) {
+		a.Log.Info().Msg("resumed")
+	}
+}

@@ -33,7 +33,8 @@ type Backup struct {
 // Progress is told what a Backup plans and does, e.g. to draw a bar.
 type Progress interface {
 	Planned(files int, bytes int64)
-	Add(bytes int64) // bytes stored (sent, or found stored)
+	Add(bytes int64)   // bytes sent (negative: a failed request taken back)
+	Found(bytes int64) // bytes the storage already holds: done, not sent (negative: taken back)
 	FileDone()
 }
 
@@ -48,6 +49,7 @@ type Summary struct {
 	Interrupted   int   // cut short by the end of the pass: they resume on the next
 	Sent          int64 // bytes sent
 	Failed        []Failure
+	StateFull     error // the state disk filled up and stopped the pass: no file failed
 }
 
 // Failure is a file that could not be backed up, and why.
@@ -59,7 +61,9 @@ type Failure struct {
 // Run makes the pass. Its error is only for a pass that could not run at
 // all; files that failed are in Summary.Failed.
 func (b *Backup) Run(ctx context.Context) (Summary, error) {
-	abortStale(ctx, b.Keys, b.Journal, b.Uploader, b.Log)
+	if err := abortStale(ctx, b.Keys, b.Journal, b.Uploader); err != nil && ctx.Err() == nil {
+		b.Log.Warn().Str("error", storage.Short(err)).Msg("could not clean up stale uploads")
+	}
 	var sum Summary
 	jobs, err := b.plan(ctx, &sum)
 	if err != nil {
@@ -78,27 +82,25 @@ func (b *Backup) Run(ctx context.Context) (Summary, error) {
 
 // abortStale aborts incomplete uploads under this device's prefix that the
 // journal does not know: left by a crash before they were journaled.
-func abortStale(ctx context.Context, keys KeyTemplate, j *journal.Journal, up *uploader.Uploader, log zerolog.Logger) {
+func abortStale(ctx context.Context, keys KeyTemplate, j *journal.Journal, up *uploader.Uploader) error {
 	if !keys.Ready() {
-		return // signed out: no prefix is ours yet
+		return nil // signed out: no prefix is ours yet
 	}
 	prefix := keys.Prefix()
 	if prefix == "" {
-		return // keys are not scoped to this device: nothing is safely ours
+		return nil // keys are not scoped to this device: nothing is safely ours
 	}
 	keep, err := j.UploadIDs(ctx)
 	if err == nil {
 		_, err = up.AbortStale(ctx, prefix, keep)
 	}
-	if err != nil {
-		log.Warn().Err(err).Msg("could not clean up stale uploads")
-	}
+	return err
 }
 
 // plan walks the roots and returns the files to upload, smallest first so
 // that a big video does not hold back the photos.
 func (b *Backup) plan(ctx context.Context, sum *Summary) ([]job, error) {
-	s := &scanner{journal: b.Journal, filter: b.Filter, keys: b.Keys, log: b.Log}
+	s := &scanner{journal: b.Journal, filter: b.Filter, keys: b.Keys, log: b.Log, uploader: b.Uploader}
 	var jobs []job
 	full := false
 	onErr := func(path string, err error) {
@@ -107,7 +109,7 @@ func (b *Backup) plan(ctx context.Context, sum *Summary) ([]job, error) {
 			sum.Failed = append(sum.Failed, Failure{path, err})
 		case !full: // said once for every file
 			full = true
-			sum.Failed = append(sum.Failed, Failure{"(every file left)", b.stateFullError(err)})
+			sum.StateFull = b.stateFullError(err)
 		}
 	}
 	for _, root := range b.Roots {
@@ -142,7 +144,12 @@ func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
 			for j := range queue {
 				o, res, err := b.uploadOne(ctx, j)
 				mu.Lock()
-				if o == outSignedOut || o == outQuota || (o == outFailed && isDiskFull(err)) {
+				if o == outStateFull {
+					if sum.StateFull == nil {
+						sum.StateFull = b.stateFullError(err)
+					}
+					stop()
+				} else if o == outSignedOut || o == outQuota {
 					if ctx.Err() == nil {
 						sum.Failed = append(sum.Failed, Failure{"(every file left)", b.headline(err)})
 					}
@@ -185,11 +192,11 @@ func (b *Backup) stateFullError(err error) error {
 
 func (b *Backup) uploadOne(ctx context.Context, j job) (outcome, uploader.Result, error) {
 	s := sender{journal: b.Journal, uploader: b.Uploader, keys: b.Keys, log: b.Log}
-	var progress func(int64)
+	var progress, found func(int64)
 	if b.Progress != nil {
-		progress = b.Progress.Add
+		progress, found = b.Progress.Add, b.Progress.Found
 	}
-	return s.send(ctx, j, progress)
+	return s.send(ctx, j, progress, found)
 }
 
 // add counts one upload that ended as o.

@@ -75,7 +75,7 @@ func (t KeyTemplate) pattern() *regexp.Regexp {
 		case name == "device" || name == "root":
 			b.WriteString(`(?P<` + name + `>[^/]+)`)
 		case name == "path":
-			b.WriteString(`(?P<path>.+)`)
+			b.WriteString(`(?P<path>(?s:.+))`) // any byte, a newline too
 		default:
 			b.WriteString(regexp.QuoteMeta(rest[i : j+1]))
 		}

@@ -14,6 +14,8 @@ const (
 	outSignedOut                    // refused: the device has no sign-in; it waits for a login
 	outQuota                        // refused: the account's storage is full; it waits for space
 	outFailed                       // failed; it is tried again later
+	outUnreachable                  // the storage did not answer; it waits for the storage, not failed
+	outStateFull                    // the state disk is full: nothing can be journaled; it waits for room, not failed
 )
 
 // stored reports whether the file is now in the storage.
@@ -38,6 +40,10 @@ func (o outcome) String() string {
 		return "signed out"
 	case outQuota:
 		return "quota reached"
+	case outUnreachable:
+		return "unreachable"
+	case outStateFull:
+		return "state dir full"
 	default:
 		return "failed"
 	}
@@ -52,10 +58,12 @@ func (o outcome) label() string {
 		return "signed_out"
 	case outQuota:
 		return "quota"
+	case outStateFull:
+		return "state_full"
 	default:
 		return o.String()
 	}
 }
 
 // outcomes lists every outcome, for metrics to start each series at 0.
-var outcomes = []outcome{outStored, outCopied, outAlreadyStored, outVanished, outInterrupted, outSignedOut, outQuota, outFailed}
+var outcomes = []outcome{outStored, outCopied, outAlreadyStored, outVanished, outInterrupted, outSignedOut, outQuota, outFailed, outUnreachable, outStateFull}

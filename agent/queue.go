@@ -2,21 +2,27 @@ package agent
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/cloudkeep/cloudkeep/journal"
 )
 
 // queue holds the files waiting for upload in two lanes, so that photos are
 // not stuck behind a long video: big files (at least the multipart
 // threshold) may take all workers but one. A file is queued once, and never
-// handed to two workers at a time. Pausing stops handing out work.
+// handed to two workers at a time: a job for a file already queued or being
+// uploaded is dropped, unless the file's identity changed since (then it
+// replaces the queued one, or waits for the upload to end). Pausing stops
+// handing out work.
 type queue struct {
 	mu        sync.Mutex
 	wake      chan struct{}
 	small     []queued
 	large     []queued
-	queued    map[int64]bool // file id → waiting in a lane
-	active    map[int64]bool // file id → being uploaded
+	queued    map[int64]journal.Identity // file id → waiting in a lane, as queued
+	active    map[int64]journal.Identity // file id → being uploaded, as queued
 	retrying  map[int64]*time.Timer
 	failures  map[int64]int // file id → failed uploads in a row, in this run
 	threshold int64
@@ -36,8 +42,8 @@ type queued struct {
 func newQueue(threshold int64, workers int) *queue {
 	return &queue{
 		wake:      make(chan struct{}, 1),
-		queued:    map[int64]bool{},
-		active:    map[int64]bool{},
+		queued:    map[int64]journal.Identity{},
+		active:    map[int64]journal.Identity{},
 		retrying:  map[int64]*time.Timer{},
 		failures:  map[int64]int{},
 		threshold: threshold,
@@ -45,7 +51,8 @@ func newQueue(threshold int64, workers int) *queue {
 	}
 }
 
-// push queues j unless it is queued already.
+// push queues j unless the same file, with the same identity, is queued or
+// being uploaded already.
 func (q *queue) push(j job) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -53,10 +60,17 @@ func (q *queue) push(j job) {
 		t.Stop()
 		delete(q.retrying, j.file.ID)
 	}
-	if q.queued[j.file.ID] {
+	if id, ok := q.active[j.file.ID]; ok && id.Equal(j.file.Identity) {
 		return
 	}
-	q.queued[j.file.ID] = true
+	if id, ok := q.queued[j.file.ID]; ok {
+		if id.Equal(j.file.Identity) {
+			return
+		}
+		q.small = slices.DeleteFunc(q.small, func(e queued) bool { return e.file.ID == j.file.ID })
+		q.large = slices.DeleteFunc(q.large, func(e queued) bool { return e.file.ID == j.file.ID })
+	}
+	q.queued[j.file.ID] = j.file.Identity
 	e := queued{job: j, since: time.Now()}
 	if j.file.Size >= q.threshold {
 		q.large = append(q.large, e)
@@ -133,12 +147,12 @@ func (q *queue) pick() (job, bool) {
 
 func (q *queue) take(lane *[]queued) (job, bool) {
 	for i, e := range *lane {
-		if q.active[e.file.ID] {
+		if _, busy := q.active[e.file.ID]; busy {
 			continue
 		}
 		*lane = append((*lane)[:i], (*lane)[i+1:]...)
 		delete(q.queued, e.file.ID)
-		q.active[e.file.ID] = true
+		q.active[e.file.ID] = e.file.Identity
 		return e.job, true
 	}
 	return job{}, false
@@ -159,11 +173,15 @@ func (q *queue) done(j job) {
 	q.signal()
 }
 
-func (q *queue) setPaused(p bool) {
+// setPaused pauses or resumes the queue and reports whether that changed
+// its state.
+func (q *queue) setPaused(p bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	changed := q.paused != p
 	q.paused = p
 	q.signal()
+	return changed
 }
 
 func (q *queue) setHeld(h bool) {

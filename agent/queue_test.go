@@ -1,9 +1,13 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/cloudkeep/cloudkeep/journal"
 )
@@ -45,7 +49,11 @@ func TestQueue_NoFileTwiceAtOnce(t *testing.T) {
 	q.push(jobOf(1, 5))
 	q.push(jobOf(1, 5)) // queued already: ignored
 	j, _ := q.next(ctx)
-	q.push(jobOf(1, 5)) // changed again during its upload
+	q.push(jobOf(1, 5)) // unchanged, being uploaded: ignored
+	if s := q.status(); s.Files != 0 {
+		t.Errorf("a job for the file being uploaded, unchanged, was queued: %+v", s)
+	}
+	q.push(jobOf(1, 6)) // changed again during its upload
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	if _, ok := q.next(short); ok {
@@ -109,5 +117,22 @@ func TestQueue_RetryLater(t *testing.T) {
 	q.done(j) // stored
 	if got := fail(); got != 30*time.Second {
 		t.Errorf("first failure after a success: retry in %s, want 30s", got)
+	}
+}
+
+// Pause and Resume log a line only when they change the state: repeated
+// requests leave the log alone.
+func TestAgent_PauseLogsChanges(t *testing.T) {
+	var buf bytes.Buffer
+	a := &Agent{Log: zerolog.New(&buf), queue: newQueue(100, 1)}
+	for range 3 {
+		a.Pause()
+	}
+	for range 3 {
+		a.Resume()
+	}
+	a.Resume()
+	if got, want := strings.Count(buf.String(), "\n"), 2; got != want {
+		t.Errorf("got %d log lines, want %d:\n%s", got, want, buf.String())
 	}
 }

@@ -92,6 +92,7 @@ func (a *Agent) gone(ctx context.Context, r Root, rel string, dir bool) {
 		a.Log.Error().Err(err).Msg("journal")
 	case n > 0:
 		a.Log.Debug().Str("root", r.Name).Str("path", rel).Int("files", n).Msg("deleted locally; the backup stays")
+		abortDeleted(ctx, a.Uploader, a.Log)
 	}
 }
 
@@ -101,6 +102,7 @@ func (a *Agent) gone(ctx context.Context, r Root, rel string, dir bool) {
 func (a *Agent) skipped(path string, err error) {
 	if isDiskFull(err) {
 		a.stateFull(err)
+		a.track.waitRoom(path)
 		return
 	}
 	a.track.fail(path, err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/media"
+	"github.com/cloudkeep/cloudkeep/storage"
+	"github.com/cloudkeep/cloudkeep/uploader"
 	"github.com/rs/zerolog"
 )
 
@@ -25,10 +27,11 @@ type job struct {
 
 // scanner compares folders with the journal and decides what to upload.
 type scanner struct {
-	journal *journal.Journal
-	filter  *media.Filter
-	keys    KeyTemplate
-	log     zerolog.Logger
+	journal  *journal.Journal
+	filter   *media.Filter
+	keys     KeyTemplate
+	log      zerolog.Logger
+	uploader *uploader.Uploader // aborts the uploads of files found gone; may be nil
 
 	mu      sync.Mutex
 	skipped map[string]string // root + "/" + rel: the reason last logged
@@ -127,7 +130,22 @@ func (s *scanner) scanRoot(ctx context.Context, root Root, want func(job), onErr
 	if len(gone) > 0 {
 		_, err = s.journal.MarkGone(ctx, root.Name, gone)
 	}
+	if err == nil {
+		abortDeleted(ctx, s.uploader, s.log)
+	}
 	return st, err
+}
+
+// abortDeleted aborts the multipart uploads of files marked deleted, so
+// that a file gone after a crash leaves no incomplete upload behind. A
+// failure is said and left for the next call.
+func abortDeleted(ctx context.Context, up *uploader.Uploader, log zerolog.Logger) {
+	if up == nil {
+		return
+	}
+	if _, err := up.AbortDeleted(ctx); err != nil && ctx.Err() == nil {
+		log.Warn().Str("error", storage.Short(err)).Msg("could not abort the upload of a file that is gone; trying again later")
+	}
 }
 
 // consider decides whether a file is media to upload, and records it in

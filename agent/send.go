@@ -27,19 +27,24 @@ type sender struct {
 // what the uploader reported, and why the file was not stored (nil when it
 // was, or when it vanished). A file whose content this account already
 // stores under another key (a rename, a copy, a restored file) is copied
-// on the server instead of sent again (findCopy).
-func (s *sender) send(ctx context.Context, j job, progress func(int64)) (outcome, uploader.Result, error) {
+// on the server instead of sent again (findCopy). progress is told the
+// bytes sent, found the bytes the server already holds (nil: progress is
+// told those too); both may be nil.
+func (s *sender) send(ctx context.Context, j job, progress, found func(int64)) (outcome, uploader.Result, error) {
 	if !s.keys.Ready() {
 		return outSignedOut, uploader.Result{}, auth.ErrSignedOut // no account: no key to store under
 	}
 	j.key = s.keys.Key(j.root.Name, j.file.Path) // the account may have changed since the scan
 	if err := s.journal.MarkUploading(ctx, j.file.ID); err != nil {
-		if interrupted(ctx, err) {
+		switch {
+		case interrupted(ctx, err):
 			return outInterrupted, uploader.Result{}, err
+		case isDiskFull(err):
+			return outStateFull, uploader.Result{}, err
 		}
 		return outFailed, uploader.Result{}, err
 	}
-	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Progress: progress, FindCopy: s.findCopy(j.key)}
+	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Progress: progress, Found: found, FindCopy: s.findCopy(j.key)}
 	res, err := s.uploader.Upload(ctx, up)
 	o, err := s.record(ctx, j, res, err)
 	s.logResult(j, o, res, err)
@@ -62,23 +67,36 @@ func (s *sender) findCopy(key string) uploader.FindCopy {
 func (s *sender) record(ctx context.Context, j job, res uploader.Result, err error) (outcome, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return outVanished, s.journal.MarkDeleted(ctx, j.file.ID)
+		if err := s.journal.MarkDeleted(ctx, j.file.ID); err != nil {
+			return outVanished, err
+		}
+		abortDeleted(ctx, s.uploader, s.log)
+		return outVanished, nil
 	case interrupted(ctx, err):
 		return outInterrupted, err
 	case auth.IsSignedOut(err):
 		return outSignedOut, err
 	case isQuota(err):
 		return outQuota, err
+	case storage.Unreachable(err):
+		return outUnreachable, err // not the file's fault: it waits for the storage
+	case isDiskFull(err): // not the file's fault: it waits for room
+		return outStateFull, err
 	case err != nil:
-		if merr := s.journal.MarkFailed(ctx, j.file.ID, err); merr != nil {
+		if merr := s.journal.MarkFailed(ctx, j.file.ID, err); isDiskFull(merr) {
+			return outStateFull, merr
+		} else if merr != nil {
 			err = errors.Join(err, merr)
 		}
 		return outFailed, err
 	}
 	stored := journal.Stored{Identity: res.Identity, Key: res.Key, ETag: res.ETag, SHA256: res.SHA256}
 	if err := s.journal.MarkDone(ctx, j.file.ID, stored); err != nil {
-		if interrupted(ctx, err) {
+		switch {
+		case interrupted(ctx, err):
 			return outInterrupted, err
+		case isDiskFull(err):
+			return outStateFull, err
 		}
 		return outFailed, err
 	}
@@ -102,7 +120,7 @@ func (s *sender) logResult(j job, o outcome, res uploader.Result, err error) {
 		s.log.Debug().Str("path", j.abs).Msg("file vanished before upload")
 	case outInterrupted:
 		s.log.Debug().Str("key", j.key).Msg("upload interrupted; it resumes on the next start")
-	case outSignedOut, outQuota: // the caller says it once for every file
+	case outSignedOut, outQuota, outUnreachable, outStateFull: // said once for every file
 	case outFailed:
 		s.log.Error().Err(err).Str("path", j.abs).Msg("upload failed")
 	case outAlreadyStored:

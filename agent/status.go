@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -87,8 +88,9 @@ const (
 type tracker struct {
 	mu      sync.Mutex
 	state   string
-	quota   string // the storage's refusal for lack of space; "" when there is room
-	full    string // why the state disk cannot be written; "" when it can
+	quota   string           // the storage's refusal for lack of space; "" when there is room
+	full    string           // why the state disk cannot be written; "" when it can
+	waiting map[string]int64 // files not journaled for lack of room, by path: their size
 	started time.Time
 	uploads map[int64]*inflight
 	errors  []ErrorEntry
@@ -123,13 +125,43 @@ func (t *tracker) setQuota(msg string) bool {
 }
 
 // setStateFull records why the state disk cannot be written ("" when it
-// can) and reports whether that changed.
+// can) and reports whether that changed. With room again, the files that
+// waited for it are forgotten: the rescan that follows journals them.
 func (t *tracker) setStateFull(msg string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	changed := t.full != msg
 	t.full = msg
+	if msg == "" {
+		t.waiting = nil
+	}
 	return changed
+}
+
+// waitRoom counts a file that could not be journaled because the state
+// disk is full: it waits for room, and the status shows it as queued.
+func (t *tracker) waitRoom(path string) {
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.waiting == nil {
+		t.waiting = map[string]int64{}
+	}
+	t.waiting[path] = size
+}
+
+// withWaiting adds the files waiting for room on the state disk to q.
+func (t *tracker) withWaiting(q QueueStatus) QueueStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, size := range t.waiting {
+		q.Files++
+		q.Bytes += size
+	}
+	return q
 }
 
 // stateFull reports whether the state disk is full.

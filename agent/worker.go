@@ -45,9 +45,37 @@ func (a *Agent) changing(j job) bool {
 	return err != nil || !journal.IdentityOf(fi).Equal(j.file.Identity) || time.Since(fi.ModTime()) < a.Settle
 }
 
+// cleanUp aborts stale multipart uploads (abortStale) in the background,
+// trying again while the storage does not answer, then lets the workers
+// go. Watching and scanning do not wait for it.
+func (a *Agent) cleanUp(ctx context.Context) {
+	defer close(a.cleaned)
+	for wait := a.RetryBase / 4; ; wait = min(2*wait, 5*time.Minute) {
+		err := abortStale(ctx, a.Keys, a.Journal, a.Uploader)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		if !storage.Unreachable(err) {
+			a.Log.Warn().Str("error", storage.Short(err)).Msg("could not clean up stale uploads")
+			return
+		}
+		a.Log.Debug().Str("error", storage.Short(err)).Str("retry_in", wait.String()).Msg("stale uploads: storage unreachable")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
 // work uploads queued files until ctx ends. Uploads run under uploads,
 // which outlives ctx by the shutdown grace.
 func (a *Agent) work(ctx, uploads context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-a.cleaned: // an upload begun before would look stale
+	}
 	for {
 		j, ok := a.queue.next(ctx)
 		if !ok {
@@ -60,7 +88,7 @@ func (a *Agent) work(ctx, uploads context.Context) {
 
 // upload sends one file and acts on how it ended.
 func (a *Agent) upload(uploads context.Context, j job) {
-	o, res, err := a.send.send(uploads, j, a.track.begin(j))
+	o, res, err := a.send.send(uploads, j, a.track.begin(j), nil)
 	a.track.end(j, o, res, err)
 	switch o {
 	case outStored, outCopied, outAlreadyStored:
@@ -72,12 +100,28 @@ func (a *Agent) upload(uploads context.Context, j job) {
 		a.queue.push(j) // uploaded once space frees
 		q, _ := storage.IsQuota(err)
 		a.quotaReached(q)
+	case outUnreachable: // the storage says so in its status, once
+		a.queue.retryAfter(j, a.RetryBase)
+	case outStateFull: // nothing could be journaled: not the file's fault
+		a.stateFull(err)
+		a.queue.push(j)
 	case outFailed:
-		if isDiskFull(err) { // nothing could be journaled: not the file's fault
-			a.stateFull(err)
-			a.queue.push(j)
-			return
-		}
 		a.queue.retryLater(j, a.RetryBase)
 	}
+}
+
+// retryAfter queues j again after delay, unless it is queued again before:
+// like retryLater, but not counted as a failure of the file.
+func (q *queue) retryAfter(j job, delay time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.retrying[j.file.ID]; ok {
+		return
+	}
+	q.retrying[j.file.ID] = time.AfterFunc(delay, func() {
+		q.mu.Lock()
+		delete(q.retrying, j.file.ID)
+		q.mu.Unlock()
+		q.push(j)
+	})
 }

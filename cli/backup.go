@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,7 +51,10 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	if err := be.requireSignIn(ctx); err != nil {
 		return err
 	}
-	if err := be.checkBucket(ctx); err != nil {
+	giveUpAfter := time.Duration(cfg.Storage.GiveUpAfter)
+	be.health.Logging(log.With().Str("component", "storage").Logger(),
+		fmt.Sprintf("storage unreachable; the backup gives up unless it answers within %s", giveUpAfter))
+	if err := be.awaitBucket(ctx, giveUpAfter); err != nil {
 		return err
 	}
 	if err := be.openUploads(ctx); err != nil {
@@ -77,7 +81,7 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	ctx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)
 	if h := storageHealth(cfg, be); h != nil {
-		go giveUpWhenUnreachable(ctx, h, time.Duration(cfg.Storage.GiveUpAfter), giveUp)
+		go giveUpWhenUnreachable(ctx, h, giveUpAfter, giveUp)
 	}
 	b.StateDir = cfg.StateDir
 	start := time.Now()
@@ -92,6 +96,9 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	}
 	if err != nil {
 		return &exitError{exitFailed, fmt.Errorf("backup interrupted: %w", err)}
+	}
+	if sum.StateFull != nil { // the files left are not failures: said once
+		return &exitError{exitFailed, sum.StateFull}
 	}
 	if len(sum.Failed) > 0 {
 		return &exitError{exitFailed, fmt.Errorf("%d file(s) not backed up", len(sum.Failed))}
@@ -130,16 +137,23 @@ func (g *globals) barLogger(cfg *config.Agent) (zerolog.Logger, bool) {
 	return newLogger(g.stderr, level, cfg.Log.Format), bar
 }
 
-// barProgress draws files and bytes, rate and ETA on a terminal.
+// barProgress draws files and bytes, rate and ETA on a terminal. The bar
+// counts the bytes to send: those the storage already holds (a resumed
+// upload's parts, files already stored) are taken out of its total, so
+// they move it on without counting in the rate or the ETA.
 type barProgress struct {
 	w     io.Writer
 	bar   *progressbar.ProgressBar
 	files int
 	done  atomic.Int64
+
+	mu      sync.Mutex
+	planned int64 // bytes of the planned files
+	found   int64 // of those, bytes the storage already holds
 }
 
 func (p *barProgress) Planned(files int, bytes int64) {
-	p.files = files
+	p.files, p.planned = files, bytes
 	p.bar = progressbar.NewOptions64(bytes,
 		progressbar.OptionSetWriter(p.w),
 		progressbar.OptionShowBytes(true),
@@ -157,6 +171,16 @@ func (p *barProgress) Planned(files int, bytes int64) {
 // that failed).
 func (p *barProgress) Add(n int64) { p.bar.Add64(n) }
 
+// Found takes n bytes the storage already holds out of the total, or puts
+// them back when n is negative (a part that differs, to be sent after all).
+// The bar's total stays above zero: the library draws nothing of a zero.
+func (p *barProgress) Found(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.found += n
+	p.bar.ChangeMax64(max(p.planned-p.found, 1))
+}
+
 func (p *barProgress) FileDone() {
 	p.bar.Describe(fmt.Sprintf("%d/%d files", p.done.Add(1), p.files))
 }
@@ -167,9 +191,16 @@ func (p *barProgress) finish() {
 	if p.bar == nil {
 		return
 	}
-	if st := p.bar.State(); st.CurrentNum >= st.Max {
+	p.mu.Lock()
+	found := p.found
+	p.mu.Unlock()
+	switch st := p.bar.State(); {
+	case found >= p.planned: // nothing was sent: the summary says what was found
+		p.bar.Clear()
+		return
+	case st.CurrentNum+found >= p.planned:
 		p.bar.Finish()
-	} else {
+	default:
 		p.bar.Exit()
 	}
 	fmt.Fprintln(p.w)

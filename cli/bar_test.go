@@ -19,17 +19,13 @@ func TestBarProgress_Rate(t *testing.T) {
 	p.Planned(1, 100<<20)
 	time.Sleep(300 * time.Millisecond) // the first part on its way
 	p.Add(5 << 20)
-	rates := regexp.MustCompile(`\(([0-9.]+ [kMGT]?B)/s\)`).FindAllStringSubmatch(out.String(), -1)
+	rates := drawnRates(t, out.String())
 	if len(rates) == 0 {
 		t.Fatalf("no rate drawn: %q", out.String())
 	}
 	for _, r := range rates {
-		n, err := humanize.ParseBytes(r[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if limit := uint64(5<<20) * 10 / 3; n > limit { // 5 MiB in at least 0.3 s
-			t.Errorf("rate %s/s, want at most %s/s", r[1], humanize.Bytes(limit))
+		if limit := uint64(5<<20) * 10 / 3; r > limit { // 5 MiB in at least 0.3 s
+			t.Errorf("rate %s/s, want at most %s/s", humanize.Bytes(r), humanize.Bytes(limit))
 		}
 	}
 }
@@ -50,4 +46,57 @@ func TestBarProgress_TakeBackAndFinishShort(t *testing.T) {
 	if got := p.bar.State().CurrentNum; got != 30 || strings.Contains(out.String(), "100%") {
 		t.Errorf("bar at %d after finishing short, drawn %q; want 30 and never 100%%", got, out.String())
 	}
+}
+
+// Bytes the storage already holds (a resumed upload's parts, files already
+// stored) move the bar on but never count in its rate: a resumed 30 MiB
+// video with 20 MiB stored shows the rate of what is sent.
+func TestBarProgress_FoundBytesNotInRate(t *testing.T) {
+	var out bytes.Buffer
+	p := &barProgress{w: &out}
+	p.Planned(1, 30<<20)
+	time.Sleep(300 * time.Millisecond)
+	p.Found(20 << 20)
+	p.Add(1 << 20)
+	if st := p.bar.State(); st.CurrentNum != 1<<20 || st.Max != 10<<20 {
+		t.Errorf("bar at %d of %d, want 1 MiB of the 10 MiB left to send", st.CurrentNum, st.Max)
+	}
+	for _, r := range drawnRates(t, out.String()) {
+		if limit := uint64(1<<20) * 10 / 3; r > limit { // 1 MiB sent in at least 0.3 s
+			t.Errorf("rate %s/s, want at most %s/s", humanize.Bytes(r), humanize.Bytes(limit))
+		}
+	}
+
+	// A lost journal: every file is found stored, nothing is sent. The bar
+	// goes away; the summary says what was found.
+	out.Reset()
+	p = &barProgress{w: &out}
+	p.Planned(4, 40<<20)
+	time.Sleep(300 * time.Millisecond)
+	p.Found(40 << 20)
+	for range 4 {
+		p.FileDone()
+	}
+	p.finish()
+	if rates := drawnRates(t, out.String()); len(rates) > 0 {
+		t.Errorf("a rate drawn with nothing sent: %q", out.String())
+	}
+	if !strings.HasSuffix(out.String(), "\r") {
+		t.Errorf("drawn %q, want the bar cleared at the end", out.String())
+	}
+}
+
+// drawnRates returns the rates the bar drew, in bytes per second, less
+// the rounding of its two or three digits (17.47 MB/s is drawn "18 MB/s").
+func drawnRates(t *testing.T, drawn string) []uint64 {
+	t.Helper()
+	var out []uint64
+	for _, r := range regexp.MustCompile(`\(([0-9.]+ [kMGT]?B)/s\)`).FindAllStringSubmatch(drawn, -1) {
+		n, err := humanize.ParseBytes(r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n*20/21)
+	}
+	return out
 }

@@ -145,6 +145,18 @@ func (c *connectCheck) clock(server string, date time.Time) {
 	}
 }
 
+// clockSkew is the error of a storage that refused a request because this
+// machine's clock is too far from its own: by how much, and the fix.
+func clockSkew(ctx context.Context, u *url.URL) error {
+	const fix = "signed requests fail beyond 15m; set the time (NTP)"
+	date, err := serverDate(ctx, u.String())
+	if err != nil {
+		return fmt.Errorf("the clock is too far from the storage's at %s: %s", u.Host, fix)
+	}
+	skew := time.Since(date).Round(time.Second)
+	return fmt.Errorf("the clock is %s %s the storage's at %s: %s", skew.Abs(), aheadOrBehind(skew), u.Host, fix)
+}
+
 func aheadOrBehind(skew time.Duration) string {
 	if skew > 0 {
 		return "ahead of"

@@ -1,8 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -26,7 +32,7 @@ func (f *restoreFlags) add(cmd *cobra.Command) {
 
 // items lists the stored files of this account (or static user).
 func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f restoreFlags) ([]restore.Item, error) {
-	filter := restore.Filter{Device: f.device}
+	var filter restore.Filter // the device is the key's, below
 	if f.since != "" {
 		t, err := time.ParseInLocation(time.DateOnly, f.since, time.Local)
 		if err != nil {
@@ -42,10 +48,18 @@ func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f re
 	if err != nil {
 		return nil, storageFailure(err)
 	}
-	for i := range items { // paths relative to the account, whatever the prefix
-		items[i].Rel = f.prefix + items[i].Rel
+	kp := keyTemplate(cfg, be.bucket).Parser()
+	out := items[:0]
+	for _, it := range items {
+		it.Rel = f.prefix + it.Rel // relative to the account, whatever the prefix
+		if p, ok := kp.Parse(it.Key); ok && p.Device != "" {
+			it.Device = p.Device // what the path says, whatever the metadata
+		}
+		if f.device == "" || it.Device == f.device {
+			out = append(out, it)
+		}
 	}
-	return items, nil
+	return out, nil
 }
 
 // storageFailure makes a refusal of the storage a failure of the command
@@ -69,6 +83,9 @@ func lsCmd(g *globals) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
+				if cmd.Flags().Changed("prefix") {
+					return usageError(fmt.Errorf("give the prefix once: as PREFIX (%q) or with --prefix (%q)", args[0], f.prefix))
+				}
 				f.prefix = args[0]
 			}
 			cfg, err := g.loadConfig()
@@ -86,26 +103,67 @@ func lsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(g.stdout, items)
-			}
-			var total int64
-			for _, it := range items {
-				total += it.Size
-				if long {
-					fmt.Fprintf(g.stdout, "%10s  %s  %-12s  %s\n", humanize.IBytes(uint64(it.Size)),
-						it.MTime.Local().Format("2006-01-02 15:04"), it.Device, it.Rel)
-				} else {
-					fmt.Fprintln(g.stdout, it.Rel)
+				if items == nil {
+					items = []restore.Item{} // [], not null
 				}
+				err = writeJSON(g.stdout, items)
+			} else {
+				printItems(g.stdout, items, long)
 			}
-			if long {
-				fmt.Fprintf(g.stdout, "%d file(s), %s\n", len(items), humanize.IBytes(uint64(total)))
+			if err == nil && len(items) == 0 {
+				err = &exitError{exitFailed, lsNoMatch(f)}
 			}
-			return nil
+			return err
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&long, "long", "l", false, "sizes, modification times and devices")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// printItems writes one line per item (with --long its size, modification
+// time and device, and a total); a name with a control character or a
+// byte that is not UTF-8 is printed quoted, as Go quotes strings.
+func printItems(w io.Writer, items []restore.Item, long bool) {
+	var total int64
+	for _, it := range items {
+		total += it.Size
+		if long {
+			fmt.Fprintf(w, "%10s  %s  %-12s  %s\n", humanize.IBytes(uint64(it.Size)),
+				it.MTime.Local().Format("2006-01-02 15:04"), shown(it.Device), shown(it.Rel))
+		} else {
+			fmt.Fprintln(w, shown(it.Rel))
+		}
+	}
+	if long {
+		fmt.Fprintf(w, "%d file(s), %s\n", len(items), humanize.IBytes(uint64(total)))
+	}
+}
+
+// shown is s, quoted when printing it as it is could split a line or
+// reach the terminal as a control sequence.
+func shown(s string) string {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// lsNoMatch says that the selection holds no file.
+func lsNoMatch(f restoreFlags) error {
+	var sel []string
+	if f.device != "" {
+		sel = append(sel, fmt.Sprintf("--device %q", f.device))
+	}
+	if f.prefix != "" {
+		sel = append(sel, fmt.Sprintf("prefix %q", f.prefix))
+	}
+	if f.since != "" {
+		sel = append(sel, "--since "+f.since)
+	}
+	if len(sel) == 0 {
+		return errors.New("this account has no backed-up files")
+	}
+	return fmt.Errorf("no backed-up file matches %s", strings.Join(sel, " "))
 }

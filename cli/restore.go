@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,7 +63,9 @@ restore.`,
 				return err
 			}
 			if len(args) == 1 {
-				to.dest = config.ExpandHome(args[0])
+				if to.dest, err = checkDest(config.ExpandHome(args[0])); err != nil {
+					return err
+				}
 			}
 			return g.restore(cmd, cfg, f, to)
 		},
@@ -110,6 +114,17 @@ func (g *globals) restore(cmd *cobra.Command, cfg *config.Agent, f restoreFlags,
 		return &exitError{exitFailed, left.err()}
 	}
 	return nil
+}
+
+// checkDest refuses a DEST that is empty or not a folder (a usage error).
+func checkDest(dest string) (string, error) {
+	if dest == "" {
+		return "", usageError(errors.New(`DEST is empty: give the folder to restore into, such as ~/restored ("." for this one)`))
+	}
+	if fi, err := os.Stat(dest); err == nil && !fi.IsDir() {
+		return "", usageError(fmt.Errorf("DEST %s is not a folder", dest))
+	}
+	return dest, nil
 }
 
 // restoreItems lists what f selects and, with --to-roots, where each file
@@ -183,7 +198,7 @@ func recorder(ctx context.Context, cfg *config.Agent, kt agent.KeyTemplate) (*re
 type notInRoots struct {
 	device  string
 	byRoot  map[string]int
-	foreign int
+	foreign []string // keys
 }
 
 // intoRoots keeps the items of device, each with its Target in the watched
@@ -198,8 +213,9 @@ func intoRoots(items []restore.Item, kp agent.KeyParser, device string, watched 
 	for _, it := range items {
 		p, ok := kp.Parse(it.Key)
 		switch {
-		case !ok:
-			left.foreign++
+		case !ok && it.Device == device:
+			left.foreign = append(left.foreign, it.Key)
+		case !ok: // another device's, or nobody knows whose
 		case cmp.Or(p.Device, it.Device) != device: // another device's
 		case folder[p.Root] == "":
 			left.byRoot[p.Root]++
@@ -212,7 +228,7 @@ func intoRoots(items []restore.Item, kp agent.KeyParser, device string, watched 
 }
 
 func (n notInRoots) files() int {
-	total := n.foreign
+	total := len(n.foreign)
 	for _, c := range n.byRoot {
 		total += c
 	}
@@ -228,8 +244,9 @@ func (n notInRoots) print(g *globals, cfg *config.Agent) {
 		fmt.Fprintf(g.stdout, "  not restored: %d file(s) of root %q of device %q: this config watches no folder named %q\n",
 			n.byRoot[root], root, n.device, root)
 	}
-	if n.foreign > 0 {
-		fmt.Fprintf(g.stdout, "  not restored: %d file(s) whose keys do not follow storage.key_template %q\n", n.foreign, cfg.Storage.KeyTemplate)
+	if len(n.foreign) > 0 {
+		fmt.Fprintf(g.stdout, "  not restored: %d file(s) whose keys do not follow storage.key_template %q: %s\n",
+			len(n.foreign), cfg.Storage.KeyTemplate, firstFew(n.foreign))
 	}
 }
 
@@ -268,4 +285,16 @@ func noMatch(cfg *config.Agent, f restoreFlags, to restoreTo) error {
 		return errors.New("nothing to restore: " + whose)
 	}
 	return fmt.Errorf("nothing to restore: %s matches %s", whose, strings.Join(sel, " "))
+}
+
+// firstFew lists the first three names, quoted, and how many more.
+func firstFew(names []string) string {
+	var q []string
+	for _, n := range names[:min(len(names), 3)] {
+		q = append(q, strconv.Quote(n))
+	}
+	if len(names) > 3 {
+		q = append(q, fmt.Sprintf("and %d more", len(names)-3))
+	}
+	return strings.Join(q, ", ")
 }

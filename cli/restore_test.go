@@ -17,11 +17,13 @@ func TestIntoRoots(t *testing.T) {
 		{Key: "alice/laptop/camera/d.jpg"},
 		{Key: "alice/laptop/camera/e.jpg"},
 		{Key: "alice/phone/pictures/f.jpg"},
-		{Key: "alice/old-layout.jpg"},
+		{Key: "alice/old-layout.jpg", Device: "laptop"},
+		{Key: "alice/phone-old-layout.jpg", Device: "phone"},
+		{Key: "alice/laptop/pictures/new\nline.jpg"},
 	}
 	roots := []agent.Root{{Name: "pictures", Path: "/home/a/Pictures"}, {Name: "music", Path: "/home/a/Music"}}
 	got, left := intoRoots(items, kt.Parser(), "laptop", roots)
-	want := []string{"/home/a/Pictures/2024/a.jpg", "/home/a/Pictures/50%/b.jpg", "/home/a/Pictures/etc/c.jpg"}
+	want := []string{"/home/a/Pictures/2024/a.jpg", "/home/a/Pictures/50%/b.jpg", "/home/a/Pictures/etc/c.jpg", "/home/a/Pictures/new\nline.jpg"}
 	if len(got) != len(want) {
 		t.Fatalf("placed %d items, want %d: %+v", len(got), len(want), got)
 	}
@@ -30,7 +32,7 @@ func TestIntoRoots(t *testing.T) {
 			t.Errorf("%s: target %s, want %s", it.Key, it.Target, want[i])
 		}
 	}
-	if left.byRoot["camera"] != 2 || len(left.byRoot) != 1 || left.foreign != 1 || left.files() != 3 {
+	if left.byRoot["camera"] != 2 || len(left.byRoot) != 1 || len(left.foreign) != 1 || left.foreign[0] != "alice/old-layout.jpg" || left.files() != 3 {
 		t.Errorf("left out: got %+v, want 2 of camera and 1 foreign", left)
 	}
 	if got, _ := intoRoots(items, kt.Parser(), "phone", roots); len(got) != 1 || got[0].Target != filepath.FromSlash("/home/a/Pictures/f.jpg") {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/config"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 func runCmd(g *globals) *cobra.Command {
@@ -35,6 +36,10 @@ get shutdown_grace to finish; the rest resume on the next start.`,
 	}
 }
 
+// startupCheck is how long the agent waits for the storage to answer its
+// bucket check before it starts without.
+const startupCheck = 3 * time.Second
+
 // newAgent builds the agent from the config.
 func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent, func(), error) {
 	ctx := cmd.Context()
@@ -43,12 +48,17 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := be.checkBucket(ctx); errors.Is(err, errNoBucket) {
+	// At boot the network may not be up yet: the agent starts anyway, and
+	// uploads wait for the storage.
+	var unreachable *storage.UnreachableError
+	switch err := be.awaitBucket(ctx, startupCheck); {
+	case errors.Is(err, errNoBucket):
 		be.Close()
 		return nil, nil, err
-	} else if err != nil {
-		// At boot the network may not be up yet: uploads retry.
-		log.Warn().Err(err).Msg("storage not reachable yet; uploads will retry")
+	case errors.As(err, &unreachable):
+		log.Warn().Str("error", unreachable.LastError).Msg("storage not reachable yet; uploads wait for it")
+	case err != nil:
+		log.Error().Str("error", storage.Short(err)).Msg("check the storage")
 	}
 	if err := be.openUploads(ctx); err != nil {
 		be.Close()

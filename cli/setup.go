@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +71,7 @@ type bucket struct {
 	client  *minio.Client    // static mode; nil in account mode
 	session *auth.Session    // account mode; nil in static mode
 	granted *storage.Granted // account mode; nil in static mode
+	health  *storage.Health  // whether the storage answers
 }
 
 // newBucket connects to the storage: with static keys, or in account mode
@@ -78,6 +80,7 @@ type bucket struct {
 func newBucket(cfg *config.Agent, log zerolog.Logger, onRetry func()) (*bucket, error) {
 	s := cfg.Storage
 	b := &bucket{log: log}
+	health := storage.NewHealth(cmp.Or(s.Endpoint, cfg.Account.URL)).Logging(log.With().Str("component", "storage").Logger(), storage.DownMessage)
 	var inner storage.Storage
 	if s.Credentials.Mode == "account" {
 		b.session = auth.NewSession(auth.File{Path: credentialsPath(cfg)}, cfg.Account.URL, cfg.Account.ClientID)
@@ -97,17 +100,19 @@ func newBucket(cfg *config.Agent, log zerolog.Logger, onRetry func()) (*bucket, 
 			return nil, err
 		}
 		tr = storage.WithRequestTimeout(tr, time.Duration(s.RequestTimeout))
-		// minio-go's own retries come before storage.Retry, which reports
-		// the storage unreachable: keep them few, or a dead network would
-		// go unreported for ten request timeouts.
-		client, err := minio.New(s.Endpoint, &minio.Options{Creds: creds, Secure: s.Secure, Region: s.Region, Transport: tr, MaxRetries: 2})
+		// minio-go's own retries come before storage.Retry: the transport
+		// reports a request that got no answer itself, at once.
+		client, err := minio.New(s.Endpoint, &minio.Options{Creds: creds, Secure: s.Secure, Region: s.Region,
+			Transport: storage.ReportingTo(tr, health), MaxRetries: 2})
 		if err != nil {
 			return nil, usageError(fmt.Errorf("storage.endpoint: %w", err))
 		}
 		b.client = client
 		inner = storage.NewDirect(client, s.Bucket)
 	}
-	b.st = storage.WithRetry(inner, storage.DefaultBackoff, log, onRetry)
+	r := storage.WithRetry(inner, storage.DefaultBackoff, log, onRetry)
+	r.Health = health
+	b.st, b.health = r, health
 	return b, nil
 }
 
@@ -140,8 +145,11 @@ func checkBucket(ctx context.Context, b *bucket, bucket string) error {
 	}
 	ok, err := client.BucketExists(ctx, bucket)
 	if err != nil {
-		if minio.ToErrorResponse(err).Code == "AccessDenied" {
+		switch minio.ToErrorResponse(err).Code {
+		case "AccessDenied":
 			return nil // may not list, may still write
+		case "RequestTimeTooSkewed":
+			return clockSkew(ctx, client.EndpointURL())
 		}
 		return fmt.Errorf("reach storage at %s: %w", client.EndpointURL().Host, err)
 	}
@@ -198,6 +206,36 @@ func (be *backend) requireSignIn(ctx context.Context) error {
 // missing, and with another error when the storage cannot be reached.
 func (be *backend) checkBucket(ctx context.Context) error {
 	return checkBucket(ctx, be.bucket, be.cfg.Storage.Bucket)
+}
+
+// awaitBucket is checkBucket, tried again while the storage does not
+// answer, for up to limit: then it returns a *storage.UnreachableError. A
+// request that stalls counts against limit too, however long
+// request_timeout is.
+func (be *backend) awaitBucket(ctx context.Context, limit time.Duration) error {
+	start := time.Now()
+	for {
+		left := limit - time.Since(start)
+		cctx, cancel := context.WithTimeout(ctx, left)
+		err := be.checkBucket(cctx)
+		timedOut := cctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if timedOut {
+			err = storage.NoAnswer(left)
+			be.health.Report(err)
+		}
+		if err == nil || ctx.Err() != nil || !storage.Unreachable(err) {
+			return err
+		}
+		if time.Since(start) >= limit-100*time.Millisecond {
+			return &storage.UnreachableError{HealthStatus: storage.HealthStatus{Endpoint: be.health.Status().Endpoint, LastError: storage.Short(err)}, For: limit}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(500*time.Millisecond, limit-time.Since(start))):
+		}
+	}
 }
 
 // openUploads opens the journal and the uploader that writes to it.

@@ -35,6 +35,7 @@ func (e *Error) Error() string {
 type source struct {
 	file string
 	at   map[string]origin
+	zero map[string]bool // keys the file sets to a zero value, which defaults would hide
 }
 
 type origin struct {
@@ -74,6 +75,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 			d.fail(n.Line, key, "want a single value, got %s", describe(n))
 		} else if err := u.UnmarshalYAML(n); err != nil {
 			d.fail(n.Line, key, "%s", err)
+		} else {
+			d.noteZero(n, v, key)
 		}
 		return
 	}
@@ -86,7 +89,20 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		d.decodeMap(n, v, key)
 	default:
 		d.decodeScalar(n, v, key)
+		d.noteZero(n, v, key)
 	}
+}
+
+// noteZero remembers a key the file sets to zero ("0", "0s"), so that a
+// minimum is checked against what was written, not the default it gets.
+func (d *decoder) noteZero(n *yaml.Node, v reflect.Value, key string) {
+	if key == "" || isNull(n) || !v.IsZero() {
+		return
+	}
+	if d.src.zero == nil {
+		d.src.zero = map[string]bool{}
+	}
+	d.src.zero[key] = true
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {

@@ -271,12 +271,18 @@ func (v *validator) oneOf(key, got string, want ...string) bool {
 }
 
 func (v *validator) atLeast(key string, got Duration, least time.Duration) {
+	if v.src.zero[key] {
+		got = 0
+	}
 	if time.Duration(got) < least {
 		v.add(key, "%s is below the minimum of %s", time.Duration(got), least)
 	}
 }
 
 func (v *validator) between(key string, got, lo, hi int) {
+	if v.src.zero[key] {
+		got = 0
+	}
 	if got < lo || got > hi {
 		v.add(key, "%d is out of range %d to %d", got, lo, hi)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 // get returns the body of a GET to url.
@@ -88,7 +89,7 @@ func TestRun_StorageUnreachableInStatus(t *testing.T) {
 	if attempts < 3 || retried > 2 {
 		t.Errorf("%g requests retried, %d \"retrying\" lines logged: want several retries, at most one line per distinct error", attempts, retried)
 	}
-	if n := logLines(logs, "storage unreachable; retrying (see `cloudkeep status`)"); n != 1 {
+	if n := logLines(logs, storage.DownMessage); n != 1 {
 		t.Errorf("%d lines say the storage is unreachable, want 1", n)
 	}
 	for line := range strings.Lines(logs) {

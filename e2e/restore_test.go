@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/cloudkeep/cloudkeep/restore"
 )
 
 // Back up a tree, lose it, restore it: every byte and mtime comes back.
@@ -74,7 +76,7 @@ func TestRestore_ResumesAfterKill(t *testing.T) {
 	}
 	w.writeConfig("  bandwidth_limit: 40MiB/s\n")
 	dest := filepath.Join(w.dir, "restored")
-	part := filepath.Join(dest, "laptop", "pictures", "movie.mp4.cloudkeep-part")
+	part := restore.PartName(filepath.Join(dest, "laptop", "pictures", "movie.mp4"), restore.Item{Key: "alice/laptop/pictures/movie.mp4"})
 	cmd := w.command("restore", dest)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -130,8 +132,9 @@ func TestRestore_CorruptObject(t *testing.T) {
 	if res.code != 1 || !strings.Contains(res.stdout, "failed: "+key+": checksum mismatch") {
 		t.Errorf("restore: %d %q", res.code, res.stdout)
 	}
-	for _, p := range []string{"a.jpg", "a.jpg.cloudkeep-part"} {
-		if _, err := os.Stat(filepath.Join(dest, "laptop", "pictures", p)); !os.IsNotExist(err) {
+	a := filepath.Join(dest, "laptop", "pictures", "a.jpg")
+	for _, p := range []string{a, restore.PartName(a, restore.Item{Key: key})} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s exists after a checksum mismatch", p)
 		}
 	}

@@ -127,15 +127,13 @@ func (j *Journal) MarkFailed(ctx context.Context, id int64, cause error) error {
 }
 
 // MarkDeleted records that the local file is gone. The remote copy is kept,
-// and so is the row's record of it.
+// and so is the row's record of it. Its upload in flight stays journaled
+// until aborted (DeletedUploads).
 func (j *Journal) MarkDeleted(ctx context.Context, id int64) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE files SET state = ?, updated_ns = ? WHERE id = ?`,
-			Deleted, time.Now().UnixNano(), id)
-		if err != nil {
-			return fmt.Errorf("mark file %d deleted: %w", id, err)
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM uploads WHERE file_id = ?`, id)
-		return err
-	})
+	_, err := j.db.ExecContext(ctx, `UPDATE files SET state = ?, updated_ns = ? WHERE id = ?`,
+		Deleted, time.Now().UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("mark file %d deleted: %w", id, err)
+	}
+	return nil
 }

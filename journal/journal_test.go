@@ -96,8 +96,19 @@ func TestJournal_Multipart(t *testing.T) {
 	if err := j.MarkDeleted(ctx, f.ID); err != nil {
 		t.Fatal(err)
 	}
+	// The upload of a deleted file waits to be aborted, then is forgotten.
+	gone, err := j.DeletedUploads(ctx)
+	if err != nil || len(gone) != 1 || gone[0].FileID != f.ID || gone[0].Key != "k" || gone[0].UploadID != "u2" {
+		t.Errorf("DeletedUploads after delete: got %+v, %v", gone, err)
+	}
+	if err := j.EndMultipart(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := j.Multipart(ctx, f.ID); !errors.Is(err, journal.ErrNotFound) {
 		t.Errorf("after delete: got %v", err)
+	}
+	if gone, _ := j.DeletedUploads(ctx); len(gone) != 0 {
+		t.Errorf("DeletedUploads after EndMultipart: got %+v", gone)
 	}
 	totals, _ := j.Totals(ctx)
 	if totals[journal.Deleted].Files != 1 || totals[journal.Deleted].Bytes != 1 {

@@ -112,6 +112,26 @@ func (j *Journal) EndMultipart(ctx context.Context, fileID int64) error {
 	return nil
 }
 
+// DeletedUploads returns the uploads in flight of files marked deleted:
+// they will never complete, and are to be aborted (then EndMultipart).
+func (j *Journal) DeletedUploads(ctx context.Context) ([]Multipart, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT u.file_id, u.object_key, u.upload_id
+		FROM uploads u JOIN files f ON f.id = u.file_id WHERE f.state = ?`, Deleted)
+	if err != nil {
+		return nil, fmt.Errorf("list uploads of deleted files: %w", err)
+	}
+	defer rows.Close()
+	var out []Multipart
+	for rows.Next() {
+		var m Multipart
+		if err := rows.Scan(&m.FileID, &m.Key, &m.UploadID); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
 // UploadIDs returns the upload ids of every in-flight upload, by object key.
 func (j *Journal) UploadIDs(ctx context.Context) (map[string]string, error) {
 	rows, err := j.db.QueryContext(ctx, `SELECT upload_id, object_key FROM uploads`)

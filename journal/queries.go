@@ -61,7 +61,8 @@ func (j *Journal) Unfinished(ctx context.Context) ([]File, error) {
 }
 
 // MarkGone marks the rows of root at the given paths deleted, in one
-// transaction, and returns how many were changed.
+// transaction, and returns how many were changed. Their uploads in flight
+// stay journaled until aborted (DeletedUploads).
 func (j *Journal) MarkGone(ctx context.Context, root string, paths []string) (int, error) {
 	n := 0
 	err := j.tx(ctx, func(tx *sql.Tx) error {
@@ -74,10 +75,6 @@ func (j *Journal) MarkGone(ctx context.Context, root string, paths []string) (in
 			}
 			c, _ := res.RowsAffected()
 			n += int(c)
-			if _, err := tx.ExecContext(ctx, `DELETE FROM uploads WHERE file_id =
-				(SELECT id FROM files WHERE root = ? AND path = ?)`, root, p); err != nil {
-				return err
-			}
 		}
 		return nil
 	})
@@ -88,9 +85,12 @@ func (j *Journal) MarkGone(ctx context.Context, root string, paths []string) (in
 }
 
 // Totals is how many files and bytes are in each state.
-type Totals map[State]struct {
-	Files int
-	Bytes int64
+type Totals map[State]Count
+
+// Count is a number of files and their size in bytes.
+type Count struct {
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
 }
 
 // Totals counts files and bytes by state.
@@ -103,10 +103,7 @@ func (j *Journal) Totals(ctx context.Context) (Totals, error) {
 	t := Totals{}
 	for rows.Next() {
 		var s State
-		var v struct {
-			Files int
-			Bytes int64
-		}
+		var v Count
 		if err := rows.Scan(&s, &v.Files, &v.Bytes); err != nil {
 			return nil, err
 		}
@@ -118,7 +115,8 @@ func (j *Journal) Totals(ctx context.Context) (Totals, error) {
 // MarkGoneUnder marks deleted every row of root inside the folder dir (a
 // slash-separated path inside the root; "" is the root itself, all its
 // rows), and returns how many it changed. Paths are compared as bytes, as
-// they are on disk.
+// they are on disk. Their uploads in flight stay journaled until aborted
+// (DeletedUploads).
 func (j *Journal) MarkGoneUnder(ctx context.Context, root, dir string) (int, error) {
 	prefix := ""
 	if dir != "" {
@@ -133,9 +131,7 @@ func (j *Journal) MarkGoneUnder(ctx context.Context, root, dir string) (int, err
 			return err
 		}
 		n, _ = res.RowsAffected()
-		_, err = tx.ExecContext(ctx, `DELETE FROM uploads WHERE file_id IN
-			(SELECT id FROM files WHERE root = ? AND substr(CAST(path AS BLOB), 1, ?) = CAST(? AS BLOB))`, root, len(prefix), prefix)
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("mark files under %s/%s deleted: %w", root, dir, err)

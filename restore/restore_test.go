@@ -58,3 +58,29 @@ func TestRestore_EscapedNames(t *testing.T) {
 		})
 	}
 }
+
+// Items that come to one path: the first by key is restored, the others
+// fail; a different file in place is never replaced, whatever its name.
+func TestRestore_OnePathOnce(t *testing.T) {
+	dest := t.TempDir()
+	dir := filepath.Join(dest, "laptop", "p")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "b.jpg"), []byte("local"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b (restored).jpg"), []byte("notes"), 0o644)
+	st := objects{m: map[string]string{"alice/laptop/p/a%2Fb.jpg": "slash", "alice/laptop/p/a/b.jpg": "one",
+		"alice/laptop/p/a/./b.jpg": "two", "alice/laptop/p/b.jpg": "backed up"}}
+	var items []restore.Item
+	for k, v := range st.m {
+		items = append(items, restore.Item{Key: k, Rel: k[len("alice/"):], Size: int64(len(v))})
+	}
+	sum := restore.Restore(context.Background(), items, restore.Options{Storage: st, Dest: dest, Workers: 4, Log: zerolog.Nop()})
+	if sum.Restored != 3 || len(sum.Failed) != 1 || sum.Failed[0].Key != "alice/laptop/p/a/b.jpg" {
+		t.Fatalf("got %+v, want 3 restored and alice/laptop/p/a/b.jpg failed", sum)
+	}
+	for name, want := range map[string]string{"a%2Fb.jpg": "slash", "a/b.jpg": "two", "b.jpg": "local",
+		"b (restored).jpg": "notes", "b (restored 2).jpg": "backed up"} {
+		if got, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name))); string(got) != want {
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
+	}
+}

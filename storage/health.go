@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
 )
 
 // Health follows whether the storage answers: it is unreachable from the
@@ -25,11 +26,41 @@ type Health struct {
 	mu       sync.Mutex
 	since    time.Time // the first failure; zero while reachable
 	last     string    // the last failure, short
+	log      *zerolog.Logger
+	downMsg  string
 }
 
 // NewHealth returns the health of the storage at endpoint (a host:port or
 // a URL, for messages).
 func NewHealth(endpoint string) *Health { return &Health{endpoint: endpoint} }
+
+// DownMessage is what Report logs, by default, when the storage stops
+// answering.
+const DownMessage = "storage unreachable; uploads wait for it (see `cloudkeep status`)"
+
+// Logging makes Report log, to log, when the storage stops answering (with
+// down as the message) and when it answers again. Call it before h is
+// used. It returns h.
+func (h *Health) Logging(log zerolog.Logger, down string) *Health {
+	h.log, h.downMsg = &log, down
+	return h
+}
+
+// Report records how a request ended (see Unreachable) and, when h logs,
+// says so when the storage stops or starts answering again.
+func (h *Health) Report(err error) {
+	back, down := h.observe(err)
+	if h.log == nil {
+		return
+	}
+	switch {
+	case down:
+		h.log.Error().Str("endpoint", h.endpoint).Str("error", Short(err)).Msg(h.downMsg)
+	case back > 0:
+		h.log.Info().Str("endpoint", h.endpoint).Str("down_for", back.Round(time.Millisecond).String()).
+			Msg("storage reachable again")
+	}
+}
 
 // HealthStatus is a snapshot of a Health.
 type HealthStatus struct {
@@ -75,6 +106,11 @@ func (h *Health) observe(err error) (back time.Duration, down bool) {
 type UnreachableError struct {
 	HealthStatus
 	For time.Duration // how long it had been unreachable
+}
+
+// NoAnswer is the error of a request that got no answer within d.
+func NoAnswer(d time.Duration) error {
+	return &TimeoutError{msg: fmt.Sprintf("no answer within %s", d.Round(time.Millisecond))}
 }
 
 func (e *UnreachableError) Error() string {

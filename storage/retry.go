@@ -106,7 +106,7 @@ func WithRetry(s Storage, b Backoff, log zerolog.Logger, onRetry func()) *Retry 
 		b = DefaultBackoff
 	}
 	log = log.With().Str("component", "storage").Logger()
-	return &Retry{Storage: s, Backoff: b, Log: log, OnRetry: onRetry, Health: &Health{}, repeats: repeatlog.New(log, time.Minute)}
+	return &Retry{Storage: s, Backoff: b, Log: log, OnRetry: onRetry, Health: (&Health{}).Logging(log, DownMessage), repeats: repeatlog.New(log, time.Minute)}
 }
 
 func (r *Retry) do(ctx context.Context, op string, fn func() error) error {
@@ -123,19 +123,9 @@ func (r *Retry) do(ctx context.Context, op string, fn func() error) error {
 	})
 }
 
-// observe updates Health with how a request ended, and says when the
+// observe updates Health with how a request ended; Health says when the
 // storage stops or starts answering again.
-func (r *Retry) observe(err error) {
-	back, down := r.Health.observe(err)
-	switch {
-	case down:
-		r.Log.Error().Str("endpoint", r.Health.endpoint).Str("error", Short(err)).
-			Msg("storage unreachable; retrying (see `cloudkeep status`)")
-	case back > 0:
-		r.Log.Info().Str("endpoint", r.Health.endpoint).Str("down_for", back.Round(time.Millisecond).String()).
-			Msg("storage reachable again")
-	}
-}
+func (r *Retry) observe(err error) { r.Health.Report(err) }
 
 // Put retries, sending the body from its start each time.
 func (r *Retry) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta) (o Object, err error) {

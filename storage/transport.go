@@ -61,3 +61,31 @@ func (c *stallConn) Write(b []byte) (int, error) {
 	}
 	return written, nil
 }
+
+// ReportingTo returns rt that reports to h how each request ended, as soon
+// as it ends: a dial that fails or a request that times out makes the
+// storage unreachable at once, without waiting for the retries of the
+// client above; any answer below 500 makes it reachable. Requests whose
+// own context ended are not counted: that is the caller's doing.
+func ReportingTo(rt http.RoundTripper, h *Health) http.RoundTripper {
+	return &reporting{rt: rt, health: h}
+}
+
+type reporting struct {
+	rt     http.RoundTripper
+	health *Health
+}
+
+func (r *reporting) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.rt.RoundTrip(req)
+	switch {
+	case req.Context().Err() != nil:
+	case err != nil:
+		if Unreachable(err) {
+			r.health.Report(err)
+		}
+	case resp.StatusCode < 500:
+		r.health.Report(nil)
+	}
+	return resp, err
+}

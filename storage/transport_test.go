@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,5 +54,42 @@ func TestWithRequestTimeout(t *testing.T) {
 				t.Errorf("gave up after %s, want about %s", took, timeout)
 			}
 		})
+	}
+}
+
+// A request that stalls makes the storage unreachable when the transport
+// gives up on it, not after the retries of the client above it; a dial
+// that fails does so at once; an answer makes it reachable again.
+func TestReportingTo(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer silent.Close()
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ok.Close()
+	refused := httptest.NewServer(http.NotFoundHandler())
+	refusedURL := refused.URL
+	refused.Close()
+
+	h := NewHealth("storage")
+	client := &http.Client{Transport: ReportingTo(WithRequestTimeout(http.DefaultTransport.(*http.Transport).Clone(), timeout), h)}
+	get := func(url string) {
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+		}
+	}
+	start := time.Now()
+	get(silent.URL)
+	if s := h.Status(); s.Reachable || time.Since(start) > 2*timeout {
+		t.Fatalf("after a stalled request (%s): got reachable %v, want unreachable within %s", time.Since(start), s.Reachable, 2*timeout)
+	}
+	get(ok.URL)
+	if s := h.Status(); !s.Reachable {
+		t.Fatalf("after an answer: got unreachable (%s), want reachable", s.LastError)
+	}
+	get(refusedURL)
+	if s := h.Status(); s.Reachable || !strings.Contains(s.LastError, "connection refused") {
+		t.Fatalf("after a refused dial: got reachable %v, error %q; want unreachable, connection refused", s.Reachable, s.LastError)
 	}
 }

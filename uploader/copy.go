@@ -52,7 +52,7 @@ func (u *Uploader) copyStored(ctx context.Context, f *os.File, id journal.Identi
 	if err != nil {
 		return Result{}, false, err
 	}
-	progress(*job, id.Size)
+	found(*job, id.Size) // not sent: copied on the server
 	u.log.Debug().Str("from", src.Key).Str("key", job.Key).Msg("copied on the server")
 	return Result{Identity: id, Key: job.Key, ETag: obj.ETag, SHA256: d.sha256, Copied: true}, true, nil
 }

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -46,7 +45,7 @@ type upload struct {
 	known map[int]journal.Part // parts the server holds, to skip when their CRC32C matches
 	mu    sync.Mutex
 	done  []journal.Part // by part number - 1
-	sent  atomic.Int64   // bytes of the parts sent in this call
+	turn  chan struct{}  // under a bandwidth limit: held by the one part being sent
 
 	stored bool // the object already holds this content:
 	etag   string
@@ -63,7 +62,7 @@ func (u *Uploader) putMultipart(ctx context.Context, f *os.File, id journal.Iden
 		return Result{}, err
 	}
 	if up.stored {
-		progress(job, id.Size)
+		found(job, id.Size)
 		return Result{Identity: id, Key: job.Key, ETag: up.etag, SHA256: up.SHA256, Skipped: true}, nil
 	}
 	etag, err := u.sendAndComplete(ctx, f, id, job, up)
@@ -76,7 +75,7 @@ func (u *Uploader) putMultipart(ctx context.Context, f *os.File, id journal.Iden
 	if err := u.store.EndMultipart(ctx, job.FileID); err != nil {
 		return Result{}, err
 	}
-	return Result{Identity: id, Key: job.Key, ETag: etag, SHA256: up.SHA256, Sent: up.sent.Load()}, nil
+	return Result{Identity: id, Key: job.Key, ETag: etag, SHA256: up.SHA256}, nil
 }
 
 // sendAndComplete sends the parts and joins them, once they are known to
@@ -177,7 +176,7 @@ func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity, d di
 
 func newUpload(m journal.Multipart, known map[int]journal.Part) *upload {
 	n := int((m.Size + m.PartSize - 1) / m.PartSize)
-	return &upload{Multipart: m, known: known, done: make([]journal.Part, max(n, 1))}
+	return &upload{Multipart: m, known: known, done: make([]journal.Part, max(n, 1)), turn: make(chan struct{}, 1)}
 }
 
 // serverParts lists the parts the server holds for m. A part whose CRC32C
@@ -217,7 +216,7 @@ func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identit
 	for _, k := range up.known {
 		held += k.Size
 	}
-	progress(job, held)
+	found(job, held)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		for n, off := 1, int64(0); off < id.Size; n, off = n+1, off+up.PartSize {
@@ -248,7 +247,7 @@ func (u *Uploader) sendOrSkip(ctx context.Context, job Job, up *upload, part jou
 		return u.store.SavePart(ctx, job.FileID, k)
 	}
 	if ok {
-		progress(job, -k.Size) // not this file's bytes: counted at the start, sent now
+		found(job, -k.Size) // not this file's bytes: counted at the start, sent now
 	}
 	return u.sendPart(ctx, job, up, part, buf)
 }
@@ -274,7 +273,19 @@ func partOf(buf []byte, n int) journal.Part {
 // sendPart uploads one part with its CRC32C, which the server verifies, and
 // journals it before it counts. Its bytes count as progress while the HTTP
 // client sends them, and are taken back if the part fails.
+//
+// Under a bandwidth limit a file sends one part at a time: parallel parts
+// would share the same bandwidth and all finish late, so that a crash
+// would lose them all; one at a time, a crash loses one part at most.
 func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journal.Part, buf []byte) error {
+	if u.limiter != nil {
+		select {
+		case up.turn <- struct{}{}:
+			defer func() { <-up.turn }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	body := newSending(ratelimit.ReadSeeker(ctx, bytes.NewReader(buf), u.limiter), part.Size, job.Progress)
 	sent, err := u.st.PutPart(ctx, up.Key, up.UploadID, part.Number, body, part.Size, part.CRC32C)
 	if err != nil {
@@ -282,12 +293,12 @@ func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journ
 		return err
 	}
 	body.acked()
+	job.sent.Add(part.Size)
 	part.ETag = sent.ETag
 	if err := u.store.SavePart(ctx, job.FileID, part); err != nil {
 		return err
 	}
 	up.record(part)
-	up.sent.Add(part.Size)
 	return nil
 }
 

@@ -8,8 +8,8 @@ import (
 // Progress counts bytes sent, not bytes read: a request body counts as
 // the HTTP client takes it (after the bandwidth limit, so at the pace it
 // goes out), a request that fails takes its bytes back, and parts or
-// objects the server already holds count at once. Job.Progress is called
-// with each change, which may be negative.
+// objects the server already holds count at once, in Job.Found. Job.Progress
+// is called with each change, which may be negative.
 
 // sending is a request body of size bytes that reports, through report,
 // how far the HTTP client has read it. A client that rewinds the body to

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -39,6 +40,7 @@ type Store interface {
 	BeginMultipart(ctx context.Context, m journal.Multipart) error
 	SavePart(ctx context.Context, fileID int64, p journal.Part) error
 	EndMultipart(ctx context.Context, fileID int64) error
+	DeletedUploads(ctx context.Context) ([]journal.Multipart, error)
 }
 
 // Config sets how the Uploader sends files.
@@ -84,14 +86,16 @@ type Job struct {
 	Key      string        // the object key
 	FindCopy FindCopy      // finds an object already holding the file's content; may be nil
 	hashed   *digest       // the file's digest, once copyStored has read it
-	Progress func(n int64) // called with each change of the bytes sent (as they go out; negative when a failed request is taken back) or found stored; may be nil
+	sent     *atomic.Int64 // bytes the server acknowledged in this call, across tries
+	Progress func(n int64) // called with each change of the bytes sent (as they go out; negative when a failed request is taken back); may be nil
+	Found    func(n int64) // called with the bytes the server already holds (a resumed upload's parts, an object already stored): done, but not sent; negative when taken back; nil: they count in Progress
 }
 
 // Result says what an upload stored.
 type Result struct {
 	journal.Identity  // the file as uploaded
 	Key, ETag, SHA256 string
-	Sent              int64 // bytes sent in this call (not counting resumed parts)
+	Sent              int64 // bytes sent in this call, tries of a changed file too (not counting resumed parts)
 	Skipped           bool  // the object was already stored with this content
 	Copied            bool  // stored by a server-side copy of what Job.FindCopy found
 	Duration          time.Duration
@@ -105,21 +109,28 @@ const maxChangedRetries = 3
 // not go away by retrying are *PermanentError.
 func (u *Uploader) Upload(ctx context.Context, job Job) (Result, error) {
 	start := time.Now()
-	var counted *tally
-	if job.Progress != nil {
-		counted = &tally{fn: job.Progress}
-		job.Progress = counted.add
+	job.sent = new(atomic.Int64)
+	if job.Found == nil {
+		job.Found = job.Progress
+	}
+	var counted []*tally
+	for _, fn := range []*func(int64){&job.Progress, &job.Found} {
+		if *fn != nil {
+			t := &tally{fn: *fn}
+			*fn = t.add
+			counted = append(counted, t)
+		}
 	}
 	for try := 0; ; try++ {
 		res, err := u.uploadOnce(ctx, job)
 		if errors.Is(err, ErrChanged) && try < maxChangedRetries {
 			u.log.Debug().Str("key", job.Key).Msg("file changed during upload; uploading again")
-			if counted != nil {
-				counted.takeBack()
+			for _, t := range counted {
+				t.takeBack()
 			}
 			continue
 		}
-		res.Duration = time.Since(start)
+		res.Duration, res.Sent = time.Since(start), job.sent.Load()
 		return res, err
 	}
 }
@@ -169,7 +180,7 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 		return Result{}, err
 	} else if ok {
 		res.ETag, res.Skipped = etag, true
-		progress(job, id.Size)
+		found(job, id.Size)
 		return res, nil
 	}
 	body := newSending(ratelimit.ReadSeeker(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter), id.Size, job.Progress)
@@ -179,7 +190,8 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 		return Result{}, err
 	}
 	body.acked()
-	res.ETag, res.Sent = obj.ETag, id.Size
+	job.sent.Add(id.Size)
+	res.ETag = obj.ETag
 	return res, nil
 }
 
@@ -225,10 +237,11 @@ func (u *Uploader) stored(ctx context.Context, key string, id journal.Identity, 
 	return info.ETag, d.sha256, true, nil
 }
 
-// progress reports n bytes (taken back when negative) to job.Progress.
-func progress(job Job, n int64) {
-	if job.Progress != nil && n != 0 {
-		job.Progress(n)
+// found reports n bytes the server holds (taken back when negative) to
+// job.Found.
+func found(job Job, n int64) {
+	if job.Found != nil && n != 0 {
+		job.Found(n)
 	}
 }
 

@@ -287,9 +287,15 @@ func TestUploader_FileRewrittenDuringUpload(t *testing.T) {
 		}
 	}}
 	up := e.uploader(uploader.Config{PartsInFlight: 1, BandwidthLimit: 40 * MiB})
+	e.proxy.Reset()
 	res, err := up.Upload(context.Background(), job)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Sent counts the discarded try too: what went out, give or take the
+	// requests' headers.
+	if wire := e.proxy.Sent(); res.Sent <= size || res.Sent > wire || wire-res.Sent > MiB {
+		t.Errorf("result sent_bytes: got %d, want the %d bytes that went out (less headers), more than the file's %d", res.Sent, wire, size)
 	}
 	want := sha256.Sum256(final)
 	e.assertObject(t, key, hex.EncodeToString(want[:]), size)

@@ -31,11 +31,21 @@ func Escape(s string) string {
 }
 
 // Unescape returns the path whose key form is s: Unescape(Escape(p)) == p
-// for every p. A '%' not followed by two hex digits is kept as it is, so
-// keys written before '%' was escaped ("50%.jpg") still give their name.
+// for every p. A key Escape cannot have written (an escaped '/' or '.', a
+// lower-case or lone '%', as in keys written before '%' was escaped:
+// "50%.jpg") is its own path, taken literally: decoding is the exact
+// inverse of Escape and nothing else, so no key turns into a '/' or a ".."
+// its writer did not put there.
 func Unescape(s string) string {
+	p, _ := Decode(s)
+	return p
+}
+
+// Decode is Unescape, and reports whether s is a key Escape writes
+// (false: the path returned is s itself).
+func Decode(s string) (string, bool) {
 	if !strings.Contains(s, "%") {
-		return s
+		return s, utf8.ValidString(s)
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -46,7 +56,10 @@ func Unescape(s string) string {
 		}
 		b.WriteByte(s[i])
 	}
-	return b.String()
+	if p := b.String(); Escape(p) == s {
+		return p, true
+	}
+	return s, false
 }
 
 func isHex(c byte) bool {

@@ -6,7 +6,12 @@ func TestUnescape(t *testing.T) {
 	for _, tc := range []struct{ name, key, want string }{
 		{"plain", "2024/IMG_1.jpg", "2024/IMG_1.jpg"},
 		{"invalid byte", "caf%E9.jpg", "caf\xe9.jpg"},
-		{"lower-case hex", "caf%e9.jpg", "caf\xe9.jpg"},
+		// Keys Escape cannot write are their own paths.
+		{"lower-case hex", "caf%e9.jpg", "caf%e9.jpg"},
+		{"escaped slash", "a%2Fb.jpg", "a%2Fb.jpg"},
+		{"escaped dots", "%2E%2E/x.jpg", "%2E%2E/x.jpg"},
+		{"escaped slash at end", "x%2F.jpg", "x%2F.jpg"},
+		{"escaped letter", "%41.jpg", "%41.jpg"},
 		{"percent", "50%25.jpg", "50%.jpg"},
 		{"percent hex", "%25FFbad.jpg", "%FFbad.jpg"},
 		{"raw byte", "%FFbad.jpg", "\xffbad.jpg"},
@@ -50,12 +55,31 @@ func TestEscape_RoundTrip(t *testing.T) {
 }
 
 func FuzzEscape(f *testing.F) {
-	for _, s := range []string{"", "a.jpg", "%FFbad.jpg", "\xffbad.jpg", "50%.jpg", "caf\xe9"} {
+	for _, s := range []string{"", "a.jpg", "%FFbad.jpg", "\xffbad.jpg", "50%.jpg", "caf\xe9", "a%2Fb", "%2E%2E", "%e9"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got := Unescape(Escape(s)); got != s {
-			t.Errorf("Unescape(Escape(%q)) = %q", s, got)
+		if got, ok := Decode(Escape(s)); got != s || !ok {
+			t.Errorf("Decode(Escape(%q)) = %q, %v", s, got, ok)
+		}
+		// Any key decodes to a path whose key it is, or is refused and
+		// taken literally.
+		if p, ok := Decode(s); ok && Escape(p) != s || !ok && p != s {
+			t.Errorf("Decode(%q) = %q, %v", s, p, ok)
 		}
 	})
+}
+
+// Only the keys Escape writes decode: every other one is refused.
+func TestDecode_RefusesNonCanonical(t *testing.T) {
+	for _, key := range []string{"a%2Fb.jpg", "%2E%2E", "x%2F.jpg", "caf%e9.jpg", "%41", "50%.jpg", "%C3%A9.jpg"} {
+		if p, ok := Decode(key); ok || p != key {
+			t.Errorf("Decode(%q) = %q, %v, want %q, false", key, p, ok, key)
+		}
+	}
+	for key, want := range map[string]string{"caf%E9.jpg": "caf\xe9.jpg", "50%25.jpg": "50%.jpg", "a/b.jpg": "a/b.jpg"} {
+		if p, ok := Decode(key); !ok || p != want {
+			t.Errorf("Decode(%q) = %q, %v, want %q, true", key, p, ok, want)
+		}
+	}
 }
