@@ -56,12 +56,26 @@ func newQueue(threshold int64, workers int) *queue {
 func (q *queue) push(j job) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if id, ok := q.active[j.file.ID]; ok && id.Equal(j.file.Identity) {
+		return
+	}
+	q.add(j)
+}
+
+// pushAgain queues j even while it is being uploaded: a job handed back by
+// its own worker (it waits for a login, space or room) or by its retry.
+func (q *queue) pushAgain(j job) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.add(j)
+}
+
+// add queues j unless the same file, with the same identity, is queued;
+// q.mu is held.
+func (q *queue) add(j job) {
 	if t, ok := q.retrying[j.file.ID]; ok {
 		t.Stop()
 		delete(q.retrying, j.file.ID)
-	}
-	if id, ok := q.active[j.file.ID]; ok && id.Equal(j.file.Identity) {
-		return
 	}
 	if id, ok := q.queued[j.file.ID]; ok {
 		if id.Equal(j.file.Identity) {
@@ -101,7 +115,7 @@ func (q *queue) retryLater(j job, base time.Duration) time.Duration {
 		q.mu.Lock()
 		delete(q.retrying, j.file.ID)
 		q.mu.Unlock()
-		q.push(j)
+		q.pushAgain(j)
 	})
 	return delay
 }

@@ -53,6 +53,10 @@ func TestQueue_NoFileTwiceAtOnce(t *testing.T) {
 	if s := q.status(); s.Files != 0 {
 		t.Errorf("a job for the file being uploaded, unchanged, was queued: %+v", s)
 	}
+	q.pushAgain(jobOf(1, 5)) // handed back by its worker (signed out, quota): queued
+	if s := q.status(); s.Files != 1 {
+		t.Errorf("a job handed back during its upload was not queued: %+v", s)
+	}
 	q.push(jobOf(1, 6)) // changed again during its upload
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()

@@ -94,17 +94,17 @@ func (a *Agent) upload(uploads context.Context, j job) {
 	case outStored, outCopied, outAlreadyStored:
 		a.spaceFreed()
 	case outSignedOut:
-		a.queue.push(j) // uploaded after the next login
+		a.queue.pushAgain(j) // uploaded after the next login
 		a.signedOut(err)
 	case outQuota:
-		a.queue.push(j) // uploaded once space frees
+		a.queue.pushAgain(j) // uploaded once space frees
 		q, _ := storage.IsQuota(err)
 		a.quotaReached(q)
 	case outUnreachable: // the storage says so in its status, once
 		a.queue.retryAfter(j, a.RetryBase)
 	case outStateFull: // nothing could be journaled: not the file's fault
 		a.stateFull(err)
-		a.queue.push(j)
+		a.queue.pushAgain(j)
 	case outFailed:
 		a.queue.retryLater(j, a.RetryBase)
 	}
@@ -122,6 +122,6 @@ func (q *queue) retryAfter(j job, delay time.Duration) {
 		q.mu.Lock()
 		delete(q.retrying, j.file.ID)
 		q.mu.Unlock()
-		q.push(j)
+		q.pushAgain(j)
 	})
 }
