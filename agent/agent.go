@@ -67,6 +67,7 @@ type Agent struct {
 	rescans chan Root
 	ready   chan struct{} // closed once the first scan of every root is done
 	out     chan struct{} // signals a sign-out to the watcher of the credentials
+	down    chan struct{} // signals an unreachable storage to awaitStorage
 	full    chan struct{} // signals a full state disk to its prober
 	cleaned chan struct{} // closed once stale uploads are cleaned up: workers wait for it
 	repeats *repeatlog.Limiter
@@ -128,6 +129,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		g.Go(func() error { a.awaitSignIn(gctx); return nil })
 	}
+	g.Go(func() error { a.awaitStorage(gctx); return nil })
 	a.Log.Info().Int("roots", len(a.Roots)).Msg("agent running")
 	if a.OnReady != nil {
 		a.OnReady()
@@ -160,6 +162,10 @@ func (a *Agent) Init() {
 	a.rescans = make(chan Root, 4*len(a.Roots)+4)
 	a.ready = make(chan struct{})
 	a.out = make(chan struct{}, 1)
+	a.down = make(chan struct{}, 1)
+	if a.Storage != nil {
+		a.Storage.OnDown(a.storageDown)
+	}
 	a.full = make(chan struct{}, 1)
 	a.cleaned = make(chan struct{})
 	a.repeats = repeatlog.New(a.Log, time.Minute)

@@ -27,8 +27,10 @@
 //     through the settler; the rest are queued.
 //   - queue (queue.go) holds the jobs in two lanes, so photos are not stuck
 //     behind a long video, never hands a file to two workers at once, and
-//     stops handing out work while paused, signed out, over quota or while
-//     the state disk is full (statedisk.go: Agent.stateFull holds it,
+//     stops handing out work while paused, signed out, over quota, while
+//     the storage does not answer (storage.Health calls Agent.storageDown;
+//     Agent.awaitStorage probes it and lets the queue go) or while the
+//     state disk is full (statedisk.go: Agent.stateFull holds it,
 //     Agent.awaitStateRoom probes for room and lets it go).
 //   - Agent.work (worker.go), Files workers, takes jobs from the queue and
 //     hands each to Agent.upload, which acts on the outcome: a failed file

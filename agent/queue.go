@@ -32,6 +32,7 @@ type queue struct {
 	held      bool // signed out: nothing can be uploaded
 	full      bool // the storage quota is reached: nothing fits until space frees
 	stateFull bool // the state disk is full: nothing can be journaled
+	down      bool // the storage does not answer: files wait for it
 }
 
 type queued struct {
@@ -143,7 +144,7 @@ func (q *queue) next(ctx context.Context) (job, bool) {
 // pick takes the first small file, else the first big one while the big
 // lane has a worker to spare; never a file already being uploaded.
 func (q *queue) pick() (job, bool) {
-	if q.paused || q.held || q.full || q.stateFull {
+	if q.paused || q.held || q.full || q.stateFull || q.down {
 		return job{}, false
 	}
 	if j, ok := q.take(&q.small); ok {
@@ -223,6 +224,17 @@ func (q *queue) setFull(f bool) bool {
 	q.full = f
 	q.signal()
 	return was != f
+}
+
+// setDown holds the queue while the storage does not answer, or lets it
+// go, and reports whether that changed anything.
+func (q *queue) setDown(d bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	was := q.down
+	q.down = d
+	q.signal()
+	return was != d
 }
 
 // setStateFull holds the queue while the state disk is full, or lets it go.

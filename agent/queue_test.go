@@ -87,6 +87,25 @@ func TestQueue_Pause(t *testing.T) {
 	}
 }
 
+// While the storage does not answer, files wait in the queue; they go out
+// as soon as it answers again.
+func TestQueue_HeldWhileStorageDown(t *testing.T) {
+	q := newQueue(100, 1)
+	if !q.setDown(true) || q.setDown(true) {
+		t.Fatal("setDown does not report the change once")
+	}
+	q.push(jobOf(1, 5))
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, ok := q.next(short); ok {
+		t.Fatal("work handed out while the storage is down")
+	}
+	q.setDown(false)
+	if _, ok := q.next(context.Background()); !ok {
+		t.Fatal("no work once the storage answers")
+	}
+}
+
 // The retry delay doubles with each failure in a row in this run, up to an
 // hour; the journal's attempts (uploads cut by a crash count there too) do
 // not lengthen it, and a success starts the count again.

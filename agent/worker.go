@@ -101,7 +101,8 @@ func (a *Agent) upload(uploads context.Context, j job) {
 		q, _ := storage.IsQuota(err)
 		a.quotaReached(q)
 	case outUnreachable: // the storage says so in its status, once
-		a.queue.retryAfter(j, a.RetryBase)
+		a.queue.pushAgain(j) // uploaded once the storage answers
+		a.storageDown()
 	case outStateFull: // nothing could be journaled: not the file's fault
 		a.stateFull(err)
 		a.queue.pushAgain(j)
@@ -110,18 +111,47 @@ func (a *Agent) upload(uploads context.Context, j job) {
 	}
 }
 
-// retryAfter queues j again after delay, unless it is queued again before:
-// like retryLater, but not counted as a failure of the file.
-func (q *queue) retryAfter(j job, delay time.Duration) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if _, ok := q.retrying[j.file.ID]; ok {
-		return
+// storageDown holds the queue because the storage does not answer: the
+// files wait for it, uncounted, instead of failing one by one.
+func (a *Agent) storageDown() {
+	if a.queue.setDown(true) {
+		select {
+		case a.down <- struct{}{}:
+		default:
+		}
 	}
-	q.retrying[j.file.ID] = time.AfterFunc(delay, func() {
-		q.mu.Lock()
-		delete(q.retrying, j.file.ID)
-		q.mu.Unlock()
-		q.pushAgain(j)
-	})
+}
+
+// probeEvery is how often awaitStorage asks a storage that does not answer.
+const probeEvery = 2 * time.Second
+
+// awaitStorage lets the queue go once the storage answers again. While it
+// is held it asks the storage for a key that need not exist every
+// probeEvery (any answer will do), and it notices an answer to the uploads
+// still in flight too.
+func (a *Agent) awaitStorage(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.down:
+		}
+		for !a.Storage.Status().Reachable {
+			pctx, cancel := context.WithTimeout(ctx, probeEvery)
+			err := a.Uploader.Probe(pctx, a.Keys.UserPrefix()+".cloudkeep-probe")
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(probeEvery):
+			}
+		}
+		a.queue.setDown(false)
+	}
 }

@@ -141,11 +141,14 @@ func TestBackup_GivesUpWhenStorageUnreachable(t *testing.T) {
 }
 
 // Photos taken while the storage stays down for longer than the retries of
-// one request (about two minutes) wait for it: none is counted, logged or
-// journaled as failed, and all are stored once it is back.
+// one request (at most 91 s) wait for it: none is counted, logged or
+// journaled as failed, and all are stored within seconds once it is back.
 func TestRun_FilesWaitForUnreachableStorage(t *testing.T) {
 	if testing.Short() {
-		t.Skip("waits out the retries of a request: about three minutes")
+		t.Skip("waits out the retries of a request: about two minutes")
+	}
+	if onVersitygw() {
+		t.Skip("the agent's own waiting, the same on every S3 server: run on MinIO")
 	}
 	w := newWorld(t)
 	w.top = "settle: 200ms\n"
@@ -155,7 +158,7 @@ func TestRun_FilesWaitForUnreachableStorage(t *testing.T) {
 	for i := range 3 {
 		w.file(fmt.Sprintf("IMG_%d.jpg", i), jpegHeader(t), 200<<10, uint64(i))
 	}
-	time.Sleep(150 * time.Second) // longer than storage.DefaultBackoff rides out
+	time.Sleep(95 * time.Second) // longer than storage.DefaultBackoff rides out
 	s, _ := r.status()
 	if s.Totals.Failed != 0 || len(s.Errors) != 0 || s.Storage.Reachable {
 		t.Errorf("during the outage: %d failed, errors %v, storage reachable %v; want 0, none, false", s.Totals.Failed, s.Errors, s.Storage.Reachable)
@@ -164,7 +167,11 @@ func TestRun_FilesWaitForUnreachableStorage(t *testing.T) {
 		t.Errorf("%d files failed in the journal, want 0", n)
 	}
 	w.srv.Restart(t)
-	w.eventually(2*time.Minute, "the three photos are stored", func() bool { return len(w.sizes()) == 3 })
+	back := time.Now()
+	w.eventually(time.Minute, "the three photos are stored", func() bool { return len(w.sizes()) == 3 })
+	if d := time.Since(back); d > 10*time.Second {
+		t.Errorf("stored %s after the storage came back, want within 10s", d.Round(time.Millisecond))
+	}
 	s, _ = r.status()
 	r.stop()
 	if s.Totals.Failed != 0 {

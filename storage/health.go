@@ -28,6 +28,7 @@ type Health struct {
 	last     string    // the last failure, short
 	log      *zerolog.Logger
 	downMsg  string
+	onDown   func()
 }
 
 // NewHealth returns the health of the storage at endpoint (a host:port or
@@ -46,10 +47,23 @@ func (h *Health) Logging(log zerolog.Logger, down string) *Health {
 	return h
 }
 
+// OnDown makes Report call f each time the storage stops answering.
+func (h *Health) OnDown(f func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.onDown = f
+}
+
 // Report records how a request ended (see Unreachable) and, when h logs,
 // says so when the storage stops or starts answering again.
 func (h *Health) Report(err error) {
 	back, down := h.observe(err)
+	h.mu.Lock()
+	onDown := h.onDown
+	h.mu.Unlock()
+	if down && onDown != nil {
+		onDown()
+	}
 	if h.log == nil {
 		return
 	}

@@ -2,6 +2,9 @@ package uploader
 
 import (
 	"context"
+	"errors"
+
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 // AbortDeleted aborts the multipart uploads of files the Store records as
@@ -46,4 +49,14 @@ func (u *Uploader) AbortStale(ctx context.Context, prefix string, keep map[strin
 		n++
 	}
 	return n, nil
+}
+
+// Probe asks the storage about key, which need not exist: nil when the
+// storage answers (the object there or not), the error otherwise.
+func (u *Uploader) Probe(ctx context.Context, key string) error {
+	_, err := u.st.Stat(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	return err
 }
