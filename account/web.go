@@ -117,7 +117,7 @@ func (h *handler) secure(next http.Handler) http.Handler {
 			next.ServeHTTP(rw, r)
 		}
 		h.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", rw.status).
-			Dur("took", time.Since(start)).Msg("request")
+			Dur("took_ms", time.Since(start)).Msg("request")
 	})
 }
 

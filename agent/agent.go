@@ -140,7 +140,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.OnStopping != nil {
 		a.OnStopping()
 	}
-	a.Log.Info().Dur("grace", a.ShutdownGrace).Msg("stopping: finishing uploads in flight")
+	a.Log.Info().Dur("grace_ms", a.ShutdownGrace).Msg("stopping: finishing uploads in flight")
 	stop := time.AfterFunc(a.ShutdownGrace, cancelUploads)
 	workers.Wait()
 	stop.Stop()

@@ -60,7 +60,7 @@ func (a *Agent) rescan(ctx context.Context, r Root) {
 		return
 	}
 	a.Log.Info().Str("root", r.Name).Int("media", st.Media).Int("unchanged", st.Unchanged).
-		Int("queued", queued).Dur("took", time.Since(start)).Msg("scanned")
+		Int("queued", queued).Dur("took_ms", time.Since(start)).Msg("scanned")
 }
 
 // settled takes a file the settler found complete.

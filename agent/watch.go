@@ -161,7 +161,7 @@ func (w *watcher) watch(r Root, dir string) {
 	switch {
 	case errors.Is(err, syscall.ENOSPC):
 		h.Fallback = true
-		w.log.Warn().Str("root", r.Name).Dur("poll_interval", w.poll).
+		w.log.Warn().Str("root", r.Name).Dur("poll_interval_ms", w.poll).
 			Msg("the system's inotify watch limit (fs.inotify.max_user_watches) is reached: " +
 				"folders of this root are scanned every poll_interval instead; raise the limit with " +
 				"`sysctl fs.inotify.max_user_watches=524288`")

@@ -120,7 +120,7 @@ func BenchmarkAgentIdle100k(b *testing.B) {
 		p := startAgent(b, srv, srv.Bucket, photos, state, "")
 		m := p.waitFor(b, "scanned")
 		startup := time.Since(p.start)
-		b.ReportMetric(m["took"].(float64)/1000, "reconcile-s")
+		b.ReportMetric(m["took_ms"].(float64)/1000, "reconcile-s")
 		b.ReportMetric(startup.Seconds(), "startup-s")
 		if m["unchanged"].(float64) != 100000 {
 			b.Fatalf("scan: %v, want 100000 unchanged", m)
