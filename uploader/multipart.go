@@ -66,8 +66,16 @@ func (u *Uploader) putMultipart(ctx context.Context, f *os.File, id journal.Iden
 		return Result{Identity: id, Key: job.Key, ETag: up.etag, SHA256: up.SHA256, Skipped: true}, nil
 	}
 	etag, err := u.sendAndComplete(ctx, f, id, job, up)
-	if errors.Is(err, ErrChanged) {
+	switch {
+	case errors.Is(err, ErrChanged):
 		u.abort(job.FileID, up)
+	case errors.Is(err, storage.ErrNoSuchUpload):
+		// Aborted under us (the file went away, see AbortDeleted): begin
+		// again, which finds the file gone or back.
+		if ferr := u.store.EndMultipart(ctx, job.FileID); ferr != nil {
+			return Result{}, ferr
+		}
+		err = ErrChanged
 	}
 	if err != nil {
 		return Result{}, err
@@ -94,6 +102,11 @@ func (u *Uploader) sendAndComplete(ctx context.Context, f *os.File, id journal.I
 	}
 	if full != up.CRC32C {
 		return "", ErrChanged // the parts were read after the file changed
+	}
+	// Appended to, or replaced by a rename over it: the parts hold the old
+	// content, which must not become a version of the object.
+	if now, err := os.Stat(job.Path); err != nil || !journal.IdentityOf(now).Equal(id) {
+		return "", ErrChanged
 	}
 	obj, err := u.st.Complete(ctx, up.Key, up.UploadID, parts)
 	if err != nil {
