@@ -2,8 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -163,6 +167,10 @@ func (a *Agent) Init() {
 	a.ready = make(chan struct{})
 	a.out = make(chan struct{}, 1)
 	a.down = make(chan struct{}, 1)
+	if _, err := os.Stat(a.pausedFile()); a.StateDir != "" && err == nil {
+		a.queue.setPaused(true)
+		a.Log.Info().Msg("paused (run `cloudkeep resume` to upload)")
+	}
 	if a.Storage != nil {
 		a.Storage.OnDown(a.storageDown)
 	}
@@ -276,11 +284,24 @@ func (a *Agent) Pause() {
 	if a.queue.setPaused(true) {
 		a.Log.Info().Msg("paused")
 	}
+	if a.StateDir != "" { // paused until resumed, across restarts
+		if err := os.WriteFile(a.pausedFile(), nil, 0o600); err != nil {
+			a.Log.Warn().Err(err).Msg("the pause will not outlast a restart")
+		}
+	}
 }
+
+// pausedFile exists while the person has paused the uploads.
+func (a *Agent) pausedFile() string { return filepath.Join(a.StateDir, "paused") }
 
 // Resume starts uploading again.
 func (a *Agent) Resume() {
 	if a.queue.setPaused(false) {
 		a.Log.Info().Msg("resumed")
+	}
+	if a.StateDir != "" {
+		if err := os.Remove(a.pausedFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			a.Log.Warn().Err(err).Msg("the pause may come back after a restart")
+		}
 	}
 }

@@ -159,3 +159,22 @@ func TestAgent_PauseLogsChanges(t *testing.T) {
 		t.Errorf("got %d log lines, want %d:\n%s", got, want, buf.String())
 	}
 }
+
+// A pause outlasts a restart of the agent (a crash, a reboot) until resumed.
+func TestAgent_PauseOutlastsRestart(t *testing.T) {
+	state := t.TempDir()
+	a := &Agent{Log: zerolog.Nop(), StateDir: state}
+	a.Init()
+	a.Pause()
+	b := &Agent{Log: zerolog.Nop(), StateDir: state}
+	b.Init()
+	if !b.queue.isPaused() {
+		t.Fatal("a new agent is not paused after a pause")
+	}
+	b.Resume()
+	c := &Agent{Log: zerolog.Nop(), StateDir: state}
+	c.Init()
+	if c.queue.isPaused() {
+		t.Fatal("a new agent is paused after a resume")
+	}
+}
