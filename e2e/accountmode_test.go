@@ -642,6 +642,9 @@ func TestAccountMode_StorageKilledMidUpload(t *testing.T) {
 // answers the upload goes on. The file is never dropped as if the agent
 // were stopping.
 func TestAccountMode_AccountServiceHangsMidUpload(t *testing.T) {
+	if onVersitygw() {
+		t.Skip("the account service hanging, the same on every S3 server: run on MinIO")
+	}
 	f := startFaultRun(t, "jay@example.com", "jay-pass-10", 30*MiB, 6)
 	f.s.cmd.Process.Signal(syscall.SIGSTOP)
 	f.w.eventually(60*time.Second, "a grant call timed out", func() bool {
