@@ -56,9 +56,9 @@ check: lint
 # The whole suite: real MinIO, real SQLite, the real binary; then the
 # end-to-end tests again against versitygw, the second S3 server.
 test: tools lint
-	go test -race -count=1 -timeout 20m ./...
+	go test -race -count=1 -timeout 30m ./...
 	# The e2e suite again on versitygw; the race detector already ran above.
-	CLOUDKEEP_E2E_S3=versitygw go test -count=1 -timeout 20m ./e2e
+	CLOUDKEEP_E2E_S3=versitygw go test -count=1 -timeout 30m ./e2e
 
 # The kill -9 soak (e2e TestSoak_KillNine) with SOAK_CYCLES cycles, without
 # the race detector so that its timings are a user's; it prints its figures.
