@@ -150,18 +150,25 @@ func shown(s string) string {
 	return s
 }
 
-// lsNoMatch says that the selection holds no file.
-func lsNoMatch(f restoreFlags) error {
+// selection names the flags that select files, for a message; the prefix
+// is called prefixName.
+func (f restoreFlags) selection(prefixName string) []string {
 	var sel []string
 	if f.device != "" {
 		sel = append(sel, fmt.Sprintf("--device %q", f.device))
 	}
 	if f.prefix != "" {
-		sel = append(sel, fmt.Sprintf("prefix %q", f.prefix))
+		sel = append(sel, fmt.Sprintf("%s %q", prefixName, f.prefix))
 	}
 	if f.since != "" {
 		sel = append(sel, "--since "+f.since)
 	}
+	return sel
+}
+
+// lsNoMatch says that the selection holds no file.
+func lsNoMatch(f restoreFlags) error {
+	sel := f.selection("prefix")
 	if len(sel) == 0 {
 		return errors.New("this account has no backed-up files")
 	}

@@ -264,16 +264,7 @@ func (n notInRoots) err() error {
 
 // noMatch says that the selection holds no file.
 func noMatch(cfg *config.Agent, f restoreFlags, to restoreTo) error {
-	var sel []string
-	if f.device != "" {
-		sel = append(sel, fmt.Sprintf("--device %q", f.device))
-	}
-	if f.prefix != "" {
-		sel = append(sel, fmt.Sprintf("--prefix %q", f.prefix))
-	}
-	if f.since != "" {
-		sel = append(sel, "--since "+f.since)
-	}
+	sel := f.selection("--prefix")
 	whose := "no backed-up file"
 	if to.toRoots && f.device == "" {
 		whose = fmt.Sprintf("no backed-up file of this device (%q)", cfg.Device.Name)
