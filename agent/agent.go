@@ -235,19 +235,10 @@ func (a *Agent) awaitSignIn(ctx context.Context) {
 			return
 		case <-a.out:
 		}
-		t := time.NewTicker(2 * time.Second)
-		for waiting := true; waiting; {
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-				if ok, _ := a.SignedIn(); ok {
-					waiting = false
-				}
-			}
+		signedIn := func() bool { ok, _ := a.SignedIn(); return ok }
+		if !pollUntil(ctx, 2*time.Second, signedIn) {
+			return
 		}
-		t.Stop()
 		a.track.setState(StateRunning)
 		a.queue.setHeld(false)
 		a.Log.Info().Msg("signed in again: uploading")
@@ -302,6 +293,24 @@ func (a *Agent) Resume() {
 	if a.StateDir != "" {
 		if err := os.Remove(a.pausedFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			a.Log.Warn().Err(err).Msg("the pause may come back after a restart")
+		}
+	}
+}
+
+// pollUntil asks done every interval until it says yes (true) or ctx ends
+// (false): how the agent waits for a sign-in, a storage that answers again
+// or room on the state disk.
+func pollUntil(ctx context.Context, every time.Duration, done func() bool) bool {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			if done() {
+				return true
+			}
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // isDiskFull reports whether err says the disk of the state directory is
@@ -64,17 +63,9 @@ func (a *Agent) awaitStateRoom(ctx context.Context) {
 			return
 		case <-a.full:
 		}
-		t := time.NewTicker(a.StateProbe)
-		for room := false; !room; {
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-				room = probeRoom(a.StateDir) == nil
-			}
+		if !pollUntil(ctx, a.StateProbe, func() bool { return probeRoom(a.StateDir) == nil }) {
+			return
 		}
-		t.Stop()
 		a.track.setStateFull("")
 		a.queue.setStateFull(false)
 		a.Log.Info().Str("state_dir", a.StateDir).Msg("state_dir has room again: carrying on")

@@ -136,21 +136,16 @@ func (a *Agent) awaitStorage(ctx context.Context) {
 			return
 		case <-a.down:
 		}
-		for !a.Storage.Status().Reachable {
+		answers := func() bool {
+			if a.Storage.Status().Reachable {
+				return true
+			}
 			pctx, cancel := context.WithTimeout(ctx, probeEvery)
-			err := a.Uploader.Probe(pctx, a.Keys.UserPrefix()+".cloudkeep-probe")
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-			if err == nil {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(probeEvery):
-			}
+			defer cancel()
+			return a.Uploader.Probe(pctx, a.Keys.UserPrefix()+".cloudkeep-probe") == nil
+		}
+		if !pollUntil(ctx, probeEvery, answers) {
+			return
 		}
 		a.queue.setDown(false)
 	}
