@@ -190,21 +190,20 @@ func (q *queue) done(j job) {
 
 // setPaused pauses or resumes the queue and reports whether that changed
 // its state.
-func (q *queue) setPaused(p bool) bool {
+func (q *queue) setPaused(p bool) bool { return q.set(&q.paused, p) }
+
+// set sets one of the flags that stop handing out work, wakes the workers,
+// and reports whether the flag changed.
+func (q *queue) set(flag *bool, on bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	changed := q.paused != p
-	q.paused = p
+	changed := *flag != on
+	*flag = on
 	q.signal()
 	return changed
 }
 
-func (q *queue) setHeld(h bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.held = h
-	q.signal()
-}
+func (q *queue) setHeld(h bool) { q.set(&q.held, h) }
 
 // setHeldOnce holds the queue and reports whether it was not held before.
 func (q *queue) setHeldOnce() bool {
@@ -217,33 +216,14 @@ func (q *queue) setHeldOnce() bool {
 
 // setFull holds the queue for lack of space, or lets it go, and reports
 // whether that changed anything.
-func (q *queue) setFull(f bool) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	was := q.full
-	q.full = f
-	q.signal()
-	return was != f
-}
+func (q *queue) setFull(f bool) bool { return q.set(&q.full, f) }
 
 // setDown holds the queue while the storage does not answer, or lets it
 // go, and reports whether that changed anything.
-func (q *queue) setDown(d bool) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	was := q.down
-	q.down = d
-	q.signal()
-	return was != d
-}
+func (q *queue) setDown(d bool) bool { return q.set(&q.down, d) }
 
 // setStateFull holds the queue while the state disk is full, or lets it go.
-func (q *queue) setStateFull(f bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.stateFull = f
-	q.signal()
-}
+func (q *queue) setStateFull(f bool) { q.set(&q.stateFull, f) }
 
 func (q *queue) isPaused() bool {
 	q.mu.Lock()
