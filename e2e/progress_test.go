@@ -117,6 +117,10 @@ func TestRun_ProgressCountsBytesSent(t *testing.T) {
 		t.Errorf("resumed upload started at %d bytes, want the %d bytes of the %d parts stored (plus at most the parts in flight)", first, stored, parts)
 	}
 	w.eventually(30*time.Second, "the upload ends", func() bool { return w.objects()["alice/laptop/pictures/movie.mp4"] == sum })
+	// The object lists a moment before the agent logs it.
+	w.eventually(10*time.Second, "the agent logs the upload", func() bool {
+		return strings.Contains(r.logs.String(), `"message":"uploaded"`)
+	})
 	line := uploadedLine(t, r.logs.String())
 	remainder := float64(size - int64(parts)*5*MiB)
 	wantRate := remainder / (line.DurationMS / 1000) / MiB
