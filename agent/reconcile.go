@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"runtime/debug"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -14,9 +15,7 @@ import (
 // rescanLoop scans every root at start, then every RescanInterval and
 // whenever the watcher asks (lost events, unwatchable folders).
 func (a *Agent) rescanLoop(ctx context.Context) {
-	for _, r := range a.Roots {
-		a.rescan(ctx, r)
-	}
+	a.rescanAll(ctx)
 	close(a.ready)
 	t := time.NewTicker(a.RescanInterval)
 	defer t.Stop()
@@ -25,13 +24,20 @@ func (a *Agent) rescanLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			for _, r := range a.Roots {
-				a.rescan(ctx, r)
-			}
+			a.rescanAll(ctx)
 		case r := <-a.rescans:
 			a.rescan(ctx, r)
 		}
 	}
+}
+
+// rescanAll rescans every root, then gives the memory the walks used back
+// to the system: an idle agent then holds little more than its code.
+func (a *Agent) rescanAll(ctx context.Context) {
+	for _, r := range a.Roots {
+		a.rescan(ctx, r)
+	}
+	debug.FreeOSMemory()
 }
 
 // rescan reconciles one root with the journal. Recently changed files go

@@ -34,7 +34,15 @@ type scanner struct {
 	uploader *uploader.Uploader // aborts the uploads of files found gone; may be nil
 
 	mu      sync.Mutex
-	skipped map[string]string // root + "/" + rel: the reason last logged
+	skipped map[string]skipped // root + "/" + rel: the reason last logged
+	scans   map[string]int     // root name → scans begun
+}
+
+// skipped is a file or folder not backed up: why, and in which scan of its
+// root it was last met.
+type skipped struct {
+	reason string
+	scan   int
 }
 
 // Why a file is not backed up, as the debug log says.
@@ -50,24 +58,36 @@ func (s *scanner) skip(root Root, rel, reason string) {
 	k := root.Name + "/" + rel
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.skipped[k] == reason {
+	if s.skipped == nil {
+		s.skipped = make(map[string]skipped)
+	}
+	last, ok := s.skipped[k]
+	s.skipped[k] = skipped{reason: reason, scan: s.scans[root.Name]}
+	if ok && last.reason == reason {
 		return
 	}
-	if s.skipped == nil {
-		s.skipped = make(map[string]string)
-	}
-	s.skipped[k] = reason
 	s.log.Debug().Str("root", root.Name).Str("path", rel).Str("reason", reason).Msg("skipped")
 }
 
-// forgetSkips drops the logged skips of root's files that a scan no longer
-// met, so that the map does not grow with files long gone.
-func (s *scanner) forgetSkips(root Root, seen map[string]bool) {
+// beginScan counts a new scan of root and returns its number.
+func (s *scanner) beginScan(root Root) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.scans == nil {
+		s.scans = make(map[string]int)
+	}
+	s.scans[root.Name]++
+	return s.scans[root.Name]
+}
+
+// forgetSkips drops the logged skips of root's files that scan number n no
+// longer met, so that the map does not grow with files long gone.
+func (s *scanner) forgetSkips(root Root, n int) {
 	prefix := root.Name + "/"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k := range s.skipped {
-		if rel, ok := strings.CutPrefix(k, prefix); ok && !seen[rel] {
+	for k, v := range s.skipped {
+		if v.scan < n && strings.HasPrefix(k, prefix) {
 			delete(s.skipped, k)
 		}
 	}
@@ -79,61 +99,102 @@ type scanStats struct {
 	Unchanged int // of those, already backed up
 }
 
+// trackBatch is how many new or changed files a scan records in the
+// journal at once.
+const trackBatch = 64
+
 // scanRoot walks root and calls want for every media file that is new or
-// changed since the journal saw it. Rows of files that are gone are marked
-// deleted. Unreadable files and folders go to onErr. Unchanged files are
-// compared by size, mtime and inode against one snapshot of the journal:
-// no file is opened and no query is made per file.
+// changed since the journal saw it, in batches of trackBatch files. Rows of
+// files that are gone are marked deleted. Unreadable files and folders go
+// to onErr. Unchanged files are compared by size, mtime and inode against
+// one snapshot of the journal: no file is opened and no query is made per
+// file.
 func (s *scanner) scanRoot(ctx context.Context, root Root, want func(job), onErr func(string, error)) (scanStats, error) {
 	var st scanStats
 	if _, err := os.Stat(root.Path); err != nil {
 		return st, fmt.Errorf("cannot read folder %s: %w", root.Name, err)
 	}
+	n := s.beginScan(root)
 	known, err := s.journal.Snapshot(ctx, root.Name)
 	if err != nil {
 		return st, err
 	}
-	seen := make(map[string]bool, len(known))
+	defer known.Close()
+	var batch []Found
+	track := func() {
+		s.trackAll(ctx, root, batch, want, onErr, &st)
+		batch = batch[:0]
+	}
 	err = walk(root, func(f Found) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		seen[f.Rel] = true
-		if e, ok := known[f.Rel]; ok && e.State == journal.Done && e.Identity.Equal(journal.IdentityOf(f.Info)) {
+		if e, ok := known.Visit(f.Rel); ok && e.State == journal.Done && e.Identity.Equal(journal.IdentityOf(f.Info)) {
 			st.Media++
 			st.Unchanged++
 			return nil
 		}
-		j, ok, err := s.consider(ctx, f)
+		ok, err := s.wanted(f)
 		switch {
 		case err != nil:
 			onErr(f.Abs, err)
 		case ok:
-			st.Media++
-			want(j)
+			if batch = append(batch, f); len(batch) == trackBatch {
+				track()
+			}
 		}
 		return nil
 	}, func(rel string) {
-		seen[rel] = true
+		known.Visit(rel) // a row of that very path is not gone
 		s.skip(root, rel, skipIgnored)
 	}, onErr)
 	if err != nil {
 		return st, err
 	}
-	s.forgetSkips(root, seen)
-	var gone []string
-	for rel, e := range known {
-		if !seen[rel] && e.State != journal.Deleted {
-			gone = append(gone, rel)
-		}
+	track()
+	s.forgetSkips(root, n)
+	gone, err := known.Gone()
+	if err != nil {
+		return st, err
 	}
 	if len(gone) > 0 {
-		_, err = s.journal.MarkGone(ctx, root.Name, gone)
+		_, err = s.journal.MarkGoneIDs(ctx, root.Name, gone)
 	}
 	if err == nil {
 		abortDeleted(ctx, s.uploader, s.log)
 	}
 	return st, err
+}
+
+// trackAll records files, media of root, in the journal in one
+// transaction, calls want for those to upload and counts them in st. When
+// the journal fails, each file goes to onErr.
+func (s *scanner) trackAll(ctx context.Context, root Root, files []Found, want func(job), onErr func(string, error), st *scanStats) {
+	if len(files) == 0 {
+		return
+	}
+	seen := make([]journal.Seen, len(files))
+	for i, f := range files {
+		seen[i] = journal.Seen{Path: f.Rel, Identity: journal.IdentityOf(f.Info)}
+	}
+	rows, need, err := s.journal.TrackAll(ctx, root.Name, seen)
+	if err != nil && ctx.Err() != nil {
+		return // the scan was stopped: the next one tracks them
+	}
+	if err != nil {
+		for _, f := range files {
+			onErr(f.Abs, err)
+		}
+		return
+	}
+	st.Media += len(rows)
+	for i, row := range rows {
+		if need[i] {
+			want(s.job(row, root))
+		} else {
+			st.Unchanged++
+		}
+	}
 }
 
 // abortDeleted aborts the multipart uploads of files marked deleted, so

@@ -2,16 +2,22 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/internal/testbin"
@@ -51,7 +57,7 @@ state_dir: %s
 func startAgent(tb testing.TB, srv *miniotest.Server, bucket, photos, state, extra string) *agentProc {
 	tb.Helper()
 	config := writeConfig(tb, srv, bucket, photos, state, "log: {level: info, format: json}\n"+extra)
-	p := &agentProc{cmd: exec.Command(testbin.Cloudkeep(tb), "run", "--config", config), lines: make(chan map[string]any, 1024)}
+	p := &agentProc{cmd: exec.Command(benchBinary(tb), "run", "--config", config), lines: make(chan map[string]any, 1024)}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -72,6 +78,15 @@ func startAgent(tb testing.TB, srv *miniotest.Server, bucket, photos, state, ext
 	}()
 	tb.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
 	return p
+}
+
+// benchBinary is the cloudkeep binary the agent benchmarks run: the one
+// built from this tree, or CLOUDKEEP_BENCH_BIN (another build, to compare).
+func benchBinary(tb testing.TB) string {
+	if bin := os.Getenv("CLOUDKEEP_BENCH_BIN"); bin != "" {
+		return bin
+	}
+	return testbin.Cloudkeep(tb)
 }
 
 // waitFor returns the first log line with the message.
@@ -107,23 +122,52 @@ func (p *agentProc) stop() int64 {
 
 // BenchmarkAgentIdle100k starts the agent on 100,000 files the journal
 // already has, reports how long the start-up reconcile takes, the CPU the
-// agent then uses while nothing changes, and its peak memory.
-func BenchmarkAgentIdle100k(b *testing.B) {
+// agent then uses while nothing changes, and its memory.
+func BenchmarkAgentIdle100k(b *testing.B) { benchAgentIdle(b, 1000, 100) }
+
+// BenchmarkAgentIdle1M is BenchmarkAgentIdle100k with 1,000,000 files.
+func BenchmarkAgentIdle1M(b *testing.B) { benchAgentIdle(b, 1000, 1000) }
+
+// TestAgentIdle is one quick round of the idle benchmark on 2,000 tracked
+// files, so that it cannot rot: the start-up reconcile finds every file
+// unchanged and queues none.
+func TestAgentIdle(t *testing.T) {
+	srv := miniotest.Start(t)
+	photos, state := t.TempDir(), t.TempDir()
+	trackFiles(t, photos, state, 20, 100)
+	p := startAgent(t, srv, srv.Bucket, photos, state, "")
+	m := p.waitFor(t, "scanned")
+	if m["unchanged"] != 2000.0 || m["queued"] != 0.0 {
+		t.Errorf("start-up scan: got %v unchanged, %v queued; want 2000, 0", m["unchanged"], m["queued"])
+	}
+	if rss := rssOf(p.cmd.Process.Pid); rss <= 0 {
+		t.Errorf("RSS of the agent: got %d", rss)
+	}
+	p.stop()
+}
+
+// benchAgentIdle starts the agent on dirs×perDir empty files the journal
+// already has as backed up, and reports the time from start to the end
+// of the first reconcile (start-up-s), the agent's CPU while nothing
+// changes (idle-cpu-% of one core, over CLOUDKEEP_BENCH_IDLE, 60 s by
+// default), its memory then (idle-RSS-MiB) and its peak (peak-RSS-MiB).
+func benchAgentIdle(b *testing.B, dirs, perDir int) {
 	idle := 60 * time.Second
 	if v, err := time.ParseDuration(os.Getenv("CLOUDKEEP_BENCH_IDLE")); err == nil {
 		idle = v
 	}
+	n := float64(dirs * perDir)
 	srv := miniotest.Start(b)
 	photos, state := b.TempDir(), b.TempDir()
-	track100k(b, photos, state)
+	trackFiles(b, photos, state, dirs, perDir)
 	for b.Loop() {
 		p := startAgent(b, srv, srv.Bucket, photos, state, "")
 		m := p.waitFor(b, "scanned")
 		startup := time.Since(p.start)
 		b.ReportMetric(m["took_ms"].(float64)/1000, "reconcile-s")
 		b.ReportMetric(startup.Seconds(), "startup-s")
-		if m["unchanged"].(float64) != 100000 {
-			b.Fatalf("scan: %v, want 100000 unchanged", m)
+		if m["unchanged"].(float64) != n || m["queued"].(float64) != 0 {
+			b.Fatalf("scan: %v, want %.0f unchanged, none queued", m, n)
 		}
 		b.StopTimer()
 		pid := p.cmd.Process.Pid
@@ -132,46 +176,160 @@ func BenchmarkAgentIdle100k(b *testing.B) {
 		cpu := cpuOf(pid) - before
 		b.StartTimer()
 		b.ReportMetric(float64(cpu.Milliseconds())/idle.Minutes(), "idle-cpu-ms/min")
+		b.ReportMetric(100*cpu.Seconds()/idle.Seconds(), "idle-cpu-%")
+		b.ReportMetric(float64(rssOf(pid))/(1<<20), "idle-RSS-MiB")
 		b.ReportMetric(float64(p.stop())/(1<<20), "peak-RSS-MiB")
 	}
 }
 
-// track100k writes 100,000 small files in 1,000 folders and records them
-// in the journal as backed up, as a long-running agent would have.
-func track100k(b *testing.B, photos, state string) {
+// rssOf returns the resident memory of process pid in bytes, 0 when it
+// cannot be read.
+func rssOf(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kib << 10
+		}
+	}
+	return 0
+}
+
+// trackFiles writes dirs×perDir empty files and records them in the
+// journal as backed up, as a long-running agent would have, in one
+// transaction: a million takes about a minute.
+func trackFiles(tb testing.TB, photos, state string, dirs, perDir int) {
+	tb.Helper()
 	j, err := journal.Open(context.Background(), filepath.Join(state, journal.FileName))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	j.Close()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(state, journal.FileName)+"?_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(state, journal.FileName)+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer db.Close()
-	tx, _ := db.Begin()
-	ins, err := tx.Prepare(`INSERT INTO files (root, path, size, mtime_ns, inode, sha256, state, object_key, created_ns, updated_ns)
-		VALUES ('photos', ?, ?, ?, ?, 'x', 'done', ?, 1, 1)`)
+	tx, err := db.Begin()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	for d := range 1000 {
-		dir := filepath.Join(photos, fmt.Sprintf("%03d", d))
-		os.Mkdir(dir, 0o755)
-		for f := range 100 {
-			rel := fmt.Sprintf("%03d/IMG_%03d.jpg", d, f)
-			path := filepath.Join(photos, rel)
-			if err := os.WriteFile(path, []byte(headers[".jpg"]), 0o644); err != nil {
-				b.Fatal(err)
+	ins, err := tx.Prepare(`INSERT INTO files (root, path, size, mtime_ns, inode, sha256, state, object_key, created_ns, updated_ns)
+		VALUES ('photos', ?, 0, ?, ?, 'x', 'done', ?, 1, 1)`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for d := range dirs {
+		dir := fmt.Sprintf("%04d", d)
+		if err := os.Mkdir(filepath.Join(photos, dir), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		for f := range perDir {
+			rel := fmt.Sprintf("%s/IMG_%04d.jpg", dir, f)
+			var st syscall.Stat_t
+			fd, err := syscall.Open(filepath.Join(photos, rel), syscall.O_CREAT|syscall.O_WRONLY|syscall.O_CLOEXEC, 0o644)
+			if err == nil {
+				err = syscall.Fstat(fd, &st)
+				syscall.Close(fd)
 			}
-			fi, _ := os.Stat(path)
-			id := journal.IdentityOf(fi)
-			if _, err := ins.Exec(rel, id.Size, id.MTime.UnixNano(), id.Inode, "bench/"+rel); err != nil {
-				b.Fatal(err)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if _, err := ins.Exec(rel, st.Mtim.Nano(), st.Ino, "bench/"+rel); err != nil {
+				tb.Fatal(err)
 			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+}
+
+// BenchmarkBackupFirst100k runs the first `cloudkeep backup` of 100,000
+// small photos in 1,000 folders and reports its peak memory, wall time and
+// CPU.
+func BenchmarkBackupFirst100k(b *testing.B) {
+	srv := miniotest.Start(b)
+	photos := b.TempDir()
+	writeSmallPhotos(b, photos, 1000, 100)
+	for i := 0; b.Loop(); i++ {
+		state := b.TempDir()
+		bucket := fmt.Sprintf("first-%d", i)
+		if err := srv.Client.MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		r := firstBackup(b, srv, bucket, photos, state)
+		if r.uploaded != 100000 {
+			b.Fatalf("uploaded %d files, want 100000", r.uploaded)
+		}
+		b.ReportMetric(r.wall.Seconds(), "wall-s")
+		b.ReportMetric(r.cpu.Seconds(), "client-cpu-s")
+		b.ReportMetric(float64(r.peakRSS)/(1<<20), "peak-RSS-MiB")
+	}
+}
+
+// TestBackupFirst is one quick round of BenchmarkBackupFirst100k on 300
+// files, so that it cannot rot.
+func TestBackupFirst(t *testing.T) {
+	srv := miniotest.Start(t)
+	photos := t.TempDir()
+	writeSmallPhotos(t, photos, 3, 100)
+	r := firstBackup(t, srv, srv.Bucket, photos, t.TempDir())
+	if r.uploaded != 300 || r.peakRSS <= 0 {
+		t.Errorf("first backup: %d uploaded, peak RSS %d bytes; want 300 uploaded", r.uploaded, r.peakRSS)
+	}
+}
+
+// writeSmallPhotos writes dirs×perDir photos of 1 KiB, each different.
+func writeSmallPhotos(tb testing.TB, photos string, dirs, perDir int) {
+	tb.Helper()
+	body := make([]byte, 1<<10)
+	copy(body, headers[".jpg"])
+	for d := range dirs {
+		dir := filepath.Join(photos, fmt.Sprintf("%04d", d))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		for f := range perDir {
+			binary.BigEndian.PutUint64(body[len(body)-8:], uint64(d*perDir+f))
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("IMG_%04d.jpg", f)), body, 0o644); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
+// backupRun is what one `cloudkeep backup` did and cost.
+type backupRun struct {
+	uploaded int
+	wall     time.Duration
+	cpu      time.Duration
+	peakRSS  int64 // bytes
+}
+
+// firstBackup runs `cloudkeep backup` of photos into bucket.
+func firstBackup(tb testing.TB, srv *miniotest.Server, bucket, photos, state string) backupRun {
+	tb.Helper()
+	config := writeConfig(tb, srv, bucket, photos, state, "log: {level: info, format: json}\n")
+	cmd := exec.Command(benchBinary(tb), "backup", "--config", config)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("cloudkeep backup: %v\n%s", err, tail(stderr.String()))
+	}
+	r := backupRun{wall: time.Since(start), cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.peakRSS = ru.Maxrss * 1024
+	}
+	for line := range strings.Lines(stderr.String()) {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "backup finished" {
+			r.uploaded = int(m["uploaded"].(float64))
+		}
+	}
+	return r
 }

@@ -35,3 +35,6 @@ func (j *Journal) FindContentPlanForTest() (string, error) {
 	}
 	return strings.Join(plan, "\n"), rows.Err()
 }
+
+// CommitsForTest returns how many transactions the group commit committed.
+func (j *Journal) CommitsForTest() int64 { return j.commit.count.Load() }

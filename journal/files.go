@@ -24,8 +24,7 @@ func scanFile(row interface{ Scan(...any) error }) (File, error) {
 
 // Lookup returns the row of root/path, or ErrNotFound.
 func (j *Journal) Lookup(ctx context.Context, root, path string) (File, error) {
-	f, err := scanFile(j.db.QueryRowContext(ctx,
-		`SELECT `+fileColumns+` FROM files WHERE root = ? AND path = ?`, root, path))
+	f, err := scanFile(j.stmt.lookup.QueryRowContext(ctx, root, path))
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, ErrNotFound
 	}
@@ -60,12 +59,50 @@ func (j *Journal) Track(ctx context.Context, root, path string, id Identity) (Fi
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return File{}, false, err
 	}
-	f, err = scanFile(j.db.QueryRowContext(ctx, trackSQL, root, path, id.Size,
-		sqlitedb.Nanos(id.MTime), id.Inode, Pending, time.Now().UnixNano()))
+	err = j.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		f, err = scanFile(tx.StmtContext(ctx, j.stmt.track).QueryRowContext(ctx, root, path, id.Size,
+			sqlitedb.Nanos(id.MTime), id.Inode, Pending, time.Now().UnixNano()))
+		return err
+	})
 	if err != nil {
 		return File{}, false, fmt.Errorf("track %s/%s: %w", root, path, err)
 	}
 	return f, f.State != Done, nil
+}
+
+// Seen is a file of a root met on a scan.
+type Seen struct {
+	Path string
+	Identity
+}
+
+// TrackAll is Track for many files of root, in one transaction: the rows
+// in the order of files, and for each whether it needs uploading. Only
+// the rows that change are written.
+func (j *Journal) TrackAll(ctx context.Context, root string, files []Seen) ([]File, []bool, error) {
+	rows := make([]File, len(files))
+	need := make([]bool, len(files))
+	err := j.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		lookup, track := tx.StmtContext(ctx, j.stmt.lookup), tx.StmtContext(ctx, j.stmt.track)
+		now := time.Now().UnixNano()
+		for i, s := range files {
+			f, err := scanFile(lookup.QueryRowContext(ctx, root, s.Path))
+			if err != nil || !f.Identity.Equal(s.Identity) || f.State == Deleted {
+				f, err = scanFile(track.QueryRowContext(ctx, root, s.Path, s.Size,
+					sqlitedb.Nanos(s.MTime), s.Inode, Pending, now))
+			}
+			if err != nil {
+				return fmt.Errorf("track %s/%s: %w", root, s.Path, err)
+			}
+			rows[i], need[i] = f, f.State != Done
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return rows, need, nil
 }
 
 // trackSQL inserts a pending row, or updates the existing one in the same
@@ -90,26 +127,29 @@ type Stored struct {
 }
 
 // MarkDone records that file id is stored, and forgets its multipart state,
-// in one transaction.
+// in one transaction. It returns once that is committed; calls made at the
+// same time share the transaction.
 func (j *Journal) MarkDone(ctx context.Context, id int64, s Stored) error {
 	now := time.Now().UnixNano()
-	return j.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE files SET size = ?, mtime_ns = ?, inode = ?,
-			sha256 = ?, state = ?, object_key = ?, etag = ?, last_error = '', updated_ns = ?,
-			uploaded_ns = ? WHERE id = ?`,
+	return j.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.StmtContext(ctx, j.stmt.markDone).ExecContext(ctx,
 			s.Size, sqlitedb.Nanos(s.MTime), s.Inode, s.SHA256, Done, s.Key, s.ETag, now, now, id)
 		if err != nil {
 			return fmt.Errorf("mark file %d done: %w", id, err)
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM uploads WHERE file_id = ?`, id)
-		return err
+		if _, err = tx.StmtContext(ctx, j.stmt.forgetUpload).ExecContext(ctx, id); err != nil {
+			return fmt.Errorf("mark file %d done: %w", id, err)
+		}
+		return nil
 	})
 }
 
+const markDoneSQL = `UPDATE files SET size = ?, mtime_ns = ?, inode = ?, sha256 = ?, state = ?,
+	object_key = ?, etag = ?, last_error = '', updated_ns = ?, uploaded_ns = ? WHERE id = ?`
+
 // MarkUploading records the start of an attempt.
 func (j *Journal) MarkUploading(ctx context.Context, id int64) error {
-	_, err := j.db.ExecContext(ctx, `UPDATE files SET state = ?, attempts = attempts + 1,
-		updated_ns = ? WHERE id = ?`, Uploading, time.Now().UnixNano(), id)
+	err := j.exec(ctx, j.stmt.markUploading, Uploading, time.Now().UnixNano(), id)
 	if err != nil {
 		return fmt.Errorf("mark file %d uploading: %w", id, err)
 	}
@@ -118,8 +158,7 @@ func (j *Journal) MarkUploading(ctx context.Context, id int64) error {
 
 // MarkFailed records why the last attempt failed.
 func (j *Journal) MarkFailed(ctx context.Context, id int64, cause error) error {
-	_, err := j.db.ExecContext(ctx, `UPDATE files SET state = ?, last_error = ?, updated_ns = ?
-		WHERE id = ?`, Failed, cause.Error(), time.Now().UnixNano(), id)
+	err := j.exec(ctx, j.stmt.markFailed, Failed, cause.Error(), time.Now().UnixNano(), id)
 	if err != nil {
 		return fmt.Errorf("mark file %d failed: %w", id, err)
 	}
@@ -130,10 +169,17 @@ func (j *Journal) MarkFailed(ctx context.Context, id int64, cause error) error {
 // and so is the row's record of it. Its upload in flight stays journaled
 // until aborted (DeletedUploads).
 func (j *Journal) MarkDeleted(ctx context.Context, id int64) error {
-	_, err := j.db.ExecContext(ctx, `UPDATE files SET state = ?, updated_ns = ? WHERE id = ?`,
-		Deleted, time.Now().UnixNano(), id)
+	err := j.exec(ctx, j.stmt.markDelete, Deleted, time.Now().UnixNano(), id)
 	if err != nil {
 		return fmt.Errorf("mark file %d deleted: %w", id, err)
 	}
 	return nil
+}
+
+// exec runs a prepared statement through the group commit.
+func (j *Journal) exec(ctx context.Context, stmt *sql.Stmt, args ...any) error {
+	return j.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		return err
+	})
 }

@@ -1,7 +1,9 @@
 // Package journal is the agent's durable memory: which file is backed up
 // under which key, and which parts of an interrupted multipart upload are
 // already stored. It is a SQLite database in WAL mode; every state change is
-// one transaction, so a crash leaves either the old or the new state.
+// atomic, so a crash leaves either the old or the new state. The per-file
+// writes made at the same time (Track, MarkUploading, MarkDone…) share one
+// transaction, and each call returns once its change is committed.
 package journal
 
 import (
@@ -57,7 +59,9 @@ type File struct {
 
 // Journal is an open journal database. It is safe for concurrent use.
 type Journal struct {
-	db *sql.DB
+	db     *sql.DB
+	stmt   statements
+	commit *committer
 }
 
 // FileName is the journal's file name inside the state directory.
@@ -65,16 +69,33 @@ const FileName = "journal.db"
 
 // Open opens (creating if needed) the journal at path and brings its schema
 // up to date.
+//
+// The database runs in WAL mode with synchronous=NORMAL: a commit is not
+// fsynced, the WAL is at checkpoints. A power cut can then lose the last
+// commits, never corrupt the file. That is enough for the journal: a lost
+// "done" only makes the next scan find the file unrecorded and upload it
+// again (or find it stored and skip it), and a lost new row is the file the
+// next scan meets again. Nothing is lost that a re-scan does not restore.
 func Open(ctx context.Context, path string) (*Journal, error) {
 	db, err := sqlitedb.Open(ctx, path, migrations, "foreign_keys(1)")
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	return &Journal{db: db}, nil
+	j := &Journal{db: db}
+	if err := j.stmt.prepare(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	j.commit = newCommitter(db)
+	return j, nil
 }
 
-// Close closes the database.
-func (j *Journal) Close() error { return j.db.Close() }
+// Close waits for the writes in progress and closes the database.
+func (j *Journal) Close() error {
+	j.commit.close()
+	j.stmt.close()
+	return j.db.Close()
+}
 
 var migrations = []string{
 	`CREATE TABLE files (

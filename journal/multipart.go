@@ -35,8 +35,17 @@ type Part struct {
 // ErrNotFound. The upload and its parts are read in one transaction, so they
 // always belong together.
 func (j *Journal) Multipart(ctx context.Context, fileID int64) (Multipart, error) {
+	// Most files have no upload in flight: one prepared query says so.
+	var one int
+	err := j.stmt.hasUpload.QueryRowContext(ctx, fileID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Multipart{}, ErrNotFound
+	}
+	if err != nil {
+		return Multipart{}, fmt.Errorf("read upload of file %d: %w", fileID, err)
+	}
 	var m Multipart
-	err := j.tx(ctx, func(tx *sql.Tx) error {
+	err = j.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		m, err = readMultipart(ctx, tx, fileID)
 		return err

@@ -5,38 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
-	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
 )
-
-// Entry is the part of a row a reconcile scan compares with the disk.
-type Entry struct {
-	ID    int64
-	State State
-	Identity
-}
-
-// Snapshot returns every row of root by path, in one query, so that a scan
-// of many files compares without a query per file.
-func (j *Journal) Snapshot(ctx context.Context, root string) (map[string]Entry, error) {
-	rows, err := j.db.QueryContext(ctx, `SELECT id, path, state, size, mtime_ns, inode FROM files WHERE root = ?`, root)
-	if err != nil {
-		return nil, fmt.Errorf("read journal of %s: %w", root, err)
-	}
-	defer rows.Close()
-	out := map[string]Entry{}
-	for rows.Next() {
-		var e Entry
-		var path string
-		var mtime int64
-		if err := rows.Scan(&e.ID, &path, &e.State, &e.Size, &mtime, &e.Inode); err != nil {
-			return nil, err
-		}
-		e.MTime = sqlitedb.Time(mtime)
-		out[path] = e
-	}
-	return out, rows.Err()
-}
 
 // Unfinished returns the rows still to upload: those with a multipart
 // upload in flight first, then the rest, oldest first.
@@ -64,24 +33,46 @@ func (j *Journal) Unfinished(ctx context.Context) ([]File, error) {
 // transaction, and returns how many were changed. Their uploads in flight
 // stay journaled until aborted (DeletedUploads).
 func (j *Journal) MarkGone(ctx context.Context, root string, paths []string) (int, error) {
-	n := 0
-	err := j.tx(ctx, func(tx *sql.Tx) error {
-		now := time.Now().UnixNano()
-		for _, p := range paths {
-			res, err := tx.ExecContext(ctx, `UPDATE files SET state = ?, updated_ns = ?
-				WHERE root = ? AND path = ? AND state != ?`, Deleted, now, root, p, Deleted)
-			if err != nil {
-				return err
-			}
-			c, _ := res.RowsAffected()
-			n += int(c)
-		}
-		return nil
-	})
+	n, err := j.markGone(ctx, `UPDATE files SET state = ?, updated_ns = ?
+		WHERE root = ? AND path = ? AND state != ?`, root, len(paths), func(i int) any { return paths[i] })
 	if err != nil {
 		return 0, fmt.Errorf("mark files of %s deleted: %w", root, err)
 	}
 	return n, nil
+}
+
+// MarkGoneIDs is MarkGone for rows of root given by id (Snapshot.Gone).
+func (j *Journal) MarkGoneIDs(ctx context.Context, root string, ids []int64) (int, error) {
+	n, err := j.markGone(ctx, `UPDATE files SET state = ?, updated_ns = ?
+		WHERE root = ? AND id = ? AND state != ?`, root, len(ids), func(i int) any { return ids[i] })
+	if err != nil {
+		return 0, fmt.Errorf("mark files of %s deleted: %w", root, err)
+	}
+	return n, nil
+}
+
+// markGone runs query, which marks the row of root with key(i) deleted,
+// for each i < n, in one transaction, and returns how many rows it changed.
+func (j *Journal) markGone(ctx context.Context, query, root string, n int, key func(int) any) (int, error) {
+	changed := 0
+	err := j.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		now := time.Now().UnixNano()
+		for i := range n {
+			res, err := stmt.ExecContext(ctx, Deleted, now, root, key(i), Deleted)
+			if err != nil {
+				return err
+			}
+			c, _ := res.RowsAffected()
+			changed += int(c)
+		}
+		return nil
+	})
+	return changed, err
 }
 
 // Totals is how many files and bytes are in each state.

@@ -85,10 +85,11 @@ type Source struct {
 // starts with prefix, that holds size bytes with the given SHA-256: a file
 // stored earlier (done, or since deleted locally: nothing remote is
 // deleted), or the source of a restored file, in that order of preference.
-// ErrNotFound when there is none. It is one query on the sha256 indexes.
+// ErrNotFound when there is none. It is one prepared query on the sha256
+// indexes.
 func (j *Journal) FindContent(ctx context.Context, sha256 string, size int64, prefix, except string) (Source, error) {
 	var s Source
-	err := j.db.QueryRowContext(ctx, findContentSQL,
+	err := j.stmt.findContent.QueryRowContext(ctx,
 		sha256, size, except, len(prefix), prefix, Done, Deleted).Scan(&s.Key, &s.ETag)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Source{}, ErrNotFound

@@ -5,7 +5,7 @@
 # one table of `cloudkeep backup`, `mc mirror`, `rclone copy` and plain
 # minio-go on four data sets (best of 3, interleaved), the close → listed
 # latencies of `cloudkeep run` (and `mc mirror --watch`), and the storage
-# gate and agent start-up benchmarks.
+# gate, agent start-up and first-backup benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${BENCH_COUNT:-3}"
@@ -21,7 +21,7 @@ for table in TestPeerTable TestLatency; do
 		grep -Ev '^(=== RUN|--- PASS|PASS$|ok )'
 done
 
-go test -run '^$' -bench 'Gate|AgentIdle' -benchtime "${count}x" -timeout 60m ./bench | tee "$out"
+go test -run '^$' -bench 'Gate|AgentIdle|BackupFirst' -benchtime "${count}x" -timeout 3h ./bench | tee "$out"
 
 echo
 echo "storage gate: grant endpoint with 50 concurrent devices, batches of 50 puts:"
