@@ -5,39 +5,101 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/cloudkeep/cloudkeep/journal"
 )
 
-// settler holds changed files back until they are complete: a file is
-// ready when no event came for the settle period and a stat taken then
-// agrees on size, mtime and inode with the stat taken at its last event. A
-// file still being written keeps producing events, and a writer that pauses
-// longer than the period is caught by the stat.
+// settler holds changed files back until they are complete.
+//
+// Without a lease, a file is ready when no event came for the settle
+// period and a stat taken then agrees on size, mtime and inode with the
+// stat taken at its last event. A file still being written keeps producing
+// events, and a writer that pauses longer than the period is caught by the
+// stat.
+//
+// With a lease (Linux, see useLease), a file quiet for leaseQuiet is ready
+// as soon as a read lease on it is granted, which Linux does only once
+// every writer has closed it, and the same stat check agrees. A file a
+// writer keeps open is refused the lease and stays pending however long it
+// is quiet, up to leaseHeldCap settle periods; after that, and for files the
+// lease cannot tell about (not the owner, a file system without leases),
+// the settle period decides as without a lease. The uploader's re-stat
+// after an upload remains the net for writers that close and reopen.
 type settler struct {
 	settle  time.Duration
 	ready   func(Found)                           // a complete file
 	gone    func(root Root, rel string, dir bool) // a file or folder no longer there
 	pending map[string]*candidate
+
+	lease    func(path string) (fs.FileInfo, error) // readLease; nil: the settle period alone
+	leaseOff map[string]time.Time                   // root name → until when its files go by the settle period
+	log      zerolog.Logger
 }
 
 type candidate struct {
 	root Root
 	rel  string
 	last time.Time
+	held time.Time // when a lease was first refused: a writer holds it open
 	id   journal.Identity
 	ok   bool // id holds a stat of a regular file
 }
 
+const (
+	// leaseQuiet is how long a file's events must have stopped before its
+	// lease is tried. A few events of one write can be spread over some
+	// milliseconds, and some writers close a file and open it again at once
+	// (a copy, then its metadata written; a save in two steps): 150 ms is
+	// well beyond those gaps, and short enough for a photo to be listed in
+	// the bucket within 300 ms of its close.
+	leaseQuiet = 150 * time.Millisecond
+	// leaseHeldCap is how many settle periods a writer may keep a quiet
+	// file open before the file is judged by the settle period alone, as
+	// without a lease: a program that never closes a file does not keep it
+	// from the backup for ever.
+	leaseHeldCap = 10
+	// leaseRetry is how long the files of a root go by the settle period
+	// alone after one of them could not be leased for another reason than
+	// a writer (not the file's owner, a file system without leases).
+	leaseRetry = time.Minute
+)
+
 func newSettler(settle time.Duration, ready func(Found), gone func(Root, string, bool)) *settler {
-	return &settler{settle: settle, ready: ready, gone: gone, pending: map[string]*candidate{}}
+	return &settler{settle: settle, ready: ready, gone: gone, pending: map[string]*candidate{},
+		leaseOff: map[string]time.Time{}, log: zerolog.Nop()}
 }
 
-// tick is how often pending files are looked at: a fraction of the settle
-// period. Nothing ticks while nothing is pending.
+// useLease, when on and the system has read leases, hands over a quiet file
+// once every writer has closed it, without waiting out the settle period.
+func (s *settler) useLease(on bool, log zerolog.Logger) {
+	if on && leaseSupported {
+		s.lease = readLease
+	}
+	s.log = log.With().Str("component", "settler").Logger()
+}
+
+// quiet is how long a file's events must have stopped before it is looked
+// at.
+func (s *settler) quiet(leased bool) time.Duration {
+	if leased {
+		return min(leaseQuiet, s.settle)
+	}
+	return s.settle
+}
+
+// tick is how often pending files are looked at: a fraction of the quiet
+// time, a finer one with the lease, whose short quiet time is most of a
+// photo's way to the bucket. Nothing ticks while nothing is pending.
 func (s *settler) tick() time.Duration {
-	return min(max(s.settle/4, 10*time.Millisecond), 500*time.Millisecond)
+	part := time.Duration(4)
+	if s.lease != nil {
+		part = 8
+	}
+	return min(max(s.quiet(s.lease != nil)/part, 10*time.Millisecond), 500*time.Millisecond)
 }
 
 // run settles the changes until ctx ends.
@@ -82,10 +144,11 @@ func (s *settler) note(c change) {
 	p.id, p.ok = statRegular(c.abs)
 }
 
-// check hands over every path that has been quiet long enough.
+// check hands over every path that is complete.
 func (s *settler) check(now time.Time) {
 	for abs, p := range s.pending {
-		if now.Sub(p.last) < s.settle {
+		leased := s.leasing(p.root, now)
+		if now.Sub(p.last) < s.quiet(leased) {
 			continue
 		}
 		fi, err := os.Stat(abs)
@@ -93,14 +156,74 @@ func (s *settler) check(now time.Time) {
 		case errors.Is(err, fs.ErrNotExist):
 			delete(s.pending, abs)
 			s.gone(p.root, p.rel, false)
+			continue
 		case err != nil || !fi.Mode().IsRegular():
 			delete(s.pending, abs) // a folder, a device; or unreadable: the rescan retries
-		case p.ok && journal.IdentityOf(fi).Equal(p.id):
+			continue
+		}
+		if leased {
+			var closed bool
+			if fi, closed = s.closed(abs, p, fi, now); !closed {
+				continue
+			}
+		}
+		if p.ok && journal.IdentityOf(fi).Equal(p.id) {
 			delete(s.pending, abs)
 			s.ready(Found{Root: p.root, Rel: p.rel, Abs: abs, Info: fi})
-		default: // still changing without events: wait another period
-			p.last, p.id, p.ok = now, journal.IdentityOf(fi), true
+			continue
 		}
+		p.last, p.id, p.ok = now, journal.IdentityOf(fi), true // still changing without events: wait again
+	}
+}
+
+// leasing reports whether the files of r are judged by their lease now.
+func (s *settler) leasing(r Root, now time.Time) bool {
+	return s.lease != nil && !now.Before(s.leaseOff[r.Name])
+}
+
+// closed tries the lease of p's file, whose stat is fi, and reports whether
+// its writers are done with it, with the stat to compare with the one at
+// its last event. A granted lease says yes at once, with the stat taken
+// under the lease. A refusal because a writer holds the file says no until
+// it has been refused for leaseHeldCap settle periods; from then on, as
+// when the lease cannot tell or the file cannot be opened, the settle
+// period decides.
+func (s *settler) closed(abs string, p *candidate, fi fs.FileInfo, now time.Time) (fs.FileInfo, bool) {
+	leased, err := s.lease(abs)
+	switch {
+	case err == nil:
+		return leased, true
+	case errors.Is(err, syscall.EAGAIN):
+		if p.held.IsZero() {
+			p.held = now
+		}
+		if now.Sub(p.held) < leaseHeldCap*s.settle {
+			return nil, false
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, false // gone since the stat: the next look says so
+	case isLeaseError(err):
+		s.cannotLease(p.root, err, now)
+	} // otherwise it cannot be opened (unreadable): the settle period decides for this file
+	return fi, now.Sub(p.last) >= s.settle
+}
+
+// leaseOp is the Op of the *fs.PathError a lease that is refused returns.
+const leaseOp = "lease"
+
+func isLeaseError(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Op == leaseOp
+}
+
+// cannotLease turns the lease off for the files of r for leaseRetry, and
+// says so once per root.
+func (s *settler) cannotLease(r Root, err error, now time.Time) {
+	_, seen := s.leaseOff[r.Name]
+	s.leaseOff[r.Name] = now.Add(leaseRetry)
+	if !seen {
+		s.log.Debug().Err(err).Str("root", r.Name).Dur("settle_ms", s.settle).
+			Msg("cannot take a read lease: files of this root are judged complete by the settle period")
 	}
 }
 

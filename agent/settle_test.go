@@ -1,11 +1,17 @@
 package agent
 
 import (
+	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // A file that keeps growing is held back until it stops; a deleted one is
@@ -69,6 +75,184 @@ func TestSettler_SilentGrowth(t *testing.T) {
 		s.check(time.Now())
 		if ready != 1 {
 			t.Errorf("got %d hand-overs, want 1", ready)
+		}
+	})
+}
+
+// leaseRig drives a settler whose lease answers what the test says.
+type leaseRig struct {
+	t      *testing.T
+	s      *settler
+	dir    string
+	answer error // what the lease answers; nil grants it
+	calls  int   // leases tried
+	ready  []string
+}
+
+func newLeaseRig(t *testing.T, settle time.Duration) *leaseRig {
+	r := &leaseRig{t: t, dir: t.TempDir()}
+	r.s = newSettler(settle, func(f Found) { r.ready = append(r.ready, f.Rel) }, func(Root, string, bool) {})
+	r.s.lease = func(path string) (fs.FileInfo, error) {
+		r.calls++
+		if r.answer != nil {
+			return nil, &fs.PathError{Op: leaseOp, Path: path, Err: r.answer}
+		}
+		return os.Stat(path)
+	}
+	return r
+}
+
+// write writes a file in root and tells the settler, as the watcher would.
+func (r *leaseRig) write(root, name string) {
+	path := filepath.Join(r.dir, root, name)
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte(name), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	r.s.note(change{root: Root{Name: root, Path: filepath.Join(r.dir, root)}, abs: path, rel: name})
+}
+
+// until ticks as the settler's loop does until a file is handed over or
+// limit has passed, and returns how long it took.
+func (r *leaseRig) until(limit time.Duration) (time.Duration, bool) {
+	start, n := time.Now(), len(r.ready)
+	for time.Since(start) <= limit {
+		time.Sleep(r.s.tick())
+		r.s.check(time.Now())
+		if len(r.ready) > n {
+			return time.Since(start), true
+		}
+	}
+	return limit, false
+}
+
+// The settler's decision on each answer of the lease: granted, a quiet file
+// is handed over after leaseQuiet; refused because a writer holds it, only
+// after leaseHeldCap settle periods; refused for any other reason, after
+// the settle period, as without a lease.
+func TestSettler_LeaseAnswers(t *testing.T) {
+	const settle = 2 * time.Second
+	tests := []struct {
+		name   string
+		answer error
+		want   time.Duration // quiet time before the hand-over
+	}{
+		{"granted", nil, leaseQuiet},
+		{"held open by a writer", syscall.EAGAIN, leaseQuiet + leaseHeldCap*settle}, // the cap counts from the first refusal
+		{"not the owner", syscall.EACCES, settle},
+		{"not permitted", syscall.EPERM, settle},
+		{"no lease on this file system", syscall.EINVAL, settle},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newLeaseRig(t, settle)
+				r.answer = tt.answer
+				r.write("r", "a.jpg")
+				took, ok := r.until(12 * settle)
+				if !ok {
+					t.Fatalf("not handed over within %s", 12*settle)
+				}
+				if took < tt.want || took > tt.want+2*r.s.tick() {
+					t.Errorf("handed over after %s, want %s (ticks of %s)", took, tt.want, r.s.tick())
+				}
+				if len(r.ready) != 1 || r.ready[0] != "a.jpg" {
+					t.Errorf("handed over %v, want [a.jpg]", r.ready)
+				}
+			})
+		})
+	}
+}
+
+// A file a writer holds open stays pending while quiet, then is handed over
+// at the first look after the writer closed it.
+func TestSettler_LeaseHeldThenClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newLeaseRig(t, 2*time.Second)
+		r.answer = syscall.EAGAIN
+		r.write("r", "a.jpg")
+		if _, ok := r.until(5 * time.Second); ok {
+			t.Fatal("handed over while a writer held the file open")
+		}
+		r.answer = nil // the writer closed it
+		took, ok := r.until(time.Second)
+		if !ok || took > r.s.tick() {
+			t.Errorf("after the close: handed over %v after %s, want at the next look (%s)", ok, took, r.s.tick())
+		}
+	})
+}
+
+// A lease granted on a file that changed since its last event without a
+// new one (events still on their way) waits another quiet time.
+func TestSettler_LeaseGrantedButChanged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newLeaseRig(t, 2*time.Second)
+		r.write("r", "a.jpg")
+		os.WriteFile(filepath.Join(r.dir, "r", "a.jpg"), []byte("longer"), 0o644) // no event
+		took, ok := r.until(time.Second)
+		if !ok || took < 2*leaseQuiet {
+			t.Errorf("handed over %v after %s, want after a second quiet time (%s)", ok, took, 2*leaseQuiet)
+		}
+	})
+}
+
+// A root whose files cannot be leased goes by the settle period for
+// leaseRetry, and says so once; other roots keep the lease.
+func TestSettler_LeaseOffPerRoot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		r := newLeaseRig(t, 2*time.Second)
+		r.s.log = zerolog.New(&logs)
+		r.answer = syscall.EACCES
+		r.write("r", "a.jpg")
+		r.until(5 * time.Second)
+		r.answer = nil
+		r.write("r", "b.jpg")
+		calls := r.calls
+		if took, ok := r.until(5 * time.Second); !ok || took < 2*time.Second {
+			t.Errorf("second file of the root: handed over %v after %s, want after the settle period", ok, took)
+		}
+		if r.calls != calls {
+			t.Errorf("lease tried %d times within leaseRetry, want none", r.calls-calls)
+		}
+		if took, ok := r.writeAndWait("other", "c.jpg"); !ok || took > leaseQuiet+2*r.s.tick() {
+			t.Errorf("another root: handed over %v after %s, want after %s", ok, took, leaseQuiet)
+		}
+		time.Sleep(leaseRetry)
+		if took, ok := r.writeAndWait("r", "d.jpg"); !ok || took > leaseQuiet+2*r.s.tick() {
+			t.Errorf("after leaseRetry: handed over %v after %s, want after %s", ok, took, leaseQuiet)
+		}
+		r.answer = syscall.EACCES
+		r.writeAndWait("r", "e.jpg")
+		if n := strings.Count(logs.String(), "cannot take a read lease"); n != 1 {
+			t.Errorf("logged %d times, want once per root:\n%s", n, logs.String())
+		}
+	})
+}
+
+func (r *leaseRig) writeAndWait(root, name string) (time.Duration, bool) {
+	r.write(root, name)
+	return r.until(5 * time.Second)
+}
+
+// A file that cannot be opened goes by the settle period, and does not
+// turn the lease off for its root.
+func TestSettler_LeaseUnreadableFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newLeaseRig(t, 2*time.Second)
+		granted := r.s.lease
+		r.s.lease = func(path string) (fs.FileInfo, error) {
+			if filepath.Base(path) == "locked.jpg" {
+				return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EACCES}
+			}
+			return granted(path)
+		}
+		r.write("r", "locked.jpg")
+		if took, ok := r.until(5 * time.Second); !ok || took < 2*time.Second {
+			t.Errorf("unreadable file: handed over %v after %s, want after the settle period", ok, took)
+		}
+		if took, ok := r.writeAndWait("r", "b.jpg"); !ok || took > leaseQuiet+2*r.s.tick() {
+			t.Errorf("next file of the root: handed over %v after %s, want after %s", ok, took, leaseQuiet)
 		}
 	})
 }

@@ -27,16 +27,19 @@ type watcher struct {
 	start func(tb testing.TB, srv *miniotest.Server, bucket, folder string) (stop func())
 }
 
-// cloudkeepRun is `cloudkeep run` with settle at its default.
-var cloudkeepRun = watcher{"cloudkeep run", func(tb testing.TB, srv *miniotest.Server, bucket, folder string) func() {
-	p := startAgent(tb, srv, bucket, folder, tb.TempDir(), "")
-	p.waitFor(tb, "scanned")
-	go func() {
-		for range p.lines {
-		}
-	}()
-	return func() { p.stop() }
-}}
+// cloudkeepRun is `cloudkeep run` with settle at its default, and with
+// the extra config keys.
+func cloudkeepRun(name, extra string) watcher {
+	return watcher{name, func(tb testing.TB, srv *miniotest.Server, bucket, folder string) func() {
+		p := startAgent(tb, srv, bucket, folder, tb.TempDir(), extra)
+		p.waitFor(tb, "scanned")
+		go func() {
+			for range p.lines {
+			}
+		}()
+		return func() { p.stop() }
+	}}
+}
 
 // mcWatch is `mc mirror --watch`.
 func mcWatch(bin string) watcher {
@@ -131,8 +134,10 @@ func writeNoise(tb testing.TB, path string, size int64, seed uint64) {
 // TestLatency measures the time from a file's close (or its move into the
 // folder) to its object being listed, for photos moved in, photos written
 // in place and videos copied slowly: `cloudkeep run` with settle at its
-// default for all three, `mc mirror --watch` for the photos moved in. It
-// prints p50/p95/p99 and asserts no timing, only that every file arrived.
+// default for all three; for the photos moved in, also with settle_lease
+// off (the settle period alone, as on systems without leases) and `mc
+// mirror --watch`. It prints p50/p95/p99 and asserts no timing, only that
+// every file arrived.
 func TestLatency(t *testing.T) {
 	srv := miniotest.Start(t)
 	mc, mcErr := cachedBinary("mc", "CLOUDKEEP_MC_BIN", "scripts/install-mc.sh")
@@ -141,9 +146,12 @@ func TestLatency(t *testing.T) {
 	row(&b, []string{"files", "program", "p50 ms", "p95 ms", "p99 ms", "max ms"})
 	row(&b, slices.Repeat([]string{"---"}, 6))
 	for i, sc := range scenarios() {
-		watchers := []watcher{cloudkeepRun}
-		if i == 0 && mcErr == nil {
-			watchers = append(watchers, mcWatch(mc))
+		watchers := []watcher{cloudkeepRun("cloudkeep run", "")}
+		if i == 0 {
+			watchers = append(watchers, cloudkeepRun("cloudkeep run, settle_lease: false", "settle_lease: false\n"))
+			if mcErr == nil {
+				watchers = append(watchers, mcWatch(mc))
+			}
 		}
 		for k, w := range watchers {
 			lat := latencies(t, srv, fmt.Sprintf("latency-%d-%d", i, k), w, sc)

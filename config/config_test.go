@@ -123,6 +123,8 @@ func TestLoad_Errors(t *testing.T) {
 			"18: storage.request_timeout: 0s is below the minimum of 1s"},
 		{"settle zero", "log:\n  level: info", "settle: 0s\nlog:\n  level: info",
 			"25: settle: 0s is below the minimum of 10ms"},
+		{"settle_lease not a bool", "log:\n  level: info", "settle_lease: sometimes\nlog:\n  level: info",
+			`25: settle_lease: want true or false, got "sometimes"`},
 		{"unknown placeholder", "  part_size: 16MiB", "  key_template: \"{user}/{year}/{path}\"\n  part_size: 16MiB",
 			"12: storage.key_template: unknown placeholder {year} (known: {user}, {device}, {root}, {path})"},
 		{"mode", "mode: static", "mode: magic",
@@ -197,6 +199,34 @@ func TestLoad_NestedRootsThroughSymlinks(t *testing.T) {
 				path, link, tc.want, photos)
 			if err == nil || err.Error() != want {
 				t.Errorf("got  %v\nwant %s", err, want)
+			}
+		})
+	}
+}
+
+// settle_lease is on unless the file or the environment turns it off.
+func TestLoad_SettleLease(t *testing.T) {
+	for _, tc := range []struct {
+		name, line, env string
+		want            bool
+	}{
+		{"default", "", "", true},
+		{"on", "settle_lease: true\n", "", true},
+		{"off", "settle_lease: false\n", "", false},
+		{"off by the environment", "settle_lease: true\n", "false", false},
+		{"on by the environment", "settle_lease: false\n", "true", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			if tc.env != "" {
+				t.Setenv("CLOUDKEEP_SETTLE_LEASE", tc.env)
+			}
+			c, err := config.Load(write(t, valid+tc.line))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.SettleLease != tc.want {
+				t.Errorf("settle_lease: got %v, want %v", c.SettleLease, tc.want)
 			}
 		})
 	}

@@ -156,6 +156,9 @@ func (c *Agent) setDefaults() error {
 		c.Media.Kinds = []string{"photo", "video"}
 	}
 	setIfZero(&c.Settle, Duration(DefaultSettle))
+	if !c.source.zero["settle_lease"] { // on unless the file or environment says false
+		c.SettleLease = true
+	}
 	setIfZero(&c.RescanInterval, Duration(DefaultRescanInterval))
 	setIfZero(&c.PollInterval, Duration(DefaultPollInterval))
 	setIfZero(&c.ShutdownGrace, Duration(DefaultShutdownGrace))

@@ -19,6 +19,7 @@ type Agent struct {
 	Log      Log     `yaml:"log"`
 
 	Settle         Duration `yaml:"settle"`
+	SettleLease    bool     `yaml:"settle_lease"` // on Linux, a file quiet for a moment goes once no program holds it open for writing; default true
 	RescanInterval Duration `yaml:"rescan_interval"`
 	PollInterval   Duration `yaml:"poll_interval"`
 	ShutdownGrace  Duration `yaml:"shutdown_grace"`

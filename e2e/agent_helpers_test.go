@@ -42,6 +42,7 @@ func (w *world) startAgent() *running {
 	w.eventually(10*time.Second, "the agent answers on its socket", func() bool {
 		select {
 		case err := <-r.done:
+			r.done <- err // for the cleanup
 			w.t.Fatalf("agent exited: %v\n%s", err, r.logs)
 		default:
 		}
