@@ -44,7 +44,8 @@ func (s *sender) send(ctx context.Context, j job, progress, found func(int64)) (
 		}
 		return outFailed, uploader.Result{}, err
 	}
-	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Progress: progress, Found: found, FindCopy: s.findCopy(j.key)}
+	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Progress: progress, Found: found, FindCopy: s.findCopy(j.key),
+		New: j.file.Attempts == 0 && j.file.Key == ""}
 	res, err := s.uploader.Upload(ctx, up)
 	o, err := s.record(ctx, j, res, err)
 	s.logResult(j, o, res, err)

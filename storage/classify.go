@@ -38,6 +38,12 @@ var s3Codes = map[string]s3Class{
 	"BandwidthLimitExceeded":     s3Transient,
 	"PriorRequestNotComplete":    s3Transient,
 	"XMinioServerNotInitialized": s3Transient,
+	// A body that does not match its checksum changed on the way: the
+	// uploader sends bytes it holds in a buffer (a small file, a part), so
+	// sending them again may succeed.
+	"BadDigest":                   s3Transient,
+	"XAmzContentChecksumMismatch": s3Transient,
+	"XAmzContentSHA256Mismatch":   s3Transient,
 
 	"NoSuchKey":          s3NotFound,
 	"NotFound":           s3NotFound,
@@ -50,24 +56,21 @@ var s3Codes = map[string]s3Class{
 	"InvalidToken":   s3Expired,
 	"RequestExpired": s3Expired,
 
-	"AccessDenied":                s3Permanent,
-	"NoSuchBucket":                s3Permanent,
-	"InvalidAccessKeyId":          s3Permanent,
-	"SignatureDoesNotMatch":       s3Permanent,
-	"InvalidBucketName":           s3Permanent,
-	"InvalidArgument":             s3Permanent,
-	"InvalidRequest":              s3Permanent,
-	"EntityTooSmall":              s3Permanent,
-	"EntityTooLarge":              s3Permanent,
-	"InvalidPart":                 s3Permanent,
-	"InvalidPartOrder":            s3Permanent,
-	"InvalidRange":                s3Permanent,
-	"BadDigest":                   s3Permanent,
-	"InvalidDigest":               s3Permanent,
-	"XAmzContentSHA256Mismatch":   s3Permanent,
-	"XAmzContentChecksumMismatch": s3Permanent,
-	"XMinioInvalidObjectName":     s3Permanent,
-	"NotImplemented":              s3Permanent,
+	"AccessDenied":            s3Permanent,
+	"NoSuchBucket":            s3Permanent,
+	"InvalidAccessKeyId":      s3Permanent,
+	"SignatureDoesNotMatch":   s3Permanent,
+	"InvalidBucketName":       s3Permanent,
+	"InvalidArgument":         s3Permanent,
+	"InvalidRequest":          s3Permanent,
+	"EntityTooSmall":          s3Permanent,
+	"EntityTooLarge":          s3Permanent,
+	"InvalidPart":             s3Permanent,
+	"InvalidPartOrder":        s3Permanent,
+	"InvalidRange":            s3Permanent,
+	"InvalidDigest":           s3Permanent,
+	"XMinioInvalidObjectName": s3Permanent,
+	"NotImplemented":          s3Permanent,
 }
 
 // classifyS3 tells what an S3 error answer means, by its code first and

@@ -192,6 +192,29 @@ func (d *Direct) List(ctx context.Context, prefix string, fn func(Object) error)
 	return nil
 }
 
+// ListFolder asks for one page of the folder's listing (key and size, no
+// metadata): a folder of more than limit objects, or of more than one
+// page, is not complete.
+func (d *Direct) ListFolder(ctx context.Context, prefix string, limit int) ([]Object, bool, error) {
+	ctx, cancel := context.WithCancel(ctx) // no request for the next page
+	defer cancel()
+	limit = min(limit, 1000)
+	var out []Object
+	seen := 0
+	for info := range d.client.ListObjects(ctx, d.bucket, minio.ListObjectsOptions{Prefix: prefix, MaxKeys: limit}) {
+		if info.Err != nil {
+			return nil, false, fmt.Errorf("list %s: %w", prefix, classify(info.Err))
+		}
+		if seen++; seen >= limit {
+			return nil, false, nil // there may be more
+		}
+		if !strings.HasSuffix(info.Key, "/") { // a subfolder
+			out = append(out, Object{Key: info.Key, Size: info.Size, ETag: strings.Trim(info.ETag, `"`)})
+		}
+	}
+	return out, true, nil
+}
+
 // Copy copies on the server; objects over 5 GiB part by part.
 func (d *Direct) Copy(ctx context.Context, dst, src, srcETag string, meta Meta) (Object, error) {
 	opts := putOptions(meta)

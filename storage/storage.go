@@ -63,11 +63,42 @@ type Storage interface {
 	// List calls fn with every object whose key starts with prefix, in key
 	// order, with its metadata. An error from fn ends the listing.
 	List(ctx context.Context, prefix string, fn func(Object) error) error
+	// ListFolder returns the keys and sizes (no metadata) of the objects
+	// directly in the folder prefix (which ends with "/"), when there are
+	// at most limit objects under it; complete is false, with no objects,
+	// when there may be more. It costs one request, or a few.
+	ListFolder(ctx context.Context, prefix string, limit int) (objs []Object, complete bool, err error)
 	// Copy stores a copy of src (only while src has the ETag srcETag, when
 	// it is not empty) under dst with meta, on the server: no bytes travel
 	// through the device. dst may equal src (a metadata update).
 	// ErrNotFound when src is gone or changed.
 	Copy(ctx context.Context, dst, src, srcETag string, meta Meta) (Object, error)
+}
+
+// errFolderFull ends a listing for ListFolder at its limit.
+var errFolderFull = errors.New("more objects than asked for")
+
+// listFolder is ListFolder made of a List: objects in subfolders count
+// toward the limit, as the listing holds them.
+func listFolder(ctx context.Context, list func(context.Context, string, func(Object) error) error, prefix string, limit int) ([]Object, bool, error) {
+	var out []Object
+	seen := 0
+	err := list(ctx, prefix, func(o Object) error {
+		if seen++; seen > limit {
+			return errFolderFull
+		}
+		if !strings.Contains(strings.TrimPrefix(o.Key, prefix), "/") {
+			out = append(out, o)
+		}
+		return nil
+	})
+	if errors.Is(err, errFolderFull) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
 }
 
 // Meta is what cloudkeep stores with an object.

@@ -15,27 +15,38 @@ import (
 // (*journal.Journal).FindContent answers it in one query.
 type FindCopy func(ctx context.Context, sha256 string, size int64) (journal.Source, error)
 
-// copyStored stores the file by a server-side copy when job.FindCopy knows
-// an object with its content: a renamed, moved, copied or restored file is
-// not sent again. It reports false, with no error, when the upload must go
-// on the usual way: nothing holds this content, that object is gone,
-// changed or not ours to read, or the file has a multipart upload in
-// flight, which resumes.
-//
-// The file's digest stays in job, so that the upload does not read the
-// file again for it.
-func (u *Uploader) copyStored(ctx context.Context, f *os.File, id journal.Identity, job *Job) (Result, bool, error) {
+// putLarge stores a file of the multipart threshold or more: by a copy
+// (copyStored) unless it has a multipart upload in flight, which resumes,
+// else in parts.
+func (u *Uploader) putLarge(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
+	if job.FindCopy != nil {
+		_, err := u.store.Multipart(ctx, job.FileID)
+		switch {
+		case errors.Is(err, journal.ErrNotFound):
+			d, err := u.digestOf(f, job.Path, id)
+			if err != nil {
+				return Result{}, err
+			}
+			job.hashed = &d // the upload does not read the file again for it
+			if res, ok, err := u.copyStored(ctx, id, job, d); ok || err != nil {
+				return res, err
+			}
+		case err != nil:
+			return Result{}, err
+		}
+	}
+	return u.putMultipart(ctx, f, id, job)
+}
+
+// copyStored stores the file, whose digest is d, by a server-side copy
+// when job.FindCopy knows an object with its content: a renamed, moved,
+// copied or restored file is not sent again. It reports false, with no
+// error, when the upload must go on the usual way: nothing holds this
+// content, or that object is gone, changed or not ours to read.
+func (u *Uploader) copyStored(ctx context.Context, id journal.Identity, job Job, d digest) (Result, bool, error) {
 	if job.FindCopy == nil || id.Size == 0 {
 		return Result{}, false, nil
 	}
-	if _, err := u.store.Multipart(ctx, job.FileID); !errors.Is(err, journal.ErrNotFound) {
-		return Result{}, false, err // nil when an upload is in flight
-	}
-	d, err := hashFile(f, id.Size)
-	if err != nil {
-		return Result{}, false, err
-	}
-	job.hashed = &d
 	src, err := job.FindCopy(ctx, d.sha256, id.Size)
 	if errors.Is(err, journal.ErrNotFound) {
 		return Result{}, false, nil
@@ -52,7 +63,7 @@ func (u *Uploader) copyStored(ctx context.Context, f *os.File, id journal.Identi
 	if err != nil {
 		return Result{}, false, err
 	}
-	found(*job, id.Size) // not sent: copied on the server
+	found(job, id.Size) // not sent: copied on the server
 	u.log.Debug().Str("from", src.Key).Str("key", job.Key).Msg("copied on the server")
 	return Result{Identity: id, Key: job.Key, ETag: obj.ETag, SHA256: d.sha256, Copied: true}, true, nil
 }

@@ -3,8 +3,6 @@ package uploader
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -184,6 +182,7 @@ func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity, d di
 	if err := u.store.BeginMultipart(ctx, m); err != nil {
 		return nil, err
 	}
+	u.begun.Store(job.FileID, true)
 	return newUpload(m, nil), nil
 }
 
@@ -278,9 +277,7 @@ func readAt(f *os.File, buf []byte, off int64) error {
 
 // partOf returns part n, held in buf, with its CRC32C.
 func partOf(buf []byte, n int) journal.Part {
-	var crc [4]byte
-	binary.BigEndian.PutUint32(crc[:], crc32.Checksum(buf, castagnoli))
-	return journal.Part{Number: n, Size: int64(len(buf)), CRC32C: base64.StdEncoding.EncodeToString(crc[:])}
+	return journal.Part{Number: n, Size: int64(len(buf)), CRC32C: crcBase64(crc32.Checksum(buf, castagnoli))}
 }
 
 // sendPart uploads one part with its CRC32C, which the server verifies, and

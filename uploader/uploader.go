@@ -6,17 +6,13 @@ package uploader
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"mime"
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +56,9 @@ type Uploader struct {
 	limiter *rate.Limiter
 	buffers *bufferPool
 	log     zerolog.Logger
+	hashed  sync.Map // path → hashedFile, from Ahead
+	listed  *listings
+	begun   sync.Map // file id → true: a multipart upload began in this process (Job.New no longer holds)
 }
 
 // New returns an Uploader that stores into st and checkpoints in store.
@@ -76,15 +75,20 @@ func New(st storage.Storage, store Store, cfg Config, log zerolog.Logger) *Uploa
 		limiter: ratelimit.New(cfg.BandwidthLimit),
 		buffers: newBufferPool(cfg.PartsInFlight),
 		log:     log.With().Str("component", "uploader").Logger(),
+		listed:  newListings(st),
 	}
 }
 
 // Job is one file to upload.
 type Job struct {
-	FileID   int64         // the file's journal row, the key of its multipart state
-	Path     string        // the local file
-	Key      string        // the object key
-	FindCopy FindCopy      // finds an object already holding the file's content; may be nil
+	FileID   int64    // the file's journal row, the key of its multipart state
+	Path     string   // the local file
+	Key      string   // the object key
+	FindCopy FindCopy // finds an object already holding the file's content; may be nil
+	// New says the journal has neither stored the file nor tried to: it
+	// holds no multipart upload of it, and its key holds an object only if
+	// the listing of its folder shows one (see putSingle).
+	New      bool
 	hashed   *digest       // the file's digest, once copyStored has read it
 	sent     *atomic.Int64 // bytes the server acknowledged in this call, across tries
 	Progress func(n int64) // called with each change of the bytes sent (as they go out; negative when a failed request is taken back); may be nil
@@ -150,13 +154,10 @@ func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
 	}
 	id := journal.IdentityOf(fi)
 	var res Result
-	if res, ok, err := u.copyStored(ctx, f, id, &job); ok || err != nil {
-		return res, err
-	}
 	if id.Size < u.cfg.Threshold || id.Size == 0 {
 		res, err = u.putSingle(ctx, f, id, job)
 	} else {
-		res, err = u.putMultipart(ctx, f, id, job)
+		res, err = u.putLarge(ctx, f, id, job)
 	}
 	if err != nil {
 		return res, err
@@ -165,33 +166,6 @@ func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
 	if now, err := os.Stat(job.Path); err == nil && !journal.IdentityOf(now).Equal(id) {
 		return res, ErrChanged
 	}
-	return res, nil
-}
-
-// putSingle hashes the file, then sends it in one PUT with its CRC32C,
-// which the server checks the body against.
-func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
-	d, err := job.fileDigest(f, id.Size)
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{Identity: id, Key: job.Key, SHA256: d.sha256}
-	if etag, _, ok, err := u.stored(ctx, job.Key, id, func() (digest, error) { return d, nil }); err != nil {
-		return Result{}, err
-	} else if ok {
-		res.ETag, res.Skipped = etag, true
-		found(job, id.Size)
-		return res, nil
-	}
-	body := newSending(ratelimit.ReadSeeker(ctx, io.NewSectionReader(f, 0, id.Size), u.limiter), id.Size, job.Progress)
-	obj, err := u.st.Put(ctx, job.Key, body, id.Size, d.crc32c, u.meta(id, d.sha256, job.Key))
-	if err != nil {
-		body.failed()
-		return Result{}, err
-	}
-	body.acked()
-	job.sent.Add(id.Size)
-	res.ETag = obj.ETag
 	return res, nil
 }
 
@@ -247,20 +221,6 @@ func found(job Job, n int64) {
 
 // digest is a file's SHA-256 (hex) and CRC32C (base64, as S3 spells it).
 type digest struct{ sha256, crc32c string }
-
-// hashFile returns the digest of the first size bytes of f.
-func hashFile(f *os.File, size int64) (digest, error) {
-	h, c := sha256.New(), crc32.New(castagnoli)
-	buf := make([]byte, 1<<20)
-	n, err := io.CopyBuffer(io.MultiWriter(h, c), io.NewSectionReader(f, 0, size), buf)
-	if err != nil {
-		return digest{}, &PermanentError{Err: fmt.Errorf("read %s: %w", f.Name(), err)}
-	}
-	if n != size {
-		return digest{}, ErrChanged
-	}
-	return digest{hex.EncodeToString(h.Sum(nil)), base64.StdEncoding.EncodeToString(c.Sum(nil))}, nil
-}
 
 // contentType guesses the MIME type from the key's extension.
 func contentType(key string) string {
