@@ -36,6 +36,7 @@ type Agent struct {
 	Threshold int64 // files this big use the big-file lane
 
 	Settle         time.Duration // quiet time before a changed file is uploaded
+	SettleLease    bool          // on Linux, a quiet file goes once no writer holds it open (settle.go)
 	RescanInterval time.Duration // full reconcile scans
 	PollInterval   time.Duration // scans of roots that cannot be watched; retries of missing roots
 	ShutdownGrace  time.Duration // time given to uploads in flight on stop
@@ -117,6 +118,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		workers.Go(func() { a.work(gctx, uploads) })
 	}
 	s := newSettler(a.Settle, func(f Found) { a.settled(gctx, f) }, func(r Root, rel string, dir bool) { a.gone(gctx, r, rel, dir) })
+	s.useLease(a.SettleLease, a.Log)
 	g.Go(func() error { return w.run(gctx) })
 	g.Go(func() error { return s.run(gctx, a.changes) })
 	g.Go(func() error { return serveControl(gctx, ctl, a) })

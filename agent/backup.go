@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -59,25 +60,38 @@ type Failure struct {
 }
 
 // Run makes the pass. Its error is only for a pass that could not run at
-// all; files that failed are in Summary.Failed.
-func (b *Backup) Run(ctx context.Context) (Summary, error) {
-	if err := abortStale(ctx, b.Keys, b.Journal, b.Uploader); err != nil && ctx.Err() == nil {
+// all; files that failed are in Summary.Failed. Uploads begin while the
+// walk goes on, unless a Progress wants the total first.
+func (b *Backup) Run(parent context.Context) (Summary, error) {
+	if err := abortStale(parent, b.Keys, b.Journal, b.Uploader); err != nil && parent.Err() == nil {
 		b.Log.Warn().Str("error", storage.Short(err)).Msg("could not clean up stale uploads")
 	}
-	var sum Summary
-	jobs, err := b.plan(ctx, &sum)
-	if err != nil {
-		return sum, err
+	// A sign-out, a full account or a full state disk ends the pass: every
+	// other file would fail the same way.
+	ctx, stop := context.WithCancel(parent)
+	defer stop()
+	p := &pass{}
+	jobs := make(chan job, aheadFiles) // the walk stays a window ahead
+	ready := b.prepared(ctx, jobs)
+	var wg sync.WaitGroup
+	for range max(b.Files, 1) {
+		wg.Go(func() {
+			for j := range ready {
+				b.uploadOne(ctx, stop, j, p)
+			}
+		})
 	}
-	if b.Progress != nil {
-		var total int64
-		for _, j := range jobs {
-			total += j.file.Size
-		}
-		b.Progress.Planned(len(jobs), total)
-	}
-	b.upload(ctx, jobs, &sum)
-	return sum, ctx.Err()
+	b.plan(ctx, p, jobs)
+	close(jobs)
+	wg.Wait()
+	return p.sum, parent.Err()
+}
+
+// pass is the Summary of a Backup in progress, shared by the walk and the
+// workers.
+type pass struct {
+	mu  sync.Mutex
+	sum Summary
 }
 
 // abortStale aborts incomplete uploads under this device's prefix that the
@@ -97,81 +111,98 @@ func abortStale(ctx context.Context, keys KeyTemplate, j *journal.Journal, up *u
 	return err
 }
 
-// plan walks the roots and returns the files to upload, smallest first so
-// that a big video does not hold back the photos.
-func (b *Backup) plan(ctx context.Context, sum *Summary) ([]job, error) {
+// plan walks the roots and hands the files to upload to jobs as it meets
+// them. With a Progress, which needs the total first, it hands them out
+// once the walk is done, smallest first so that a big video does not hold
+// back the photos.
+func (b *Backup) plan(ctx context.Context, p *pass, jobs chan<- job) {
 	s := &scanner{journal: b.Journal, filter: b.Filter, keys: b.Keys, log: b.Log, uploader: b.Uploader}
-	var jobs []job
-	full := false
+	send := func(j job) {
+		select {
+		case jobs <- j:
+		case <-ctx.Done():
+		}
+	}
+	var later []job
+	if b.Progress != nil {
+		send = func(j job) { later = append(later, j) }
+	}
 	onErr := func(path string, err error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		switch {
 		case !isDiskFull(err):
-			sum.Failed = append(sum.Failed, Failure{path, err})
-		case !full: // said once for every file
-			full = true
-			sum.StateFull = b.stateFullError(err)
+			p.sum.Failed = append(p.sum.Failed, Failure{path, err})
+		case p.sum.StateFull == nil: // said once for every file
+			p.sum.StateFull = b.stateFullError(err)
 		}
 	}
 	for _, root := range b.Roots {
-		st, err := s.scanRoot(ctx, root, func(j job) { jobs = append(jobs, j) }, onErr)
-		sum.Scanned += st.Media
-		sum.Unchanged += st.Unchanged
+		start := time.Now()
+		st, err := s.scanRoot(ctx, root, send, onErr)
+		b.Log.Info().Str("root", root.Name).Int("media", st.Media).Int("unchanged", st.Unchanged).
+			Int64("took_ms", time.Since(start).Milliseconds()).Msg("scanned")
+		p.mu.Lock()
+		p.sum.Scanned += st.Media
+		p.sum.Unchanged += st.Unchanged
+		p.mu.Unlock()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return
 		}
 		if err != nil {
 			onErr(root.Path, err)
 		}
-		if full {
-			return nil, nil // nothing can be journaled: no upload could be recorded
+		if p.full() {
+			return // nothing can be journaled: no upload could be recorded
 		}
 	}
-	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(a.file.Size, b.file.Size) })
-	return jobs, nil
+	if b.Progress == nil {
+		return
+	}
+	slices.SortStableFunc(later, func(a, b job) int { return cmp.Compare(a.file.Size, b.file.Size) })
+	var total int64
+	for _, j := range later {
+		total += j.file.Size
+	}
+	b.Progress.Planned(len(later), total)
+	for _, j := range later {
+		if ctx.Err() != nil {
+			return
+		}
+		jobs <- j
+	}
 }
 
-// upload sends the jobs with b.Files workers.
-func (b *Backup) upload(parent context.Context, jobs []job, sum *Summary) {
-	// A sign-out or a full account ends the pass: every other file would
-	// fail the same way.
-	ctx, stop := context.WithCancel(parent)
-	defer stop()
-	queue := make(chan job)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range max(b.Files, 1) {
-		wg.Go(func() {
-			for j := range queue {
-				o, res, err := b.uploadOne(ctx, j)
-				mu.Lock()
-				if o == outStateFull {
-					if sum.StateFull == nil {
-						sum.StateFull = b.stateFullError(err)
-					}
-					stop()
-				} else if o == outSignedOut || o == outQuota {
-					if ctx.Err() == nil {
-						sum.Failed = append(sum.Failed, Failure{"(every file left)", b.headline(err)})
-					}
-					stop()
-				} else {
-					sum.add(j, o, res, err)
-				}
-				mu.Unlock()
-				if b.Progress != nil {
-					b.Progress.FileDone()
-				}
-			}
-		})
-	}
-	for _, j := range jobs {
-		if ctx.Err() != nil {
-			break
+// full reports whether the state disk filled up.
+func (p *pass) full() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sum.StateFull != nil
+}
+
+// uploadOne sends j and counts how it ended; stop ends the pass when no
+// other file could be stored either.
+func (b *Backup) uploadOne(ctx context.Context, stop func(), j job, p *pass) {
+	o, res, err := b.send(ctx, j)
+	p.mu.Lock()
+	switch o {
+	case outStateFull:
+		if p.sum.StateFull == nil {
+			p.sum.StateFull = b.stateFullError(err)
 		}
-		queue <- j
+		stop()
+	case outSignedOut, outQuota:
+		if ctx.Err() == nil {
+			p.sum.Failed = append(p.sum.Failed, Failure{"(every file left)", b.headline(err)})
+		}
+		stop()
+	default:
+		p.sum.add(j, o, res, err)
 	}
-	close(queue)
-	wg.Wait()
+	p.mu.Unlock()
+	if b.Progress != nil {
+		b.Progress.FileDone()
+	}
 }
 
 // headline is the reason a whole pass stopped, without the file that met it.
@@ -190,7 +221,8 @@ func (b *Backup) stateFullError(err error) error {
 	return fmt.Errorf("state_dir %s is full: free space, then run the backup again (%w)", b.StateDir, err)
 }
 
-func (b *Backup) uploadOne(ctx context.Context, j job) (outcome, uploader.Result, error) {
+// send uploads one job.
+func (b *Backup) send(ctx context.Context, j job) (outcome, uploader.Result, error) {
 	s := sender{journal: b.Journal, uploader: b.Uploader, keys: b.Keys, log: b.Log}
 	var progress, found func(int64)
 	if b.Progress != nil {

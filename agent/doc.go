@@ -15,16 +15,20 @@
 //     and sends each changed path to the settler as a change. When events
 //     are lost, or a root cannot be watched, it asks rescanLoop for a rescan.
 //   - settler (settle.go) holds a path back until it is complete: no event
-//     for the Settle period and an unchanged stat. It hands a complete file
+//     for the Settle period and an unchanged stat; on Linux, sooner, once
+//     it is quiet for a moment and a read lease shows that no writer holds
+//     it open (lease_linux.go). It hands a complete file
 //     to Agent.settled and a vanished file or folder to Agent.gone (both in
 //     reconcile.go).
 //   - scanner (scan.go) decides what to upload. scanner.consider filters a
 //     file, sniffs that it is media and records it with journal.Track;
 //     scanner.scanRoot does the same for a whole root (the reconcile run at
 //     start, every RescanInterval and on the watcher's request, see
-//     Agent.rescanLoop in reconcile.go), comparing unchanged files with one
-//     journal Snapshot. Rescanned files changed within Settle go back
-//     through the settler; the rest are queued.
+//     Agent.rescanLoop in reconcile.go), comparing unchanged files with a
+//     journal Snapshot read in path order alongside the walk, and tracking
+//     new ones in batches (journal.TrackAll). Rescanned files changed within
+//     Settle go back through the settler; the rest are queued as the walk
+//     meets them.
 //   - queue (queue.go) holds the jobs in two lanes, so photos are not stuck
 //     behind a long video, never hands a file to two workers at once, and
 //     stops handing out work while paused, signed out, over quota, while
@@ -44,7 +48,8 @@
 //     resumes.
 //
 // Backup (backup.go) uses the same scanner and sender without watcher,
-// settler or queue: it scans every root, then uploads with Files workers.
+// settler or queue: Files workers upload the files as the walk of the roots
+// meets them (with a progress bar, once the walk is done, smallest first).
 // At start, the daemon first aborts stale multipart uploads (abortStale)
 // and queues what the journal says is unfinished (Agent.resumeUnfinished,
 // worker.go), but for files still being written, which the first scan

@@ -87,7 +87,7 @@ func newBucket(cfg *config.Agent, log zerolog.Logger, onRetry func()) (*bucket, 
 		if _, err := b.session.SignedIn(); err != nil && !auth.IsSignedOut(err) {
 			return nil, err // e.g. a credentials file others can read
 		}
-		b.granted = storage.NewGranted(cfg.Account.URL, b.session, log)
+		b.granted = storage.NewGranted(cfg.Account.URL, b.session, time.Duration(s.RequestTimeout), log)
 		inner = b.granted
 	} else {
 		secret, err := cfg.SecretKey()

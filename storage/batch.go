@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 // batcher coalesces operations into grant calls: the first operation goes
 // at once; those that arrive while a call is in flight wait and go
 // together in the next one. Operations nobody waits for (commits) ride
-// along with the next call, or go on their own after lingerCommits.
+// along with the next call (of this batcher, or PutAhead's), or go on
+// their own after lingerCommits.
 type batcher struct {
 	send func(ctx context.Context, ops []wire.Op) ([]wire.Result, error)
 
@@ -55,14 +57,41 @@ func (b *batcher) later(op wire.Op) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending = append(b.pending, &call{op: op, done: make(chan struct{})})
-	if !b.busy && b.timer == nil {
-		b.timer = time.AfterFunc(lingerCommits, func() {
-			b.mu.Lock()
-			b.timer = nil
-			b.startLocked()
-			b.mu.Unlock()
-		})
+	if !b.busy {
+		b.lingerLocked()
 	}
+}
+
+// lingerLocked sends the pending commits after lingerCommits, unless a
+// call takes them along first.
+func (b *batcher) lingerLocked() {
+	if b.timer != nil {
+		return
+	}
+	b.timer = time.AfterFunc(lingerCommits, func() {
+		b.mu.Lock()
+		b.timer = nil
+		b.startLocked()
+		b.mu.Unlock()
+	})
+}
+
+// takeLater removes up to n pending operations nobody waits for, to ride
+// along with a call made outside the batcher.
+func (b *batcher) takeLater(n int) []wire.Op {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ops []wire.Op
+	rest := b.pending[:0]
+	for _, c := range b.pending {
+		if c.ctx == nil && len(ops) < n {
+			ops = append(ops, c.op)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	b.pending = rest
+	return ops
 }
 
 // flush sends what is pending and waits until nothing is.
@@ -97,10 +126,12 @@ func (b *batcher) startLocked() {
 	go b.run()
 }
 
-// run sends batches until none is pending.
+// run sends batches while a caller waits; it sends lone commits once, when
+// started for them (their linger is over, or a flush), else leaves them to
+// linger.
 func (b *batcher) run() {
-	for {
-		batch := b.take()
+	for first := true; ; first = false {
+		batch := b.take(first)
 		if batch == nil {
 			return
 		}
@@ -122,11 +153,19 @@ func (b *batcher) run() {
 	}
 }
 
-// take removes up to MaxGrantOps pending calls whose callers still wait;
-// nil (and not busy any more) when there are none.
-func (b *batcher) take() []*call {
+// take removes up to MaxGrantOps pending calls whose callers still wait,
+// and commits; nil (and not busy any more) when there are none, or only
+// commits and not commitsToo.
+func (b *batcher) take(commitsToo bool) []*call {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !commitsToo && !slices.ContainsFunc(b.pending, func(c *call) bool { return c.ctx != nil }) {
+		b.busy = false
+		if len(b.pending) > 0 {
+			b.lingerLocked()
+		}
+		return nil
+	}
 	var batch []*call
 	rest := b.pending[:0]
 	for _, c := range b.pending {

@@ -41,12 +41,18 @@ type Granted struct {
 	batch  batcher
 	stats  statCache
 	calls  atomic.Int64
+	held   heldGrants
 }
 
 // NewGranted returns the storage granted by the account service at
-// accountURL to the holder of tokens.
-func NewGranted(accountURL string, tokens Tokens, log zerolog.Logger) *Granted {
-	t := WithRequestTimeout(http.DefaultTransport.(*http.Transport).Clone(), DefaultRequestTimeout)
+// accountURL to the holder of tokens. A request, to the service or to the
+// storage, on which no byte moves for requestTimeout is abandoned (0:
+// DefaultRequestTimeout).
+func NewGranted(accountURL string, tokens Tokens, requestTimeout time.Duration, log zerolog.Logger) *Granted {
+	if requestTimeout <= 0 {
+		requestTimeout = DefaultRequestTimeout
+	}
+	t := WithRequestTimeout(http.DefaultTransport.(*http.Transport).Clone(), requestTimeout)
 	t.MaxIdleConnsPerHost = 64
 	t.WriteBufferSize, t.ReadBufferSize = 256<<10, 256<<10 // bodies of many MiB: fewer, larger writes
 	g := &Granted{
@@ -70,9 +76,12 @@ func (g *Granted) Close(ctx context.Context) error { return g.batch.flush(ctx) }
 // object is stored (a commit, sent with the next grant call).
 func (g *Granted) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta) (Object, error) {
 	op := wire.Op{Op: wire.OpPut, Key: key, Size: size, CRC32C: crc32c, Meta: wireMeta(meta)}
-	res, err := g.one(ctx, op)
-	if err != nil {
-		return Object{}, fmt.Errorf("put %s: %w", key, err)
+	res, ok := g.held.take(op, time.Now())
+	if !ok {
+		var err error
+		if res, err = g.one(ctx, op); err != nil {
+			return Object{}, fmt.Errorf("put %s: %w", key, err)
+		}
 	}
 	resp, err := g.execute(ctx, res, body, size, nil)
 	if err != nil {
@@ -229,6 +238,11 @@ func (g *Granted) List(ctx context.Context, prefix string, fn func(Object) error
 	}
 }
 
+// ListFolder lists the folder with List, up to limit objects.
+func (g *Granted) ListFolder(ctx context.Context, prefix string, limit int) ([]Object, bool, error) {
+	return listFolder(ctx, g.List, prefix, limit)
+}
+
 // Copy asks the service to copy src to dst.
 func (g *Granted) Copy(ctx context.Context, dst, src, srcETag string, meta Meta) (Object, error) {
 	op := wire.Op{Op: wire.OpCopy, Key: dst, Source: src, ETag: srcETag, Meta: wireMeta(meta)}
@@ -271,8 +285,12 @@ func (g *Granted) grant(ctx context.Context, ops []wire.Op) ([]wire.Result, erro
 		if err != nil {
 			return nil, err
 		}
+		if status == http.StatusOK {
+			g.held.heard(time.Now())
+		}
 		if status == http.StatusUnauthorized {
 			if token, err = g.tokens.Refused(ctx, token); err != nil {
+				g.held.drop() // signed out or disconnected: no grant of before is used
 				return nil, err
 			}
 			continue
