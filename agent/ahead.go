@@ -6,10 +6,10 @@ import (
 	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
-// A Backup tells the uploader of its next files a window at a time
-// (uploader.Ahead): in account mode one grant call prepares the uploads of
-// a whole window while the window before is being sent, instead of one
-// call per file. A window is at most aheadFiles files and aheadBytes
+// A Backup, and the daemon's workers (Agent.prepare), tell the uploader of
+// their next files a window at a time (uploader.Ahead): in account mode
+// one grant call prepares the uploads of a whole window while the window
+// before is being sent, instead of one call per file. A window is at most aheadFiles files and aheadBytes
 // bytes, so that its grants are used well within their lifetime.
 const (
 	aheadFiles = 50
@@ -28,7 +28,7 @@ func (b *Backup) prepared(ctx context.Context, in <-chan job) <-chan job {
 			w, more := window(in)
 			if len(w) > 0 {
 				if ctx.Err() == nil && b.Keys.Ready() {
-					b.Uploader.Ahead(ctx, b.uploads(w))
+					b.Uploader.Ahead(ctx, uploadJobs(b.Keys, w))
 				}
 				windows <- w
 			}
@@ -72,11 +72,11 @@ func window(in <-chan job) ([]job, bool) {
 	return w, true
 }
 
-// uploads are the uploader's jobs for w, under the keys send will use.
-func (b *Backup) uploads(w []job) []uploader.Job {
+// uploadJobs are the uploader's jobs for w, under the keys send will use.
+func uploadJobs(keys KeyTemplate, w []job) []uploader.Job {
 	out := make([]uploader.Job, len(w))
 	for i, j := range w {
-		out[i] = uploader.Job{FileID: j.file.ID, Path: j.abs, Key: b.Keys.Key(j.root.Name, j.file.Path)}
+		out[i] = uploader.Job{FileID: j.file.ID, Path: j.abs, Key: keys.Key(j.root.Name, j.file.Path)}
 	}
 	return out
 }

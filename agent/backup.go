@@ -1,10 +1,8 @@
 package agent
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -31,11 +29,14 @@ type Backup struct {
 	Progress Progress // may be nil
 }
 
-// Progress is told what a Backup plans and does, e.g. to draw a bar.
+// Progress is told what a Backup plans and does, e.g. to draw a bar. The
+// plan grows while the walk goes on: each file is Planned before its
+// upload begins, and Walked says that the plan is whole.
 type Progress interface {
-	Planned(files int, bytes int64)
-	Add(bytes int64)   // bytes sent (negative: a failed request taken back)
-	Found(bytes int64) // bytes the storage already holds: done, not sent (negative: taken back)
+	Planned(files int, bytes int64) // more files to send, found by the walk
+	Walked()                        // the walk is done: nothing more is planned
+	Add(bytes int64)                // bytes sent (negative: a failed request taken back)
+	Found(bytes int64)              // bytes the storage already holds: done, not sent (negative: taken back)
 	FileDone()
 }
 
@@ -61,7 +62,7 @@ type Failure struct {
 
 // Run makes the pass. Its error is only for a pass that could not run at
 // all; files that failed are in Summary.Failed. Uploads begin while the
-// walk goes on, unless a Progress wants the total first.
+// walk goes on.
 func (b *Backup) Run(parent context.Context) (Summary, error) {
 	if err := abortStale(parent, b.Keys, b.Journal, b.Uploader); err != nil && parent.Err() == nil {
 		b.Log.Warn().Str("error", storage.Short(err)).Msg("could not clean up stale uploads")
@@ -112,20 +113,20 @@ func abortStale(ctx context.Context, keys KeyTemplate, j *journal.Journal, up *u
 }
 
 // plan walks the roots and hands the files to upload to jobs as it meets
-// them. With a Progress, which needs the total first, it hands them out
-// once the walk is done, smallest first so that a big video does not hold
-// back the photos.
+// them, telling the Progress of each first.
 func (b *Backup) plan(ctx context.Context, p *pass, jobs chan<- job) {
 	s := &scanner{journal: b.Journal, filter: b.Filter, keys: b.Keys, log: b.Log, uploader: b.Uploader}
 	send := func(j job) {
+		if b.Progress != nil {
+			b.Progress.Planned(1, j.file.Size)
+		}
 		select {
 		case jobs <- j:
 		case <-ctx.Done():
 		}
 	}
-	var later []job
 	if b.Progress != nil {
-		send = func(j job) { later = append(later, j) }
+		defer b.Progress.Walked()
 	}
 	onErr := func(path string, err error) {
 		p.mu.Lock()
@@ -155,21 +156,6 @@ func (b *Backup) plan(ctx context.Context, p *pass, jobs chan<- job) {
 		if p.full() {
 			return // nothing can be journaled: no upload could be recorded
 		}
-	}
-	if b.Progress == nil {
-		return
-	}
-	slices.SortStableFunc(later, func(a, b job) int { return cmp.Compare(a.file.Size, b.file.Size) })
-	var total int64
-	for _, j := range later {
-		total += j.file.Size
-	}
-	b.Progress.Planned(len(later), total)
-	for _, j := range later {
-		if ctx.Err() != nil {
-			return
-		}
-		jobs <- j
 	}
 }
 

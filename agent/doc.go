@@ -36,8 +36,10 @@
 //     Agent.awaitStorage probes it and lets the queue go) or while the
 //     state disk is full (statedisk.go: Agent.stateFull holds it,
 //     Agent.awaitStateRoom probes for room and lets it go).
-//   - Agent.work (worker.go), Files workers, takes jobs from the queue and
-//     hands each to Agent.upload, which acts on the outcome: a failed file
+//   - Agent.work (worker.go), Files workers, takes jobs from the queue,
+//     tells the uploader of the small files queued with each (Agent.prepare:
+//     in account mode one grant call for a window of them) and hands each
+//     to Agent.upload, which acts on the outcome: a failed file
 //     is queued again after RetryBase, doubled with each failure in a row
 //     in this run (queue.retryLater), a signed-out or quota refusal
 //     holds the queue.
@@ -49,7 +51,7 @@
 //
 // Backup (backup.go) uses the same scanner and sender without watcher,
 // settler or queue: Files workers upload the files as the walk of the roots
-// meets them (with a progress bar, once the walk is done, smallest first).
+// meets them (a progress bar's total grows as the walk finds them).
 // At start, the daemon first aborts stale multipart uploads (abortStale)
 // and queues what the journal says is unfinished (Agent.resumeUnfinished,
 // worker.go), but for files still being written, which the first scan

@@ -24,7 +24,8 @@ type queue struct {
 	queued    map[int64]journal.Identity // file id → waiting in a lane, as queued
 	active    map[int64]journal.Identity // file id → being uploaded, as queued
 	retrying  map[int64]*time.Timer
-	failures  map[int64]int // file id → failed uploads in a row, in this run
+	preparing map[int64]chan struct{} // file id → closed once its window is prepared
+	failures  map[int64]int           // file id → failed uploads in a row, in this run
 	threshold int64
 	maxLarge  int
 	runLarge  int
@@ -46,6 +47,7 @@ func newQueue(threshold int64, workers int) *queue {
 		queued:    map[int64]journal.Identity{},
 		active:    map[int64]journal.Identity{},
 		retrying:  map[int64]*time.Timer{},
+		preparing: map[int64]chan struct{}{},
 		failures:  map[int64]int{},
 		threshold: threshold,
 		maxLarge:  max(workers-1, 1),
@@ -171,6 +173,35 @@ func (q *queue) take(lane *[]queued) (job, bool) {
 		return e.job, true
 	}
 	return job{}, false
+}
+
+// window is the window of small files to prepare with j, which a worker
+// just took: j and the small files queued right now after it, up to
+// aheadFiles files and aheadBytes bytes, but for those in a window
+// already. It is nil when j is in one (then ready closes once that window
+// is prepared) or big; else the caller prepares it, then closes ready.
+func (q *queue) window(j job) (w []job, ready chan struct{}) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if ready, ok := q.preparing[j.file.ID]; ok {
+		delete(q.preparing, j.file.ID)
+		return nil, ready
+	}
+	if j.file.Size >= q.threshold {
+		return nil, nil
+	}
+	ready = make(chan struct{})
+	w, size := []job{j}, j.file.Size
+	for _, e := range q.small {
+		if len(w) >= aheadFiles || size >= aheadBytes {
+			break
+		}
+		if _, ok := q.preparing[e.file.ID]; !ok {
+			q.preparing[e.file.ID] = ready
+			w, size = append(w, e.job), size+e.file.Size
+		}
+	}
+	return w, ready
 }
 
 // done releases j's worker; unless j is to be tried again, its failures

@@ -81,8 +81,32 @@ func (a *Agent) work(ctx, uploads context.Context) {
 		if !ok {
 			return
 		}
+		a.prepare(uploads, j)
 		a.upload(uploads, j)
 		a.queue.done(j)
+	}
+}
+
+// prepare tells the uploader of j and the small files queued after it
+// (uploader.Ahead), so that in account mode one grant call serves a
+// window of files instead of one call each. What is queued right now
+// makes the window: a lone new photo does not wait for more. A file
+// already in a window another worker prepares waits for it.
+func (a *Agent) prepare(ctx context.Context, j job) {
+	w, ready := a.queue.window(j)
+	if ready == nil {
+		return
+	}
+	if len(w) == 0 {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+		}
+		return
+	}
+	defer close(ready)
+	if a.Keys.Ready() {
+		a.Uploader.Ahead(ctx, uploadJobs(a.Keys, w))
 	}
 }
 

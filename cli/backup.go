@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/rs/zerolog"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/cloudkeep/cloudkeep/agent"
@@ -135,73 +132,4 @@ func (g *globals) barLogger(cfg *config.Agent) (zerolog.Logger, bool) {
 		level = "warn"
 	}
 	return newLogger(g.stderr, level, cfg.Log.Format), bar
-}
-
-// barProgress draws files and bytes, rate and ETA on a terminal. The bar
-// counts the bytes to send: those the storage already holds (a resumed
-// upload's parts, files already stored) are taken out of its total, so
-// they move it on without counting in the rate or the ETA.
-type barProgress struct {
-	w     io.Writer
-	bar   *progressbar.ProgressBar
-	files int
-	done  atomic.Int64
-
-	mu      sync.Mutex
-	planned int64 // bytes of the planned files
-	found   int64 // of those, bytes the storage already holds
-}
-
-func (p *barProgress) Planned(files int, bytes int64) {
-	p.files, p.planned = files, bytes
-	p.bar = progressbar.NewOptions64(bytes,
-		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetDescription(fmt.Sprintf("0/%d files", files)),
-	)
-	// Drawn now, the bar's clock starts now: left to its first Add, it
-	// would divide that first part by a microsecond (a rate in TB/s).
-	p.bar.RenderBlank()
-}
-
-// Add counts n bytes sent, or takes them back when n is negative (a request
-// that failed).
-func (p *barProgress) Add(n int64) { p.bar.Add64(n) }
-
-// Found takes n bytes the storage already holds out of the total, or puts
-// them back when n is negative (a part that differs, to be sent after all).
-// The bar's total stays above zero: the library draws nothing of a zero.
-func (p *barProgress) Found(n int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.found += n
-	p.bar.ChangeMax64(max(p.planned-p.found, 1))
-}
-
-func (p *barProgress) FileDone() {
-	p.bar.Describe(fmt.Sprintf("%d/%d files", p.done.Add(1), p.files))
-}
-
-// finish ends the bar: full when every byte was counted, left where it
-// stopped otherwise (failed files, an interrupted pass), not filled up.
-func (p *barProgress) finish() {
-	if p.bar == nil {
-		return
-	}
-	p.mu.Lock()
-	found := p.found
-	p.mu.Unlock()
-	switch st := p.bar.State(); {
-	case found >= p.planned: // nothing was sent: the summary says what was found
-		p.bar.Clear()
-		return
-	case st.CurrentNum+found >= p.planned:
-		p.bar.Finish()
-	default:
-		p.bar.Exit()
-	}
-	fmt.Fprintln(p.w)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +100,52 @@ func drawnRates(t *testing.T, drawn string) []uint64 {
 		out = append(out, n*20/21)
 	}
 	return out
+}
+
+// While the walk goes on, the total grows as it finds files that are
+// being sent meanwhile: the bar says "+" after the files planned so far,
+// never draws more than 100% or a negative ETA, and once the walk is done
+// shows the whole total and ends full.
+func TestBarProgress_GrowingTotal(t *testing.T) {
+	var out bytes.Buffer
+	p := &barProgress{w: &out}
+	step := func(f func()) {
+		time.Sleep(120 * time.Millisecond) // past the bar's throttle: each step is drawn
+		f()
+	}
+	p.Planned(1, 10<<20)
+	step(func() { p.Add(8 << 20) })
+	step(func() { p.Add(2 << 20); p.FileDone() }) // all planned so far is sent
+	step(func() { p.Planned(1, 10<<20) })
+	step(func() { p.Add(5 << 20) })
+	step(func() { p.Planned(1, 20<<20) })
+	step(func() { p.Walked() })
+	step(func() { p.Add(25 << 20); p.FileDone(); p.FileDone() })
+	p.finish()
+
+	drawn := out.String()
+	for _, want := range []string{"0/1+ files", "1/1+ files", "1/2+ files", "1/3+ files", "1/3 files", "3/3 files"} {
+		if !strings.Contains(drawn, want) {
+			t.Errorf("drawn %q, want %q among it", drawn, want)
+		}
+	}
+	if i := strings.Index(drawn, "1/3 files"); strings.Contains(drawn[i:], "+ files") {
+		t.Errorf("a growing total drawn after the walk ended: %q", drawn[i:])
+	}
+	for _, m := range regexp.MustCompile(`(\d+)%`).FindAllStringSubmatch(drawn, -1) {
+		if n, _ := strconv.Atoi(m[1]); n > 100 {
+			t.Errorf("drawn %d%%, want at most 100%%", n)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\[[^\]:]*:([^\]]*)\]`).FindAllStringSubmatch(drawn, -1) {
+		if strings.HasPrefix(m[1], "-") {
+			t.Errorf("drawn ETA %q, want none negative", m[1])
+		}
+	}
+	if st := p.bar.State(); st.CurrentNum != 40<<20 || st.Max != 40<<20 {
+		t.Errorf("bar at %d of %d, want the 40 MiB planned, all sent", st.CurrentNum, st.Max)
+	}
+	if !strings.Contains(drawn, "100%") {
+		t.Errorf("drawn %q, want it full at the end", drawn)
+	}
 }

@@ -166,7 +166,7 @@ func (g *globals) runRestore(ctx context.Context, cfg *config.Agent, be *backend
 		for _, it := range items {
 			total += it.Size
 		}
-		p = &barProgress{w: g.stderr}
+		p = &barProgress{w: g.stderr, whole: true}
 		p.Planned(len(items), total)
 		o.Progress, o.FileDone = p.Add, p.FileDone
 	}

@@ -110,7 +110,7 @@ type content struct {
 func (u *Uploader) read(f *os.File, path string, id journal.Identity) (content, error) {
 	if id.Size > u.cfg.PartSize && u.cfg.PartSize > 0 {
 		d, err := u.digestOf(f, path, id)
-		return content{digest: d, body: io.NewSectionReader(f, 0, id.Size), release: func() {}}, err
+		return content{digest: d, body: &fileBody{io.NewSectionReader(f, 0, id.Size), path, id}, release: func() {}}, err
 	}
 	buf := fileBuffers.get(id.Size)
 	if _, err := io.ReadFull(io.NewSectionReader(f, 0, id.Size), *buf); err != nil {
@@ -126,6 +126,34 @@ func (u *Uploader) read(f *os.File, path string, id journal.Identity) (content, 
 	}
 	return content{digest: d, body: bytes.NewReader(*buf), release: func() { fileBuffers.put(buf) }}, nil
 }
+
+// fileBody is a file sent from disk, not from a buffer. When the file
+// changes while it is sent, the server refuses the bytes read (they no
+// longer match the CRC32C) and would refuse every try again: so before a
+// try sends it again from its start, fileBody stats the file, and a file
+// whose identity moved is ErrChanged at once, not retried.
+type fileBody struct {
+	*io.SectionReader
+	path string
+	id   journal.Identity
+}
+
+func (b *fileBody) Seek(offset int64, whence int) (int64, error) {
+	if pos, _ := b.SectionReader.Seek(0, io.SeekCurrent); pos > 0 {
+		if fi, err := os.Stat(b.path); err != nil || !journal.IdentityOf(fi).Equal(b.id) {
+			return 0, changedWhileSent{}
+		}
+	}
+	return b.SectionReader.Seek(offset, whence)
+}
+
+// changedWhileSent is ErrChanged met between two tries of a request: no
+// try can succeed, so the storage's retries stop at once.
+type changedWhileSent struct{}
+
+func (changedWhileSent) Error() string   { return ErrChanged.Error() }
+func (changedWhileSent) Is(t error) bool { return t == ErrChanged }
+func (changedWhileSent) Permanent() bool { return true }
 
 // prepared returns the digest Ahead computed for the file at path, when
 // the file has kept identity id since.
