@@ -107,16 +107,19 @@ func (g *Gate) Grant(ctx context.Context, c Caller, req wire.GrantRequest) (wire
 }
 
 // run carries out every op not refused yet: presigning at once, storage
-// calls a few at a time.
+// calls a few at a time, the commits together (see commits).
 func (g *Gate) run(ctx context.Context, c Caller, ops []wire.Op, res []wire.Result, held map[int]string) {
 	var grp errgroup.Group
 	grp.SetLimit(controlParallel)
 	expires := g.now().Add(g.cfg.GrantTTL)
+	var commits []int
 	for i, op := range ops {
 		if res[i].Error != nil {
 			continue
 		}
 		switch op.Op {
+		case wire.OpCommit:
+			commits = append(commits, i)
 		case wire.OpPut, wire.OpPart, wire.OpGet:
 			if op.Op == wire.OpPart {
 				if res[i] = g.grantPart(ctx, c, op); res[i].Error != nil {
@@ -133,6 +136,12 @@ func (g *Gate) run(ctx context.Context, c Caller, ops []wire.Op, res []wire.Resu
 				return nil
 			})
 		}
+	}
+	if len(commits) > 0 {
+		grp.Go(func() error {
+			g.commits(ctx, c, ops, commits, res)
+			return nil
+		})
 	}
 	grp.Wait()
 }
@@ -156,8 +165,6 @@ func (g *Gate) control(ctx context.Context, c Caller, op wire.Op, held string) w
 		return g.list(ctx, c, op)
 	case wire.OpCopy:
 		return g.copy(ctx, c, op)
-	case wire.OpCommit:
-		return g.commit(ctx, c, op)
 	}
 	return opError(wire.ErrCodeInvalidOp, "unknown op %q", op.Op)
 }
@@ -176,7 +183,7 @@ func (g *Gate) reserve(ctx context.Context, c Caller, ops []wire.Op, res []wire.
 		if res[i].Error != nil || (op.Op != wire.OpPut && op.Op != wire.OpCreate) {
 			continue
 		}
-		r := Reservation{ID: putHold(op.Key, op.Size), Key: op.Key, Size: op.Size, Expires: putUntil}
+		r := Reservation{ID: putHold(op.Key, op.Size), Key: op.Key, Size: op.Size, Expires: putUntil, Grant: signedPut(op)}
 		if op.Op == wire.OpCreate {
 			r.ID, r.Expires = "create:"+randomToken(12), now.Add(uploadReservation)
 		}

@@ -280,7 +280,8 @@ func (g *Gate) reserveOne(ctx context.Context, c Caller, r Reservation) (wire.Re
 	return wire.Result{Error: &wire.Error{Code: wire.ErrCodeQuotaExceeded, Message: qe.Error(), Used: u.Used, Quota: u.Quota}}, true
 }
 
-// commit counts an object the device has PUT with a presigned request.
+// commit counts an object the device has PUT with a presigned request,
+// read with a HEAD.
 func (g *Gate) commit(ctx context.Context, c Caller, op wire.Op) wire.Result {
 	info, err := g.core.StatObject(ctx, g.cfg.Bucket, op.Key, minio.StatObjectOptions{Checksum: true})
 	if err != nil {

@@ -3,6 +3,8 @@ package account
 import (
 	"context"
 	"time"
+
+	"github.com/cloudkeep/cloudkeep/account/wire"
 )
 
 // StoredObject is one object of an account's index: what the storage gate
@@ -34,6 +36,9 @@ type Reservation struct {
 	Key     string
 	Size    int64
 	Expires time.Time
+	// Grant is what a put grant signed (checksum and metadata), which the
+	// storage holds an object of this key and size to; nil when unknown.
+	Grant *wire.Object
 }
 
 // ObjectStore keeps the per-account object index, usage, quotas and
@@ -60,11 +65,17 @@ type ObjectStore interface {
 	// that expired by now: grants over, their objects not counted yet.
 	// Unlike other reservations, they stay until released.
 	ExpiredPuts(ctx context.Context, accountID string, now time.Time, limit int) ([]Reservation, error)
+	// Reservations returns the reservations of the account with the given
+	// IDs, expired or not; unknown IDs are left out.
+	Reservations(ctx context.Context, accountID string, ids []string) ([]Reservation, error)
 	// Release drops a reservation; an unknown one is not an error.
 	Release(ctx context.Context, accountID, id string) error
 	// PutObject records a completed object (insert or replace by key) and
 	// drops the reservation release, in one transaction.
 	PutObject(ctx context.Context, o StoredObject, release string) error
+	// PutObjects records completed objects of one account and drops the
+	// reservations release, all in one transaction.
+	PutObjects(ctx context.Context, accountID string, objs []StoredObject, release []string) error
 	// ReplaceObjects makes objs the account's whole index (a recount).
 	ReplaceObjects(ctx context.Context, accountID string, objs []StoredObject) error
 	// IndexedObjects returns index rows of the account with from <= key <= to.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudkeep/cloudkeep/account/wire"
 	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
 )
 
@@ -60,9 +61,13 @@ func (s *SQLite) Reserve(ctx context.Context, accountID string, rs []Reservation
 	}
 	// The reservations go as one JSON array, so that the statement's text
 	// stays the same (and prepared once) whatever their number.
-	want := make([][4]any, len(rs))
+	want := make([][5]any, len(rs))
 	for i, r := range rs {
-		want[i] = [4]any{r.ID, r.Key, r.Size, sqlitedb.Nanos(r.Expires)}
+		signed, err := signedText(r.Grant)
+		if err != nil {
+			return false, fmt.Errorf("reserve %d uploads for %s: %w", len(rs), accountID, err)
+		}
+		want[i] = [5]any{r.ID, r.Key, r.Size, sqlitedb.Nanos(r.Expires), signed}
 	}
 	raw, err := json.Marshal(want)
 	if err != nil {
@@ -90,21 +95,36 @@ func (s *SQLite) Reserve(ctx context.Context, accountID string, rs []Reservation
 }
 
 // reserveQuery is Reserve's one statement: ?1 the reservations as a JSON
-// array of [id, key, size, expires_ns], ?2 the account, ?3 the default
-// quota, ?4 now. Live reservations count, except those the request
-// replaces (same ID).
-const reserveQuery = `WITH want(id, key, size, expires_ns) AS (
-		SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1)),
+// array of [id, key, size, expires_ns, signed], ?2 the account, ?3 the
+// default quota, ?4 now. Live reservations count, except those the
+// request replaces (same ID).
+const reserveQuery = `WITH want(id, key, size, expires_ns, signed) AS (
+		SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?1)),
 	lim(q) AS (SELECT coalesce((SELECT quota FROM quotas WHERE account_id = ?2), ?3)),
 	cur(n) AS (SELECT coalesce((SELECT used FROM usage WHERE account_id = ?2), 0) +
 		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?2 AND expires_ns > ?4), 0) -
 		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?2 AND id IN (SELECT id FROM want)
 			AND expires_ns > ?4), 0))
-	INSERT INTO reservations (account_id, id, key, size, expires_ns)
-	SELECT ?2, id, key, size, expires_ns FROM want
+	INSERT INTO reservations (account_id, id, key, size, expires_ns, signed)
+	SELECT ?2, id, key, size, expires_ns, signed FROM want
 	WHERE (SELECT q FROM lim) = 0 OR (SELECT n FROM cur) + (SELECT sum(size) FROM want) <= (SELECT q FROM lim)
-	ON CONFLICT (account_id, id) DO UPDATE SET key = excluded.key, size = excluded.size, expires_ns = excluded.expires_ns
+	ON CONFLICT (account_id, id) DO UPDATE SET key = excluded.key, size = excluded.size, expires_ns = excluded.expires_ns,
+		signed = excluded.signed
 	RETURNING id`
+
+// reservationGrantSchema keeps with a put's reservation what its grant
+// signed (JSON of a wire.Object; empty when unknown), so that a commit
+// can index the object from a listing, without reading its metadata.
+const reservationGrantSchema = `ALTER TABLE reservations ADD COLUMN signed TEXT NOT NULL DEFAULT '';`
+
+// signedText is the signed column's text for g.
+func signedText(g *wire.Object) (string, error) {
+	if g == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(g)
+	return string(b), err
+}
 
 // RenameReservation implements ObjectStore.
 func (s *SQLite) RenameReservation(ctx context.Context, accountID, from, to string, expires time.Time) error {
@@ -151,6 +171,39 @@ func (s *SQLite) ExpiredPuts(ctx context.Context, accountID string, now time.Tim
 	return out, rows.Err()
 }
 
+// Reservations implements ObjectStore in one statement, whatever the
+// number of IDs (they go as one JSON array).
+func (s *SQLite) Reservations(ctx context.Context, accountID string, ids []string) ([]Reservation, error) {
+	raw, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("read %d reservations of %s: %w", len(ids), accountID, err)
+	}
+	rows, err := s.query(ctx, `SELECT id, key, size, expires_ns, signed FROM reservations
+		WHERE account_id = ? AND id IN (SELECT value FROM json_each(?))`, accountID, string(raw))
+	if err != nil {
+		return nil, fmt.Errorf("read %d reservations of %s: %w", len(ids), accountID, err)
+	}
+	defer rows.Close()
+	var out []Reservation
+	for rows.Next() {
+		var r Reservation
+		var expires int64
+		var signed string
+		if err := rows.Scan(&r.ID, &r.Key, &r.Size, &expires, &signed); err != nil {
+			return nil, fmt.Errorf("read reservations of %s: %w", accountID, err)
+		}
+		r.Expires = sqlitedb.Time(expires)
+		if signed != "" {
+			r.Grant = new(wire.Object)
+			if err := json.Unmarshal([]byte(signed), r.Grant); err != nil {
+				return nil, fmt.Errorf("read reservation %s of %s: %w", r.ID, accountID, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // Release implements ObjectStore.
 func (s *SQLite) Release(ctx context.Context, accountID, id string) error {
 	_, err := s.exec(ctx, `DELETE FROM reservations WHERE account_id = ? AND id = ?`, accountID, id)
@@ -188,6 +241,29 @@ func (s *SQLite) PutObject(ctx context.Context, o StoredObject, release string) 
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("index %s: %w", o.Key, err)
+	}
+	return nil
+}
+
+// PutObjects implements ObjectStore.
+func (s *SQLite) PutObjects(ctx context.Context, accountID string, objs []StoredObject, release []string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("index %d objects of %s: %w", len(objs), accountID, err)
+	}
+	defer tx.Rollback()
+	for _, o := range objs {
+		if _, err := s.txExec(ctx, tx, upsertObject, objectArgs(o)...); err != nil {
+			return fmt.Errorf("index %s: %w", o.Key, err)
+		}
+	}
+	for _, id := range release {
+		if _, err := s.txExec(ctx, tx, releaseReservation, accountID, id); err != nil {
+			return fmt.Errorf("index %d objects of %s: %w", len(objs), accountID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("index %d objects of %s: %w", len(objs), accountID, err)
 	}
 	return nil
 }
