@@ -76,6 +76,7 @@ type Agent struct {
 	full    chan struct{} // signals a full state disk to its prober
 	cleaned chan struct{} // closed once stale uploads are cleaned up: workers wait for it
 	repeats *repeatlog.Limiter
+	rereads *rereads // files that could not be read, tried again on the failure schedule
 }
 
 // Run runs the agent until ctx ends, then stops taking work, gives uploads
@@ -179,6 +180,7 @@ func (a *Agent) Init() {
 	a.full = make(chan struct{}, 1)
 	a.cleaned = make(chan struct{})
 	a.repeats = repeatlog.New(a.Log, time.Minute)
+	a.rereads = &rereads{files: map[string]*reread{}}
 	if a.StateProbe <= 0 {
 		a.StateProbe = 5 * time.Second
 	}

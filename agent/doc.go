@@ -12,16 +12,22 @@
 // The parts:
 //
 //   - watcher (watch.go) watches every folder under the roots with fsnotify
-//     and sends each changed path to the settler as a change. When events
-//     are lost, or a root cannot be watched, it asks rescanLoop for a rescan.
+//     and sends each changed path to the settler as a change (a chmod of a
+//     file too: made readable, it is tried again). When events are lost, or
+//     a root cannot be watched, it asks rescanLoop for a rescan.
 //   - settler (settle.go) holds a path back until it is complete: no event
 //     for the Settle period and an unchanged stat; on Linux, sooner, once
 //     it is quiet for a moment and a read lease shows that no writer holds
-//     it open (lease_linux.go). It hands a complete file
-//     to Agent.settled and a vanished file or folder to Agent.gone (both in
-//     reconcile.go).
+//     it open (lease_linux.go), unless the file changed again within Settle
+//     of its last hand-over by the lease (a writer that closes and reopens
+//     it to append): that file goes by the Settle period for a while. It
+//     hands a complete file to Agent.settled and a vanished file or folder
+//     to Agent.gone (both in reconcile.go). A file that could not be read
+//     or journaled goes back to the settler on the failure schedule
+//     (Agent.rereadLater, reread.go).
 //   - scanner (scan.go) decides what to upload. scanner.consider filters a
-//     file, sniffs that it is media and records it with journal.Track;
+//     file, sniffs that it is media (an empty file is not) and records it
+//     with journal.Track;
 //     scanner.scanRoot does the same for a whole root (the reconcile run at
 //     start, every RescanInterval and on the watcher's request, see
 //     Agent.rescanLoop in reconcile.go), comparing unchanged files with a
@@ -36,8 +42,9 @@
 //     Agent.awaitStorage probes it and lets the queue go) or while the
 //     state disk is full (statedisk.go: Agent.stateFull holds it,
 //     Agent.awaitStateRoom probes for room and lets it go).
-//   - Agent.work (worker.go), Files workers, takes jobs from the queue,
-//     tells the uploader of the small files queued with each (Agent.prepare:
+//   - Agent.work (worker.go), Files workers, takes jobs from the queue (none
+//     once the agent is stopping), drops a job whose file another job
+//     stored meanwhile (Agent.current), tells the uploader of the small files queued with each (Agent.prepare:
 //     in account mode one grant call for a window of them) and hands each
 //     to Agent.upload, which acts on the outcome: a failed file
 //     is queued again after RetryBase, doubled with each failure in a row

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -264,5 +265,21 @@ func TestTracker_Fail(t *testing.T) {
 	}
 	if got := counter(t, tr.metrics.failed); got != 1 {
 		t.Errorf("cloudkeep_upload_failures_total: got %v, want 1", got)
+	}
+}
+
+// A file that failed, then was stored, no longer counts as failed, and its
+// errors leave the status; other files' failures stay.
+func TestTracker_StoredClearsFailure(t *testing.T) {
+	tr := newTracker()
+	a, b := job{abs: "/p/a.jpg", file: journal.File{ID: 1}}, job{abs: "/p/b.jpg", file: journal.File{ID: 2}}
+	tr.end(a, outFailed, uploader.Result{}, errors.New("put: Access Denied."))
+	tr.fail(a.abs, errors.New("cannot read: permission denied"))
+	tr.end(b, outFailed, uploader.Result{}, errors.New("put: Access Denied."))
+	tr.end(a, outStored, uploader.Result{Sent: 10}, nil)
+	var s Status
+	tr.fill(&s)
+	if s.Totals.Failed != 1 || len(s.Errors) != 1 || s.Errors[0].Path != b.abs {
+		t.Errorf("got %d failed, errors %v; want 1, of %s", s.Totals.Failed, s.Errors, b.abs)
 	}
 }

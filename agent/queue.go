@@ -99,14 +99,19 @@ func (q *queue) add(j job) {
 
 // retryLater queues j, whose upload failed, again after a delay: base
 // after its first failure in a row, doubling with each further one, up to
-// an hour. It returns the delay. Only failures in this run count: uploads
-// cut short by a stop or a crash (the journal's attempts) are not the
-// file's fault, and must not hold it back after a restart.
+// an hour. It returns the delay, or 0 when the file waits already (for its
+// retry, or as the job of a change queued while it was uploaded). Only
+// failures in this run count: uploads cut short by a stop or a crash (the
+// journal's attempts) are not the file's fault, and must not hold it back
+// after a restart.
 func (q *queue) retryLater(j job, base time.Duration) time.Duration {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, ok := q.retrying[j.file.ID]; ok {
 		return 0
+	}
+	if _, ok := q.queued[j.file.ID]; ok {
+		return 0 // a change of the file queued meanwhile: that job tries it
 	}
 	q.failures[j.file.ID]++
 	delay := base
@@ -123,9 +128,13 @@ func (q *queue) retryLater(j job, base time.Duration) time.Duration {
 	return delay
 }
 
-// next waits for a job; false when ctx ends.
+// next waits for a job; false once ctx has ended, even with jobs queued:
+// a stopping agent starts no new upload.
 func (q *queue) next(ctx context.Context) (job, bool) {
 	for {
+		if ctx.Err() != nil {
+			return job{}, false
+		}
 		q.mu.Lock()
 		j, ok := q.pick()
 		if ok && len(q.small)+len(q.large) > 0 {

@@ -178,3 +178,36 @@ func TestAgent_PauseOutlastsRestart(t *testing.T) {
 		t.Fatal("a new agent is paused after a resume")
 	}
 }
+
+// Once ctx has ended, next hands out no job, even with jobs queued: a
+// stopping agent starts no new upload.
+func TestQueue_NextAfterStop(t *testing.T) {
+	q := newQueue(100, 2)
+	q.push(jobOf(1, 10))
+	q.push(jobOf(2, 10))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if j, ok := q.next(ctx); ok {
+		t.Errorf("got job %d after the stop, want none", j.file.ID)
+	}
+	if s := q.status(); s.Files != 2 {
+		t.Errorf("%d files queued, want the 2 still there", s.Files)
+	}
+}
+
+// A file whose change was queued while its upload failed is tried by that
+// job: no retry of the failed one is set besides.
+func TestQueue_RetryLaterWhenChangeQueued(t *testing.T) {
+	q := newQueue(100, 2)
+	q.push(jobOf(1, 10))
+	j, _ := q.next(context.Background())
+	changed := jobOf(1, 20)
+	q.push(changed) // the file changed during its upload
+	if d := q.retryLater(j, time.Minute); d != 0 {
+		t.Errorf("retry set in %s, want none: the change is queued", d)
+	}
+	q.done(j)
+	if s := q.status(); s.Files != 1 || s.Retrying != 0 {
+		t.Errorf("queue: %d files, %d retrying; want 1 and 0", s.Files, s.Retrying)
+	}
+}

@@ -51,7 +51,7 @@ func (a *Agent) rescan(ctx context.Context, r Root) {
 	want := func(j job) {
 		if time.Since(j.file.MTime) < a.Settle {
 			select {
-			case a.changes <- change{root: r, abs: j.abs, rel: j.file.Path}:
+			case a.changes <- change{root: r, abs: j.abs, rel: j.file.Path, noWrite: true}:
 			case <-ctx.Done():
 			}
 			return
@@ -59,7 +59,7 @@ func (a *Agent) rescan(ctx context.Context, r Root) {
 		queued++
 		a.queue.push(j)
 	}
-	onErr := a.skipped
+	onErr := func(path string, err error) { a.skipped(ctx, path, err) }
 	st, err := a.scan.scanRoot(ctx, r, want, onErr)
 	if err != nil && ctx.Err() == nil {
 		a.Log.Warn().Err(err).Str("root", r.Name).Msg("scan failed")
@@ -72,9 +72,12 @@ func (a *Agent) rescan(ctx context.Context, r Root) {
 // settled takes a file the settler found complete.
 func (a *Agent) settled(ctx context.Context, f Found) {
 	j, ok, err := a.scan.consider(ctx, f)
+	if err == nil {
+		a.rereads.forget(f.Abs)
+	}
 	switch {
 	case err != nil:
-		a.skipped(f.Abs, err)
+		a.skipped(ctx, f.Abs, err)
 	case ok:
 		a.Log.Debug().Str("path", f.Abs).Msg("ready")
 		a.queue.push(j)
@@ -104,8 +107,9 @@ func (a *Agent) gone(ctx context.Context, r Root, rel string, dir bool) {
 
 // skipped records a file that could not be considered. A full state disk
 // is said once for all files (stateFull); other errors are logged once per
-// kind of error and counted while they repeat.
-func (a *Agent) skipped(path string, err error) {
+// kind of error and counted while they repeat, and the file is tried again
+// on the failure schedule (rereadLater).
+func (a *Agent) skipped(ctx context.Context, path string, err error) {
 	if isDiskFull(err) {
 		a.stateFull(err)
 		a.track.waitRoom(path)
@@ -117,6 +121,11 @@ func (a *Agent) skipped(path string, err error) {
 	if errors.As(err, &pe) { // the same reason for every file: "open: permission denied"
 		reason = pe.Op + ": " + pe.Err.Error()
 	}
-	a.repeats.Event(zerolog.WarnLevel, "skipped: "+reason).Str("path", path).
-		Str("error", err.Error()).Msg("skipped; the next scan tries again")
+	delay, ok := a.rereadLater(ctx, path)
+	ev := a.repeats.Event(zerolog.WarnLevel, "skipped: "+reason).Str("path", path).Str("error", err.Error())
+	if !ok {
+		ev.Msg("skipped; the next scan tries again")
+		return
+	}
+	ev.Int64("retry_in_ms", delay.Milliseconds()).Msg("skipped; tried again later")
 }

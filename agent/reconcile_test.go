@@ -19,10 +19,10 @@ func TestAgent_Skipped(t *testing.T) {
 	a := &Agent{Log: zerolog.New(&log), StateDir: "/var/lib/cloudkeep"}
 	a.Init()
 	for i := range 5 {
-		a.skipped(fmt.Sprintf("/p/%d.jpg", i), &fs.PathError{Op: "open", Path: fmt.Sprintf("/p/%d.jpg", i), Err: syscall.EACCES})
+		a.skipped(t.Context(), fmt.Sprintf("/p/%d.jpg", i), &fs.PathError{Op: "open", Path: fmt.Sprintf("/p/%d.jpg", i), Err: syscall.EACCES})
 	}
 	for i := range 5 {
-		a.skipped(fmt.Sprintf("/p/%d.jpg", i), fmt.Errorf("track %d: %w", i, sqliteError(13)))
+		a.skipped(t.Context(), fmt.Sprintf("/p/%d.jpg", i), fmt.Errorf("track %d: %w", i, sqliteError(13)))
 	}
 	var s Status
 	a.track.fill(&s)

@@ -49,6 +49,7 @@ type skipped struct {
 const (
 	skipIgnored     = "hidden or temporary name"
 	skipNotMedia    = "not media"
+	skipEmpty       = "empty"
 	skipNotIncluded = "not included by media.include"
 )
 
@@ -230,14 +231,19 @@ func (s *scanner) job(row journal.File, root Root) job {
 
 // wanted reports whether the filter wants f, and logs why when it does not.
 func (s *scanner) wanted(f Found) (bool, error) {
-	switch v, rule := s.filter.Globs(f.Rel); v {
-	case media.Excluded:
+	v, rule := s.filter.Globs(f.Rel)
+	switch {
+	case v == media.Excluded:
 		s.skip(f.Root, f.Rel, fmt.Sprintf("excluded by rule %q", rule))
 		return false, nil
-	case media.NotIncluded:
+	case v == media.NotIncluded:
 		s.skip(f.Root, f.Rel, skipNotIncluded)
 		return false, nil
-	case media.Included:
+	case f.Info != nil && f.Info.Size() == 0:
+		// Nothing to keep: an emptied photo must not replace its backup.
+		s.skip(f.Root, f.Rel, skipEmpty)
+		return false, nil
+	case v == media.Included:
 		return true, nil
 	}
 	ok, err := s.isMedia(f)

@@ -24,11 +24,17 @@ import (
 // With a lease (Linux, see useLease), a file quiet for leaseQuiet is ready
 // as soon as a read lease on it is granted, which Linux does only once
 // every writer has closed it, and the same stat check agrees. A file a
-// writer keeps open is refused the lease and stays pending however long it
-// is quiet, up to leaseHeldCap settle periods; after that, and for files the
-// lease cannot tell about (not the owner, a file system without leases),
-// the settle period decides as without a lease. The uploader's re-stat
-// after an upload remains the net for writers that close and reopen.
+// writer keeps open is refused the lease and stays pending while quiet, up
+// to leaseHeldCap settle periods after its last event; after that, and for
+// files the lease cannot tell about (not the owner, a file system without
+// leases), the settle period decides as without a lease.
+//
+// A lease cannot tell a finished file from the first chunk of a writer that
+// closes and opens it again to append (loggers, recorders, chunked
+// downloads). A file that changes again within the settle period of being
+// handed over by its lease is such a file: it goes by the settle period
+// from then on, until it has been quiet for learnForget. The uploader's
+// re-stat after an upload remains the net for the rest.
 type settler struct {
 	settle  time.Duration
 	ready   func(Found)                           // a complete file
@@ -37,6 +43,8 @@ type settler struct {
 
 	lease    func(path string) (fs.FileInfo, error) // readLease; nil: the settle period alone
 	leaseOff map[string]time.Time                   // root name → until when its files go by the settle period
+	leased   *recent                                // path → when its lease handed it over, for settle
+	reopened *recent                                // path → its last event, for learnForget: it goes by the settle period
 	log      zerolog.Logger
 }
 
@@ -44,9 +52,9 @@ type candidate struct {
 	root Root
 	rel  string
 	last time.Time
-	held time.Time // when a lease was first refused: a writer holds it open
 	id   journal.Identity
 	ok   bool // id holds a stat of a regular file
+	slow bool // reopened soon after its last hand-over: the settle period decides
 }
 
 const (
@@ -66,11 +74,18 @@ const (
 	// alone after one of them could not be leased for another reason than
 	// a writer (not the file's owner, a file system without leases).
 	leaseRetry = time.Minute
+	// learnForget is how long a file learnt to be reopened by its writer
+	// must be quiet before its lease is trusted again.
+	learnForget = 10 * time.Minute
+	// learnMax bounds the paths remembered for learning, each way.
+	learnMax = 4096
 )
 
 func newSettler(settle time.Duration, ready func(Found), gone func(Root, string, bool)) *settler {
 	return &settler{settle: settle, ready: ready, gone: gone, pending: map[string]*candidate{},
-		leaseOff: map[string]time.Time{}, log: zerolog.Nop()}
+		leaseOff: map[string]time.Time{}, log: zerolog.Nop(),
+		leased:   newRecent(settle, learnMax),
+		reopened: newRecent(learnForget, learnMax)}
 }
 
 // useLease, when on and the system has read leases, hands over a quiet file
@@ -142,12 +157,20 @@ func (s *settler) note(c change) {
 	}
 	p.last = time.Now()
 	p.id, p.ok = statRegular(c.abs)
+	if !c.noWrite && (s.leased.has(c.abs, p.last) || s.reopened.has(c.abs, p.last)) {
+		if !s.reopened.has(c.abs, p.last) {
+			s.log.Debug().Str("path", c.abs).Dur("settle_ms", s.settle).
+				Msg("changed again soon after its upload: judged complete by the settle period from now on")
+		}
+		s.reopened.put(c.abs, p.last)
+		p.slow = true
+	}
 }
 
 // check hands over every path that is complete.
 func (s *settler) check(now time.Time) {
 	for abs, p := range s.pending {
-		leased := s.leasing(p.root, now)
+		leased := !p.slow && s.leasing(p.root, now)
 		if now.Sub(p.last) < s.quiet(leased) {
 			continue
 		}
@@ -169,6 +192,9 @@ func (s *settler) check(now time.Time) {
 		}
 		if p.ok && journal.IdentityOf(fi).Equal(p.id) {
 			delete(s.pending, abs)
+			if leased {
+				s.leased.put(abs, now)
+			}
 			s.ready(Found{Root: p.root, Rel: p.rel, Abs: abs, Info: fi})
 			continue
 		}
@@ -185,7 +211,7 @@ func (s *settler) leasing(r Root, now time.Time) bool {
 // its writers are done with it, with the stat to compare with the one at
 // its last event. A granted lease says yes at once, with the stat taken
 // under the lease. A refusal because a writer holds the file says no until
-// it has been refused for leaseHeldCap settle periods; from then on, as
+// the file has been quiet for leaseHeldCap settle periods; from then on, as
 // when the lease cannot tell or the file cannot be opened, the settle
 // period decides.
 func (s *settler) closed(abs string, p *candidate, fi fs.FileInfo, now time.Time) (fs.FileInfo, bool) {
@@ -194,10 +220,7 @@ func (s *settler) closed(abs string, p *candidate, fi fs.FileInfo, now time.Time
 	case err == nil:
 		return leased, true
 	case errors.Is(err, syscall.EAGAIN):
-		if p.held.IsZero() {
-			p.held = now
-		}
-		if now.Sub(p.held) < leaseHeldCap*s.settle {
+		if now.Sub(p.last) < leaseHeldCap*s.settle {
 			return nil, false
 		}
 	case errors.Is(err, fs.ErrNotExist):
@@ -233,4 +256,44 @@ func statRegular(path string) (journal.Identity, bool) {
 		return journal.Identity{}, false
 	}
 	return journal.IdentityOf(fi), true
+}
+
+// recent remembers when each of at most max paths was last seen, for ttl.
+type recent struct {
+	at  map[string]time.Time
+	ttl time.Duration
+	max int
+}
+
+func newRecent(ttl time.Duration, max int) *recent {
+	return &recent{at: map[string]time.Time{}, ttl: ttl, max: max}
+}
+
+// has reports whether path was seen within ttl before now.
+func (r *recent) has(path string, now time.Time) bool {
+	t, ok := r.at[path]
+	if ok && now.Sub(t) >= r.ttl {
+		delete(r.at, path)
+		return false
+	}
+	return ok
+}
+
+// put records path as seen at now. When max paths are remembered, those
+// older than ttl are forgotten, then, if none was, any one.
+func (r *recent) put(path string, now time.Time) {
+	if _, ok := r.at[path]; !ok && len(r.at) >= r.max {
+		for p, t := range r.at {
+			if now.Sub(t) >= r.ttl {
+				delete(r.at, p)
+			}
+		}
+		for p := range r.at {
+			if len(r.at) < r.max {
+				break
+			}
+			delete(r.at, p)
+		}
+	}
+	r.at[path] = now
 }

@@ -138,7 +138,7 @@ func TestSettler_LeaseAnswers(t *testing.T) {
 		want   time.Duration // quiet time before the hand-over
 	}{
 		{"granted", nil, leaseQuiet},
-		{"held open by a writer", syscall.EAGAIN, leaseQuiet + leaseHeldCap*settle}, // the cap counts from the first refusal
+		{"held open by a writer", syscall.EAGAIN, leaseHeldCap * settle}, // the cap counts from the last event
 		{"not the owner", syscall.EACCES, settle},
 		{"not permitted", syscall.EPERM, settle},
 		{"no lease on this file system", syscall.EINVAL, settle},
@@ -253,6 +253,96 @@ func TestSettler_LeaseUnreadableFile(t *testing.T) {
 		}
 		if took, ok := r.writeAndWait("r", "b.jpg"); !ok || took > leaseQuiet+2*r.s.tick() {
 			t.Errorf("next file of the root: handed over %v after %s, want after %s", ok, took, leaseQuiet)
+		}
+	})
+}
+
+// A writer that keeps the file open and writes steadily for longer than
+// the cap, then stalls for less than the cap: nothing is handed over during
+// the stall, since the cap counts from the file's last event.
+func TestSettler_LeaseCapFromLastEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const settle = 2 * time.Second
+		r := newLeaseRig(t, settle)
+		r.answer = syscall.EAGAIN
+		for end := time.Now().Add(23 * time.Second); time.Now().Before(end); {
+			r.write("r", "rec.mp4")
+			if _, ok := r.until(300 * time.Millisecond); ok {
+				t.Fatal("handed over while its writer wrote it")
+			}
+		}
+		if _, ok := r.until(3 * time.Second); ok {
+			t.Fatal("handed over during a 3 s stall of a writer that holds the file open")
+		}
+		r.write("r", "rec.mp4")
+		r.answer = nil // the writer closed it
+		if _, ok := r.until(time.Second); !ok || len(r.ready) != 1 {
+			t.Errorf("after the close: handed over %v, want [rec.mp4] once", r.ready)
+		}
+	})
+}
+
+// A writer that closes the file and opens it again to append: the first
+// chunk goes by the lease, then the file is judged by the settle period, so
+// the chunks in between are not handed over; once quiet for learnForget,
+// the lease is trusted again.
+func TestSettler_ReopenedGoesBySettle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const settle = 2 * time.Second
+		r := newLeaseRig(t, settle)
+		r.write("r", "log.mp4")
+		if _, ok := r.until(time.Second); !ok {
+			t.Fatal("the first chunk was not handed over by its lease")
+		}
+		for range 5 { // 0.4 s later, each time: append and close
+			time.Sleep(400 * time.Millisecond)
+			r.write("r", "log.mp4")
+		}
+		took, ok := r.until(2 * settle)
+		if !ok || took < settle || len(r.ready) != 2 {
+			t.Fatalf("after the appends: handed over %v after %s, want the second once after %s", r.ready, took, settle)
+		}
+		time.Sleep(learnForget)
+		r.write("r", "log.mp4")
+		if took, ok := r.until(settle); !ok || took >= settle {
+			t.Errorf("after %s of quiet: handed over %v after %s, want by the lease", learnForget, ok, took)
+		}
+	})
+}
+
+// recent keeps at most max paths, and forgets each after ttl.
+func TestRecent(t *testing.T) {
+	now := time.Unix(1000, 0)
+	r := newRecent(time.Second, 2)
+	r.put("a", now)
+	r.put("b", now.Add(500*time.Millisecond))
+	r.put("c", now.Add(1200*time.Millisecond)) // a has expired: it goes
+	if len(r.at) != 2 || r.has("a", now.Add(1200*time.Millisecond)) || !r.has("b", now.Add(1200*time.Millisecond)) {
+		t.Errorf("got %v, want b and c", r.at)
+	}
+	r.put("d", now.Add(1300*time.Millisecond)) // none expired: one goes
+	if len(r.at) != 2 || !r.has("d", now.Add(1300*time.Millisecond)) {
+		t.Errorf("got %v, want d and one other", r.at)
+	}
+	if r.has("d", now.Add(2300*time.Millisecond)) {
+		t.Error("d kept past its ttl")
+	}
+}
+
+// A chmod (or a rescan's look) soon after a hand-over by the lease is not
+// a writer reopening the file: its lease is still trusted.
+func TestSettler_ChmodAfterLeaseNotLearnt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newLeaseRig(t, 2*time.Second)
+		r.write("r", "a.jpg")
+		if _, ok := r.until(time.Second); !ok {
+			t.Fatal("not handed over by its lease")
+		}
+		time.Sleep(400 * time.Millisecond)
+		path := filepath.Join(r.dir, "r", "a.jpg")
+		r.s.note(change{root: Root{Name: "r", Path: filepath.Join(r.dir, "r")}, abs: path, rel: "a.jpg", noWrite: true})
+		if took, ok := r.until(time.Second); !ok || took > leaseQuiet+2*r.s.tick() {
+			t.Errorf("after a chmod: handed over %v after %s, want by the lease", ok, took)
 		}
 	})
 }

@@ -82,6 +82,9 @@ type Totals struct {
 const (
 	maxErrors = 20
 	maxRecent = 12
+	// maxFailing bounds the files whose failures are remembered, to be
+	// cleared once they are stored.
+	maxFailing = 10000
 )
 
 // tracker keeps the live part of Status: uploads, errors and totals.
@@ -94,9 +97,12 @@ type tracker struct {
 	started time.Time
 	uploads map[int64]*inflight
 	errors  []ErrorEntry
-	recent  []Recent
-	totals  Totals
-	metrics *metrics // may be nil
+	// failures counts the failures in totals by file, until it is stored;
+	// at most maxFailing files.
+	failures map[string]int
+	recent   []Recent
+	totals   Totals
+	metrics  *metrics // may be nil
 }
 
 type inflight struct {
@@ -105,7 +111,7 @@ type inflight struct {
 }
 
 func newTracker() *tracker {
-	return &tracker{state: StateStarting, started: time.Now(), uploads: map[int64]*inflight{}}
+	return &tracker{state: StateStarting, started: time.Now(), uploads: map[int64]*inflight{}, failures: map[string]int{}}
 }
 
 func (t *tracker) setState(s string) {
@@ -185,6 +191,9 @@ func (t *tracker) end(j job, o outcome, res uploader.Result, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.uploads, j.file.ID)
+	if o.stored() {
+		t.cleared(j.abs)
+	}
 	switch o {
 	case outStored:
 		t.totals.Uploaded++
@@ -218,10 +227,21 @@ func (t *tracker) fail(path string, err error) {
 // failed counts a failure and keeps its error; t.mu is held.
 func (t *tracker) failed(path string, err error) {
 	t.totals.Failed++
+	if len(t.failures) < maxFailing {
+		t.failures[path]++
+	}
 	t.errors = append(t.errors, ErrorEntry{Time: time.Now(), Path: path, Error: err.Error()})
 	if len(t.errors) > maxErrors {
 		t.errors = t.errors[len(t.errors)-maxErrors:]
 	}
+}
+
+// cleared forgets the failures of the file at path, now stored: the failed
+// count and the recent errors are of files not stored; t.mu is held.
+func (t *tracker) cleared(path string) {
+	t.errors = slices.DeleteFunc(t.errors, func(e ErrorEntry) bool { return e.Path == path })
+	t.totals.Failed -= min(t.failures[path], t.totals.Failed)
+	delete(t.failures, path)
 }
 
 func (t *tracker) remember(j job, o outcome, res uploader.Result) {

@@ -23,6 +23,7 @@ type change struct {
 	abs     string
 	rel     string
 	dirGone bool // a watched folder was removed or moved away
+	noWrite bool // not a write the watcher saw (a chmod, a rescan, a retry): teaches the settler nothing
 }
 
 // RootHealth is how well a root is watched.
@@ -176,11 +177,16 @@ func (w *watcher) watch(r Root, dir string) {
 }
 
 func (w *watcher) handle(ctx context.Context, ev fsnotify.Event) {
-	if ev.Op == fsnotify.Chmod {
-		return // Linux sends Chmod on unlink and on metadata changes
-	}
 	r, rel, ok := w.locate(ev.Name)
 	if !ok || ignoredPath(rel) {
+		return
+	}
+	if ev.Op == fsnotify.Chmod {
+		// Linux sends Chmod on unlink too: only a file still there counts.
+		// Made readable, a file that could not be read is tried again.
+		if fi, err := os.Stat(ev.Name); err == nil && fi.Mode().IsRegular() {
+			w.send(ctx, change{root: r, abs: ev.Name, rel: rel, noWrite: true})
+		}
 		return
 	}
 	w.log.Debug().Str("event", ev.Op.String()).Str("path", ev.Name).Msg("event")
@@ -270,10 +276,14 @@ func (w *watcher) rescan(r Root) {
 }
 
 // locate finds the root holding path (the deepest, if roots nest).
-func (w *watcher) locate(path string) (Root, string, bool) {
+func (w *watcher) locate(path string) (Root, string, bool) { return locate(w.roots, path) }
+
+// locate finds the root of roots holding path (the deepest, if roots nest)
+// and the slash-separated path inside it.
+func locate(roots []Root, path string) (Root, string, bool) {
 	var best Root
 	found := false
-	for _, r := range w.roots {
+	for _, r := range roots {
 		if (path == r.Path || strings.HasPrefix(path, r.Path+string(filepath.Separator))) &&
 			(!found || len(r.Path) > len(best.Path)) {
 			best, found = r, true

@@ -81,10 +81,34 @@ func (a *Agent) work(ctx, uploads context.Context) {
 		if !ok {
 			return
 		}
-		a.prepare(uploads, j)
-		a.upload(uploads, j)
+		if a.current(uploads, &j) {
+			a.prepare(uploads, j)
+			a.upload(uploads, j)
+		}
 		a.queue.done(j)
 	}
+}
+
+// current brings j's journal row up to date and reports whether the file
+// still needs its upload. A job may wait in the queue or for its retry
+// while another job of the same file (a change that settled meanwhile)
+// stores it: then the row is done with the file as it is now, and nothing
+// is sent twice.
+func (a *Agent) current(ctx context.Context, j *job) bool {
+	row, err := a.Journal.Get(ctx, j.file.ID)
+	if err != nil {
+		return true // the upload says what is wrong
+	}
+	j.file.Attempts, j.file.Key = row.Attempts, row.Key // no longer new once tried or stored
+	if row.State != journal.Done {
+		return true
+	}
+	fi, err := os.Stat(j.abs)
+	if err != nil || !journal.IdentityOf(fi).Equal(row.Identity) {
+		return true
+	}
+	a.Log.Debug().Str("path", j.abs).Msg("stored since it was queued")
+	return false
 }
 
 // prepare tells the uploader of j and the small files queued after it

@@ -34,8 +34,8 @@ func TestBackup_Tree(t *testing.T) {
 		"alice/laptop/pictures/2024/06/VID_0003.mp4":   w.file("2024/06/VID_0003.mp4", mp4Header, 12*MiB, 3),
 		"alice/laptop/pictures/clip":                   w.file("clip", mp4Header, 100<<10, 4),
 		"alice/laptop/pictures/caf\xc3\xa9/%FFbad.jpg": w.file("café/\xffbad.jpg", jpg, 1000, 5),
-		"alice/laptop/pictures/empty.jpg":              w.file("empty.jpg", nil, 0, 0),
 	}
+	w.file("empty.jpg", nil, 0, 0) // empty: nothing to keep
 	w.file("IMG_fake.jpg", []byte("this is text, not a photo\n"), 30, 6)
 	w.file(".thumbnails/t.jpg", jpg, 1000, 7)
 	w.file("VID_0004.mp4.part", mp4Header, 1000, 8)
@@ -48,7 +48,7 @@ func TestBackup_Tree(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("backup exited %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 	}
-	if !strings.Contains(res.stdout, "backed up 6 file(s)") {
+	if !strings.Contains(res.stdout, "backed up 5 file(s)") {
 		t.Errorf("summary: got %q", res.stdout)
 	}
 	got := w.objects()
@@ -60,14 +60,14 @@ func TestBackup_Tree(t *testing.T) {
 			t.Errorf("%s: metadata sha256 %s, want %s", key, got[key], sum)
 		}
 	}
-	if n := w.journalCount(`SELECT count(*) FROM files WHERE state = 'done'`); n != 6 {
-		t.Errorf("journal: %d done rows, want 6", n)
+	if n := w.journalCount(`SELECT count(*) FROM files WHERE state = 'done'`); n != 5 {
+		t.Errorf("journal: %d done rows, want 5", n)
 	}
 
 	// A second run finds nothing to do and sends nothing.
 	w.proxy.Reset()
 	res = w.run("backup")
-	if res.code != 0 || !strings.Contains(res.stdout, "backed up 0 file(s)") || !strings.Contains(res.stdout, "6 unchanged") {
+	if res.code != 0 || !strings.Contains(res.stdout, "backed up 0 file(s)") || !strings.Contains(res.stdout, "5 unchanged") {
 		t.Errorf("second run: exit %d, %q", res.code, res.stdout)
 	}
 	if sent := w.proxy.Sent(); sent > 64<<10 {

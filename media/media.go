@@ -123,7 +123,7 @@ func (f *Filter) Classify(name string, head io.Reader) (Kind, bool) {
 	buf := make([]byte, SniffLen)
 	n, _ := io.ReadFull(head, buf)
 	if n == 0 {
-		return kind, known // empty: only the name can tell
+		return kind, false // empty: nothing to keep, whatever the name
 	}
 	mt := mimetype.Detect(buf[:n])
 	sniffed, isMedia := familyOf(mt)

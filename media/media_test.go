@@ -58,7 +58,7 @@ func TestFilter_Classify(t *testing.T) {
 		{"notes", []byte("plain text"), "", false},
 		{"raw.cr2", append([]byte{0x49, 0x49, 0x2a, 0x00, 0x10, 0, 0, 0, 'C', 'R'}, make([]byte, 32)...), media.Photo, true},
 		{"raw.raf", append([]byte("FUJIFILMCCD-RAW 0201"), make([]byte, 64)...), media.Photo, true},
-		{"empty.jpg", nil, media.Photo, true},
+		{"empty.jpg", nil, media.Photo, false}, // nothing to keep
 		{"song.mp3", []byte("ID3\x03\x00\x00\x00\x00\x00\x00"), media.Music, false},
 		{"edit.xmp", []byte("<x:xmpmeta/>"), media.Sidecar, false},
 		{"00001.MTS", transportStream(4, 192), media.Video, true},
