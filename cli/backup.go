@@ -50,7 +50,7 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	}
 	giveUpAfter := time.Duration(cfg.Storage.GiveUpAfter)
 	be.health.Logging(log.With().Str("component", "storage").Logger(),
-		fmt.Sprintf("storage unreachable; the backup gives up unless it answers within %s", giveUpAfter))
+		fmt.Sprintf("the backup gives up unless it answers within %s", giveUpAfter))
 	if err := be.awaitBucket(ctx, giveUpAfter); err != nil {
 		return err
 	}
@@ -77,18 +77,20 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	// A storage that stops answering ends the pass after give_up_after.
 	ctx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)
-	if h := storageHealth(cfg, be); h != nil {
-		go giveUpWhenUnreachable(ctx, h, giveUpAfter, giveUp)
-	}
+	go giveUpWhenUnreachable(ctx, be.health, giveUpAfter, giveUp)
 	b.StateDir = cfg.StateDir
 	start := time.Now()
 	sum, err := b.Run(ctx)
 	if p != nil {
 		p.finish()
 	}
-	printSummary(g.stdout, sum, time.Since(start), log)
 	var unreachable *storage.UnreachableError
-	if cause := context.Cause(ctx); err != nil && errors.As(cause, &unreachable) {
+	gaveUp := err != nil && errors.As(context.Cause(ctx), &unreachable)
+	if gaveUp {
+		sum = waitedForStorage(sum)
+	}
+	printSummary(g.stdout, sum, time.Since(start), log)
+	if gaveUp {
 		return &exitError{exitFailed, unreachable}
 	}
 	if err != nil {
@@ -101,6 +103,22 @@ func (g *globals) backup(cmd *cobra.Command) error {
 		return &exitError{exitFailed, fmt.Errorf("%d file(s) not backed up", len(sum.Failed))}
 	}
 	return nil
+}
+
+// waitedForStorage counts the files that failed because the storage did
+// not answer as interrupted: the line that ends the backup says why, once,
+// and they resume on the next run.
+func waitedForStorage(s agent.Summary) agent.Summary {
+	failed := s.Failed[:0:0]
+	for _, f := range s.Failed {
+		if storage.Unreachable(f.Err) {
+			s.Interrupted++
+		} else {
+			failed = append(failed, f)
+		}
+	}
+	s.Failed = failed
+	return s
 }
 
 // printSummary says what the pass did: files backed up now (uploaded, or

@@ -86,7 +86,7 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		Log:            log,
 	}
 	be.onRetry = a.OnRetry
-	a.Storage = storageHealth(cfg, be)
+	a.Storage = be.health
 	a.StateDir = cfg.StateDir
 	if be.session != nil {
 		a.SignedIn = be.session.SignedIn

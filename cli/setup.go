@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,7 +70,7 @@ type bucket struct {
 	client  *minio.Client    // static mode; nil in account mode
 	session *auth.Session    // account mode; nil in static mode
 	granted *storage.Granted // account mode; nil in static mode
-	health  *storage.Health  // whether the storage answers
+	health  *storage.Health  // whether the storage (and the account service) answer
 }
 
 // newBucket connects to the storage: with static keys, or in account mode
@@ -80,7 +79,11 @@ type bucket struct {
 func newBucket(cfg *config.Agent, log zerolog.Logger, onRetry func()) (*bucket, error) {
 	s := cfg.Storage
 	b := &bucket{log: log}
-	health := storage.NewHealth(cmp.Or(s.Endpoint, cfg.Account.URL)).Logging(log.With().Str("component", "storage").Logger(), storage.DownMessage)
+	server := storage.Server{Name: storage.NameStorage, Endpoint: s.Endpoint}
+	if s.Credentials.Mode == "account" {
+		server = storage.Server{Name: storage.NameAccountService, Endpoint: cfg.Account.URL}
+	}
+	health := storage.NewServerHealth(server).Logging(log.With().Str("component", "storage").Logger(), storage.DownAdvice)
 	var inner storage.Storage
 	if s.Credentials.Mode == "account" {
 		b.session = auth.NewSession(auth.File{Path: credentialsPath(cfg)}, cfg.Account.URL, cfg.Account.ClientID)
@@ -88,6 +91,7 @@ func newBucket(cfg *config.Agent, log zerolog.Logger, onRetry func()) (*bucket, 
 			return nil, err // e.g. a credentials file others can read
 		}
 		b.granted = storage.NewGranted(cfg.Account.URL, b.session, time.Duration(s.RequestTimeout), log)
+		b.granted.ReportTo(health) // names the server that does not answer
 		inner = b.granted
 	} else {
 		secret, err := cfg.SecretKey()
@@ -112,6 +116,9 @@ func newBucket(cfg *config.Agent, log zerolog.Logger, onRetry func()) (*bucket, 
 	}
 	r := storage.WithRetry(inner, storage.DefaultBackoff, log, onRetry)
 	r.Health = health
+	if b.granted != nil {
+		r.Health = nil // the transport reports each server's answers itself
+	}
 	b.st, b.health = r, health
 	return b, nil
 }
@@ -120,6 +127,10 @@ func newBucket(cfg *config.Agent, log zerolog.Logger, onRetry func()) (*bucket, 
 func (b *bucket) close() {
 	if b.granted == nil {
 		return
+	}
+	if s := b.health.Status(); !s.Reachable && s.Server == storage.NameAccountService {
+		b.log.Warn().Str("error", s.LastError).Msg("could not report the last uploads to the account service: it does not answer")
+		return // the backup already waited for it
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/config"
 	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 func statusCmd(g *globals) *cobra.Command {
@@ -86,7 +88,7 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 		fmt.Fprintf(w, "account: %s\n", s.Account)
 	}
 	if st := s.Storage; !st.Reachable {
-		fmt.Fprintf(w, "storage: %s unreachable since %s (%s): %s\n", st.Endpoint,
+		fmt.Fprintf(w, "%s: %s unreachable since %s (%s): %s\n", cmp.Or(st.Server, storage.NameStorage), st.Endpoint,
 			st.Since.Local().Format(time.TimeOnly), now.Sub(st.Since).Round(time.Second), st.LastError)
 	}
 	if s.StateFull != "" {

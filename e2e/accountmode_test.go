@@ -649,7 +649,7 @@ func TestAccountMode_AccountServiceHangsMidUpload(t *testing.T) {
 	f.s.cmd.Process.Signal(syscall.SIGSTOP)
 	f.w.eventually(60*time.Second, "a grant call timed out", func() bool {
 		st, ok := f.r.status()
-		return strings.Contains(f.r.logs.String(), "context deadline exceeded") || ok && len(st.Uploads) == 0
+		return strings.Contains(f.r.logs.String(), "no answer within 30s") || ok && len(st.Uploads) == 0
 	})
 	f.s.cmd.Process.Signal(syscall.SIGCONT)
 	f.finish(t, 90*time.Second)

@@ -72,7 +72,7 @@ func (g *Granted) PutAhead(ctx context.Context, intents []Intent) {
 		}
 		intents = intents[n:]
 		commits := g.batch.takeLater(wire.MaxGrantOps - n) // they ride along
-		callCtx, cancel := context.WithTimeout(ctx, grantTimeout)
+		callCtx, cancel := context.WithTimeoutCause(ctx, grantTimeout, errNoGrant)
 		results, err := g.grant(callCtx, append(ops, commits...))
 		cancel()
 		if err != nil {

@@ -29,6 +29,10 @@ const lingerCommits = 200 * time.Millisecond
 // grantTimeout bounds one grant call.
 const grantTimeout = 30 * time.Second
 
+// errNoGrant ends a grant call that took grantTimeout: the account service
+// did not answer.
+var errNoGrant = NoAnswer(grantTimeout)
+
 type call struct {
 	ctx  context.Context // nil for an operation nobody waits for
 	op   wire.Op
@@ -139,7 +143,7 @@ func (b *batcher) run() {
 		for i, c := range batch {
 			ops[i] = c.op
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), grantTimeout)
+		ctx, cancel := context.WithTimeoutCause(context.Background(), grantTimeout, errNoGrant)
 		results, err := b.send(ctx, ops)
 		cancel()
 		for i, c := range batch {
@@ -153,9 +157,9 @@ func (b *batcher) run() {
 	}
 }
 
-// take removes up to MaxGrantOps pending calls whose callers still wait,
-// and commits; nil (and not busy any more) when there are none, or only
-// commits and not commitsToo.
+// take removes up to MaxGrantOps pending calls whose callers still wait
+// (of them up to MaxGrantListings listings), and commits; nil (and not
+// busy any more) when there are none, or only commits and not commitsToo.
 func (b *batcher) take(commitsToo bool) []*call {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -167,13 +171,19 @@ func (b *batcher) take(commitsToo bool) []*call {
 		return nil
 	}
 	var batch []*call
+	listings := 0
 	rest := b.pending[:0]
 	for _, c := range b.pending {
 		switch {
 		case c.ctx != nil && c.ctx.Err() != nil:
 			c.err = c.ctx.Err()
 			close(c.done)
+		case wire.IsListing(c.op.Op) && listings == wire.MaxGrantListings:
+			rest = append(rest, c) // the next call's
 		case len(batch) < wire.MaxGrantOps:
+			if wire.IsListing(c.op.Op) {
+				listings++
+			}
 			batch = append(batch, c)
 		default:
 			rest = append(rest, c)

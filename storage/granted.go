@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,7 @@ type Tokens interface {
 // grant calls.
 type Granted struct {
 	url    string
+	host   string // the account service's, to tell its calls from the storage's
 	tokens Tokens
 	http   *http.Client
 	log    zerolog.Logger
@@ -61,9 +63,28 @@ func NewGranted(accountURL string, tokens Tokens, requestTimeout time.Duration, 
 		http:   &http.Client{Transport: t},
 		log:    log.With().Str("component", "storage").Logger(),
 	}
+	if u, err := url.Parse(g.url); err == nil {
+		g.host = u.Host
+	}
 	g.batch.send = g.grant
 	g.stats = statCache{list: g.List, now: time.Now}
 	return g
+}
+
+// ReportTo makes g report to h how each request ended, as soon as it
+// ends (see ReportingTo), naming the server that did not answer: the
+// account service for a grant call, the storage for a granted request.
+// Call it before g is used.
+func (g *Granted) ReportTo(h *Health) {
+	g.http.Transport = &reporting{rt: g.http.Transport, health: h, server: g.serverOf}
+}
+
+// serverOf names the server req goes to.
+func (g *Granted) serverOf(req *http.Request) Server {
+	if req.URL.Host == g.host {
+		return Server{NameAccountService, g.url}
+	}
+	return Server{NameStorage, req.URL.Host}
 }
 
 // GrantCalls returns how many grant calls were made.

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,49 +17,89 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
+
+	"github.com/cloudkeep/cloudkeep/internal/repeatlog"
 )
 
-// Health follows whether the storage answers: it is unreachable from the
-// first request that fails for want of an answer (a refused or cut
-// connection, a timeout, a 5xx) until the next one that gets an answer.
-// A Health is safe for concurrent use; its zero value is reachable.
+// Server is one server on the way to the storage: the storage itself, or,
+// in account mode, the account service that grants its requests.
+type Server struct {
+	Name     string // "storage" or "account service"
+	Endpoint string // host:port or URL, for messages
+}
+
+// The names of the servers a Health follows.
+const (
+	NameStorage        = "storage"
+	NameAccountService = "account service"
+)
+
+// Health follows whether the storage answers: a server on the way to it
+// is unreachable from the first request to it that fails for want of an
+// answer (a refused or cut connection, a timeout, a 5xx) until the next
+// one that gets an answer; the storage is reachable while every server
+// is. A Health is safe for concurrent use.
 type Health struct {
-	endpoint string
-	mu       sync.Mutex
-	since    time.Time // the first failure; zero while reachable
-	last     string    // the last failure, short
-	log      *zerolog.Logger
-	downMsg  string
-	onDown   func()
+	server  Server // what Report is about
+	mu      sync.Mutex
+	down    []outage // the servers that do not answer, by when they stopped
+	log     *zerolog.Logger
+	repeats *repeatlog.Limiter
+	advice  string
+	onDown  func()
+}
+
+// outage is a server that does not answer.
+type outage struct {
+	Server
+	since time.Time // when the first request it did not answer began to wait
+	last  string    // the last failure, short
 }
 
 // NewHealth returns the health of the storage at endpoint (a host:port or
 // a URL, for messages).
-func NewHealth(endpoint string) *Health { return &Health{endpoint: endpoint} }
+func NewHealth(endpoint string) *Health { return NewServerHealth(Server{NameStorage, endpoint}) }
+
+// NewServerHealth returns a Health whose Report is about s.
+func NewServerHealth(s Server) *Health { return &Health{server: s} }
+
+// DownAdvice is what the agent says, by default, to do about a server
+// that stopped answering.
+const DownAdvice = "uploads wait for it (see `cloudkeep status`)"
 
 // DownMessage is what Report logs, by default, when the storage stops
 // answering.
-const DownMessage = "storage unreachable; uploads wait for it (see `cloudkeep status`)"
+const DownMessage = NameStorage + " unreachable; " + DownAdvice
 
-// Logging makes Report log, to log, when the storage stops answering (with
-// down as the message) and when it answers again. Call it before h is
-// used. It returns h.
-func (h *Health) Logging(log zerolog.Logger, down string) *Health {
-	h.log, h.downMsg = &log, down
+// Logging makes h log, to log, when a server stops answering ("NAME
+// unreachable; advice") and when it answers again; the same line repeated
+// is logged once, then counted once a minute. Call it before h is used.
+// It returns h.
+func (h *Health) Logging(log zerolog.Logger, advice string) *Health {
+	h.log, h.advice, h.repeats = &log, advice, repeatlog.New(log, time.Minute)
 	return h
 }
 
-// OnDown makes Report call f each time the storage stops answering.
+// OnDown makes h call f each time a server stops answering.
 func (h *Health) OnDown(f func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.onDown = f
 }
 
-// Report records how a request ended (see Unreachable) and, when h logs,
-// says so when the storage stops or starts answering again.
+// Report records how a request to h's own server ended (see Unreachable).
+// A nil Health records nothing.
 func (h *Health) Report(err error) {
-	back, down := h.observe(err)
+	if h != nil {
+		h.ReportAt(h.server, time.Now(), err)
+	}
+}
+
+// ReportAt records how a request to s ended; a failure counts from since,
+// when the request began to wait for the answer it did not get. When h
+// logs, it says so when s stops or starts answering again.
+func (h *Health) ReportAt(s Server, since time.Time, err error) {
+	back, down := h.observe(s, since, err)
 	h.mu.Lock()
 	onDown := h.onDown
 	h.mu.Unlock()
@@ -69,50 +111,73 @@ func (h *Health) Report(err error) {
 	}
 	switch {
 	case down:
-		h.log.Error().Str("endpoint", h.endpoint).Str("error", Short(err)).Msg(h.downMsg)
+		msg := s.Name + " unreachable; " + h.advice
+		h.repeats.Event(zerolog.ErrorLevel, msg).Str("endpoint", s.Endpoint).Str("error", Short(err)).Msg(msg)
 	case back > 0:
-		h.log.Info().Str("endpoint", h.endpoint).Str("down_for", back.Round(time.Millisecond).String()).
-			Msg("storage reachable again")
+		msg := s.Name + " reachable again"
+		h.repeats.Event(zerolog.InfoLevel, msg).Str("endpoint", s.Endpoint).
+			Str("down_for", back.Round(time.Millisecond).String()).Msg(msg)
 	}
 }
 
 // HealthStatus is a snapshot of a Health.
 type HealthStatus struct {
+	Server    string    `json:"server,omitempty"` // what does not answer: "storage" or "account service"
 	Endpoint  string    `json:"endpoint"`
 	Reachable bool      `json:"reachable"`
 	Since     time.Time `json:"since,omitzero"`       // unreachable since then
 	LastError string    `json:"last_error,omitempty"` // why, short and without secrets
 }
 
-// Status returns the current state. A nil Health is reachable.
+// Status returns the current state. While servers do not answer it names
+// the storage when it is one of them (the account service waits for it
+// too), else the account service, unreachable since the first of them
+// stopped answering. A nil Health is reachable.
 func (h *Health) Status() HealthStatus {
 	if h == nil {
 		return HealthStatus{Reachable: true}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return HealthStatus{Endpoint: h.endpoint, Reachable: h.since.IsZero(), Since: h.since, LastError: h.last}
+	if len(h.down) == 0 {
+		return HealthStatus{Server: h.server.Name, Endpoint: h.server.Endpoint, Reachable: true}
+	}
+	o := h.down[0]
+	if i := slices.IndexFunc(h.down, func(o outage) bool { return o.Name == NameStorage }); i > 0 {
+		o = h.down[i]
+	}
+	return HealthStatus{Server: o.Name, Endpoint: o.Endpoint, Since: h.down[0].since, LastError: o.last}
 }
 
-// observe records how a request ended: err nil or an answer of the storage
-// makes it reachable. It returns the time it had been unreachable when it
-// just became reachable again, and whether it just became unreachable.
-func (h *Health) observe(err error) (back time.Duration, down bool) {
+// observe records how a request to s ended: err nil or an answer makes s
+// reachable. It returns the time s had been unreachable when it just
+// became reachable again, and whether it just became unreachable.
+func (h *Health) observe(s Server, since time.Time, err error) (back time.Duration, down bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	i := slices.IndexFunc(h.down, func(o outage) bool { return o.Server == s })
 	if !Unreachable(err) {
-		if !h.since.IsZero() {
-			back = max(time.Since(h.since), time.Nanosecond)
+		if i >= 0 {
+			back = max(time.Since(h.down[i].since), time.Nanosecond)
+			h.down = slices.Delete(h.down, i, i+1)
 		}
-		h.since, h.last = time.Time{}, ""
 		return back, false
 	}
-	h.last = Short(err)
-	if h.since.IsZero() {
-		h.since = time.Now()
-		return 0, true
+	if i < 0 {
+		h.down = append(h.down, outage{Server: s, since: since})
+		i, down = len(h.down)-1, true
 	}
-	return 0, false
+	h.down[i].last = Short(err)
+	h.down[i].since = minTime(h.down[i].since, since)
+	slices.SortStableFunc(h.down, func(a, b outage) int { return a.since.Compare(b.since) })
+	return 0, down
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // UnreachableError ends the work that needs a storage that has not
@@ -128,11 +193,11 @@ func NoAnswer(d time.Duration) error {
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("storage at %s unreachable for %s, giving up: %s", e.Endpoint, e.For.Round(time.Second), e.LastError)
+	return fmt.Sprintf("%s at %s unreachable for %s, giving up: %s", cmp.Or(e.Server, NameStorage), e.Endpoint, e.For.Round(time.Second), e.LastError)
 }
 
-// UnreachableFor returns an *UnreachableError when the storage has been
-// unreachable for at least limit, and nil otherwise.
+// UnreachableFor returns an *UnreachableError when a server on the way to
+// the storage has been unreachable for at least limit, and nil otherwise.
 func (h *Health) UnreachableFor(limit time.Duration) error {
 	s := h.Status()
 	if s.Reachable {

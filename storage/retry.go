@@ -95,8 +95,8 @@ type Retry struct {
 	Storage
 	Backoff Backoff
 	Log     zerolog.Logger
-	OnRetry func() // told of each call tried again (a metric); may be nil
-	Health  *Health
+	OnRetry func()  // told of each call tried again (a metric); may be nil
+	Health  *Health // told how each call ended; nil when the transport tells it (ReportingTo, Granted.ReportTo)
 	repeats *repeatlog.Limiter
 }
 
@@ -106,7 +106,7 @@ func WithRetry(s Storage, b Backoff, log zerolog.Logger, onRetry func()) *Retry 
 		b = DefaultBackoff
 	}
 	log = log.With().Str("component", "storage").Logger()
-	return &Retry{Storage: s, Backoff: b, Log: log, OnRetry: onRetry, Health: (&Health{}).Logging(log, DownMessage), repeats: repeatlog.New(log, time.Minute)}
+	return &Retry{Storage: s, Backoff: b, Log: log, OnRetry: onRetry, Health: NewHealth("").Logging(log, DownAdvice), repeats: repeatlog.New(log, time.Minute)}
 }
 
 func (r *Retry) do(ctx context.Context, op string, fn func() error) error {

@@ -93,3 +93,21 @@ func TestReportingTo(t *testing.T) {
 		t.Fatalf("after a refused dial: got reachable %v, error %q; want unreachable, connection refused", s.Reachable, s.LastError)
 	}
 }
+
+// A request that stalled counts from its last byte: the storage has been
+// unreachable for one request_timeout when the transport gives up on it.
+func TestReportingTo_CountsFromTheStall(t *testing.T) {
+	const timeout = time.Second
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer silent.Close()
+	h := NewHealth("storage")
+	client := &http.Client{Transport: ReportingTo(WithRequestTimeout(http.DefaultTransport.(*http.Transport).Clone(), timeout), h)}
+	if resp, err := client.Get(silent.URL); err == nil {
+		resp.Body.Close()
+	}
+	if err := h.UnreachableFor(timeout - 100*time.Millisecond); err == nil {
+		t.Fatalf("got reachable for %s after the stall was found, want unreachable since the request began", timeout)
+	}
+}
