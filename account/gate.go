@@ -87,16 +87,25 @@ var errBadRequest = errors.New("bad grant request")
 
 // Grant answers req for c: one Result per op, in order. A request that
 // would exceed the quota fails as a whole with *QuotaError; a malformed
-// request with an error wrapping errBadRequest; anything else per op.
+// request (too many ops, or more than wire.MaxGrantListings listings the
+// gate would carry out) with an error wrapping errBadRequest; anything
+// else per op.
 func (g *Gate) Grant(ctx context.Context, c Caller, req wire.GrantRequest) (wire.GrantResponse, error) {
 	if n := len(req.Ops); n == 0 || n > wire.MaxGrantOps {
 		return wire.GrantResponse{}, fmt.Errorf("%w: %d ops, want 1 to %d", errBadRequest, n, wire.MaxGrantOps)
 	}
 	res := make([]wire.Result, len(req.Ops))
+	listings := 0
 	for i, op := range req.Ops {
 		if err := checkOp(c.AccountID, op); err != nil {
 			res[i].Error = err
+		} else if wire.IsListing(op.Op) {
+			listings++
 		}
+	}
+	if listings > wire.MaxGrantListings {
+		return wire.GrantResponse{}, fmt.Errorf("%w: %d listings (list, list_parts, list_uploads), want at most %d per request",
+			errBadRequest, listings, wire.MaxGrantListings)
 	}
 	held, err := g.reserve(ctx, c, req.Ops, res)
 	if err != nil {
@@ -205,23 +214,45 @@ func (g *Gate) reserve(ctx context.Context, c Caller, ops []wire.Op, res []wire.
 	return held, nil
 }
 
-// settlePutsMax bounds the expired puts one grant request settles.
-const settlePutsMax = 100
+// settlePutsMax bounds the expired puts one grant request settles: as
+// many as one request may grant, so that settling keeps up with a device
+// that never commits. Those left count as reserved meanwhile.
+const settlePutsMax = wire.MaxGrantOps
 
 // settlePuts counts the objects of puts whose grants are over but that the
 // device never committed (it crashed, or would store more than its quota
-// by not committing), and frees the reservations of puts never made.
+// by not committing), and frees the reservations of puts never made. As
+// for commits, the puts of a folder are looked for with one listing, and
+// those it finds at their granted size are counted in one transaction;
+// the others are settled with a HEAD each, a few at a time.
 func (g *Gate) settlePuts(ctx context.Context, c Caller) error {
 	rs, err := g.store.ExpiredPuts(ctx, c.AccountID, g.now(), settlePutsMax)
-	if err != nil {
+	if err != nil || len(rs) == 0 {
 		return err
 	}
-	for _, r := range rs {
-		if err := g.settlePut(ctx, c, r); err != nil {
-			return err
-		}
+	keys := make([]string, len(rs))
+	for i, r := range rs {
+		keys[i] = r.Key
 	}
-	return nil
+	listed := g.listKeys(ctx, c, keys)
+	var rows []StoredObject
+	var release []string
+	var grp errgroup.Group
+	grp.SetLimit(controlParallel)
+	for _, r := range rs {
+		if info, ok := listed[r.Key]; ok && info.Size == r.Size && r.Grant != nil {
+			rows = append(rows, g.indexRow(c, grantedObject(r, info)))
+			release = append(release, r.ID)
+			continue
+		}
+		grp.Go(func() error { return g.settlePut(ctx, c, r) })
+	}
+	err = grp.Wait()
+	if len(rows) > 0 {
+		err = errors.Join(err, g.store.PutObjects(ctx, c.AccountID, rows, release))
+		g.log.Debug().Str("account", c.AccountID).Int("objects", len(rows)).Msg("uncommitted puts counted from a listing")
+	}
+	return err
 }
 
 // settlePut counts the object of an expired put grant when the key holds

@@ -51,11 +51,9 @@ func (g *Gate) commits(ctx context.Context, c Caller, ops []wire.Op, idx []int, 
 			slow = append(slow, i)
 			continue
 		}
-		o := *r.Grant
-		o.Key, o.Size, o.ETag, o.LastModified = info.Key, info.Size, info.ETag, info.LastModified
+		o := grantedObject(r, info)
 		res[i] = wire.Result{Object: &o}
-		rows = append(rows, StoredObject{AccountID: c.AccountID, Key: o.Key, Size: o.Size, ETag: o.ETag,
-			SHA256: o.Meta.SHA256, MTime: o.Meta.MTime, Device: o.Meta.Device, Updated: g.now()})
+		rows = append(rows, g.indexRow(c, o))
 		release = append(release, r.ID)
 		fast = append(fast, i)
 	}
@@ -77,6 +75,20 @@ func (g *Gate) commits(ctx context.Context, c Caller, ops []wire.Op, idx []int, 
 		})
 	}
 	grp.Wait()
+}
+
+// grantedObject is the object the put grant r stored, as a listing
+// found it.
+func grantedObject(r Reservation, info minio.ObjectInfo) wire.Object {
+	o := *r.Grant
+	o.Key, o.Size, o.ETag, o.LastModified = info.Key, info.Size, info.ETag, info.LastModified
+	return o
+}
+
+// indexRow is the index row of the account's object o.
+func (g *Gate) indexRow(c Caller, o wire.Object) StoredObject {
+	return StoredObject{AccountID: c.AccountID, Key: o.Key, Size: o.Size, ETag: o.ETag,
+		SHA256: o.Meta.SHA256, MTime: o.Meta.MTime, Device: o.Meta.Device, Updated: g.now()}
 }
 
 // putGrants returns the put reservations, by ID, that the listed objects

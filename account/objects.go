@@ -46,10 +46,11 @@ type Reservation struct {
 // replicas sharing one database.
 type ObjectStore interface {
 	// Reserve records every reservation, or none: it reports false when
-	// used + live reservations + rs would exceed the account's quota
-	// (its own, else defaultQuota; 0 = none). Reservations with the same
-	// ID replace each other rather than add up. The decision is taken in
-	// one statement, so parallel calls never reserve past the quota.
+	// used + live reservations + expired puts not settled yet + rs would
+	// exceed the account's quota (its own, else defaultQuota; 0 = none).
+	// Reservations with the same ID replace each other rather than add
+	// up. The decision is taken in one statement, so parallel calls never
+	// reserve past the quota.
 	Reserve(ctx context.Context, accountID string, rs []Reservation, defaultQuota int64, now time.Time) (bool, error)
 	// RenameReservation gives a reservation a new ID and expiry.
 	RenameReservation(ctx context.Context, accountID, from, to string, expires time.Time) error
@@ -63,7 +64,8 @@ type ObjectStore interface {
 	GrantPart(ctx context.Context, accountID, uploadID, key string, part int, size int64, now time.Time) (bool, error)
 	// ExpiredPuts returns up to limit "put:" reservations of the account
 	// that expired by now: grants over, their objects not counted yet.
-	// Unlike other reservations, they stay until released.
+	// Unlike other reservations, they stay, and count against the quota,
+	// until released.
 	ExpiredPuts(ctx context.Context, accountID string, now time.Time, limit int) ([]Reservation, error)
 	// Reservations returns the reservations of the account with the given
 	// IDs, expired or not; unknown IDs are left out.
@@ -80,7 +82,8 @@ type ObjectStore interface {
 	ReplaceObjects(ctx context.Context, accountID string, objs []StoredObject) error
 	// IndexedObjects returns index rows of the account with from <= key <= to.
 	IndexedObjects(ctx context.Context, accountID, from, to string) ([]StoredObject, error)
-	// Usage returns the account's usage; live reservations count at now.
+	// Usage returns the account's usage; live reservations at now, and
+	// expired puts not settled yet, count as reserved.
 	Usage(ctx context.Context, accountID string, defaultQuota int64, now time.Time) (Usage, error)
 	// SetQuota sets one account's quota in bytes (0 = no limit).
 	SetQuota(ctx context.Context, accountID string, quota int64) error

@@ -96,21 +96,29 @@ func (s *SQLite) Reserve(ctx context.Context, accountID string, rs []Reservation
 
 // reserveQuery is Reserve's one statement: ?1 the reservations as a JSON
 // array of [id, key, size, expires_ns, signed], ?2 the account, ?3 the
-// default quota, ?4 now. Live reservations count, except those the
-// request replaces (same ID).
-const reserveQuery = `WITH want(id, key, size, expires_ns, signed) AS (
+// default quota, ?4 now. Live reservations count, and puts until they are
+// settled (see counted), except those the request replaces (same ID).
+var reserveQuery = `WITH want(id, key, size, expires_ns, signed) AS (
 		SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?1)),
 	lim(q) AS (SELECT coalesce((SELECT quota FROM quotas WHERE account_id = ?2), ?3)),
 	cur(n) AS (SELECT coalesce((SELECT used FROM usage WHERE account_id = ?2), 0) +
-		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?2 AND expires_ns > ?4), 0) -
+		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?2 AND ` + counted("?4") + `), 0) -
 		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?2 AND id IN (SELECT id FROM want)
-			AND expires_ns > ?4), 0))
+			AND ` + counted("?4") + `), 0))
 	INSERT INTO reservations (account_id, id, key, size, expires_ns, signed)
 	SELECT ?2, id, key, size, expires_ns, signed FROM want
 	WHERE (SELECT q FROM lim) = 0 OR (SELECT n FROM cur) + (SELECT sum(size) FROM want) <= (SELECT q FROM lim)
 	ON CONFLICT (account_id, id) DO UPDATE SET key = excluded.key, size = excluded.size, expires_ns = excluded.expires_ns,
 		signed = excluded.signed
 	RETURNING id`
+
+// counted is when a reservation counts against the quota, now being the
+// parameter named: while it lasts, and for a put until it is settled
+// (released, or its object counted as used), expired or not: its object
+// may be stored, uncommitted.
+func counted(now string) string {
+	return `(expires_ns > ` + now + ` OR (id >= 'put:' AND id < 'put;'))`
+}
 
 // reservationGrantSchema keeps with a put's reservation what its grant
 // signed (JSON of a wire.Object; empty when unknown), so that a commit
@@ -152,23 +160,13 @@ func (s *SQLite) ReservedSize(ctx context.Context, accountID, id, key string) (i
 
 // ExpiredPuts implements ObjectStore.
 func (s *SQLite) ExpiredPuts(ctx context.Context, accountID string, now time.Time, limit int) ([]Reservation, error) {
-	rows, err := s.query(ctx, `SELECT id, key, size, expires_ns FROM reservations
+	rows, err := s.query(ctx, `SELECT id, key, size, expires_ns, signed FROM reservations
 		WHERE account_id = ? AND id >= 'put:' AND id < 'put;' AND expires_ns <= ? LIMIT ?`, accountID, sqlitedb.Nanos(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read expired puts of %s: %w", accountID, err)
 	}
 	defer rows.Close()
-	var out []Reservation
-	for rows.Next() {
-		var r Reservation
-		var expires int64
-		if err := rows.Scan(&r.ID, &r.Key, &r.Size, &expires); err != nil {
-			return nil, fmt.Errorf("read expired puts of %s: %w", accountID, err)
-		}
-		r.Expires = sqlitedb.Time(expires)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanReservations(rows, accountID)
 }
 
 // Reservations implements ObjectStore in one statement, whatever the
@@ -184,6 +182,11 @@ func (s *SQLite) Reservations(ctx context.Context, accountID string, ids []strin
 		return nil, fmt.Errorf("read %d reservations of %s: %w", len(ids), accountID, err)
 	}
 	defer rows.Close()
+	return scanReservations(rows, accountID)
+}
+
+// scanReservations reads rows of id, key, size, expires_ns, signed.
+func scanReservations(rows *sql.Rows, accountID string) ([]Reservation, error) {
 	var out []Reservation
 	for rows.Next() {
 		var r Reservation
@@ -326,7 +329,7 @@ func (s *SQLite) Usage(ctx context.Context, accountID string, defaultQuota int64
 	err := s.queryRow(ctx, `SELECT
 		coalesce((SELECT used FROM usage WHERE account_id = ?1), 0),
 		coalesce((SELECT objects FROM usage WHERE account_id = ?1), 0),
-		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?1 AND expires_ns > ?2), 0),
+		coalesce((SELECT sum(size) FROM reservations WHERE account_id = ?1 AND `+counted("?2")+`), 0),
 		coalesce((SELECT quota FROM quotas WHERE account_id = ?1), ?3)`,
 		accountID, sqlitedb.Nanos(now), defaultQuota).Scan(&u.Used, &u.Objects, &u.Reserved, &u.Quota)
 	if err != nil && err != sql.ErrNoRows {

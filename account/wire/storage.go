@@ -11,6 +11,17 @@ const PathStorageGrant = "/api/v1/storage/grant"
 // MaxGrantOps bounds the operations of one grant request.
 const MaxGrantOps = 1000
 
+// MaxGrantListings bounds the listings (list, list_parts, list_uploads)
+// one grant request may have carried out, and so the work and the size of
+// its answer: each answers up to 1000 entries (list_parts up to 10,000
+// parts). A device lists more by pages, in further requests.
+const MaxGrantListings = 4
+
+// IsListing reports whether op is a listing, which MaxGrantListings bounds.
+func IsListing(op string) bool {
+	return op == OpList || op == OpListParts || op == OpListUploads
+}
+
 // Operations of a grant request.
 const (
 	OpPut         = "put"          // presigned PUT of a whole object (Size, CRC32C, Meta)
