@@ -69,7 +69,9 @@ func TestRun_ProgressCountsBytesSent(t *testing.T) {
 	w := newWorld(t)
 	const size = 30 * MiB
 	sum := w.file("movie.mp4", mp4Header, size, 12)
-	w.writeConfig("  bandwidth_limit: 4MiB/s\n  concurrency: {files: 1, parts: 2}\n")
+	// Slow enough that status is sampled several times before the first
+	// part is stored, even on a loaded machine.
+	w.writeConfig("  bandwidth_limit: 2MiB/s\n  concurrency: {files: 1, parts: 2}\n")
 	r := w.startAgent()
 	early, samples := false, 0
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
