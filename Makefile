@@ -1,13 +1,13 @@
 # cloudkeep — make demo, make check, make test, make build.
 SHELL := /bin/bash
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/cloudkeep/cloudkeep/cli.Version=$(VERSION)
+VERSION ?= $(shell scripts/version.sh)
+LDFLAGS := -X github.com/cloudkeep/cloudkeep/cli.Version=$(VERSION) -X github.com/cloudkeep/cloudkeep/cli.Commit=$(shell git rev-parse --short HEAD 2>/dev/null) -X github.com/cloudkeep/cloudkeep/cli.BuildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 BIN := $(CURDIR)/.cache/bin
 export PATH := $(BIN):$(PATH)
 
-PKG_VERSION ?= $(patsubst v%,%,$(shell git describe --tags --abbrev=0 2>/dev/null || echo v0.1.0))
+PKG_VERSION ?= $(VERSION)
 
-.PHONY: build check test soak lint minio versitygw chromium staticcheck nfpm tools package demo bench screenshots fuzz clean
+.PHONY: build check test soak lint minio versitygw chromium staticcheck nfpm nspawn tools package demo bench screenshots fuzz clean
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o cloudkeep .
@@ -24,10 +24,15 @@ chromium:
 staticcheck:
 	@scripts/go-tool.sh staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# systemd-nspawn, debootstrap and a cached Debian root: the packages under a
+# real systemd (packaging's container tests).
+nspawn:
+	@scripts/install-nspawn.sh
+
 nfpm:
 	@scripts/go-tool.sh nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
-tools: minio versitygw chromium staticcheck nfpm
+tools: minio versitygw chromium staticcheck nfpm nspawn
 
 # .deb and .rpm for linux/amd64 in dist/ (release builds for every
 # platform: .goreleaser.yaml).
@@ -44,7 +49,7 @@ lint: staticcheck
 
 # The packages whose tests start no server (MinIO, versitygw, the built
 # binary) and drive no browser: those that import none of the helpers below.
-SERVER_TEST_IMPORTS := internal/miniotest|internal/versitygwtest|internal/testbin|chromedp/chromedp
+SERVER_TEST_IMPORTS := internal/miniotest|internal/versitygwtest|internal/testbin|internal/nspawntest|chromedp/chromedp
 CHECK_PKGS = $(shell go list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... \
 	| grep -Ev ' [^ ]*($(SERVER_TEST_IMPORTS))( |$$)' | cut -d' ' -f1)
 
@@ -56,9 +61,9 @@ check: lint
 # The whole suite: real MinIO, real SQLite, the real binary; then the
 # end-to-end tests again against versitygw, the second S3 server.
 test: tools lint
-	go test -race -count=1 -timeout 30m ./...
+	go test -race -count=1 -parallel 4 -timeout 30m ./...
 	# The e2e suite again on versitygw; the race detector already ran above.
-	CLOUDKEEP_E2E_S3=versitygw go test -count=1 -timeout 30m ./e2e
+	CLOUDKEEP_E2E_S3=versitygw go test -count=1 -parallel 4 -timeout 30m ./e2e
 
 # The kill -9 soak (e2e TestSoak_KillNine) with SOAK_CYCLES cycles, without
 # the race detector so that its timings are a user's; it prints its figures.

@@ -142,7 +142,7 @@ func (c *Agent) validateTemplate(v *validator) {
 
 func (c *Agent) validateWatch(v *validator) {
 	if len(c.Watch) == 0 {
-		v.add("watch", "required: at least one folder to back up, e.g.\n  watch:\n    - path: ~/Pictures")
+		v.add("watch", "required: at least one folder to back up, readable by the user cloudkeep runs as, e.g.\n  watch:\n    - path: /srv/photos")
 	}
 	names := map[string]int{}
 	for i, r := range c.Watch {

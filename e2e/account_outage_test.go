@@ -62,6 +62,7 @@ var unreachableFor = regexp.MustCompile(` unreachable for (\S+), giving up: `)
 // answer and how long it has not answered; no file is listed as failed,
 // and it does not wait for the last commits.
 func TestAccountMode_BackupGivesUpWhenAServerHangs(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	const give = 3 * time.Second
 	stop := func(b *accountBackup) {
 		b.s.cmd.Process.Signal(syscall.SIGSTOP)

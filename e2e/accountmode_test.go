@@ -274,6 +274,7 @@ func TestAccountMode_BackupPerAccount(t *testing.T) {
 // Access tokens of 10 s and grants of 5 s: a 200 MiB upload at 8 MiB/s
 // outlives several of each and completes without sending any part twice.
 func TestAccountMode_RenewalDuringUpload(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	s := startStack(t, stackOptions{accessTTL: "10s", grantTTL: "5s"})
 	id := s.signup("carol@example.com", "carol-pass-3")
 	w := newWorldOn(t, s.srv, s.url)
@@ -349,6 +350,7 @@ func TestAccountMode_DisconnectedDevice(t *testing.T) {
 // An upload that would cross the quota is refused with a clear message;
 // the queue holds; raising the quota lets it go on.
 func TestAccountMode_Quota(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	s := startStack(t, stackOptions{quota: "10MiB"})
 	id := s.signup("gus@example.com", "gus-pass-77")
 	w := newWorldOn(t, s.srv, s.url)
@@ -642,6 +644,7 @@ func TestAccountMode_StorageKilledMidUpload(t *testing.T) {
 // answers the upload goes on. The file is never dropped as if the agent
 // were stopping.
 func TestAccountMode_AccountServiceHangsMidUpload(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	if onVersitygw() {
 		t.Skip("the account service hanging, the same on every S3 server: run on MinIO")
 	}

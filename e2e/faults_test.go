@@ -80,6 +80,7 @@ func TestFault_S3KilledFiveTimes(t *testing.T) {
 // unreachable while it lasts, and the upload goes on and completes once
 // the network is back, without sending again what was stored.
 func TestFault_NetworkBlackHole(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	const (
 		size     = 60 * MiB
 		partSize = 5 * MiB

@@ -124,6 +124,7 @@ func TestHostile_ReopenToAppend(t *testing.T) {
 // 10 × settle, stalls 3 s, then writes more and closes: nothing is
 // uploaded during the stall, and the final content once.
 func TestHostile_StallAfterLongWrite(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	w := newWorld(t)
 	w.versioned()
 	r := w.startAgent()

@@ -60,6 +60,7 @@ func newRefusingProxy(t *testing.T, upstream, key string) *refusingProxy {
 // the failure's retry does not send it a second time, and the status no
 // longer counts the failure once the file is stored.
 func TestHostile_FailedThenChangedStoredOnce(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	w := newWorld(t)
 	w.versioned()
 	const rel, key = "IMG_refused.jpg", "alice/laptop/pictures/IMG_refused.jpg"

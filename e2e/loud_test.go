@@ -172,6 +172,7 @@ func TestBackup_GivesUpOnUnreachableStorage(t *testing.T) {
 // While the storage stays down, the retries are logged once, then counted
 // once a minute.
 func TestRun_RepeatedWarningsCountedEveryMinute(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	if onVersitygw() {
 		t.Skip("the agent's log, the same on every S3 server: run on MinIO")
 	}

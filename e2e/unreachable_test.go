@@ -148,6 +148,7 @@ func TestBackup_GivesUpWhenStorageUnreachable(t *testing.T) {
 // one request (at most 91 s) wait for it: none is counted, logged or
 // journaled as failed, and all are stored within seconds once it is back.
 func TestRun_FilesWaitForUnreachableStorage(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	if testing.Short() {
 		t.Skip("waits out the retries of a request: about two minutes")
 	}

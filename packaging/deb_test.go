@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -24,9 +25,25 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 	return string(out)
 }
 
-// buildDeb builds the .deb the way `make package` does (packaging/nfpm.sh
-// from packaging/nfpm.yaml), in a work dir.
-func buildDeb(t *testing.T) string {
+// debs holds the .deb files built by this test binary, one per version.
+var debs struct {
+	sync.Mutex
+	dir  string            // removed by TestMain
+	path map[string]string // version → .deb
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if debs.dir != "" {
+		os.RemoveAll(debs.dir)
+	}
+	os.Exit(code)
+}
+
+// debFor returns the linux/amd64 .deb of version, built once per test
+// binary the way `make package` builds it (packaging/nfpm.sh from
+// packaging/nfpm.yaml), with version as the binary's version.
+func debFor(t *testing.T, version string) string {
 	t.Helper()
 	root, err := miniotest.RepoRoot()
 	if err != nil {
@@ -38,11 +55,37 @@ func buildDeb(t *testing.T) string {
 		}
 		t.Skip("nfpm is missing: run make nfpm")
 	}
-	work := t.TempDir()
-	bin := filepath.Join(work, "cloudkeep")
-	run(t, root, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
-	run(t, root, nil, filepath.Join(root, "packaging", "nfpm.sh"), bin, "linux_amd64", "0.1.0", work, "deb")
-	return filepath.Join(work, "cloudkeep_0.1.0_amd64.deb")
+	debs.Lock()
+	defer debs.Unlock()
+	if p, ok := debs.path[version]; ok {
+		return p
+	}
+	if debs.dir == "" {
+		if debs.dir, err = os.MkdirTemp("", "cloudkeep-debs-"); err != nil {
+			t.Fatal(err)
+		}
+		debs.path = map[string]string{}
+	}
+	out := filepath.Join(debs.dir, version)
+	bin := filepath.Join(out, "cloudkeep")
+	ldflags := "-s -w -X github.com/cloudkeep/cloudkeep/cli.Version=" + version + " -X github.com/cloudkeep/cloudkeep/cli.Commit=" + strings.TrimSpace(run(t, root, nil, "git", "rev-parse", "--short", "HEAD"))
+	run(t, root, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, ".")
+	run(t, root, nil, filepath.Join(root, "packaging", "nfpm.sh"), bin, "linux_amd64", version, out, "deb")
+	found, _ := filepath.Glob(filepath.Join(out, "*.deb"))
+	if len(found) != 1 {
+		t.Fatalf("nfpm.sh made %d .deb files in %s, want 1", len(found), out)
+	}
+	if fi, err := os.Stat(found[0]); err == nil {
+		t.Logf("%s: %.1f MiB", filepath.Base(found[0]), float64(fi.Size())/(1<<20))
+	}
+	debs.path[version] = found[0]
+	return found[0]
+}
+
+// buildDeb returns the .deb of the version most tests install, 0.1.0.
+func buildDeb(t *testing.T) string {
+	t.Helper()
+	return debFor(t, "0.1.0")
 }
 
 // newRoot makes an empty system for dpkg --root: the package database and
@@ -69,16 +112,13 @@ func TestDeb_InstallRemovePurge(t *testing.T) {
 		t.Skip("needs dpkg and root")
 	}
 	deb := buildDeb(t)
-	if fi, err := os.Stat(deb); err == nil {
-		t.Logf(".deb: %.1f MiB", float64(fi.Size())/(1<<20))
-	}
 	info := run(t, "", nil, "dpkg-deb", "--info", deb)
 	ctl := run(t, "", nil, "dpkg-deb", "--ctrl-tarfile", deb)
 	if !strings.Contains(info, "conffiles") || !strings.Contains(ctl, "conffiles") {
 		t.Errorf("no conffiles in the package:\n%s", info)
 	}
 	conffiles := run(t, "", nil, "sh", "-c", "dpkg-deb --ctrl-tarfile "+deb+" | tar -xO ./conffiles")
-	if strings.TrimSpace(conffiles) != "/etc/cloudkeep/config.yaml" {
+	if strings.TrimSpace(conffiles) != "/etc/cloudkeep/account.yaml\n/etc/cloudkeep/config.yaml" {
 		t.Errorf("conffiles: %q", conffiles)
 	}
 
@@ -136,6 +176,9 @@ func TestDeb_InstallRemovePurge(t *testing.T) {
 	out, err := exec.Command(bin, "config", "check", "--config", conf).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "storage.endpoint: required") || !strings.Contains(string(out), "watch: required") {
 		t.Errorf("unedited config: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "~/") {
+		t.Errorf("unedited config: the errors suggest a folder under ~, which the cloudkeep system user has not:\n%s", out)
 	}
 	filled := strings.NewReplacer(`endpoint: ""`, `endpoint: minio.example.com`, `bucket: ""`, `bucket: photos`,
 		`user: ""`, `user: alice`, `access_key: ""`, `access_key: AKEXAMPLE`, `watch: []`, "watch:\n  - path: /srv/photos",

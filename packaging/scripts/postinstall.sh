@@ -1,13 +1,38 @@
 #!/bin/sh
-# Gives the state directory and the config to the cloudkeep user. DPKG_ROOT
-# is set when dpkg installs into another root: the ids come from that root.
+# Gives the state directory and the config to the cloudkeep user. On an
+# upgrade it restarts the services that run, so that they run the new
+# binary; a fresh install enables and starts nothing.
+# dpkg calls it with "configure OLD-VERSION" (OLD-VERSION empty on a fresh
+# install), rpm with the number of installed versions (1: fresh, 2: upgrade).
+# DPKG_ROOT is set when dpkg installs into another root: the ids come from
+# that root, and no service is touched.
 set -e
 root="${DPKG_ROOT:-}"
 ids="$(grep '^cloudkeep:' "$root/etc/passwd" | cut -d: -f3,4)"
 chown "$ids" "$root/var/lib/cloudkeep"
 chmod 0700 "$root/var/lib/cloudkeep"
 chgrp "${ids#*:}" "$root/etc/cloudkeep/config.yaml"
-if [ -z "$root" ] && [ -d /run/systemd/system ]; then
+# The account server reads its config as cloudkeep-accounts.
+chgrp "$(grep '^cloudkeep-accounts:' "$root/etc/passwd" | cut -d: -f4)" "$root/etc/cloudkeep/account.yaml"
+
+upgrade=no
+case "$1" in
+configure) [ -z "$2" ] || upgrade=yes ;;
+[2-9] | [1-9][0-9]*) upgrade=yes ;;
+esac
+
+systemd=no
+[ -n "$root" ] || [ ! -d /run/systemd/system ] || systemd=yes
+if [ "$systemd" = yes ]; then
 	systemctl daemon-reload || true
 fi
-echo "cloudkeep: edit /etc/cloudkeep/config.yaml, then: systemctl enable --now cloudkeep"
+if [ "$upgrade" = yes ] && [ "$systemd" = yes ]; then
+	for unit in cloudkeep.service cloudkeep-accounts.service; do
+		systemctl try-restart "$unit" || echo "cloudkeep: $unit did not restart: see journalctl -u $unit" >&2
+	done
+elif [ "$upgrade" = no ] && [ -z "$root" ] && [ "$systemd" = no ]; then
+	echo "cloudkeep: edit /etc/cloudkeep/config.yaml; this system has no systemd: have its init system run" \
+		"cloudkeep run --config /etc/cloudkeep/config.yaml as the cloudkeep user"
+elif [ "$upgrade" = no ]; then
+	echo "cloudkeep: edit /etc/cloudkeep/config.yaml, then: systemctl enable --now cloudkeep"
+fi

@@ -1,12 +1,30 @@
 #!/bin/sh
-# Backed-up data and the journal stay unless the package is purged.
+# Remove keeps the backups' journal (/var/lib/cloudkeep), the config and the
+# credentials in /etc/cloudkeep; purge removes them, the links that enable
+# the units, and the cloudkeep user. The watched folders are never touched.
+# dpkg calls it with "remove", "purge" or "upgrade NEW-VERSION" (and more),
+# rpm with the number of versions left installed (0: erase, 1: upgrade);
+# rpm has no purge: an erase keeps the data like a remove.
 set -e
 root="${DPKG_ROOT:-}"
 if [ "$1" = "purge" ]; then
-	rm -rf "$root/var/lib/cloudkeep"
-	if grep -q '^cloudkeep:' "$root/etc/passwd" 2>/dev/null; then
-		if [ -n "$root" ]; then userdel --prefix "$root" cloudkeep || true; else userdel cloudkeep || true; fi
-	fi
+	rm -rf "$root/var/lib/cloudkeep" "$root/etc/cloudkeep"
+	rm -f "$root"/etc/systemd/system/*.wants/cloudkeep.service "$root"/etc/systemd/system/*.wants/cloudkeep-accounts.service
+	# userdel also removes the user's group, unless another user is in it.
+	for db in passwd:userdel group:groupdel; do
+		grep -q '^cloudkeep:' "$root/etc/${db%:*}" 2>/dev/null || continue
+		if [ -n "$root" ]; then "${db#*:}" --prefix "$root" cloudkeep; else "${db#*:}" cloudkeep; fi ||
+			echo "cloudkeep: purge left the cloudkeep entry of /etc/${db%:*}: ${db#*:} cloudkeep removes it" >&2
+	done
+fi
+# The account server's accounts database and its user (cloudkeep-accounts).
+if [ "$1" = "purge" ]; then
+	rm -rf "$root/var/lib/cloudkeep-accounts"
+	for db in passwd:userdel group:groupdel; do
+		grep -q '^cloudkeep-accounts:' "$root/etc/${db%:*}" 2>/dev/null || continue
+		if [ -n "$root" ]; then "${db#*:}" --prefix "$root" cloudkeep-accounts; else "${db#*:}" cloudkeep-accounts; fi ||
+			echo "cloudkeep: purge left the cloudkeep-accounts entry of /etc/${db%:*}: ${db#*:} cloudkeep-accounts removes it" >&2
+	done
 fi
 if [ -z "$root" ] && [ -d /run/systemd/system ]; then
 	systemctl daemon-reload || true
