@@ -46,6 +46,9 @@ lint: staticcheck
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	go vet ./...
 	staticcheck ./...
+	# The service wrapper also builds, tests included, for Windows and macOS.
+	GOOS=windows go test -c -o /dev/null ./cli
+	GOOS=darwin go vet ./cli
 
 # The packages whose tests start no server (MinIO, versitygw, the built
 # binary) and drive no browser: those that import none of the helpers below.

@@ -21,11 +21,12 @@ it was stopped, then watches every folder under watch: and uploads each new
 or changed photo and video once it is complete. Uploads in flight at a stop
 get shutdown_grace to finish; the rest resume on the next start.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
+			defer func() { recordExit(cfg.StateDir, err) }()
 			a, cleanup, err := g.newAgent(cmd, cfg)
 			if err != nil {
 				return err

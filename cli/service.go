@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -16,8 +19,15 @@ import (
 	"github.com/cloudkeep/cloudkeep/packaging"
 )
 
-// serviceConfig describes the agent to the service manager.
-func serviceConfig(configPath string, user bool) (*service.Config, error) {
+// Names of the kardianos/service systems cloudkeep treats specially.
+const (
+	systemSystemd = "linux-systemd"
+	systemSysV    = "unix-systemv"
+)
+
+// serviceConfig describes the agent to the service manager: it runs binary
+// (this executable when empty) with `run --config configPath`.
+func serviceConfig(configPath, binary string, user bool) (*service.Config, error) {
 	args := []string{"run"}
 	if configPath != "" {
 		abs, err := filepath.Abs(configPath)
@@ -30,10 +40,12 @@ func serviceConfig(configPath string, user bool) (*service.Config, error) {
 		Name:        "cloudkeep",
 		DisplayName: "cloudkeep",
 		Description: packaging.Description,
+		Executable:  binary,
 		Arguments:   args,
 		Option: service.KeyValue{
 			"UserService":   user,
 			"SystemdScript": packaging.SystemdSystem,
+			"SysvScript":    packaging.SysvScript,
 			"LaunchdConfig": packaging.LaunchdPlist,
 			"Restart":       "on-failure",
 		},
@@ -79,7 +91,7 @@ func (g *globals) runAgent(ctx context.Context, cfg *config.Agent, a *agent.Agen
 		return a.Run(ctx)
 	}
 	p := &program{run: a.Run, grace: time.Duration(cfg.ShutdownGrace)}
-	sc, err := serviceConfig(g.configPath, false)
+	sc, err := serviceConfig(g.configPath, "", false)
 	if err != nil {
 		return err
 	}
@@ -90,67 +102,147 @@ func (g *globals) runAgent(ctx context.Context, cfg *config.Agent, a *agent.Agen
 	return s.Run()
 }
 
+// serviceFlags are the service command's own flags.
+type serviceFlags struct {
+	user   bool
+	binary string
+}
+
 func serviceCmd(g *globals) *cobra.Command {
-	var user bool
+	var f serviceFlags
 	cmd := &cobra.Command{
 		Use:   "service install|uninstall|start|stop|restart|status",
 		Short: "Install and control the agent as a system service (or, with --user, a per-user one)",
-		Long: `Installs cloudkeep run as a service started at boot (systemd, launchd or the
-Windows service manager), with --config baked into its command line. With
---user it is a per-user service started at login, for photos in a home folder.`,
+		Long: `Installs cloudkeep run as a service started at boot (systemd, System V init,
+launchd or the Windows service manager) that reads the config file found as
+for every other command (--config, $CLOUDKEEP_CONFIG, the user's config,
+/etc/cloudkeep/config.yaml). With --user it is a per-user service started at
+login (systemd user unit, launchd agent), for photos in a home folder.
+
+install refuses a binary outside the system paths (a build checkout): copy
+it to /usr/local/bin first, or name the one to run with --binary. start waits
+until the agent answers on its control socket, or prints why it stopped.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"install", "uninstall", "start", "stop", "restart", "status"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sc, err := serviceConfig(g.configPath, user)
-			if err != nil {
-				return err
-			}
-			s, err := service.New(&program{}, sc)
-			if err != nil {
-				return err
-			}
-			if args[0] == "status" {
-				return g.serviceStatus(cmd.Context(), s)
-			}
-			if args[0] == "install" && g.configPath == "" {
-				return usageError(errors.New("install needs --config: the service reads that file"))
-			}
-			if err := service.Control(s, args[0]); err != nil {
-				return fmt.Errorf("service %s: %w", args[0], err)
-			}
-			fmt.Fprintf(g.stdout, "cloudkeep service: %s done\n", args[0])
-			return nil
+			return g.service(cmd.Context(), args[0], f)
 		},
 	}
-	cmd.Flags().BoolVar(&user, "user", false, "a per-user service (systemd user unit, launchd agent)")
+	cmd.Flags().BoolVar(&f.user, "user", false, "a per-user service (systemd user unit, launchd agent)")
+	cmd.Flags().StringVar(&f.binary, "binary", "", "install: the cloudkeep binary the service runs (default: this one, if it is in a system path)")
 	return cmd
 }
 
-func (g *globals) serviceStatus(ctx context.Context, s service.Service) error {
-	st, err := s.Status()
-	switch {
-	case errors.Is(err, service.ErrNotInstalled):
-		fmt.Fprintln(g.stdout, "service: not installed")
-		return nil
-	case err != nil:
-		return fmt.Errorf("service status: cannot ask the %s service manager (%w): is it running on this machine?", service.ChosenSystem(), err)
-	}
-	state := map[service.Status]string{service.StatusRunning: "running", service.StatusStopped: "stopped"}[st]
-	if state == "" {
-		state = "unknown"
-	}
-	fmt.Fprintf(g.stdout, "service: installed, %s\n", state)
-	if st != service.StatusRunning {
-		return nil
+// service runs one service action.
+func (g *globals) service(ctx context.Context, action string, f serviceFlags) error {
+	if err := userServiceSupported(f.user); err != nil {
+		return err
 	}
 	path := g.configPath
 	if path == "" {
 		path = config.DefaultPath()
 	}
-	if cfg, err := config.Load(path); err == nil {
-		if as, err := agent.NewClient(cfg.Control.Socket).Status(ctx); err == nil {
-			printStatus(g.stdout, as, time.Now())
+	binary := ""
+	if action == "install" {
+		b, err := serviceBinary(f.binary, f.user)
+		if err != nil {
+			return usageError(err)
+		}
+		binary = b
+	}
+	sc, err := serviceConfig(path, binary, f.user)
+	if err != nil {
+		return err
+	}
+	s, err := service.New(&program{}, sc)
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "install":
+		return g.serviceInstall(s, sc, path)
+	case "uninstall":
+		return g.serviceUninstall(s)
+	case "start", "restart":
+		return g.serviceStart(ctx, s, action, path, f.user)
+	case "stop":
+		return g.serviceStop(s)
+	case "status":
+		return g.serviceStatus(ctx, s, path)
+	}
+	return usageError(fmt.Errorf("unknown service action %q: install, uninstall, start, stop, restart or status", action))
+}
+
+// userServiceSupported refuses --user where no user service manager runs.
+func userServiceSupported(user bool) error {
+	if !user || runtime.GOOS != "linux" || service.ChosenSystem().String() == systemSystemd {
+		return nil
+	}
+	return usageError(errors.New("per-user services need systemd, which is not running on this machine: " +
+		"start `cloudkeep run` from your desktop session's autostart instead, " +
+		"or install the system service (`sudo cloudkeep service install`)"))
+}
+
+// serviceInstall checks the config the service will read, installs the
+// service and says what it runs.
+func (g *globals) serviceInstall(s service.Service, sc *service.Config, path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return usageError(fmt.Errorf("no config file at %s: write one with `cloudkeep setup` or `cloudkeep config init`, or name it with --config", path))
+	}
+	if _, err := config.Load(path); err != nil {
+		return usageError(err)
+	}
+	for _, a := range sc.Arguments {
+		if strings.ContainsAny(a, "\n\r") {
+			return usageError(fmt.Errorf("the path %q holds a line break, which a service definition cannot carry: rename it", a))
 		}
 	}
+	if err := service.Control(s, "install"); err != nil {
+		return fmt.Errorf("service install: %w", err)
+	}
+	fmt.Fprintf(g.stdout, "cloudkeep service: installed for %s; it runs %s %s\n", s.Platform(), sc.Executable, strings.Join(sc.Arguments, " "))
+	fmt.Fprintf(g.stdout, "cloudkeep service: it reads %s; start it with `cloudkeep service start`\n", sc.Arguments[len(sc.Arguments)-1])
+	return nil
+}
+
+// serviceUninstall stops the service, then removes it (and, on System V,
+// its /etc/rc?.d links, which kardianos/service leaves).
+func (g *globals) serviceUninstall(s service.Service) error {
+	if st, err := s.Status(); err == nil && st == service.StatusRunning {
+		if err := s.Stop(); err != nil {
+			return fmt.Errorf("service uninstall: stop it first: %w", err)
+		}
+	}
+	if err := service.Control(s, "uninstall"); err != nil {
+		return fmt.Errorf("service uninstall: %w", err)
+	}
+	if s.Platform() == systemSysV {
+		if err := removeRcLinks("/etc", "cloudkeep"); err != nil {
+			return fmt.Errorf("service uninstall: %w", err)
+		}
+	}
+	fmt.Fprintln(g.stdout, "cloudkeep service: uninstalled")
+	return nil
+}
+
+// removeRcLinks removes the System V runlevel links to /etc/init.d/name.
+func removeRcLinks(etc, name string) error {
+	links, err := filepath.Glob(filepath.Join(etc, "rc[0-6S].d", "[SK][0-9][0-9]"+name))
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if err := os.Remove(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *globals) serviceStop(s service.Service) error {
+	if err := service.Control(s, "stop"); err != nil {
+		return fmt.Errorf("service stop: %w", err)
+	}
+	fmt.Fprintln(g.stdout, "cloudkeep service: stopped")
 	return nil
 }

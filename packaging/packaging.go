@@ -1,6 +1,6 @@
 // Package packaging holds what installs cloudkeep as a service: the systemd
 // units (templates for kardianos/service, rendered once into
-// cloudkeep.service for the packages), the launchd plist, the packaged
+// cloudkeep.service for the packages), the System V init script, the launchd plist, the packaged
 // default config and the nfpm package definition.
 package packaging
 
@@ -24,6 +24,14 @@ var SystemdUser string
 //
 //go:embed launchd.plist.tmpl
 var LaunchdPlist string
+
+// SysvScript is the System V init script template (kardianos/service
+// syntax). It runs the command without shell quoting: each word is a line of
+// a quoted here-document, so paths with spaces, quotes or dollars stay whole.
+// Its output goes to /var/log/cloudkeep.log.
+//
+//go:embed sysv.tmpl
+var SysvScript string
 
 // Description is the service's description.
 const Description = "cloudkeep photo and video backup agent"

@@ -1,0 +1,1 @@
+// Empty: lets render.go declare renderTemplate without a body (go:linkname).
