@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
@@ -140,6 +141,9 @@ func (g *globals) serveAccounts(ctx context.Context, cfg *config.AccountServer, 
 		return err
 	}
 	l, err := net.Listen("tcp", cfg.Listen)
+	if errors.Is(err, os.ErrPermission) {
+		return usageError(cfg.KeyError("listen", fmt.Errorf("%w: a port below 1024 needs CAP_NET_BIND_SERVICE (the comments in cloudkeep-accounts.service say how), or keep a higher port behind a reverse proxy", err)))
+	}
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -155,7 +159,8 @@ const shutdownGrace = 5 * time.Second
 // serveUntilDone serves l and runs background until ctx is done, then shuts
 // the server down. It returns only when the server has finished its
 // requests (or the grace ran out) and background has returned, so the
-// caller may then close what they use.
+// caller may then close what they use. Under systemd (Type=notify) it
+// reports READY once l is served and STOPPING when the shutdown begins.
 func serveUntilDone(ctx context.Context, srv *http.Server, l net.Listener, background func(context.Context)) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -168,8 +173,10 @@ func serveUntilDone(ctx context.Context, srv *http.Server, l net.Listener, backg
 		}
 		return nil
 	})
+	daemon.SdNotify(false, daemon.SdNotifyReady)
 	g.Go(func() error {
 		<-ctx.Done()
+		daemon.SdNotify(false, daemon.SdNotifyStopping)
 		shut, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		if err := srv.Shutdown(shut); err != nil {

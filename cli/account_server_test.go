@@ -104,3 +104,56 @@ func TestServeAccounts_ShutdownFinishesRequestsInFlight(t *testing.T) {
 		t.Errorf("logs: got %q, want no \"database is closed\"", logs)
 	}
 }
+
+// Under systemd (Type=notify) the account service reports READY once it
+// answers, and STOPPING when it is told to stop.
+func TestServeAccounts_NotifiesSystemd(t *testing.T) {
+	dir := t.TempDir()
+	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "notify"), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	t.Setenv("NOTIFY_SOCKET", sock.LocalAddr().String())
+	addr := closedAddr(t)
+	cfg := filepath.Join(dir, "account.yaml")
+	text := fmt.Sprintf("listen: %s\nstate_dir: %s\n", addr, filepath.Join(dir, "state"))
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stdout, stderr syncBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- mainWith(ctx, []string{"account-server", "--config", cfg, "--dev"}, &stdout, &stderr)
+	}()
+	notified := func() string {
+		t.Helper()
+		sock.SetReadDeadline(time.Now().Add(20 * time.Second))
+		buf := make([]byte, 256)
+		n, err := sock.Read(buf)
+		if err != nil {
+			t.Fatalf("waiting for a notification: %v\n%s", err, stderr.String())
+		}
+		return string(buf[:n])
+	}
+	if got := notified(); got != "READY=1" {
+		t.Fatalf("first notification: got %q, want READY=1", got)
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("after READY: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("after READY: /healthz answered %s, want 200 OK", resp.Status)
+	}
+	stop()
+	if got := notified(); got != "STOPPING=1" {
+		t.Errorf("notification on stop: got %q, want STOPPING=1", got)
+	}
+	if code := <-exited; code != exitOK {
+		t.Errorf("account-server: got exit %d, want 0\n%s", code, stderr.String())
+	}
+}

@@ -160,15 +160,23 @@ func (c *AccountServer) Validate() error {
 }
 
 // RequireDelivery reports an error unless some way to send codes is set up.
+// The error names the file, and the line of delivery.email.smtp.host when
+// the file has it.
 func (c *AccountServer) RequireDelivery() error {
 	if c.Delivery.Email.SMTP.Host == "" && c.Delivery.SMS.Webhook.URL == "" {
-		return fmt.Errorf("%s: delivery: no way to send codes: set delivery.email.smtp or delivery.sms.webhook (or run with --dev to write codes to the outbox)", c.source.file)
+		return c.source.errorf("delivery.email.smtp.host", "no way to send codes: fill in delivery.email.smtp (host and from) or delivery.sms.webhook.url (or run with --dev to write codes to outbox.log)")
 	}
 	return nil
 }
 
 // File returns the path the configuration was read from.
 func (c *AccountServer) File() string { return c.source.file }
+
+// KeyError returns err as a problem with key, located in the file (file,
+// line, key) like the errors of LoadAccount.
+func (c *AccountServer) KeyError(key string, err error) error {
+	return c.source.errorf(key, "%v", err)
+}
 
 // ExampleAccount is the commented account service configuration.
 const ExampleAccount = `# cloudkeep account service configuration.

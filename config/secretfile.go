@@ -1,8 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/user"
+	"strconv"
 	"strings"
 )
 
@@ -25,12 +29,20 @@ func CheckSecretFileMode(path string) error {
 
 // ReadSecretFile returns the secret held in the file at path without its
 // surrounding white space, after CheckSecretFileMode. An empty file is an
-// error.
+// error, and so is one the running user may not read (the error says whose
+// it must be).
 func ReadSecretFile(path string) (string, error) {
 	if err := CheckSecretFileMode(path); err != nil {
 		return "", err
 	}
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrPermission) {
+		who := strconv.Itoa(os.Geteuid())
+		if u, uerr := user.Current(); uerr == nil {
+			who = u.Username
+		}
+		return "", fmt.Errorf("%s cannot be read by %s, the user this runs as: run `chown %s %s`", path, who, who, path)
+	}
 	if err != nil {
 		return "", err
 	}
