@@ -205,13 +205,6 @@ func TestService_UserUnit(t *testing.T) {
 	installBinary(t, c)
 	c.Run(t, "useradd", "-m", "-s", "/bin/sh", "alice")
 	uid := strings.TrimSpace(c.Run(t, "id", "-u", "alice"))
-	if _, err := c.Exec("test", "-e", "/lib/x86_64-linux-gnu/security/pam_systemd.so"); err != nil {
-		// A root built before libpam-systemd joined scripts/install-nspawn.sh's
-		// list: give user managers the XDG_RUNTIME_DIR pam_systemd sets.
-		t.Log("no pam_systemd in the cached root (run scripts/install-nspawn.sh): user@.service gets XDG_RUNTIME_DIR from a drop-in")
-		c.WriteFile(t, "/etc/systemd/system/user@.service.d/runtime-dir.conf", []byte("[Service]\nEnvironment=XDG_RUNTIME_DIR=/run/user/%i\n"), 0o644)
-		c.Run(t, "systemctl", "daemon-reload")
-	}
 	c.Run(t, "loginctl", "enable-linger", "alice")
 	waitFor(t, "alice's user manager", func() bool {
 		_, err := c.Exec("test", "-S", "/run/user/"+uid+"/systemd/private")

@@ -35,4 +35,5 @@ elif [ "$upgrade" = no ] && [ -z "$root" ] && [ "$systemd" = no ]; then
 		"cloudkeep run --config /etc/cloudkeep/config.yaml as the cloudkeep user"
 elif [ "$upgrade" = no ]; then
 	echo "cloudkeep: edit /etc/cloudkeep/config.yaml, then: systemctl enable --now cloudkeep"
+	echo "cloudkeep: to run the account service here: edit /etc/cloudkeep/account.yaml, then: systemctl enable --now cloudkeep-accounts"
 fi
