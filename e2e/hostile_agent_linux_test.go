@@ -136,10 +136,7 @@ func TestHostile_StallAfterLongWrite(t *testing.T) {
 	w.holdIdle(key, 3*time.Second)
 	ow.append(16 << 10)
 	ow.close()
-	w.eventually(30*time.Second, "the video is stored", func() bool { return w.objects()[key] == ow.sum() })
-	time.Sleep(3 * time.Second) // a second upload would be done by now
-	r.stop()
-	w.assertOnce(key, rel, ow.sum())
+	w.storedOnce(r, ow, key, rel)
 }
 
 // On SIGTERM no new upload starts after the "stopping" line: only the files

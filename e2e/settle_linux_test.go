@@ -106,6 +106,17 @@ func (w *world) holdIdle(key string, d time.Duration) {
 	}
 }
 
+// storedOnce waits for what ow wrote to be stored under key, gives a
+// second upload the time to happen, stops the agent and checks there was
+// none (assertOnce).
+func (w *world) storedOnce(r *running, ow *openWriter, key, rel string) {
+	w.t.Helper()
+	w.eventually(30*time.Second, key+" is stored", func() bool { return w.objects()[key] == ow.sum() })
+	time.Sleep(3 * time.Second) // a second upload would be done by now
+	r.stop()
+	w.assertOnce(key, rel, ow.sum())
+}
+
 // assertOnce checks that key holds one version, of the content whose
 // SHA-256 is sum, sent in one attempt.
 func (w *world) assertOnce(key, rel, sum string) {
@@ -138,10 +149,7 @@ func TestSettle_GrowingFileOnce(t *testing.T) {
 		t.Fatal("the video was uploaded while its writer held it open")
 	}
 	ow.close()
-	w.eventually(30*time.Second, "the video is stored", func() bool { return w.objects()[key] == ow.sum() })
-	time.Sleep(3 * time.Second) // a second upload would be done by now
-	r.stop()
-	w.assertOnce(key, rel, ow.sum())
+	w.storedOnce(r, ow, key, rel)
 }
 
 // A writer that opens a photo, writes half of it, keeps it open without
@@ -157,10 +165,7 @@ func TestSettle_IdleWriterOnce(t *testing.T) {
 	w.holdIdle(key, 5*time.Second)
 	ow.append(512 << 10)
 	ow.close()
-	w.eventually(30*time.Second, "the photo is stored", func() bool { return w.objects()[key] == ow.sum() })
-	time.Sleep(3 * time.Second) // a second upload would be done by now
-	r.stop()
-	w.assertOnce(key, rel, ow.sum())
+	w.storedOnce(r, ow, key, rel)
 }
 
 // With settle_lease: false the agent goes by the settle period alone, as
