@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 
 PKG_VERSION ?= $(VERSION)
 
-.PHONY: build check test soak lint minio versitygw chromium staticcheck nfpm nspawn tools package demo bench screenshots fuzz clean
+.PHONY: build check test soak lint minio versitygw chromium staticcheck nfpm nspawn postgres tools package demo bench screenshots fuzz clean
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o cloudkeep .
@@ -24,6 +24,10 @@ chromium:
 staticcheck:
 	@scripts/go-tool.sh staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# PostgreSQL's server binaries (the tests start their own clusters).
+postgres:
+	@scripts/install-postgres.sh
+
 # systemd-nspawn, debootstrap and a cached Debian root: the packages under a
 # real systemd (packaging's container tests).
 nspawn:
@@ -32,7 +36,7 @@ nspawn:
 nfpm:
 	@scripts/go-tool.sh nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
-tools: minio versitygw chromium staticcheck nfpm nspawn
+tools: minio versitygw chromium staticcheck nfpm nspawn postgres
 
 # .deb and .rpm for linux/amd64 in dist/ (release builds for every
 # platform: .goreleaser.yaml).
@@ -52,7 +56,7 @@ lint: staticcheck
 
 # The packages whose tests start no server (MinIO, versitygw, the built
 # binary) and drive no browser: those that import none of the helpers below.
-SERVER_TEST_IMPORTS := internal/miniotest|internal/versitygwtest|internal/testbin|internal/nspawntest|chromedp/chromedp
+SERVER_TEST_IMPORTS := internal/miniotest|internal/versitygwtest|internal/testbin|internal/nspawntest|internal/pgtest|chromedp/chromedp
 CHECK_PKGS = $(shell go list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... \
 	| grep -Ev ' [^ ]*($(SERVER_TEST_IMPORTS))( |$$)' | cut -d' ' -f1)
 

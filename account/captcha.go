@@ -85,7 +85,11 @@ type captchaStore struct{ store Store }
 func (c captchaStore) Set(id string, digits []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c.store.PutCode(ctx, Code{ID: "captcha:" + id, Purpose: "captcha", Hash: string(digits), Expires: time.Now().Add(codeTTL)})
+	text := make([]byte, len(digits)) // as text: PostgreSQL's text holds no NUL
+	for i, d := range digits {
+		text[i] = '0' + d
+	}
+	c.store.PutCode(ctx, Code{ID: "captcha:" + id, Purpose: "captcha", Hash: string(text), Expires: time.Now().Add(codeTTL)})
 }
 
 func (c captchaStore) Get(id string, clear bool) []byte {
@@ -100,5 +104,9 @@ func (c captchaStore) Get(id string, clear bool) []byte {
 			return nil
 		}
 	}
-	return []byte(code.Hash)
+	digits := []byte(code.Hash)
+	for i := range digits {
+		digits[i] -= '0'
+	}
+	return digits
 }

@@ -11,7 +11,9 @@ import (
 // TestCaptcha_StoreSolvedOnce: a captcha kept in the store is spent by
 // the first check; of 100 parallel checks with the right digits, one
 // passes.
-func TestCaptcha_StoreSolvedOnce(t *testing.T) {
+func TestCaptcha_StoreSolvedOnce(t *testing.T) { forEachStore(t, testCaptchaStoreSolvedOnce) }
+
+func testCaptchaStoreSolvedOnce(t *testing.T, newEnv func(testing.TB) *env) {
 	e := newEnv(t)
 	captcha.SetCustomStore(captchaStore{e.svc.store})
 	t.Cleanup(func() { captcha.SetCustomStore(captchas) })

@@ -75,7 +75,9 @@ func checkCodeBurst(t *testing.T, as []answer) {
 	}
 }
 
-func TestConcurrency_SignupPINBurst(t *testing.T) {
+func TestConcurrency_SignupPINBurst(t *testing.T) { forEachStore(t, testSignupPINBurst) }
+
+func testSignupPINBurst(t *testing.T, newEnv func(testing.TB) *env) {
 	e := newEnv(t)
 	_, r := e.call("POST", "/api/v1/signup", map[string]string{"email": "burst@example.com", "region": "DE", "birth_date": "1990-04-01"})
 	id := r["signup_id"].(string)
@@ -94,7 +96,9 @@ func TestConcurrency_SignupPINBurst(t *testing.T) {
 	}
 }
 
-func TestConcurrency_SigninCodeBurst(t *testing.T) {
+func TestConcurrency_SigninCodeBurst(t *testing.T) { forEachStore(t, testSigninCodeBurst) }
+
+func testSigninCodeBurst(t *testing.T, newEnv func(testing.TB) *env) {
 	e := newEnv(t)
 	acct := e.signup("second@example.com", "goodpass1")
 	_, ch := e.call("POST", "/api/v1/signin", map[string]string{"username": acct, "password": "goodpass1"})
@@ -112,7 +116,9 @@ func TestConcurrency_SigninCodeBurst(t *testing.T) {
 }
 
 // A right code is used once, even when sent many times at once.
-func TestConcurrency_SigninCodeUsedOnce(t *testing.T) {
+func TestConcurrency_SigninCodeUsedOnce(t *testing.T) { forEachStore(t, testSigninCodeUsedOnce) }
+
+func testSigninCodeUsedOnce(t *testing.T, newEnv func(testing.TB) *env) {
 	e := newEnv(t)
 	acct := e.signup("once@example.com", "goodpass1")
 	_, ch := e.call("POST", "/api/v1/signin", map[string]string{"username": acct, "password": "goodpass1"})
@@ -124,7 +130,9 @@ func TestConcurrency_SigninCodeUsedOnce(t *testing.T) {
 	}
 }
 
-func TestConcurrency_WrongPasswordBurst(t *testing.T) {
+func TestConcurrency_WrongPasswordBurst(t *testing.T) { forEachStore(t, testWrongPasswordBurst) }
+
+func testWrongPasswordBurst(t *testing.T, newEnv func(testing.TB) *env) {
 	for _, tc := range []struct {
 		name string
 		from func(i int) string
@@ -152,7 +160,9 @@ func TestConcurrency_WrongPasswordBurst(t *testing.T) {
 	}
 }
 
-func TestConcurrency_RefreshBurst(t *testing.T) {
+func TestConcurrency_RefreshBurst(t *testing.T) { forEachStore(t, testRefreshBurst) }
+
+func testRefreshBurst(t *testing.T, newEnv func(testing.TB) *env) {
 	e := newEnv(t)
 	acct := e.signup("refresh@example.com", "goodpass1")
 	tok := e.connect(acct, "goodpass1", "refresh@example.com", "laptop")

@@ -10,6 +10,10 @@ import (
 // An approved device code is collected once, even by a burst of polls: one
 // device is connected, every other poll is refused.
 func TestConcurrency_DeviceCodeCollectedOnce(t *testing.T) {
+	forEachStore(t, testDeviceCodeCollectedOnce)
+}
+
+func testDeviceCodeCollectedOnce(t *testing.T, newEnv func(testing.TB) *env) {
 	e := newEnv(t)
 	acct := e.signup("poll@example.com", "goodpass1")
 	_, d := e.call("POST", "/api/v1/device/authorize", map[string]string{"client_id": "cloudkeep-agent", "device_name": "laptop"})
@@ -28,7 +32,9 @@ func TestConcurrency_DeviceCodeCollectedOnce(t *testing.T) {
 }
 
 // Two answers racing for one user code: exactly one is taken.
-func TestConcurrency_DeviceApprovedOnce(t *testing.T) {
+func TestConcurrency_DeviceApprovedOnce(t *testing.T) { forEachStore(t, testDeviceApprovedOnce) }
+
+func testDeviceApprovedOnce(t *testing.T, newEnv func(testing.TB) *env) {
 	e := newEnv(t)
 	acct := e.signup("answer@example.com", "goodpass1")
 	_, d := e.call("POST", "/api/v1/device/authorize", map[string]string{"client_id": "cloudkeep-agent", "device_name": "nas"})

@@ -54,7 +54,13 @@ type gateEnv struct {
 
 func newGateEnv(t testing.TB, s s3Server, ttl time.Duration, quota int64) *gateEnv {
 	t.Helper()
-	e := newEnv(t)
+	return gateOn(newEnv(t), s, ttl, quota)
+}
+
+// gateOn is newGateEnv on the service e.
+func gateOn(e *env, s s3Server, ttl time.Duration, quota int64) *gateEnv {
+	t := e.t
+	t.Helper()
 	log := zerolog.New(e.logs).Level(zerolog.DebugLevel)
 	g, err := NewGate(GateConfig{Endpoint: s.endpoint, Bucket: s.bucket, Region: "us-east-1", AccessKey: s.accessKey,
 		SecretKey: s.secretKey, GrantTTL: ttl, DefaultQuota: quota}, e.svc.store.(ObjectStore), log)

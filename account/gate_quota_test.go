@@ -62,9 +62,11 @@ func TestGate_Quota(t *testing.T) {
 	}
 }
 
-func TestGate_QuotaBurstReservesExactly(t *testing.T) {
+func TestGate_QuotaBurstReservesExactly(t *testing.T) { forEachStore(t, testQuotaBurstReservesExactly) }
+
+func testQuotaBurstReservesExactly(t *testing.T, newEnv func(testing.TB) *env) {
 	const k, n, size = 37, 120, 1000
-	ge := newGateEnv(t, s3Server{endpoint: "127.0.0.1:1", bucket: "photos", accessKey: "k", secretKey: "s"}, 30*time.Second, k*size)
+	ge := gateOn(newEnv(t), s3Server{endpoint: "127.0.0.1:1", bucket: "photos", accessKey: "k", secretKey: "s"}, 30*time.Second, k*size)
 	var devices []device
 	acct := ""
 	for i := range 10 {

@@ -14,7 +14,6 @@ import (
 	"net/mail"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -168,10 +167,13 @@ type env struct {
 	dir   string
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvOn(t, openSQLite) }
+
+// newEnvOn is newEnv with the store open makes in dir.
+func newEnvOn(t testing.TB, open func(t testing.TB, dir string) (Store, error)) *env {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := OpenSQLite(context.Background(), filepath.Join(dir, "accounts.db"))
+	store, err := open(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,3 +18,14 @@ func TestSQLite_Store(t *testing.T) {
 		return s
 	})
 }
+
+func TestSQLite_ObjectStore(t *testing.T) {
+	storetest.RunObjects(t, func(t *testing.T) account.ObjectStore {
+		s, err := account.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "accounts.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

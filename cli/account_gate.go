@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,15 +31,15 @@ func newGate(cfg *config.AccountServer, store account.ObjectStore, log zerolog.L
 
 // openGate opens the accounts database and the storage gate for a
 // maintenance command; close closes the database.
-func openGate(ctx context.Context, g *globals, cfg *config.AccountServer) (gate *account.Gate, store *account.SQLite, err error) {
+func openGate(ctx context.Context, g *globals, cfg *config.AccountServer) (gate *account.Gate, store account.Store, err error) {
 	if !cfg.Storage.Configured() {
 		return nil, nil, usageError(fmt.Errorf("%s: storage: not configured: quotas and usage need storage.endpoint and its keys", cfg.File()))
 	}
-	store, err = account.OpenSQLite(ctx, filepath.Join(cfg.StateDir, "accounts.db"))
+	store, err = account.OpenStore(ctx, cfg.Store, cfg.StateDir, cfg.StorePasswordFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	gate, err = newGate(cfg, store, newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format))
+	gate, err = newGate(cfg, store.(account.ObjectStore), newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format))
 	if err != nil {
 		store.Close()
 		return nil, nil, err

@@ -73,7 +73,7 @@ func writeExample(g *globals, path, text string) error {
 // newAccountService builds the service from its config.
 func newAccountService(ctx context.Context, g *globals, cfg *config.AccountServer, dev bool) (*account.Service, account.Store, error) {
 	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
-	store, err := account.OpenSQLite(ctx, filepath.Join(cfg.StateDir, "accounts.db"))
+	store, err := account.OpenStore(ctx, cfg.Store, cfg.StateDir, cfg.StorePasswordFile)
 	if err != nil {
 		return nil, nil, err
 	}

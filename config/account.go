@@ -16,6 +16,10 @@ type AccountServer struct {
 	Listen         string         `yaml:"listen"`
 	PublicURL      string         `yaml:"public_url"`
 	StateDir       string         `yaml:"state_dir"`
+	// Store is the accounts database: empty or sqlite: (accounts.db in
+	// StateDir), sqlite:PATH, or a postgres:// URL.
+	Store             string `yaml:"store"`
+	StorePasswordFile string `yaml:"store_password_file"`
 	ClientID       string         `yaml:"client_id"`
 	MinAge         int            `yaml:"min_age"`
 	MinAgeByRegion map[string]int `yaml:"min_age_by_region"`
@@ -102,6 +106,7 @@ func (c *AccountServer) setDefaults() {
 		}
 	}
 	c.StateDir = ExpandHome(c.StateDir)
+	c.StorePasswordFile = ExpandHome(c.StorePasswordFile)
 	setIfZero(&c.ClientID, "cloudkeep-agent")
 	setIfZero(&c.MinAge, 13)
 	setIfZero(&c.Tokens.AccessTTL, Duration(15*time.Minute))
@@ -125,6 +130,7 @@ func (c *AccountServer) Validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		v.add("public_url", "%q is not an http(s) URL", c.PublicURL)
 	}
+	c.validateStore(v)
 	v.between("min_age", c.MinAge, 0, 120)
 	for region, age := range c.MinAgeByRegion {
 		key := "min_age_by_region." + region
@@ -159,6 +165,25 @@ func (c *AccountServer) Validate() error {
 	return v.err()
 }
 
+// validateStore checks the store's URL without ever printing it whole: it
+// may hold a password.
+func (c *AccountServer) validateStore(v *validator) {
+	postgres := strings.HasPrefix(c.Store, "postgres://") || strings.HasPrefix(c.Store, "postgresql://")
+	if c.Store != "" && !postgres && !strings.HasPrefix(c.Store, "sqlite:") {
+		scheme, _, _ := strings.Cut(c.Store, ":")
+		v.add("store", "want sqlite:PATH or postgres://user@host:5432/database?sslmode=…, got %q", scheme+":…")
+	}
+	if postgres {
+		if _, err := url.Parse(c.Store); err != nil {
+			v.add("store", "not a URL: postgres://user@host:5432/database?sslmode=…")
+		}
+	}
+	if c.StorePasswordFile != "" && !postgres {
+		v.add("store_password_file", "set, but store is not a postgres:// URL")
+	}
+	v.secretFile("store_password_file", c.StorePasswordFile)
+}
+
 // RequireDelivery reports an error unless some way to send codes is set up.
 // The error names the file, and the line of delivery.email.smtp.host when
 // the file has it.
@@ -186,6 +211,10 @@ listen: 127.0.0.1:8080
 # it when the service is reached through another name or behind TLS.
 # public_url: https://accounts.example.com
 # state_dir: /var/lib/cloudkeep-accounts   # accounts database and signing keys
+# The accounts database: SQLite in state_dir unless set. Several replicas
+# share one PostgreSQL database (pool size in the URL: pool_max_conns=20).
+# store: postgres://cloudkeep@db.example.com:5432/cloudkeep?sslmode=verify-full
+# store_password_file: /etc/cloudkeep/pg-password   # mode 0600
 client_id: cloudkeep-agent
 # trusted_proxies: [10.0.0.0/8]   # load balancers whose X-Forwarded-For is believed
 min_age: 13
