@@ -270,7 +270,7 @@ func TestAPI_DeviceFlowAndTokens(t *testing.T) {
 		t.Fatalf("tokens: %d %v", code, tok)
 	}
 	var c accessClaims
-	if err := e.svc.keys.Verify(tok["access_token"].(string), &c); err != nil {
+	if err := e.svc.keys.Verify(context.Background(), tok["access_token"].(string), &c); err != nil {
 		t.Fatal(err)
 	}
 	if c.Subject != acct || c.Issuer != e.url || c.Audience[0] != "cloudkeep-agent" || c.AuthorizedParty != "cloudkeep-agent" ||
@@ -378,14 +378,14 @@ func TestOIDC_Discovery(t *testing.T) {
 		t.Errorf("jwks: %v", jwks)
 	}
 	// Rotation keeps the previous key published.
-	if err := e.svc.keys.Rotate(); err != nil {
+	if err := e.svc.keys.Rotate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	_, jwks = e.call("GET", "/jwks.json", nil)
 	if n := len(jwks["keys"].([]any)); n != 2 {
 		t.Errorf("after rotation: %d keys, want 2", n)
 	}
-	reloaded, err := LoadKeys(e.dir)
+	reloaded, err := OpenKeys(context.Background(), e.svc.store, e.svc.secret, e.dir, e.svc.log)
 	if err != nil || len(reloaded.JWKS().Keys) != 2 {
 		t.Errorf("keys on disk: %v, %v", reloaded, err)
 	}

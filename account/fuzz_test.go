@@ -51,7 +51,10 @@ func FuzzAPI(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	keys, _ := LoadKeys(dir)
+	keys, err := OpenKeys(context.Background(), store, make([]byte, 32), dir, zerolog.Nop())
+	if err != nil {
+		f.Fatal(err)
+	}
 	mem := &memSender{}
 	svc := NewService(store, keys, Delivery{Email: mem, SMS: mem}, Config{Issuer: "http://127.0.0.1", ClientID: "cloudkeep-agent",
 		MinAge: 13, AccessTTL: time.Minute * 15, RefreshTTL: time.Hour}, make([]byte, 32), zerolog.Nop())

@@ -44,10 +44,11 @@ func (h *handler) bearer(w http.ResponseWriter, r *http.Request) (accessClaims, 
 	now := time.Now()
 	var c accessClaims
 	known := false
+	keys := h.svc.keys.set.Load() // before the check: a reload meanwhile empties the cache
 	if ok {
-		c, known = h.tokens.get(token, now)
+		c, known = h.tokens.get(token, keys, now)
 	}
-	if ok && !known && h.svc.keys.Verify(token, &c) != nil {
+	if ok && !known && h.svc.keys.Verify(r.Context(), token, &c) != nil {
 		ok = false
 	}
 	if !ok || c.Claims.ValidateWithLeeway(jwtExpected(h.cfg.Issuer, h.cfg.ClientID, now), 0) != nil {
@@ -56,7 +57,7 @@ func (h *handler) bearer(w http.ResponseWriter, r *http.Request) (accessClaims, 
 		return c, Device{}, false
 	}
 	if !known {
-		h.tokens.put(token, c, now)
+		h.tokens.put(token, c, keys, now)
 	}
 	dev, err := h.svc.store.Device(r.Context(), c.DeviceID)
 	if err != nil || dev.Revoked || dev.AccountID != c.Subject {

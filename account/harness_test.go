@@ -177,11 +177,11 @@ func newEnvOn(t testing.TB, open func(t testing.TB, dir string) (Store, error)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := LoadKeys(dir)
+	secret, err := LoadSecret(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, err := LoadSecret(dir)
+	keys, err := OpenKeys(context.Background(), store, secret, dir, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

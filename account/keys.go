@@ -1,119 +1,196 @@
 package account
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-
-	"github.com/cloudkeep/cloudkeep/internal/atomicfile"
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 )
-
-// keyFile holds the signing keys, newest last, with mode 0600.
-const keyFile = "signing-keys.json"
 
 // keysKept is how many keys JWKS publishes: the current and the one before,
 // so tokens signed just before a rotation stay valid.
 const keysKept = 2
 
-type storedKey struct {
-	ID      string    `json:"kid"`
-	Created time.Time `json:"created"`
-	PEM     string    `json:"pem"` // PKCS#8 EC private key
-}
+// keysReloadEvery is how often every replica reads the signing keys again,
+// so that a key made by another replica's --rotate-key is published and
+// used everywhere within a minute.
+const keysReloadEvery = 30 * time.Second
 
-// Keys signs access tokens (ES256) and publishes the public keys as JWKS.
+// unknownKidReloads bounds the reloads a token naming an unknown key may
+// cause: a token signed by a key another replica just made verifies at
+// once, and forged key ids cost the store at most one query a second.
+const unknownKidReloads = rate.Limit(1)
+
+// ErrWrongSecret is returned when the signing keys in the store cannot be
+// decrypted with the service secret.
+var ErrWrongSecret = errors.New("cannot decrypt with this service secret")
+
+// Keys signs access tokens (ES256) with the newest signing key in the
+// store and publishes the newest keysKept as JWKS. It is safe for
+// concurrent use; Run keeps it up to date with the store.
 type Keys struct {
-	path string
-	keys []storedKey
-	priv []*ecdsa.PrivateKey
+	store Store
+	kek   []byte // encrypts the private keys at rest (see sealKey)
+	log   zerolog.Logger
+	every time.Duration // between reloads
+
+	set    atomic.Pointer[keySet]
+	mu     sync.Mutex // one load from the store at a time
+	unseen *rate.Limiter
 }
 
-// LoadKeys reads the keys in dir, creating the first one at first start.
-func LoadKeys(dir string) (*Keys, error) {
-	k := &Keys{path: filepath.Join(dir, keyFile)}
-	data, err := os.ReadFile(k.path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return k, k.Rotate()
-	case err != nil:
-		return nil, fmt.Errorf("read signing keys: %w", err)
+// keySet is one load of the keys, never changed once published.
+type keySet struct {
+	ids  []string // oldest first
+	priv []*ecdsa.PrivateKey
+	seq  int64 // the newest key's number
+	jwks jose.JSONWebKeySet
+}
+
+func (ks *keySet) knows(kid string) bool { return slices.Contains(ks.ids, kid) }
+
+// OpenKeys loads the signing keys from store. At first start it imports
+// the signing-keys.json an earlier cloudkeep kept in stateDir, or, when
+// there is none, creates the first key: of replicas starting at once on an
+// empty store, one creates it and all use it. secret is the service
+// secret; keys it cannot decrypt are ErrWrongSecret.
+func OpenKeys(ctx context.Context, store Store, secret []byte, stateDir string, log zerolog.Logger) (*Keys, error) {
+	kek, err := keyEncryptionKey(secret)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(data, &k.keys); err != nil {
-		return nil, fmt.Errorf("read signing keys %s: %w", k.path, err)
+	k := &Keys{store: store, kek: kek, log: log.With().Str("component", "keys").Logger(), every: keysReloadEvery,
+		unseen: rate.NewLimiter(unknownKidReloads, 1)}
+	if err := k.importFile(ctx, stateDir); err != nil {
+		return nil, err
 	}
-	for _, s := range k.keys {
-		block, _ := pem.Decode([]byte(s.PEM))
-		if block == nil {
-			return nil, fmt.Errorf("read signing keys %s: key %s is not PEM", k.path, s.ID)
+	if err := k.Reload(ctx); err != nil {
+		return nil, err
+	}
+	if k.set.Load().seq == 0 {
+		if err := k.add(ctx, 1); err != nil {
+			return nil, err
 		}
-		p, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		ec, ok := p.(*ecdsa.PrivateKey)
-		if err != nil || !ok {
-			return nil, fmt.Errorf("read signing keys %s: key %s is not an EC key", k.path, s.ID)
-		}
-		k.priv = append(k.priv, ec)
 	}
-	if len(k.keys) == 0 {
-		return k, k.Rotate()
+	if k.set.Load().seq == 0 {
+		return nil, errors.New("read signing keys: the store holds none after the first was added")
 	}
 	return k, nil
 }
 
-// Rotate makes a new signing key current; the previous one stays in JWKS.
-func (k *Keys) Rotate() error {
+// Rotate makes a new signing key current in the store; the previous one
+// stays in JWKS. Other replicas pick it up within keysReloadEvery, or at
+// once when a token signed by it reaches them. When another replica
+// rotated at the same moment, its key is the new one.
+func (k *Keys) Rotate(ctx context.Context) error {
+	if err := k.Reload(ctx); err != nil {
+		return err
+	}
+	return k.add(ctx, k.set.Load().seq+1)
+}
+
+// add makes a new key numbered seq unless another replica made that one,
+// then reloads.
+func (k *Keys) add(ctx context.Context, seq int64) error {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	sk, err := k.seal(SigningKey{Seq: seq, ID: randomToken(9), Created: time.Now().UTC()}, priv)
 	if err != nil {
 		return err
 	}
-	id := make([]byte, 9)
-	rand.Read(id)
-	k.keys = append(k.keys, storedKey{
-		ID:      base64.RawURLEncoding.EncodeToString(id),
-		Created: time.Now().UTC(),
-		PEM:     string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-	})
-	k.priv = append(k.priv, priv)
-	if len(k.keys) > keysKept {
-		k.keys, k.priv = k.keys[len(k.keys)-keysKept:], k.priv[len(k.priv)-keysKept:]
+	if _, err := k.store.AddSigningKeys(ctx, []SigningKey{sk}, keysKept); err != nil {
+		return fmt.Errorf("add signing key: %w", err)
 	}
-	data, err := json.MarshalIndent(k.keys, "", "  ")
+	return k.Reload(ctx)
+}
+
+// Reload reads the newest keys from the store and publishes them.
+func (k *Keys) Reload(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.load(ctx)
+}
+
+func (k *Keys) load(ctx context.Context) error {
+	stored, err := k.store.SigningKeys(ctx, keysKept)
 	if err != nil {
-		return err
+		return fmt.Errorf("read signing keys: %w", err)
 	}
-	return atomicfile.WriteFile(k.path, data, 0o600)
+	ks := &keySet{}
+	for _, s := range stored {
+		priv, err := k.open(s)
+		if err != nil {
+			return err
+		}
+		ks.ids = append(ks.ids, s.ID)
+		ks.priv = append(ks.priv, priv)
+		ks.seq = s.Seq
+		ks.jwks.Keys = append(ks.jwks.Keys, jose.JSONWebKey{Key: &priv.PublicKey, KeyID: s.ID, Algorithm: string(jose.ES256), Use: "sig"})
+	}
+	old := k.set.Load()
+	if old != nil && slices.Equal(old.ids, ks.ids) {
+		return nil // a new set only when the keys changed: see verifiedTokens
+	}
+	k.set.Store(ks)
+	if len(ks.ids) > 0 {
+		k.log.Info().Str("kid", ks.ids[len(ks.ids)-1]).Int64("key", ks.seq).Msg("signing with the newest key")
+	}
+	return nil
+}
+
+// reloadFor reloads the keys for a token naming kid, unless they know it
+// by now or the reloads for unknown keys are spent.
+func (k *Keys) reloadFor(ctx context.Context, kid string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.set.Load().knows(kid) || !k.unseen.Allow() {
+		return
+	}
+	if err := k.load(ctx); err != nil && ctx.Err() == nil {
+		k.log.Error().Err(err).Msg("reload signing keys for an unknown key id")
+	}
+}
+
+// Run reloads the keys every keysReloadEvery until ctx ends. A failed
+// reload is logged; the keys loaded before stay in use.
+func (k *Keys) Run(ctx context.Context) {
+	t := time.NewTicker(k.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := k.Reload(ctx); err != nil && ctx.Err() == nil {
+			k.log.Error().Err(err).Msg("reload signing keys")
+		}
+	}
 }
 
 // JWKS returns the public keys.
-func (k *Keys) JWKS() jose.JSONWebKeySet {
-	var set jose.JSONWebKeySet
-	for i, s := range k.keys {
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.priv[i].PublicKey, KeyID: s.ID, Algorithm: string(jose.ES256), Use: "sig"})
-	}
-	return set
-}
+func (k *Keys) JWKS() jose.JSONWebKeySet { return k.set.Load().jwks }
 
 // Sign returns a JWT of claims signed with the current key.
 func (k *Keys) Sign(claims ...any) (string, error) {
-	last := len(k.keys) - 1
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.priv[last]},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.keys[last].ID))
+	ks := k.set.Load()
+	last := len(ks.ids) - 1
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: ks.priv[last]},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", ks.ids[last]))
 	if err != nil {
 		return "", err
 	}
@@ -125,14 +202,19 @@ func (k *Keys) Sign(claims ...any) (string, error) {
 }
 
 // Verify checks a token signed with one of the keys and decodes its claims
-// into out. It does not check expiry or audience: the caller does.
-func (k *Keys) Verify(token string, out any) error {
+// into out. A token naming a key this replica does not know yet makes it
+// read the keys again first (see unknownKidReloads). It does not check
+// expiry or audience: the caller does.
+func (k *Keys) Verify(ctx context.Context, token string, out any) error {
 	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return err
 	}
-	set := k.JWKS()
 	for _, h := range tok.Headers {
+		if !k.set.Load().knows(h.KeyID) {
+			k.reloadFor(ctx, h.KeyID)
+		}
+		set := k.JWKS()
 		for _, key := range set.Key(h.KeyID) {
 			if err := tok.Claims(key.Key, out); err == nil {
 				return nil
@@ -141,3 +223,30 @@ func (k *Keys) Verify(token string, out any) error {
 	}
 	return errors.New("token not signed by a known key")
 }
+
+// seal returns s with priv sealed in it.
+func (k *Keys) seal(s SigningKey, priv *ecdsa.PrivateKey) (SigningKey, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return s, err
+	}
+	s.Sealed, err = sealKey(k.kek, s.ID, der)
+	return s, err
+}
+
+// open returns the private key sealed in s.
+func (k *Keys) open(s SigningKey) (*ecdsa.PrivateKey, error) {
+	der, err := openKey(k.kek, s.ID, s.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", s.ID, err)
+	}
+	p, err := x509.ParsePKCS8PrivateKey(der)
+	ec, ok := p.(*ecdsa.PrivateKey)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("signing key %s is not an EC key", s.ID)
+	}
+	return ec, nil
+}
+
+// Keys returns the service's signing keys.
+func (s *Service) Keys() *Keys { return s.keys }

@@ -115,6 +115,7 @@ type Store interface {
 	Throttle(ctx context.Context, key string) (Throttle, error) // a zero Throttle when none
 
 	Counters
+	SigningKeyStore
 
 	PutSession(ctx context.Context, hash, accountID string, expires time.Time) error
 	Session(ctx context.Context, hash string, now time.Time) (string, error) // the account, unless expired

@@ -68,9 +68,9 @@ func recount(ctx context.Context, g *globals, cfg *config.AccountServer) error {
 
 func accountQuotaCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "quota ACCOUNT SIZE",
-		Short: "Set one account's storage quota (e.g. 50GiB; 0 = no limit) and print its usage",
-		Args:  cobra.ExactArgs(2),
+		Use:   "quota ACCOUNT [SIZE]",
+		Short: "Set one account's storage quota (e.g. 50GiB; 0 = no limit) and print its usage; without SIZE only print it",
+		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if g.configPath == "" {
 				return usageError(errors.New("--config is required"))
@@ -78,6 +78,9 @@ func accountQuotaCmd(g *globals) *cobra.Command {
 			cfg, err := config.LoadAccount(g.configPath)
 			if err != nil {
 				return usageError(err)
+			}
+			if len(args) == 1 {
+				return showQuota(cmd.Context(), g, cfg, args[0])
 			}
 			size, err := config.ParseSize(args[1])
 			if err != nil {

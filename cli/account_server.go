@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -38,7 +39,7 @@ func accountServerCmd(g *globals) *cobra.Command {
 				return usageError(err)
 			}
 			if rotate {
-				return rotateKey(g, cfg)
+				return rotateKey(cmd.Context(), g, cfg)
 			}
 			if recounting {
 				return recount(cmd.Context(), g, cfg)
@@ -53,9 +54,10 @@ func accountServerCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: codes go to outbox.log in the state dir and to the console, not to people")
 	cmd.Flags().StringVar(&write, "write-config", "", "write a commented example config to this file and exit")
-	cmd.Flags().BoolVar(&rotate, "rotate-key", false, "make a new token signing key (the previous one stays published) and exit; restart the service after")
+	cmd.Flags().BoolVar(&rotate, "rotate-key", false, "make a new token signing key (the previous one stays published) and exit; every running replica signs with it within a minute")
 	cmd.Flags().BoolVar(&recounting, "recount", false, "list every account's files on the storage, rebuild the index and usage, and exit")
 	cmd.AddCommand(accountQuotaCmd(g))
+	cmd.AddCommand(accountMigrateCmd(g))
 	return cmd
 }
 
@@ -78,20 +80,16 @@ func newAccountService(ctx context.Context, g *globals, cfg *config.AccountServe
 		return nil, nil, err
 	}
 	account.StoreCaptchas(store)
-	keys, err := account.LoadKeys(cfg.StateDir)
+	secret, keys, err := openKeys(ctx, cfg, store, log)
 	if err == nil {
-		var secret []byte
-		secret, err = account.LoadSecret(cfg.StateDir)
+		var delivery account.Delivery
+		delivery, err = newDelivery(g, cfg, dev)
 		if err == nil {
-			var delivery account.Delivery
-			delivery, err = newDelivery(g, cfg, dev)
-			if err == nil {
-				return account.NewService(store, keys, delivery, account.Config{
-					Issuer: cfg.PublicURL, ClientID: cfg.ClientID, MinAge: cfg.MinAge, MinAgeByRegion: cfg.MinAgeByRegion,
-					AccessTTL: time.Duration(cfg.Tokens.AccessTTL), RefreshTTL: time.Duration(cfg.Tokens.RefreshTTL),
-					TrustedProxies: prefixes(cfg.TrustedProxies),
-				}, secret, log), store, nil
-			}
+			return account.NewService(store, keys, delivery, account.Config{
+				Issuer: cfg.PublicURL, ClientID: cfg.ClientID, MinAge: cfg.MinAge, MinAgeByRegion: cfg.MinAgeByRegion,
+				AccessTTL: time.Duration(cfg.Tokens.AccessTTL), RefreshTTL: time.Duration(cfg.Tokens.RefreshTTL),
+				TrustedProxies: prefixes(cfg.TrustedProxies),
+			}, secret, log), store, nil
 		}
 	}
 	store.Close()
@@ -107,14 +105,14 @@ func newDelivery(g *globals, cfg *config.AccountServer, dev bool) (account.Deliv
 	if s := cfg.Delivery.Email.SMTP; s.Host != "" {
 		password, err := readSecretFile(s.PasswordFile)
 		if err != nil {
-			return d, usageError(fmt.Errorf("delivery.email.smtp.password_file: %w", err))
+			return d, usageError(cfg.KeyError("delivery.email.smtp.password_file", err))
 		}
 		d.Email = &account.SMTPSender{Host: s.Host, Port: s.Port, Username: s.Username, Password: password, From: s.From, StartTLS: s.StartTLS}
 	}
 	if w := cfg.Delivery.SMS.Webhook; w.URL != "" {
 		auth, err := readSecretFile(w.AuthHeaderFile)
 		if err != nil {
-			return d, usageError(fmt.Errorf("delivery.sms.webhook.auth_header_file: %w", err))
+			return d, usageError(cfg.KeyError("delivery.sms.webhook.auth_header_file", err))
 		}
 		d.SMS = &account.WebhookSender{URL: w.URL, AuthHeader: auth}
 	}
@@ -149,7 +147,12 @@ func (g *globals) serveAccounts(ctx context.Context, cfg *config.AccountServer, 
 	}
 	srv := &http.Server{Handler: account.NewHandler(svc, log, account.WithGate(gate)), ReadHeaderTimeout: 10 * time.Second}
 	log.Info().Str("listen", l.Addr().String()).Str("issuer", cfg.PublicURL).Bool("dev", dev).Msg("account service running")
-	return serveUntilDone(ctx, srv, l, svc.RunPrune)
+	return serveUntilDone(ctx, srv, l, func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Go(func() { svc.Keys().Run(ctx) })
+		svc.RunPrune(ctx)
+		wg.Wait()
+	})
 }
 
 // shutdownGrace is how long requests in flight may take to finish once the
@@ -186,18 +189,6 @@ func serveUntilDone(ctx context.Context, srv *http.Server, l net.Listener, backg
 		return nil
 	})
 	return g.Wait()
-}
-
-func rotateKey(g *globals, cfg *config.AccountServer) error {
-	keys, err := account.LoadKeys(cfg.StateDir)
-	if err == nil {
-		err = keys.Rotate()
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(g.stdout, "new signing key in place; the previous one stays in /jwks.json until the next rotation. Restart the account service.")
-	return nil
 }
 
 // prefixes parses networks the config has already checked.

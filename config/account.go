@@ -13,13 +13,16 @@ import (
 
 // AccountServer is the account service's configuration file.
 type AccountServer struct {
-	Listen         string         `yaml:"listen"`
-	PublicURL      string         `yaml:"public_url"`
-	StateDir       string         `yaml:"state_dir"`
+	Listen    string `yaml:"listen"`
+	PublicURL string `yaml:"public_url"`
+	StateDir  string `yaml:"state_dir"`
 	// Store is the accounts database: empty or sqlite: (accounts.db in
 	// StateDir), sqlite:PATH, or a postgres:// URL.
 	Store             string `yaml:"store"`
 	StorePasswordFile string `yaml:"store_password_file"`
+	// SecretKeyFile holds the service secret every replica shares; empty:
+	// secret.key in StateDir.
+	SecretKeyFile  string         `yaml:"secret_key_file"`
 	ClientID       string         `yaml:"client_id"`
 	MinAge         int            `yaml:"min_age"`
 	MinAgeByRegion map[string]int `yaml:"min_age_by_region"`
@@ -107,6 +110,7 @@ func (c *AccountServer) setDefaults() {
 	}
 	c.StateDir = ExpandHome(c.StateDir)
 	c.StorePasswordFile = ExpandHome(c.StorePasswordFile)
+	c.SecretKeyFile = ExpandHome(c.SecretKeyFile)
 	setIfZero(&c.ClientID, "cloudkeep-agent")
 	setIfZero(&c.MinAge, 13)
 	setIfZero(&c.Tokens.AccessTTL, Duration(15*time.Minute))
@@ -182,6 +186,10 @@ func (c *AccountServer) validateStore(v *validator) {
 		v.add("store_password_file", "set, but store is not a postgres:// URL")
 	}
 	v.secretFile("store_password_file", c.StorePasswordFile)
+	if postgres && c.SecretKeyFile == "" {
+		v.add("secret_key_file", "required when store is a postgres:// URL: every replica must use the same secret (make one with `head -c 32 /dev/urandom > /etc/cloudkeep/accounts-secret.key`, mode 0600, and copy it to each replica)")
+	}
+	v.secretFile("secret_key_file", c.SecretKeyFile)
 }
 
 // RequireDelivery reports an error unless some way to send codes is set up.
@@ -215,6 +223,10 @@ listen: 127.0.0.1:8080
 # share one PostgreSQL database (pool size in the URL: pool_max_conns=20).
 # store: postgres://cloudkeep@db.example.com:5432/cloudkeep?sslmode=verify-full
 # store_password_file: /etc/cloudkeep/pg-password   # mode 0600
+# The service secret: it keys the hashes of codes and tokens and encrypts
+# the signing keys. Unset, it is secret.key in state_dir; replicas on
+# PostgreSQL must all use one file (head -c 32 /dev/urandom > FILE).
+# secret_key_file: /etc/cloudkeep/accounts-secret.key   # mode 0600
 client_id: cloudkeep-agent
 # trusted_proxies: [10.0.0.0/8]   # load balancers whose X-Forwarded-For is believed
 min_age: 13

@@ -10,7 +10,7 @@ import (
 func TestLoadAccount_Store(t *testing.T) {
 	clearEnv(t)
 	secret := writeSecret(t, 0o600)
-	c, err := config.LoadAccount(write(t, "store: postgres://cloudkeep@db:5432/cloudkeep?sslmode=disable\nstore_password_file: "+secret+"\n"))
+	c, err := config.LoadAccount(write(t, "store: postgres://cloudkeep@db:5432/cloudkeep?sslmode=disable\nstore_password_file: "+secret+"\nsecret_key_file: "+secret+"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestAccountServer(t *testing.T) {
 		}
 		return err == nil && resp.StatusCode == 200
 	})
-	for _, f := range []string{"signing-keys.json", "secret.key", "accounts.db"} {
+	for _, f := range []string{"secret.key", "accounts.db"} {
 		fi, err := os.Stat(filepath.Join(w.dir, "accounts", f))
 		if err != nil || (f != "accounts.db" && fi.Mode().Perm() != 0o600) {
 			t.Errorf("%s: %v %v", f, err, fi)

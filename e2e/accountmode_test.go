@@ -38,6 +38,8 @@ type stack struct {
 	proxy  *miniotest.Proxy // the storage as the service (and its grants) address it
 	logs   *syncBuffer
 	cmd    *exec.Cmd // the account service
+
+	codes func(address string) string // the last code sent to address; the outbox's unless set
 }
 
 // stackOptions tune a stack; zero values take the defaults.
@@ -139,6 +141,9 @@ var outboxCode = regexp.MustCompile(`is (\d{6})\.`)
 // lastCode reads the last code the outbox holds for an address.
 func (s *stack) lastCode(address string) string {
 	s.t.Helper()
+	if s.codes != nil {
+		return s.codes(address)
+	}
 	b, _ := os.ReadFile(s.outbox)
 	code := ""
 	for _, line := range strings.Split(string(b), "\n") {

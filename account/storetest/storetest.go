@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) account.Store) {
 		"Phones":              testPhones,
 		"Rotation":            testRotation,
 		"Prune":               testPrune,
+		"SigningKeys":         testSigningKeys,
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := open(t)
