@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,9 +122,18 @@ for every other command (--config, $CLOUDKEEP_CONFIG, the user's config,
 /etc/cloudkeep/config.yaml). With --user it is a per-user service started at
 login (systemd user unit, launchd agent), for photos in a home folder.
 
+On Linux the system service runs as the cloudkeep user (never as root):
+install refuses until that user exists and can run the binary, read the
+config and its secret files and write the state directory, and says what to
+run. Where the cloudkeep package's unit is installed, install and uninstall
+refuse: that unit is managed with systemctl.
+
 install refuses a binary outside the system paths (a build checkout): copy
-it to /usr/local/bin first, or name the one to run with --binary. start waits
-until the agent answers on its control socket, or prints why it stopped.`,
+it to /usr/local/bin first, or name the one to run with --binary. The other
+actions read the config the service was installed with unless --config is
+given. start waits until the agent answers on its control socket, or prints
+why it stopped; status says running, starting, stopped, failed (exit 1, with
+the reason) or not installed.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"install", "uninstall", "start", "stop", "restart", "status"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -133,12 +145,29 @@ until the agent answers on its control socket, or prints why it stopped.`,
 	return cmd
 }
 
+// serviceUser is the account the Linux system service runs as, and
+// systemStateDir the state directory systemd makes for it.
+const (
+	serviceUser    = "cloudkeep"
+	systemStateDir = "/var/lib/cloudkeep"
+	// makeUserCommand creates serviceUser as the package does.
+	makeUserCommand = "useradd --system --user-group --home-dir " + systemStateDir + " --shell /usr/sbin/nologin " + serviceUser
+)
+
 // service runs one service action.
 func (g *globals) service(ctx context.Context, action string, f serviceFlags) error {
 	if err := userServiceSupported(f.user); err != nil {
 		return err
 	}
+	if err := serviceAsRoot(action, f.user); err != nil {
+		return err
+	}
+	platform := service.ChosenSystem().String()
+	installed := installedCommand(platform, f.user)
 	path := g.configPath
+	if path == "" && action != "install" {
+		path = commandConfig(installed)
+	}
 	if path == "" {
 		path = config.DefaultPath()
 	}
@@ -158,19 +187,58 @@ func (g *globals) service(ctx context.Context, action string, f serviceFlags) er
 	if err != nil {
 		return err
 	}
+	if action != "install" && action != "status" {
+		if ok, err := serviceInstalled(s); err == nil && !ok {
+			return g.serviceMissing(action)
+		}
+	}
 	switch action {
 	case "install":
-		return g.serviceInstall(s, sc, path)
+		return g.serviceInstall(s, sc, path, installed, f.user)
 	case "uninstall":
-		return g.serviceUninstall(s)
+		return g.serviceUninstall(s, f.user)
 	case "start", "restart":
 		return g.serviceStart(ctx, s, action, path, f.user)
 	case "stop":
 		return g.serviceStop(s)
 	case "status":
-		return g.serviceStatus(ctx, s, path)
+		return g.serviceStatus(ctx, s, path, f.user)
 	}
 	return usageError(fmt.Errorf("unknown service action %q: install, uninstall, start, stop, restart or status", action))
+}
+
+// serviceMissing answers an action on a service that is not installed:
+// uninstall and stop have nothing to do, start and restart cannot.
+func (g *globals) serviceMissing(action string) error {
+	switch action {
+	case "uninstall", "stop":
+		fmt.Fprintf(g.stdout, "cloudkeep service: not installed, nothing to %s\n", action)
+		return nil
+	case "start", "restart":
+		return usageError(fmt.Errorf("service %s: not installed: install it first with `cloudkeep service install`", action))
+	}
+	return nil
+}
+
+// serviceEUID is the effective user id that decides what service may be
+// managed (a variable for tests).
+var serviceEUID = os.Geteuid
+
+// serviceAsRoot refuses, on Linux, a system service action by a user who
+// may not change it, and a per-user service for root.
+func serviceAsRoot(action string, user bool) error {
+	if runtime.GOOS != "linux" || action == "status" {
+		return nil
+	}
+	root := serviceEUID() == 0
+	switch {
+	case user && root:
+		return usageError(errors.New("--user is a service of the user who runs the command, and root has no user session: " +
+			"run it as that user, or drop --user for the system service"))
+	case !user && !root:
+		return usageError(fmt.Errorf("the system service needs root: run `sudo cloudkeep service %s`, or add --user for a per-user service", action))
+	}
+	return nil
 }
 
 // userServiceSupported refuses --user where no user service manager runs.
@@ -183,13 +251,15 @@ func userServiceSupported(user bool) error {
 		"or install the system service (`sudo cloudkeep service install`)"))
 }
 
-// serviceInstall checks the config the service will read, installs the
-// service and says what it runs.
-func (g *globals) serviceInstall(s service.Service, sc *service.Config, path string) error {
+// serviceInstall checks the config the service will read, as the user the
+// service runs as, installs the service and says what it runs. Installed
+// already with the same command, it says so; with another, it refuses.
+func (g *globals) serviceInstall(s service.Service, sc *service.Config, path string, installed []string, user bool) error {
 	if _, err := os.Stat(path); err != nil {
 		return usageError(fmt.Errorf("no config file at %s: write one with `cloudkeep setup` or `cloudkeep config init`, or name it with --config", path))
 	}
-	if _, err := config.Load(path); err != nil {
+	cfg, err := config.Load(path)
+	if err != nil {
 		return usageError(err)
 	}
 	for _, a := range sc.Arguments {
@@ -197,17 +267,47 @@ func (g *globals) serviceInstall(s service.Service, sc *service.Config, path str
 			return usageError(fmt.Errorf("the path %q holds a line break, which a service definition cannot carry: rename it", a))
 		}
 	}
+	if s.Platform() == systemSystemd && !user && packageUnit("/") != "" {
+		return usageError(errors.New("service install: the cloudkeep package's unit is installed: use `systemctl enable --now cloudkeep`"))
+	}
+	command := append([]string{sc.Executable}, sc.Arguments...)
+	if ok, _ := serviceInstalled(s); ok || installed != nil {
+		if slices.Equal(installed, command) {
+			fmt.Fprintf(g.stdout, "cloudkeep service: already installed for %s; it runs %s\n", s.Platform(), strings.Join(command, " "))
+			return nil
+		}
+		return usageError(fmt.Errorf("service install: already installed (%s): run `cloudkeep service uninstall` first to install it with other settings",
+			cmp.Or(strings.Join(installed, " "), s.Platform())))
+	}
+	if err := g.checkSystemService(s.Platform(), sc.Executable, path, cfg.StateDir, user); err != nil {
+		return usageError(fmt.Errorf("service install: %w", err))
+	}
 	if err := service.Control(s, "install"); err != nil {
 		return fmt.Errorf("service install: %w", err)
 	}
-	fmt.Fprintf(g.stdout, "cloudkeep service: installed for %s; it runs %s %s\n", s.Platform(), sc.Executable, strings.Join(sc.Arguments, " "))
+	fmt.Fprintf(g.stdout, "cloudkeep service: installed for %s; it runs %s\n", s.Platform(), strings.Join(command, " "))
 	fmt.Fprintf(g.stdout, "cloudkeep service: it reads %s; start it with `cloudkeep service start`\n", sc.Arguments[len(sc.Arguments)-1])
 	return nil
 }
 
+// checkSystemService refuses a Linux system service that cannot run: the
+// service's user cannot run the binary, read the config or write the state.
+func (g *globals) checkSystemService(platform, binary, path, stateDir string, user bool) error {
+	if user || runtime.GOOS != "linux" || (platform != systemSystemd && platform != systemSysV) {
+		return nil
+	}
+	return checkRunAs(binary, path, stateDir, platform == systemSystemd)
+}
+
 // serviceUninstall stops the service, then removes it (and, on System V,
-// its /etc/rc?.d links, which kardianos/service leaves).
-func (g *globals) serviceUninstall(s service.Service) error {
+// its /etc/rc?.d links, which kardianos/service leaves). It never touches
+// the package's unit.
+func (g *globals) serviceUninstall(s service.Service, user bool) error {
+	if s.Platform() == systemSystemd && !user {
+		if pkg := packageUnit("/"); pkg != "" {
+			return g.uninstallOverPackage(pkg)
+		}
+	}
 	if st, err := s.Status(); err == nil && st == service.StatusRunning {
 		if err := s.Stop(); err != nil {
 			return fmt.Errorf("service uninstall: stop it first: %w", err)
@@ -222,6 +322,26 @@ func (g *globals) serviceUninstall(s service.Service) error {
 		}
 	}
 	fmt.Fprintln(g.stdout, "cloudkeep service: uninstalled")
+	return nil
+}
+
+// uninstallOverPackage removes a unit `service install` wrote over the
+// package's (without disabling: the enable link is the package's too),
+// and refuses to remove anything else.
+func (g *globals) uninstallOverPackage(pkg string) error {
+	ours := serviceFile(systemSystemd, false)
+	data, err := os.ReadFile(ours)
+	if err != nil || !strings.HasPrefix(string(data), serviceMarker) {
+		return usageError(fmt.Errorf("service uninstall: the cloudkeep package's unit is installed (%s), not one of `cloudkeep service install`'s: "+
+			"use `systemctl disable --now cloudkeep`, or remove the package", pkg))
+	}
+	if err := os.Remove(ours); err != nil {
+		return fmt.Errorf("service uninstall: %w", err)
+	}
+	if out, err := exec.Command("systemctl", "daemon-reload").CombinedOutput(); err != nil {
+		return fmt.Errorf("service uninstall: systemctl daemon-reload: %v: %s", err, out)
+	}
+	fmt.Fprintf(g.stdout, "cloudkeep service: removed %s; the package's unit %s is in charge again (`systemctl restart cloudkeep` runs it)\n", ours, pkg)
 	return nil
 }
 

@@ -40,7 +40,7 @@ func TestSysvScript_ArgumentsStayWhole(t *testing.T) {
 	}
 	preamble := script[:strings.Index(script, "\ncase \"$1\" in")]
 	log := filepath.Join(dir, "out.log")
-	cmd := exec.Command("sh", "-c", preamble+"\npid_file=\"$1\"; log=\"$2\"; run_command", "sh", filepath.Join(dir, "pid"), log)
+	cmd := exec.Command("sh", "-c", preamble+"\nrun_as=; pid_file=\"$1\"; log=\"$2\"; run_command", "sh", filepath.Join(dir, "pid"), log)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("run_command: %v\n%s", err, out)
 	}

@@ -81,6 +81,13 @@ func useSystem(t *testing.T, name string) {
 	t.Skipf("no %s backend on this platform", name)
 }
 
+// asUser makes the service command see euid as the caller's.
+func asUser(t *testing.T, euid int) {
+	old := serviceEUID
+	serviceEUID = func() int { return euid }
+	t.Cleanup(func() { serviceEUID = old })
+}
+
 // detected makes a service system count as the running one.
 type detected struct{ service.System }
 
@@ -92,6 +99,7 @@ func (detected) Detect() bool { return true }
 // it needs a user service manager, which a test machine may lack.)
 func TestService_InstallUserUnit(t *testing.T) {
 	useSystem(t, systemSystemd)
+	asUser(t, 1000)
 	home, cfg, bin := userHome(t)
 	var out bytes.Buffer
 	code := mainWith(context.Background(), []string{"service", "install", "--user", "--binary", bin}, &out, &out)
@@ -126,6 +134,7 @@ func TestService_InstallRefusesBinaryOutsideSystemPaths(t *testing.T) {
 // Without any config file, install refuses, naming the file it looked for.
 func TestService_InstallRefusesWithoutConfig(t *testing.T) {
 	useSystem(t, systemSystemd)
+	asUser(t, 1000)
 	home, _, bin := userHome(t)
 	missing := filepath.Join(home, "nowhere.yaml")
 	t.Setenv(config.EnvConfig, missing)

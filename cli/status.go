@@ -49,7 +49,10 @@ func statusCmd(g *globals) *cobra.Command {
 
 // offlineStatus reports from the journal when no agent runs.
 func (g *globals) offlineStatus(cmd *cobra.Command, cfg *config.Agent, asJSON bool) error {
-	j, err := openJournal(cmd.Context(), cfg)
+	j, err := openJournalReadOnly(cmd.Context(), cfg)
+	if errors.Is(err, journal.ErrNoJournal) {
+		return g.noJournalStatus(cfg, asJSON)
+	}
 	if err != nil {
 		return err
 	}
@@ -58,10 +61,16 @@ func (g *globals) offlineStatus(cmd *cobra.Command, cfg *config.Agent, asJSON bo
 	if err != nil {
 		return err
 	}
+	lastErr, at, failed := lastErrorAt(cfg.StateDir)
 	if asJSON {
-		return writeJSON(g.stdout, map[string]any{"state": "not running", "journal": totals})
+		out := map[string]any{"state": "not running", "journal": totals}
+		if failed {
+			out["last_error"], out["last_error_at"] = lastErr, at
+		}
+		return writeJSON(g.stdout, out)
 	}
 	fmt.Fprintln(g.stdout, "agent: not running (start it with `cloudkeep run` or `cloudkeep service start`)")
+	printLastError(g.stdout, cfg.StateDir)
 	printTotals(g.stdout, totals)
 	return nil
 }
@@ -91,6 +100,9 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 		fmt.Fprintf(w, "%s: %s unreachable since %s (%s): %s\n", cmp.Or(st.Server, storage.NameStorage), st.Endpoint,
 			st.Since.Local().Format(time.TimeOnly), now.Sub(st.Since).Round(time.Second), st.LastError)
 	}
+	if s.StorageProblem != "" {
+		fmt.Fprintln(w, s.StorageProblem)
+	}
 	if s.StateFull != "" {
 		fmt.Fprintln(w, s.StateFull)
 	}
@@ -104,6 +116,8 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 	for _, r := range s.Roots {
 		health := fmt.Sprintf("watching %d folder(s)", r.Watches)
 		switch {
+		case r.Note != "":
+			health = "not visible: " + r.Note
 		case !r.Exists:
 			health = "missing (waiting for it to appear)"
 		case r.Fallback:

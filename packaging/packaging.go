@@ -26,9 +26,12 @@ var SystemdUser string
 var LaunchdPlist string
 
 // SysvScript is the System V init script template (kardianos/service
-// syntax). It runs the command without shell quoting: each word is a line of
-// a quoted here-document, so paths with spaces, quotes or dollars stay whole.
-// Its output goes to /var/log/cloudkeep.log.
+// syntax). It runs the command as the cloudkeep user, without shell quoting:
+// each word is a line of a quoted here-document, so paths with spaces,
+// quotes or dollars stay whole. Its output goes to /var/log/cloudkeep.log;
+// start says Started only when the agent still runs a second later, status
+// exits 1 when the PID file outlived the agent. Its second line is the
+// marker "# Written by cloudkeep service install".
 //
 //go:embed sysv.tmpl
 var SysvScript string
@@ -36,9 +39,15 @@ var SysvScript string
 // Description is the service's description.
 const Description = "cloudkeep photo and video backup agent"
 
+// InstallMarker is the line that marks a unit or script as written by
+// `cloudkeep service install`.
+const InstallMarker = "# Written by cloudkeep service install"
+
 // Render fills a unit template the way kardianos/service does for the
 // keys cloudkeep's templates use: the path and arguments of the command.
+// It is what the packages ship, so it leaves out InstallMarker's line.
 func Render(tmpl, path string, args []string) string {
+	tmpl = strings.Replace(tmpl, InstallMarker+"\n", "", 1)
 	cmd := path
 	for _, a := range args {
 		cmd += " " + a
