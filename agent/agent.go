@@ -55,6 +55,10 @@ type Agent struct {
 	// Storage follows whether the storage answers, for the status; may be
 	// nil.
 	Storage *storage.Health
+	// StorageProblem is what the start check found wrong with the storage
+	// that only a new config mends (refused credentials), for the
+	// status; "" when nothing.
+	StorageProblem string
 	// StateDir holds the journal. While its disk is full uploads wait, and
 	// it is probed every StateProbe until it has room again.
 	StateDir   string
@@ -254,7 +258,7 @@ func (a *Agent) Scanned() <-chan struct{} { return a.ready }
 
 // Status reports what the agent is doing.
 func (a *Agent) Status() Status {
-	s := Status{Device: a.Device, Storage: a.Storage.Status()}
+	s := Status{Device: a.Device, Storage: a.Storage.Status(), StorageProblem: a.StorageProblem}
 	if a.Account != nil {
 		s.Account = a.Account()
 	}

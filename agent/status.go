@@ -30,16 +30,19 @@ type Status struct {
 	// full, e.g. "state_dir /x is full: free space; …".
 	StateFull string               `json:"state_full,omitempty"`
 	Storage   storage.HealthStatus `json:"storage"`
-	Now       time.Time            `json:"now"`
-	Device    string               `json:"device"`
-	Account   string               `json:"account,omitempty"` // the signed-in account, in account mode
-	StartedAt time.Time            `json:"started_at"`
-	Roots     []RootHealth         `json:"roots"`
-	Queue     QueueStatus          `json:"queue"`
-	Uploads   []UploadStatus       `json:"uploads"`
-	Errors    []ErrorEntry         `json:"errors"`
-	Totals    Totals               `json:"totals"`
-	Recent    []Recent             `json:"recent"`
+	// StorageProblem is what the start check found wrong with the storage
+	// that only a new config mends, e.g. "storage refused the credentials: …".
+	StorageProblem string         `json:"storage_problem,omitempty"`
+	Now            time.Time      `json:"now"`
+	Device         string         `json:"device"`
+	Account        string         `json:"account,omitempty"` // the signed-in account, in account mode
+	StartedAt      time.Time      `json:"started_at"`
+	Roots          []RootHealth   `json:"roots"`
+	Queue          QueueStatus    `json:"queue"`
+	Uploads        []UploadStatus `json:"uploads"`
+	Errors         []ErrorEntry   `json:"errors"`
+	Totals         Totals         `json:"totals"`
+	Recent         []Recent       `json:"recent"`
 }
 
 // UploadStatus is one upload in flight.

@@ -31,8 +31,24 @@ type RootHealth struct {
 	Name     string `json:"name"`
 	Path     string `json:"path"`
 	Exists   bool   `json:"exists"`
-	Watches  int    `json:"watches"`  // folders watched
-	Fallback bool   `json:"fallback"` // the watch limit was hit: scanned every poll interval instead
+	Watches  int    `json:"watches"`        // folders watched
+	Fallback bool   `json:"fallback"`       // the watch limit was hit: scanned every poll interval instead
+	Note     string `json:"note,omitempty"` // why the root cannot be what the user meant, when known
+}
+
+// privateTmpNote is the note of a root under /tmp or /var/tmp when the
+// agent runs as a systemd service (INVOCATION_ID is set): the packaged
+// unit's PrivateTmp=yes gives the service a /tmp of its own.
+func privateTmpNote(path string) string {
+	if os.Getenv("INVOCATION_ID") == "" {
+		return ""
+	}
+	for _, tmp := range []string{"/tmp", "/var/tmp"} {
+		if path == tmp || strings.HasPrefix(path, tmp+"/") {
+			return tmp + " is private to the service (PrivateTmp=yes): watch another folder"
+		}
+	}
+	return ""
 }
 
 // watcher watches every folder under the roots (fsnotify is not
@@ -63,7 +79,10 @@ func newWatcher(roots []Root, poll time.Duration, changes chan<- change, rescans
 	w := &watcher{fs: fw, roots: roots, poll: poll, changes: changes, rescans: rescans,
 		log: log.With().Str("component", "watcher").Logger(), dirs: map[string]Root{}, health: map[string]*RootHealth{}}
 	for _, r := range roots {
-		w.health[r.Name] = &RootHealth{Name: r.Name, Path: r.Path}
+		w.health[r.Name] = &RootHealth{Name: r.Name, Path: r.Path, Note: privateTmpNote(r.Path)}
+		if n := w.health[r.Name].Note; n != "" {
+			w.log.Warn().Str("root", r.Name).Str("path", r.Path).Msg("folder is not the one you see: " + n)
+		}
 	}
 	return w, nil
 }

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,5 +44,36 @@ func TestWatcher_WrittenAndMovedInReachSettler(t *testing.T) {
 		case <-timeout:
 			t.Fatalf("changes seen: %v, want saved.jpg and moved.jpg", seen)
 		}
+	}
+}
+
+// Under systemd (INVOCATION_ID set) a root in /tmp or /var/tmp is the
+// service's private one: its health and the log say why, other roots
+// have no note.
+func TestWatcher_PrivateTmpRootsAreNoted(t *testing.T) {
+	t.Setenv("INVOCATION_ID", "0123456789abcdef")
+	var log bytes.Buffer
+	roots := []Root{{Name: "tmp", Path: "/tmp/photos"}, {Name: "vartmp", Path: "/var/tmp/pics"}, {Name: "srv", Path: "/srv/tmpphotos"}}
+	w, err := newWatcher(roots, time.Hour, make(chan change, 1), make(chan Root, 1), zerolog.New(&log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.fs.Close()
+	want := map[string]string{
+		"tmp":    "/tmp is private to the service (PrivateTmp=yes): watch another folder",
+		"vartmp": "/var/tmp is private to the service (PrivateTmp=yes): watch another folder",
+		"srv":    "",
+	}
+	for _, h := range w.snapshot() {
+		if h.Note != want[h.Name] {
+			t.Errorf("root %s: note %q, want %q", h.Name, h.Note, want[h.Name])
+		}
+	}
+	if got := strings.Count(log.String(), "is private to the service (PrivateTmp=yes)"); got != 2 {
+		t.Errorf("log: %d lines about PrivateTmp, want 2:\n%s", got, log.String())
+	}
+	t.Setenv("INVOCATION_ID", "")
+	if n := privateTmpNote("/tmp/photos"); n != "" {
+		t.Errorf("outside systemd: note %q, want none", n)
 	}
 }

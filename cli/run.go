@@ -52,12 +52,16 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 	// At boot the network may not be up yet: the agent starts anyway, and
 	// uploads wait for the storage.
 	var unreachable *storage.UnreachableError
+	var problem string
 	switch err := be.awaitBucket(ctx, startupCheck); {
 	case errors.Is(err, errNoBucket):
 		be.Close()
 		return nil, nil, err
 	case errors.As(err, &unreachable):
 		log.Warn().Str("error", unreachable.LastError).Msg("storage not reachable yet; uploads wait for it")
+	case errors.Is(err, errCredentials):
+		problem = err.Error()
+		log.Error().Str("endpoint", cfg.Storage.Endpoint).Msg(problem)
 	case err != nil:
 		log.Error().Str("error", storage.Short(err)).Msg("check the storage")
 	}
@@ -87,7 +91,7 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		Log:            log,
 	}
 	be.onRetry = a.OnRetry
-	a.Storage = be.health
+	a.Storage, a.StorageProblem = be.health, problem
 	a.StateDir = cfg.StateDir
 	if be.session != nil {
 		a.SignedIn = be.session.SignedIn

@@ -161,6 +161,8 @@ func checkBucket(ctx context.Context, b *bucket, bucket string) error {
 			return nil // may not list, may still write
 		case "RequestTimeTooSkewed":
 			return clockSkew(ctx, client.EndpointURL())
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch":
+			return refusedCredentials(err)
 		}
 		return fmt.Errorf("reach storage at %s: %w", client.EndpointURL().Host, err)
 	}
@@ -244,7 +246,9 @@ func (be *backend) awaitBucket(ctx context.Context, limit time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(min(500*time.Millisecond, limit-time.Since(start))):
+		// Leave the next request at least 100 ms: one with no time left
+		// would report "no answer within 0s" over the real reason.
+		case <-time.After(min(500*time.Millisecond, limit-time.Since(start)-200*time.Millisecond)):
 		}
 	}
 }

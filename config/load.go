@@ -129,6 +129,10 @@ const (
 	DefaultRescanInterval = time.Hour
 	DefaultPollInterval   = time.Minute
 	DefaultShutdownGrace  = 10 * time.Second
+	// MaxShutdownGrace is the longest shutdown_grace accepted: the packaged
+	// unit's TimeoutStopSec (180 s) leaves a minute beyond it before
+	// systemd kills the agent.
+	MaxShutdownGrace      = 2 * time.Minute
 	DefaultGiveUpAfter    = 30 * time.Second
 	DefaultRequestTimeout = time.Minute
 )

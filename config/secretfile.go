@@ -13,18 +13,28 @@ import (
 // CheckSecretFileMode returns nil when the file at path exists and only
 // its owner has any permission on it (mode 0600 or 0400). Otherwise it
 // returns the error of os.Stat (fs.ErrNotExist when missing), or one that
-// names the file, its mode and the fix:
+// names the file, who besides its owner may use it, its mode and the fix:
 //
 //	/etc/cloudkeep/smtp can be read by others (mode 0644): run `chmod 600 /etc/cloudkeep/smtp`
+//	/etc/cloudkeep/smtp can be read by its group cloudkeep (mode 0640): run `chmod 600 /etc/cloudkeep/smtp`
 func CheckSecretFileMode(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%s can be read by others (mode %04o): run `chmod 600 %s`", path, perm, path)
+	perm := fi.Mode().Perm()
+	var who string
+	switch {
+	case perm&0o007 != 0:
+		who = "can be read by others"
+	case perm&0o040 != 0:
+		who = "can be read by its group" + groupName(fi)
+	case perm&0o030 != 0:
+		who = "can be changed by its group" + groupName(fi)
+	default:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%s %s (mode %04o): run `chmod 600 %s`", path, who, perm, path)
 }
 
 // ReadSecretFile returns the secret held in the file at path without its

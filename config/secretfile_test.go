@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,7 +37,7 @@ func TestCheckSecretFileMode(t *testing.T) {
 		err := config.CheckSecretFileMode(path)
 		want := ""
 		if !tc.ok {
-			want = path + " can be read by others (mode " + octal(tc.mode) + "): run `chmod 600 " + path + "`"
+			want = path + " " + exposedTo(tc.mode) + " (mode " + octal(tc.mode) + "): run `chmod 600 " + path + "`"
 		}
 		if got := errString(err); got != want {
 			t.Errorf("mode %s: got %q, want %q", octal(tc.mode), got, want)
@@ -92,10 +94,31 @@ func TestSecretKeyFile_Mode(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.SecretKey()
-	want := "storage.credentials.secret_key_file: " + keyFile + " can be read by others (mode 0640): run `chmod 600 " + keyFile + "`"
+	want := "storage.credentials.secret_key_file: " + keyFile + " can be read by its group " + myGroup(t) + " (mode 0640): run `chmod 600 " + keyFile + "`"
 	if !strings.HasSuffix(errString(err), want) {
 		t.Errorf("got %v, want …%s", err, want)
 	}
+}
+
+// exposedTo is who besides its owner may use a secret file of mode m that
+// this process created.
+func exposedTo(m os.FileMode) string {
+	switch {
+	case m&0o007 != 0:
+		return "can be read by others"
+	case m&0o040 != 0:
+		return "can be read by its group " + myGroup(nil)
+	}
+	return "can be changed by its group " + myGroup(nil)
+}
+
+// myGroup is the name of the group of the files this process creates.
+func myGroup(*testing.T) string {
+	g, err := user.LookupGroupId(strconv.Itoa(os.Getegid()))
+	if err != nil {
+		return strconv.Itoa(os.Getegid())
+	}
+	return g.Name
 }
 
 func octal(m os.FileMode) string { return fmt.Sprintf("%04o", m) }

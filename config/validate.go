@@ -44,6 +44,7 @@ func (c *Agent) Validate() error {
 	v.atLeast("rescan_interval", c.RescanInterval, time.Minute)
 	v.atLeast("poll_interval", c.PollInterval, time.Second)
 	v.atLeast("shutdown_grace", c.ShutdownGrace, 0)
+	v.atMost("shutdown_grace", c.ShutdownGrace, MaxShutdownGrace, "the service manager stops a service that takes longer (TimeoutStopSec=180 in the packaged unit)")
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "auto", "console", "json")
 	if l := c.Metrics.Listen; l != "" && !loopback(l) {
@@ -222,11 +223,16 @@ func within(dir, path string) bool {
 
 // Warnings returns what may be a mistake but need not be one: a watch path
 // that does not exist (it is watched once it appears, e.g. when mounted) or
-// cannot be examined. Load succeeds whatever they say.
+// cannot be examined, one under /tmp or /var/tmp in a service's config (the
+// packaged units have a private /tmp and never see it), a secret_key written in a config
+// file that others may read. Load succeeds whatever they say.
 func (c *Agent) Warnings() []*Error {
 	var ws []*Error
 	for i, r := range c.Watch {
 		key := fmt.Sprintf("watch[%d].path", i)
+		if tmp := tmpDir(r.Path); tmp != "" && c.forService() {
+			ws = append(ws, c.source.errorf(key, "%q is under %s, which is private to the cloudkeep service (PrivateTmp=yes): the service never sees this folder: watch another folder", r.Path, tmp))
+		}
 		switch _, err := os.Stat(r.Path); {
 		case errors.Is(err, fs.ErrNotExist):
 			ws = append(ws, c.source.errorf(key, "%q does not exist: it is watched once it appears (e.g. when mounted)", r.Path))
@@ -234,7 +240,41 @@ func (c *Agent) Warnings() []*Error {
 			ws = append(ws, c.source.errorf(key, "%v", err))
 		}
 	}
+	if w := c.inlineSecretWarning(); w != nil {
+		ws = append(ws, w)
+	}
 	return ws
+}
+
+// forService reports whether the config is a system service's: its file is
+// under /etc, or this runs as a systemd service (INVOCATION_ID is set).
+func (c *Agent) forService() bool {
+	return strings.HasPrefix(c.source.file, "/etc/") || os.Getenv("INVOCATION_ID") != ""
+}
+
+// tmpDir returns /tmp or /var/tmp when path is one of them or below it.
+func tmpDir(path string) string {
+	for _, tmp := range []string{"/tmp", "/var/tmp"} {
+		if path == tmp || within(tmp, path) {
+			return tmp
+		}
+	}
+	return ""
+}
+
+// inlineSecretWarning warns about a secret_key written in the config file
+// when others may read that file.
+func (c *Agent) inlineSecretWarning() *Error {
+	const key = "storage.credentials.secret_key"
+	if c.Storage.Credentials.SecretKey == "" || c.source.at[key].file != c.source.file {
+		return nil // none, or from the environment
+	}
+	fi, err := os.Stat(c.source.file)
+	if err != nil || fi.Mode().Perm()&0o004 == 0 {
+		return nil
+	}
+	return c.source.errorf(key, "the secret key is written in %s, which others can read (mode %04o): run `chmod 600 %s`, or move the key to a secret_key_file only the agent's user can read",
+		c.source.file, fi.Mode().Perm(), c.source.file)
 }
 
 func (c *Agent) validateMedia(v *validator) {
@@ -276,6 +316,12 @@ func (v *validator) atLeast(key string, got Duration, least time.Duration) {
 	}
 	if time.Duration(got) < least {
 		v.add(key, "%s is below the minimum of %s", time.Duration(got), least)
+	}
+}
+
+func (v *validator) atMost(key string, got Duration, most time.Duration, why string) {
+	if time.Duration(got) > most {
+		v.add(key, "%s is above the maximum of %s: %s", time.Duration(got), most, why)
 	}
 }
 

@@ -68,7 +68,8 @@ type Journal struct {
 const FileName = "journal.db"
 
 // Open opens (creating if needed) the journal at path and brings its schema
-// up to date.
+// up to date. When it fails because the running user may not write a file
+// of the journal, the error names the file, its owner and the fix.
 //
 // The database runs in WAL mode with synchronous=NORMAL: a commit is not
 // fsynced, the WAL is at checkpoints. A power cut can then lose the last
@@ -79,6 +80,9 @@ const FileName = "journal.db"
 func Open(ctx context.Context, path string) (*Journal, error) {
 	db, err := sqlitedb.Open(ctx, path, migrations, "foreign_keys(1)")
 	if err != nil {
+		if owner := ownerProblem(path); owner != nil {
+			return nil, fmt.Errorf("open journal %s: %w", path, owner)
+		}
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	j := &Journal{db: db}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,9 +12,11 @@ import (
 )
 
 // scripts/version.sh gives the one version: the tag without "v" on a
-// tagged commit, 0.0.0+<commit> between tags, ".dirty" for uncommitted
-// changes; a pre-release tag's "-" becomes "~". Each is accepted by nfpm
-// for both package formats unchanged, and dpkg orders them as releases go.
+// tagged commit; before any tag 0.0.0+<commits>.g<commit>, after one
+// <tag>+<commits since>.g<commit>; ".dirty" for uncommitted changes; a
+// pre-release tag's "-" becomes "~". Each is accepted by nfpm for both
+// package formats unchanged, and dpkg and rpm order them as the commits
+// go, also from 9 commits to 10 and whatever the hashes.
 func TestVersionScript(t *testing.T) {
 	root, err := miniotest.RepoRoot()
 	if err != nil {
@@ -32,6 +35,7 @@ func TestVersionScript(t *testing.T) {
 	version := func() string {
 		return strings.TrimSpace(run(t, repo, nil, filepath.Join(repo, "scripts", "version.sh")))
 	}
+	short := func() string { return strings.TrimSpace(git("rev-parse", "--short", "HEAD")) }
 
 	if got := version(); got != "0.0.0+unknown" {
 		t.Errorf("outside a git checkout: got %q, want 0.0.0+unknown", got)
@@ -39,8 +43,7 @@ func TestVersionScript(t *testing.T) {
 	git("init", "-q")
 	git("add", ".")
 	git("commit", "-q", "-m", "one")
-	short := strings.TrimSpace(git("rev-parse", "--short", "HEAD"))
-	var versions []string
+	var versions []string // in commit order
 	check := func(state, want string) {
 		t.Helper()
 		if got := version(); got != want {
@@ -48,25 +51,148 @@ func TestVersionScript(t *testing.T) {
 		}
 		versions = append(versions, want)
 	}
-	check("between tags", "0.0.0+"+short)
+	check("first commit", "0.0.0+1.g"+short())
 	os.WriteFile(filepath.Join(repo, "scripts", "version.sh"), append(script, '\n'), 0o755)
-	check("between tags, dirty", "0.0.0+"+short+".dirty")
+	check("first commit, dirty", "0.0.0+1.g"+short()+".dirty")
 	git("commit", "-q", "-am", "two")
+	for n := 2; n <= 11; n++ {
+		if n > 2 {
+			git("commit", "-q", "--allow-empty", "-m", strconv.Itoa(n))
+		}
+		check("untagged commit "+strconv.Itoa(n), "0.0.0+"+strconv.Itoa(n)+".g"+short())
+	}
 	git("tag", "v1.2.0-rc.1")
 	check("pre-release tag", "1.2.0~rc.1")
-	git("commit", "-q", "--allow-empty", "-m", "three")
+	git("commit", "-q", "--allow-empty", "-m", "after rc")
+	check("after a pre-release tag", "1.2.0~rc.1+1.g"+short())
+	git("commit", "-q", "--allow-empty", "-m", "release")
 	git("tag", "v1.2.0")
 	check("release tag", "1.2.0")
 	os.WriteFile(filepath.Join(repo, "scripts", "version.sh"), script, 0o755)
 	check("release tag, dirty", "1.2.0+dirty")
+	git("commit", "-q", "-am", "after release")
+	check("after a release tag", "1.2.0+1.g"+short())
 
 	for i := 1; i < len(versions); i++ {
-		if i == 1 {
-			continue // the two 0.0.0+ builds of one commit are not ordered
+		a, b := versions[i-1], versions[i]
+		if strings.HasSuffix(a, "dirty") || strings.HasSuffix(b, "dirty") {
+			continue // a dirty tree's build is not ordered against its commit's neighbours
 		}
-		run(t, repo, nil, "dpkg", "--compare-versions", versions[i-1], "lt", versions[i])
+		if out, err := exec.Command("dpkg", "--compare-versions", a, "lt", b).CombinedOutput(); err != nil {
+			t.Errorf("dpkg --compare-versions %s lt %s: false %s", a, b, out)
+		}
+		if rpmVerCmp(a, b) >= 0 {
+			t.Errorf("rpm orders %s at or after %s", a, b)
+		}
 	}
-	packageVersions(t, root, versions)
+	packageVersions(t, root, []string{versions[0], versions[1], versions[len(versions)-3], versions[len(versions)-1]})
+}
+
+// rpmVerCmp compares two RPM versions as rpm's rpmvercmp (lib/rpmvercmp.c)
+// does: -1, 0 or 1.
+func rpmVerCmp(a, b string) int {
+	isAlnum := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	if a == b {
+		return 0
+	}
+	for len(a) > 0 || len(b) > 0 {
+		for len(a) > 0 && !isAlnum(a[0]) && a[0] != '~' && a[0] != '^' {
+			a = a[1:]
+		}
+		for len(b) > 0 && !isAlnum(b[0]) && b[0] != '~' && b[0] != '^' {
+			b = b[1:]
+		}
+		switch {
+		case strings.HasPrefix(a, "~") || strings.HasPrefix(b, "~"):
+			if !strings.HasPrefix(a, "~") {
+				return 1
+			}
+			if !strings.HasPrefix(b, "~") {
+				return -1
+			}
+			a, b = a[1:], b[1:]
+			continue
+		case strings.HasPrefix(a, "^") || strings.HasPrefix(b, "^"):
+			if a == "" {
+				return -1
+			}
+			if b == "" {
+				return 1
+			}
+			if !strings.HasPrefix(a, "^") {
+				return 1
+			}
+			if !strings.HasPrefix(b, "^") {
+				return -1
+			}
+			a, b = a[1:], b[1:]
+			continue
+		}
+		if a == "" || b == "" {
+			break
+		}
+		digits := isDigit(a[0])
+		take := func(s string) (string, string) {
+			i := 0
+			for i < len(s) && (digits && isDigit(s[i]) || !digits && isAlnum(s[i]) && !isDigit(s[i])) {
+				i++
+			}
+			return s[:i], s[i:]
+		}
+		var x, y string
+		x, a = take(a)
+		y, b = take(b)
+		if y == "" {
+			if digits {
+				return 1 // numeric segments are newer than alphabetic ones
+			}
+			return -1
+		}
+		if digits {
+			x, y = strings.TrimLeft(x, "0"), strings.TrimLeft(y, "0")
+			if len(x) != len(y) {
+				return cmpInt(len(x), len(y))
+			}
+		}
+		if c := strings.Compare(x, y); c != 0 {
+			return c
+		}
+	}
+	switch {
+	case a == "" && b == "":
+		return 0
+	case a == "":
+		return -1
+	}
+	return 1
+}
+
+func cmpInt(x, y int) int {
+	if x < y {
+		return -1
+	}
+	return 1
+}
+
+// The RPM comparison above agrees with rpm on known pairs.
+func TestRPMVerCmp(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"1.0", "1.0", 0}, {"1.0", "2.0", -1}, {"2.0.1", "2.0", 1}, {"5.5p1", "5.5p2", -1}, {"5.5p10", "5.5p1", 1},
+		{"10xyz", "10.1xyz", -1}, {"xyz10", "xyz10.1", -1}, {"1.0~rc1", "1.0", -1}, {"1.0~rc1", "1.0~rc2", -1},
+		{"1.0^", "1.0", 1}, {"1.0^git1", "1.0.1", -1}, {"a", "1", -1}, {"0.0.0+9.gfff", "0.0.0+10.g000", -1},
+		{"1.2.0", "1.2.0+1.gabc", -1}, {"1.2.0+1.gabc", "1.2.1", -1}, {"1.2.0~rc.1+1.gabc", "1.2.0", -1},
+	} {
+		if got := rpmVerCmp(tc.a, tc.b); got != tc.want {
+			t.Errorf("rpmVerCmp(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+		if got := rpmVerCmp(tc.b, tc.a); got != -tc.want {
+			t.Errorf("rpmVerCmp(%q, %q) = %d, want %d", tc.b, tc.a, got, -tc.want)
+		}
+	}
 }
 
 // packageVersions builds a .deb and an .rpm of each version through

@@ -58,3 +58,12 @@ awk '
 					s, m, cpu[s, m] / n[s, m], gcpu[s, m] / n[s, m], mcpu[s, m] / n[s, m], rss[s, m]
 		}
 	}' "$out"
+
+# The account service under load (bench/accountload_test.go): 1,000
+# simulated devices (CLOUDKEEP_LOAD_DEVICES) for 60 s (CLOUDKEEP_LOAD_SECONDS)
+# against one replica on SQLite, one on PostgreSQL and two on PostgreSQL;
+# CLOUDKEEP_LOAD_PROFILE=DIR keeps each replica's CPU profile.
+# Without PostgreSQL (make postgres) the table has the SQLite run only.
+echo
+CLOUDKEEP_BENCH=full go test -count=1 -run '^TestAccountLoadTable$' -v -timeout 1h ./bench |
+	grep -Ev '^(=== RUN|--- PASS|PASS$|ok )'

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Remove keeps the backups' journal (/var/lib/cloudkeep), the config and the
 # credentials in /etc/cloudkeep; purge removes them, the links that enable
-# the units, and the cloudkeep user. The watched folders are never touched.
+# the units, the administrator's drop-ins for them, and the cloudkeep user.
+# The watched folders are never touched.
 # dpkg calls it with "remove", "purge" or "upgrade NEW-VERSION" (and more),
 # rpm with the number of versions left installed (0: erase, 1: upgrade);
 # rpm has no purge: an erase keeps the data like a remove.
@@ -10,6 +11,9 @@ root="${DPKG_ROOT:-}"
 if [ "$1" = "purge" ]; then
 	rm -rf "$root/var/lib/cloudkeep" "$root/etc/cloudkeep"
 	rm -f "$root"/etc/systemd/system/*.wants/cloudkeep.service "$root"/etc/systemd/system/*.wants/cloudkeep-accounts.service
+	# The administrator's drop-ins (systemctl edit): a later install would
+	# bring them back, a low-port capability grant included.
+	rm -rf "$root/etc/systemd/system/cloudkeep.service.d" "$root/etc/systemd/system/cloudkeep-accounts.service.d"
 	# userdel also removes the user's group, unless another user is in it.
 	for db in passwd:userdel group:groupdel; do
 		grep -q '^cloudkeep:' "$root/etc/${db%:*}" 2>/dev/null || continue
