@@ -85,7 +85,7 @@ demo: build minio
 # cloudkeep against mc, rclone and plain minio-go in one table, then the
 # latencies, the storage gate and start-up (scripts/bench.sh installs the
 # pinned mc and rclone first).
-bench: build minio
+bench: build minio postgres
 	@scripts/bench.sh
 
 # Refresh the page screenshots in docs/screenshots (shown in the README).

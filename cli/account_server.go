@@ -75,6 +75,11 @@ func writeExample(g *globals, path, text string) error {
 // newAccountService builds the service from its config.
 func newAccountService(ctx context.Context, g *globals, cfg *config.AccountServer, dev bool) (*account.Service, account.Store, error) {
 	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
+	// The state dir holds secret.key and --dev's outbox even when the
+	// accounts database lives elsewhere.
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, nil, cfg.KeyError("state_dir", err)
+	}
 	store, err := account.OpenStore(ctx, cfg.Store, cfg.StateDir, cfg.StorePasswordFile)
 	if err != nil {
 		return nil, nil, err

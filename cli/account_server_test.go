@@ -157,3 +157,43 @@ func TestServeAccounts_NotifiesSystemd(t *testing.T) {
 		t.Errorf("account-server: got exit %d, want 0\n%s", code, stderr.String())
 	}
 }
+
+// With the accounts database and the secret outside state_dir, the service still makes
+// state_dir (mode 0700) at start: --dev's outbox goes there, so a missing
+// one failed every sign-up with 502 delivery_failed.
+func TestServeAccounts_MakesStateDir(t *testing.T) {
+	dir := t.TempDir()
+	addr := closedAddr(t)
+	state := filepath.Join(dir, "state")
+	cfg := filepath.Join(dir, "account.yaml")
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprintf("listen: %s\nstate_dir: %s\nstore: sqlite:%s\nsecret_key_file: %s\n", addr, state, filepath.Join(dir, "accounts.db"), secret)
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stdout, stderr syncBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- mainWith(ctx, []string{"account-server", "--config", cfg, "--dev", "--log-format", "json"}, &stdout, &stderr)
+	}()
+	waitFor(t, "the service to answer", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	fi, err := os.Stat(state)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Errorf("state_dir after start: %v %v, want a directory of mode 0700", fi, err)
+	}
+	stop()
+	if code := <-exited; code != 0 {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+}

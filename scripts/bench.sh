@@ -61,9 +61,11 @@ awk '
 
 # The account service under load (bench/accountload_test.go): 1,000
 # simulated devices (CLOUDKEEP_LOAD_DEVICES) for 60 s (CLOUDKEEP_LOAD_SECONDS)
-# against one replica on SQLite, one on PostgreSQL and two on PostgreSQL;
-# CLOUDKEEP_LOAD_PROFILE=DIR keeps each replica's CPU profile.
-# Without PostgreSQL (make postgres) the table has the SQLite run only.
+# against one replica on SQLite, one on PostgreSQL and two on PostgreSQL,
+# storing photos and then with grant calls alone (about 3 minutes a run;
+# CLOUDKEEP_LOAD_RUNS=a,b picks runs); CLOUDKEEP_LOAD_PROFILE=DIR keeps
+# each replica's CPU profile.
+# Without PostgreSQL (make postgres) the table has the SQLite runs only.
 echo
 CLOUDKEEP_BENCH=full go test -count=1 -run '^TestAccountLoadTable$' -v -timeout 1h ./bench |
 	grep -Ev '^(=== RUN|--- PASS|PASS$|ok )'
