@@ -18,13 +18,11 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -158,39 +156,22 @@ func start(bin string) (*Cluster, error) {
 	return c, nil
 }
 
-// runAs is the user the cluster runs as: nil (this process's) unless it
-// is root, then postgres, else nobody.
-func runAs() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		if u, err = user.Lookup("nobody"); err != nil {
-			return nil, errors.New("running as root, and neither a postgres nor a nobody user to run PostgreSQL as")
-		}
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
 // initdb makes the cluster in dir/data, owned by cred's user.
-func initdb(bin, dir string, cred *syscall.Credential) error {
+func initdb(bin, dir string, cred *credential) error {
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(Password+"\n"), 0o600); err != nil {
 		return err
 	}
 	if cred != nil {
 		for _, p := range []string{dir, pw} {
-			if err := os.Chown(p, int(cred.Uid), int(cred.Gid)); err != nil {
+			if err := os.Chown(p, cred.uid, cred.gid); err != nil {
 				return err
 			}
 		}
 	}
 	cmd := exec.Command(filepath.Join(bin, "initdb"), "--pgdata", filepath.Join(dir, "data"), "--username", User,
 		"--pwfile", pw, "--auth", "scram-sha-256", "--encoding", "UTF8", "--locale", "C", "--no-sync")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	runAsUser(cmd, cred, false)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %v\n%s", err, out)
 	}
@@ -205,7 +186,7 @@ read -r _
 kill -INT $pid; wait $pid; rm -rf "$PGTEST_DIR"`
 
 // launch starts postgres under its supervisor and waits until it answers.
-func (c *Cluster) launch(bin string, cred *syscall.Credential) error {
+func (c *Cluster) launch(bin string, cred *credential) error {
 	_, port, _ := net.SplitHostPort(c.Addr)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -222,7 +203,7 @@ func (c *Cluster) launch(bin string, cred *syscall.Credential) error {
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300")
 	cmd.Env = append(os.Environ(), "PGTEST_DIR="+c.dir)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
+	runAsUser(cmd, cred, true)
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		return err
