@@ -31,31 +31,53 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// A request still in flight when the account service is told to stop is
-// answered with the store still open: shutdown closes the store only after
-// the server has finished its requests.
-func TestServeAccounts_ShutdownFinishesRequestsInFlight(t *testing.T) {
-	dir := t.TempDir()
-	addr := closedAddr(t)
+// devServer is an account service run by mainWith in --dev mode.
+type devServer struct {
+	addr   string
+	stop   context.CancelFunc
+	exited chan int
+	stderr *syncBuffer
+}
+
+// startDevServer writes config (listen: is added) to dir/account.yaml and
+// runs account-server --dev on it; the config's own keys follow listen.
+func startDevServer(t *testing.T, dir, config string, args ...string) *devServer {
+	t.Helper()
+	s := &devServer{addr: closedAddr(t), exited: make(chan int, 1), stderr: &syncBuffer{}}
 	cfg := filepath.Join(dir, "account.yaml")
-	text := fmt.Sprintf("listen: %s\nstate_dir: %s\nclient_id: cloudkeep-agent\n", addr, filepath.Join(dir, "state"))
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("listen: "+s.addr+"\n"+config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var stdout, stderr syncBuffer
-	exited := make(chan int, 1)
+	s.stop = stop
+	t.Cleanup(stop)
+	var stdout syncBuffer
 	go func() {
-		exited <- mainWith(ctx, []string{"account-server", "--config", cfg, "--dev", "--log-format", "json"}, &stdout, &stderr)
+		s.exited <- mainWith(ctx, append([]string{"account-server", "--config", cfg, "--dev"}, args...), &stdout, s.stderr)
 	}()
+	return s
+}
+
+// waitHealthy waits until the service answers /healthz.
+func (s *devServer) waitHealthy(t *testing.T) {
+	t.Helper()
 	waitFor(t, "the service to answer", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := http.Get("http://" + s.addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 		}
 		return err == nil && resp.StatusCode == http.StatusOK
 	})
+}
+
+// A request still in flight when the account service is told to stop is
+// answered with the store still open: shutdown closes the store only after
+// the server has finished its requests.
+func TestServeAccounts_ShutdownFinishesRequestsInFlight(t *testing.T) {
+	dir := t.TempDir()
+	srv := startDevServer(t, dir, "state_dir: "+filepath.Join(dir, "state")+"\nclient_id: cloudkeep-agent\n", "--log-format", "json")
+	addr, stop, exited, stderr := srv.addr, srv.stop, srv.exited, srv.stderr
+	srv.waitHealthy(t)
 
 	// A device asks for authorization; its body is still on the way when
 	// the service is stopped. The server's "100 Continue" says the handler
@@ -115,19 +137,8 @@ func TestServeAccounts_NotifiesSystemd(t *testing.T) {
 	}
 	defer sock.Close()
 	t.Setenv("NOTIFY_SOCKET", sock.LocalAddr().String())
-	addr := closedAddr(t)
-	cfg := filepath.Join(dir, "account.yaml")
-	text := fmt.Sprintf("listen: %s\nstate_dir: %s\n", addr, filepath.Join(dir, "state"))
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var stdout, stderr syncBuffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- mainWith(ctx, []string{"account-server", "--config", cfg, "--dev"}, &stdout, &stderr)
-	}()
+	srv := startDevServer(t, dir, "state_dir: "+filepath.Join(dir, "state")+"\n")
+	addr, stop, exited, stderr := srv.addr, srv.stop, srv.exited, srv.stderr
 	notified := func() string {
 		t.Helper()
 		sock.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -163,37 +174,19 @@ func TestServeAccounts_NotifiesSystemd(t *testing.T) {
 // one failed every sign-up with 502 delivery_failed.
 func TestServeAccounts_MakesStateDir(t *testing.T) {
 	dir := t.TempDir()
-	addr := closedAddr(t)
 	state := filepath.Join(dir, "state")
-	cfg := filepath.Join(dir, "account.yaml")
 	secret := filepath.Join(dir, "secret")
 	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	text := fmt.Sprintf("listen: %s\nstate_dir: %s\nstore: sqlite:%s\nsecret_key_file: %s\n", addr, state, filepath.Join(dir, "accounts.db"), secret)
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var stdout, stderr syncBuffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- mainWith(ctx, []string{"account-server", "--config", cfg, "--dev", "--log-format", "json"}, &stdout, &stderr)
-	}()
-	waitFor(t, "the service to answer", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
+	srv := startDevServer(t, dir, fmt.Sprintf("state_dir: %s\nstore: sqlite:%s\nsecret_key_file: %s\n", state, filepath.Join(dir, "accounts.db"), secret))
+	srv.waitHealthy(t)
 	fi, err := os.Stat(state)
 	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 		t.Errorf("state_dir after start: %v %v, want a directory of mode 0700", fi, err)
 	}
-	stop()
-	if code := <-exited; code != 0 {
-		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
+	srv.stop()
+	if code := <-srv.exited; code != 0 {
+		t.Errorf("exit %d, stderr:\n%s", code, srv.stderr.String())
 	}
 }
