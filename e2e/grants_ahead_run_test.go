@@ -35,8 +35,11 @@ func TestAccountMode_RunGrantsAhead(t *testing.T) {
 		}
 	}
 	calls := grantCalls(t, r.logs.String())
-	if calls > 15 {
-		t.Errorf("%d grant calls for %d photos, want at most 15", calls, files)
+	// One call a photo without the window; how many photos one call covers
+	// depends on how fast they arrive, so the bound is loose: at least four
+	// a call on average.
+	if calls > files/4 {
+		t.Errorf("%d grant calls for %d photos, want at most %d", calls, files, files/4)
 	}
 	t.Logf("%d grant calls for %d photos", calls, files)
 }

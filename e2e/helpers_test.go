@@ -135,7 +135,9 @@ storage:
     name: pictures
 state_dir: %s
 %s`, cmp.Or(w.account, "http://127.0.0.1:1"), w.proxy.Addr, w.srv.Bucket, creds, storageExtra, w.photos, w.state, w.top)
-	if err := os.WriteFile(w.config, []byte(text), 0o644); err != nil {
+	// The config holds the secret key: only its reader may read it, as
+	// `config check` asks of people.
+	if err := os.WriteFile(w.config, []byte(text), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -155,6 +157,7 @@ func (w *world) command(args ...string) *exec.Cmd {
 	cmd.Env = append(cmd.Env, w.env...)
 	if w.asUser != nil {
 		setCredential(cmd, w.asUser)
+		os.Chown(w.config, int(w.asUser.uid), int(w.asUser.gid))
 	}
 	return cmd
 }

@@ -150,8 +150,12 @@ func TestHostile_StopStartsNoUpload(t *testing.T) {
 		w.file(fmt.Sprintf("IMG_%04d.jpg", i), jpegHeader(t), 8<<10, uint64(i))
 	}
 	r := w.startAgent()
-	w.eventually(60*time.Second, "uploads have begun", func() bool {
-		return strings.Count(r.logs.String(), `"message":"uploaded"`) >= 4
+	// Stopped once every file is queued (the scan is done) and uploads have
+	// begun: a file the scan had not reached yet is not in the journal, and
+	// the next start's scan finds it.
+	w.eventually(60*time.Second, "the scan is done and uploads have begun", func() bool {
+		logs := r.logs.String()
+		return strings.Contains(logs, `"message":"scanned"`) && strings.Count(logs, `"message":"uploaded"`) >= 4
 	})
 	if code, _ := r.stop(); code != 0 {
 		t.Fatalf("agent exit %d, want 0", code)
