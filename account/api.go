@@ -74,7 +74,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // fail writes err as a wire.Error: the service's errors with their status,
-// field errors as 400, anything else as 500 without details.
+// field errors as 400, anything else as server_error without details and
+// with a Retry-After: 503 when the store could not be reached, else 500.
+// A client retries a server_error; it is never a refusal of its sign-in.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	var fe FieldErrors
@@ -88,7 +90,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, wire.Error{Code: wire.ErrCodeInvalidFields, Message: "Some fields need a look.", Fields: fe})
 	default:
 		h.log.Error().Err(err).Str("path", r.URL.Path).Msg("request failed")
-		writeJSON(w, http.StatusInternalServerError, wire.Error{Code: "server_error", Message: "Something went wrong on our side: try again."})
+		status := http.StatusInternalServerError
+		if storeUnavailable(err) {
+			status = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Retry-After", fmt.Sprint(int(retryLater.Seconds())))
+		writeJSON(w, status, wire.Error{Code: wire.ErrCodeServer, Message: "Something went wrong on our side: try again.",
+			RetryAfter: int(retryLater.Seconds())})
 	}
 }
 

@@ -385,7 +385,7 @@ func TestOIDC_Discovery(t *testing.T) {
 	if n := len(jwks["keys"].([]any)); n != 2 {
 		t.Errorf("after rotation: %d keys, want 2", n)
 	}
-	reloaded, err := OpenKeys(context.Background(), e.svc.store, e.svc.secret, e.dir, e.svc.log)
+	reloaded, err := OpenKeys(context.Background(), e.svc.store, e.svc.secret, e.dir, 15*time.Minute, e.svc.log)
 	if err != nil || len(reloaded.JWKS().Keys) != 2 {
 		t.Errorf("keys on disk: %v, %v", reloaded, err)
 	}

@@ -51,7 +51,7 @@ func FuzzAPI(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	keys, err := OpenKeys(context.Background(), store, make([]byte, 32), dir, zerolog.Nop())
+	keys, err := OpenKeys(context.Background(), store, make([]byte, 32), dir, 15*time.Minute, zerolog.Nop())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -75,10 +75,18 @@ type Caller struct {
 }
 
 // QuotaError refuses a whole grant request that would take the account
-// over its quota.
-type QuotaError struct{ Used, Quota int64 }
+// over its quota: Used bytes are stored and Reserved held by uploads in
+// progress, of Quota.
+type QuotaError struct{ Used, Reserved, Quota int64 }
 
+// Error counts what takes the quota: "storage quota reached (48.9 of 50
+// GiB)", or, when uploads in progress hold part of it, "storage quota
+// reached (0 B stored and 800 KiB held by uploads in progress, of 1 MiB)".
 func (e *QuotaError) Error() string {
+	if e.Reserved > 0 {
+		return fmt.Sprintf("storage quota reached (%s stored and %s held by uploads in progress, of %s)",
+			humanSize(e.Used), humanSize(e.Reserved), humanSize(e.Quota))
+	}
 	return fmt.Sprintf("storage quota reached (%s)", usedOf(e.Used, e.Quota))
 }
 
@@ -208,8 +216,9 @@ func (g *Gate) reserve(ctx context.Context, c Caller, ops []wire.Op, res []wire.
 		if err != nil {
 			return nil, err
 		}
-		g.log.Info().Str("account", c.AccountID).Int64("used_bytes", u.Used).Int64("quota_bytes", u.Quota).Msg("grant refused: quota")
-		return nil, &QuotaError{Used: u.Used, Quota: u.Quota}
+		g.log.Info().Str("account", c.AccountID).Int64("used_bytes", u.Used).Int64("reserved_bytes", u.Reserved).
+			Int64("quota_bytes", u.Quota).Msg("grant refused: quota")
+		return nil, &QuotaError{Used: u.Used, Reserved: u.Reserved, Quota: u.Quota}
 	}
 	return held, nil
 }

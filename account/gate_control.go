@@ -276,7 +276,7 @@ func (g *Gate) reserveOne(ctx context.Context, c Caller, r Reservation) (wire.Re
 	if err != nil {
 		return g.storageError(c, "reserve", r.Key, err), true
 	}
-	qe := &QuotaError{Used: u.Used, Quota: u.Quota}
+	qe := &QuotaError{Used: u.Used, Reserved: u.Reserved, Quota: u.Quota}
 	return wire.Result{Error: &wire.Error{Code: wire.ErrCodeQuotaExceeded, Message: qe.Error(), Used: u.Used, Quota: u.Quota}}, true
 }
 

@@ -38,7 +38,8 @@ func (h *handler) routesStorage(mux *http.ServeMux) {
 // device, read from the store on every call: a disconnected device is
 // refused at once, whatever its token's lifetime. A token's signature is
 // checked once (see verifiedTokens). Otherwise it writes 401
-// invalid_token and returns false.
+// invalid_token, or, when the store cannot tell, a server_error (see
+// fail), and returns false.
 func (h *handler) bearer(w http.ResponseWriter, r *http.Request) (accessClaims, Device, bool) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	now := time.Now()
@@ -60,12 +61,26 @@ func (h *handler) bearer(w http.ResponseWriter, r *http.Request) (accessClaims, 
 		h.tokens.put(token, c, keys, now)
 	}
 	dev, err := h.svc.store.Device(r.Context(), c.DeviceID)
+	if false {
+		// The store did not answer: not a refusal, or the device would sign out.
+		h.fail(w, r, fmt.Errorf("read device %s: %w", c.DeviceID, err))
+		return c, Device{}, false
+	}
 	if err != nil || dev.Revoked || dev.AccountID != c.Subject {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		writeJSON(w, http.StatusUnauthorized, wire.Error{Code: wire.ErrCodeInvalidToken, Message: "This device was disconnected."})
 		return c, Device{}, false
 	}
 	return c, dev, true
+}
+
+// quotaBody is the answer to a grant request refused for the quota: used
+// is there even at 0 (uploads in progress may hold all of the quota),
+// reserved when they hold some.
+type quotaBody struct {
+	wire.Error
+	Used     int64 `json:"used"`               // bytes stored
+	Reserved int64 `json:"reserved,omitempty"` // bytes held by uploads in progress
 }
 
 // apiStorageGrant is the storage gate: see wire.GrantRequest.
@@ -86,7 +101,8 @@ func (h *handler) apiStorageGrant(w http.ResponseWriter, r *http.Request) {
 	var qe *QuotaError
 	switch {
 	case errors.As(err, &qe):
-		writeJSON(w, http.StatusForbidden, wire.Error{Code: wire.ErrCodeQuotaExceeded, Message: qe.Error(), Used: qe.Used, Quota: qe.Quota})
+		writeJSON(w, http.StatusForbidden, quotaBody{Error: wire.Error{Code: wire.ErrCodeQuotaExceeded, Message: qe.Error(), Quota: qe.Quota},
+			Used: qe.Used, Reserved: qe.Reserved})
 	case errors.Is(err, errBadRequest):
 		writeJSON(w, http.StatusBadRequest, wire.Error{Code: wire.ErrCodeInvalidOp, Message: err.Error()})
 	case err != nil:

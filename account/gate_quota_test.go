@@ -32,8 +32,8 @@ func TestGate_Quota(t *testing.T) {
 	}
 	code, _, bad := ge.grant(d, wire.Op{Op: wire.OpGet, Key: d.account + "/laptop/a.jpg"}, putOp(d.account+"/laptop/c.jpg", make([]byte, 200)))
 	if code != http.StatusForbidden || bad.Code != wire.ErrCodeQuotaExceeded || bad.Used != 600 || bad.Quota != 1000 ||
-		bad.Message != "storage quota reached (600 of 1000 B)" {
-		t.Fatalf("a put over the quota: %d %+v, want 403 quota_exceeded used 600 quota 1000", code, bad)
+		bad.Message != "storage quota reached (600 B stored and 300 B held by uploads in progress, of 1000 B)" {
+		t.Fatalf("a put over the quota: %d %+v, want 403 quota_exceeded used 600 (and 300 held) quota 1000", code, bad)
 	}
 	code, _, bad = ge.grant(d, wire.Op{Op: wire.OpCreate, Key: d.account + "/laptop/v.mp4", Size: 500})
 	if code != http.StatusForbidden || bad.Code != wire.ErrCodeQuotaExceeded {

@@ -206,7 +206,7 @@ func TestSignup_EmailLength(t *testing.T) {
 	if code != 400 || fields["email"] != "An email address has at most 254 characters." {
 		t.Errorf("a 60,000-character email: %d %v", code, fields)
 	}
-	if n := len(e.mail.msgs); n != 0 {
+	if n := len(e.mail.messages("")); n != 0 {
 		t.Errorf("%d mails sent", n)
 	}
 }

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"net/netip"
 	"os"
 	"regexp"
@@ -21,9 +19,9 @@ import (
 	"time"
 
 	"github.com/dchest/captcha"
-	"github.com/emersion/go-smtp"
 	"github.com/rs/zerolog"
 
+	"github.com/cloudkeep/cloudkeep/internal/smtptest"
 	"github.com/cloudkeep/cloudkeep/internal/testbin"
 )
 
@@ -83,51 +81,15 @@ func (b *mailbox) messages(to string) []sentMessage {
 	return out
 }
 
+// sentMessage is a message sent to an address, by email or by SMS.
+type sentMessage = smtptest.Message
+
 // smtpSink is a real SMTP server that keeps what it receives.
-type smtpSink struct {
-	mailbox
-	addr string
-}
+type smtpSink struct{ *smtptest.Server }
 
-type sentMessage struct{ To, Subject, Body string }
-
-type sinkSession struct {
-	sink *smtpSink
-	to   string
-}
-
-func (s *sinkSession) Reset()                                    {}
-func (s *sinkSession) Logout() error                             { return nil }
-func (s *sinkSession) Mail(string, *smtp.MailOptions) error      { return nil }
-func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = to; return nil }
-func (s *sinkSession) Data(r io.Reader) error {
-	m, err := mail.ReadMessage(r)
-	if err != nil {
-		return err
-	}
-	var body io.Reader = m.Body
-	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		body = quotedprintable.NewReader(m.Body)
-	}
-	b, _ := io.ReadAll(body)
-	s.sink.add(sentMessage{To: s.to, Subject: m.Header.Get("Subject"), Body: string(b)})
-	return nil
-}
-
-func newSMTPSink(t testing.TB) *smtpSink {
-	sink := &smtpSink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: sink}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink.addr = l.Addr().String()
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return sink
-}
+// messages returns the messages mailed to an address, oldest first; "" for
+// every message.
+func (s smtpSink) messages(to string) []sentMessage { return s.Messages(to) }
 
 // smsHook is an SMS gateway that keeps what it receives.
 type smsHook struct {
@@ -160,7 +122,7 @@ type env struct {
 	t     testing.TB
 	svc   *Service
 	url   string
-	mail  *smtpSink
+	mail  smtpSink
 	sms   *smsHook
 	clock *clock
 	logs  *syncBuffer
@@ -181,16 +143,15 @@ func newEnvOn(t testing.TB, open func(t testing.TB, dir string) (Store, error)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := OpenKeys(context.Background(), store, secret, dir, zerolog.Nop())
+	keys, err := OpenKeys(context.Background(), store, secret, dir, 15*time.Minute, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, mail: newSMTPSink(t), sms: &smsHook{}, clock: &clock{}, logs: &syncBuffer{}, dir: dir}
+	e := &env{t: t, mail: smtpSink{smtptest.New(t)}, sms: &smsHook{}, clock: &clock{}, logs: &syncBuffer{}, dir: dir}
 	hook := httptest.NewServer(e.sms)
 	t.Cleanup(hook.Close)
-	host, port, _ := net.SplitHostPort(e.mail.addr)
 	delivery := Delivery{
-		Email: &SMTPSender{Host: host, Port: atoi(port), From: "cloudkeep <no-reply@example.com>"},
+		Email: &SMTPSender{Host: "127.0.0.1", Port: e.mail.Port(), From: "cloudkeep <no-reply@example.com>"},
 		SMS:   &WebhookSender{URL: hook.URL, AuthHeader: "Bearer sms-gateway-secret"},
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -217,14 +178,6 @@ func clientFor(name string) string {
 	h.Write([]byte(name))
 	n := h.Sum32()
 	return fmt.Sprintf("10.%d.%d.%d", n>>16&0xff, n>>8&0xff, n&0xff)
-}
-
-func atoi(s string) int {
-	n := 0
-	for _, c := range s {
-		n = n*10 + int(c-'0')
-	}
-	return n
 }
 
 // call posts body as JSON (or sends it raw when it is a string) and

@@ -19,9 +19,16 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// keysKept is how many keys JWKS publishes: the current and the one before,
-// so tokens signed just before a rotation stay valid.
+// keysKept is how many keys the store keeps and JWKS publishes at least:
+// the current and the one before. A key older than these stays, published
+// and accepted, until no token it signed can still be valid (see
+// Keys.keep).
 const keysKept = 2
+
+// keysLoadedMax bounds the keys a replica loads: more keys than this can
+// only be there after rotations in a loop, within one access-token
+// lifetime.
+const keysLoadedMax = 100
 
 // keysReloadEvery is how often every replica reads the signing keys again,
 // so that a key made by another replica's --rotate-key is published and
@@ -37,14 +44,18 @@ const unknownKidReloads = rate.Limit(1)
 // decrypted with the service secret.
 var ErrWrongSecret = errors.New("cannot decrypt with this service secret")
 
-// Keys signs access tokens (ES256) with the newest signing key in the
-// store and publishes the newest keysKept as JWKS. It is safe for
-// concurrent use; Run keeps it up to date with the store.
+// Keys signs access tokens (ES256) with the newest signing key it has
+// loaded from the store, and verifies and publishes as JWKS every key the
+// store still holds: a key a newer one replaced stays until every token
+// any replica signed with it has expired. It is safe for concurrent use;
+// Run keeps it up to date with the store.
 type Keys struct {
 	store Store
 	kek   []byte // encrypts the private keys at rest (see sealKey)
 	log   zerolog.Logger
 	every time.Duration // between reloads
+	ttl   time.Duration // the lifetime of the access tokens this replica signs
+	now   func() time.Time
 
 	set    atomic.Pointer[keySet]
 	mu     sync.Mutex // one load from the store at a time
@@ -65,14 +76,17 @@ func (ks *keySet) knows(kid string) bool { return slices.Contains(ks.ids, kid) }
 // the signing-keys.json an earlier cloudkeep kept in stateDir, or, when
 // there is none, creates the first key: of replicas starting at once on an
 // empty store, one creates it and all use it. secret is the service
-// secret; keys it cannot decrypt are ErrWrongSecret.
-func OpenKeys(ctx context.Context, store Store, secret []byte, stateDir string, log zerolog.Logger) (*Keys, error) {
+// secret; keys it cannot decrypt are ErrWrongSecret. accessTTL is the
+// lifetime of the access tokens this replica signs: a key replaced by a
+// newer one stays in the store at least that long after this replica has
+// seen the newer one.
+func OpenKeys(ctx context.Context, store Store, secret []byte, stateDir string, accessTTL time.Duration, log zerolog.Logger) (*Keys, error) {
 	kek, err := keyEncryptionKey(secret)
 	if err != nil {
 		return nil, err
 	}
 	k := &Keys{store: store, kek: kek, log: log.With().Str("component", "keys").Logger(), every: keysReloadEvery,
-		unseen: rate.NewLimiter(unknownKidReloads, 1)}
+		ttl: accessTTL, now: time.Now, unseen: rate.NewLimiter(unknownKidReloads, 1)}
 	if err := k.importFile(ctx, stateDir); err != nil {
 		return nil, err
 	}
@@ -90,10 +104,11 @@ func OpenKeys(ctx context.Context, store Store, secret []byte, stateDir string, 
 	return k, nil
 }
 
-// Rotate makes a new signing key current in the store; the previous one
-// stays in JWKS. Other replicas pick it up within keysReloadEvery, or at
-// once when a token signed by it reaches them. When another replica
-// rotated at the same moment, its key is the new one.
+// Rotate makes a new signing key current in the store; the ones before
+// stay in JWKS until the tokens they signed have expired. Other replicas
+// pick it up within keysReloadEvery, or at once when a token signed by it
+// reaches them. When another replica rotated at the same moment, its key
+// is the new one.
 func (k *Keys) Rotate(ctx context.Context) error {
 	if err := k.Reload(ctx); err != nil {
 		return err
@@ -112,23 +127,34 @@ func (k *Keys) add(ctx context.Context, seq int64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := k.store.AddSigningKeys(ctx, []SigningKey{sk}, keysKept); err != nil {
+	if _, err := k.store.AddSigningKeys(ctx, []SigningKey{sk}); err != nil {
 		return fmt.Errorf("add signing key: %w", err)
 	}
 	return k.Reload(ctx)
 }
 
-// Reload reads the newest keys from the store and publishes them.
+// Reload forgets the keys no valid token can name any more, reads the
+// keys from the store and publishes them.
 func (k *Keys) Reload(ctx context.Context) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	n, err := k.store.RetireSigningKeys(ctx, k.now(), keysKept)
+	if err != nil {
+		return fmt.Errorf("retire signing keys: %w", err)
+	}
+	if n > 0 {
+		k.log.Info().Int64("keys", n).Msg("retired signing keys no valid token can name")
+	}
 	return k.load(ctx)
 }
 
 func (k *Keys) load(ctx context.Context) error {
-	stored, err := k.store.SigningKeys(ctx, keysKept)
+	stored, err := k.store.SigningKeys(ctx, keysLoadedMax)
 	if err != nil {
 		return fmt.Errorf("read signing keys: %w", err)
+	}
+	if err := k.keep(ctx, stored); err != nil {
+		return err
 	}
 	ks := &keySet{}
 	for _, s := range stored {
@@ -150,6 +176,41 @@ func (k *Keys) load(ctx context.Context) error {
 		k.log.Info().Str("kid", ks.ids[len(ks.ids)-1]).Int64("key", ks.seq).Msg("signing with the newest key")
 	}
 	return nil
+}
+
+// keep makes every key of stored that a newer one replaced stay in the
+// store until no token this replica signed with it can still be valid:
+// this replica may have signed with it until it saw the newer key, at the
+// latest one reload after the newer key was made, or now when it is the
+// key this replica has been signing with. Two reloads more cover a
+// reload that failed and clocks a little apart. Replicas whose tokens
+// live longer keep the key longer; none shortens it.
+func (k *Keys) keep(ctx context.Context, stored []SigningKey) error {
+	margin := k.ttl + 2*k.every
+	signing := ""
+	if old := k.set.Load(); old != nil && len(old.ids) > 0 {
+		signing = old.ids[len(old.ids)-1]
+	}
+	for i := 0; i+1 < len(stored); i++ {
+		until := stored[i+1].Created.Add(margin)
+		if stored[i].ID == signing {
+			until = later(until, k.now().Add(margin))
+		}
+		if !stored[i].RetireAfter.Before(until) {
+			continue
+		}
+		if err := k.store.KeepSigningKey(ctx, stored[i].Seq, until); err != nil {
+			return fmt.Errorf("keep signing key %s: %w", stored[i].ID, err)
+		}
+	}
+	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // reloadFor reloads the keys for a token naming kid, unless they know it

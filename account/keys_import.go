@@ -50,7 +50,7 @@ func (k *Keys) importFile(ctx context.Context, dir string) error {
 			return fmt.Errorf("import %s: %w", path, err)
 		}
 	}
-	added, err := k.store.AddSigningKeys(ctx, sealed, keysKept)
+	added, err := k.store.AddSigningKeys(ctx, sealed)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", path, err)
 	}

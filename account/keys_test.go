@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,15 +55,23 @@ func replicas(t *testing.T, n int) []*env {
 // me calls GET /api/v1/me with token and returns the status and error message.
 func (e *env) me(token string) (int, string) {
 	e.t.Helper()
+	var out wire.Error
+	code := e.getMe(token, &out)
+	return code, out.Message
+}
+
+// getMe calls GET /api/v1/me with token, decodes the answer into out and
+// returns the status.
+func (e *env) getMe(token string, out any) int {
+	e.t.Helper()
 	req, _ := newBearer(e.url+wire.PathMe, token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out wire.Error
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out.Message
+	json.NewDecoder(resp.Body).Decode(out)
+	return resp.StatusCode
 }
 
 // refresh trades a refresh token on e.
@@ -122,7 +131,7 @@ func TestOpenKeys_OneKeyAfterParallelFirstStarts(t *testing.T) {
 						return
 					}
 					defer store.Close()
-					keys, err := OpenKeys(context.Background(), store, secret, t.TempDir(), zerolog.Nop())
+					keys, err := OpenKeys(context.Background(), store, secret, t.TempDir(), 15*time.Minute, zerolog.Nop())
 					if err != nil {
 						t.Errorf("replica %d: %v", i, err)
 						return
@@ -155,8 +164,9 @@ func TestOpenKeys_OneKeyAfterParallelFirstStarts(t *testing.T) {
 }
 
 // A key rotated on replica A: a token it signs verifies on B at once, B
-// publishes the key within its reload, the previous key still verifies,
-// and a key rotated out is refused, also for a token B verified before.
+// publishes the key within its reload, the keys before still verify while
+// their tokens may be valid, and a key retired after that is refused, also
+// for a token B verified before.
 func TestReplicas_RotateOnOneVerifiesOnAll(t *testing.T) {
 	r := replicas(t, 2)
 	a, b := r[0], r[1]
@@ -185,29 +195,52 @@ func TestReplicas_RotateOnOneVerifiesOnAll(t *testing.T) {
 	}
 
 	// No token names the next key: B learns it from its reloads.
+	clock := &offsetClock{}
+	b.svc.keys.now = clock.now
 	b.svc.keys.every = 20 * time.Millisecond
 	go b.svc.keys.Run(t.Context())
 	if err := a.svc.keys.Rotate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	newest := a.kids()
-	if len(newest) != 2 || newest[0] != kidOf(t, second) {
-		t.Fatalf("A's JWKS after a second rotation: %v, want the second key and a new one", newest)
+	if len(newest) != 3 || newest[0] != kidOf(t, first) || newest[1] != kidOf(t, second) {
+		t.Fatalf("A's JWKS after a second rotation: %v, want the first key (its tokens are still valid), the second and a new one", newest)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for got := b.kids(); fmt.Sprint(got) != fmt.Sprint(newest); got = b.kids() {
-		if time.Now().After(deadline) {
-			t.Fatalf("B's JWKS: %v, want %v within its reload", got, newest)
-		}
-		time.Sleep(10 * time.Millisecond)
+	b.waitKids(newest)
+	if code, msg := b.me(first); code != 200 {
+		t.Errorf("a token of the first key, within its lifetime, on B: %d %s, want 200", code, msg)
 	}
+
+	// Once no token of the first key can be valid (15 minutes of access
+	// token and two reloads after the second key came), B retires it, and
+	// refuses the token it had verified.
+	clock.add(16*time.Minute + time.Second)
+	b.waitKids(newest[1:])
 	if code, _ := b.me(first); code != 401 {
-		t.Errorf("a token of a key rotated out, on B that had verified it: %d, want 401", code)
+		t.Errorf("a token of a key retired, on B that had verified it: %d, want 401", code)
 	}
 	if code, msg := b.me(second); code != 200 {
 		t.Errorf("a token of the previous key on B: %d %s, want 200", code, msg)
 	}
 }
+
+// waitKids waits until e's JWKS publishes want, within 10 seconds.
+func (e *env) waitKids(want []string) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for got := e.kids(); fmt.Sprint(got) != fmt.Sprint(want); got = e.kids() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("JWKS: %v, want %v within a reload", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// offsetClock is the time now plus an offset a test moves on.
+type offsetClock struct{ offset atomic.Int64 }
+
+func (c *offsetClock) now() time.Time      { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *offsetClock) add(d time.Duration) { c.offset.Add(int64(d)) }
 
 // What replicas must agree on is in the store or keyed by the shared
 // secret: a PIN sent by A verifies on B, a session made on A is valid on
@@ -260,15 +293,9 @@ func TestReplicas_ShareTheSecretAndTheState(t *testing.T) {
 // callBearer is GET /api/v1/me with token.
 func (e *env) callBearer(token string) (int, wire.Me) {
 	e.t.Helper()
-	req, _ := newBearer(e.url+wire.PathMe, token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var me wire.Me
-	json.NewDecoder(resp.Body).Decode(&me)
-	return resp.StatusCode, me
+	code := e.getMe(token, &me)
+	return code, me
 }
 
 // writeOldState writes the secret.key and signing-keys.json an earlier
@@ -350,7 +377,7 @@ func TestOpenKeys_ImportsSigningKeysJSON(t *testing.T) {
 	}
 
 	// The next start imports nothing and keeps the keys.
-	keys, err := OpenKeys(ctx, e.svc.store, secret, dir, zerolog.Nop())
+	keys, err := OpenKeys(ctx, e.svc.store, secret, dir, 15*time.Minute, zerolog.Nop())
 	if err != nil || fmt.Sprint(keys.JWKS().Keys[1].KeyID) != old[1].ID {
 		t.Errorf("second start: %v, %v", keys, err)
 	}
@@ -362,14 +389,14 @@ func TestOpenKeys_WrongSecretRefused(t *testing.T) {
 	forEachStore(t, func(t *testing.T, newEnv func(testing.TB) *env) {
 		e := newEnv(t)
 		ctx := context.Background()
-		_, err := OpenKeys(ctx, e.svc.store, randomBytes(32), t.TempDir(), zerolog.Nop())
+		_, err := OpenKeys(ctx, e.svc.store, randomBytes(32), t.TempDir(), 15*time.Minute, zerolog.Nop())
 		if !errors.Is(err, ErrWrongSecret) || !strings.Contains(err.Error(), "signing key "+e.kids()[0]+": cannot decrypt with this service secret") {
 			t.Errorf("another secret: got %v, want ErrWrongSecret naming the key", err)
 		}
 		if stored, err := e.svc.store.SigningKeys(ctx, 10); err != nil || len(stored) != 1 {
 			t.Errorf("keys in the store after the refusal: %d (%v), want the 1 there was", len(stored), err)
 		}
-		if _, err := OpenKeys(ctx, e.svc.store, e.svc.secret, t.TempDir(), zerolog.Nop()); err != nil {
+		if _, err := OpenKeys(ctx, e.svc.store, e.svc.secret, t.TempDir(), 15*time.Minute, zerolog.Nop()); err != nil {
 			t.Errorf("the right secret: %v", err)
 		}
 	})

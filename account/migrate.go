@@ -30,13 +30,64 @@ func (e *TargetHasAccountsError) Error() string {
 // that the counts are the source's, not recounted.
 var derivedTables = []string{"usage"}
 
+// TargetInUseError is returned by CopyStore, force or not, while service
+// replicas are connected to the PostgreSQL store: Connections of theirs,
+// from the client addresses From ("local" for a Unix socket or an address
+// the user may not see).
+type TargetInUseError struct {
+	Connections int
+	From        []string
+}
+
+func (e *TargetInUseError) Error() string {
+	s := "s"
+	if e.Connections == 1 {
+		s = ""
+	}
+	return fmt.Sprintf("the target database is in use by %d %s connection%s (%s): stop every replica first",
+		e.Connections, ApplicationName, s, strings.Join(e.From, ", "))
+}
+
+// refuseInUse returns a *TargetInUseError when sessions of the service are
+// connected to dst's database. It first takes the lock the migrations
+// take, so that a replica starting meanwhile waits for the copy.
+func refuseInUse(ctx context.Context, dst pgx.Tx) error {
+	if _, err := dst.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
+		return fmt.Errorf("lock the PostgreSQL store: %w", err)
+	}
+	rows, err := dst.Query(ctx, `SELECT coalesce(host(client_addr), 'local'), count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()
+		GROUP BY 1 ORDER BY 1`, ApplicationName)
+	if err != nil {
+		return fmt.Errorf("list the PostgreSQL store's connections: %w", err)
+	}
+	inUse := &TargetInUseError{}
+	for rows.Next() {
+		var from string
+		var n int
+		if err := rows.Scan(&from, &n); err != nil {
+			return fmt.Errorf("list the PostgreSQL store's connections: %w", err)
+		}
+		inUse.Connections += n
+		inUse.From = append(inUse.From, from)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list the PostgreSQL store's connections: %w", err)
+	}
+	if inUse.Connections > 0 {
+		return inUse
+	}
+	return nil
+}
+
 // CopyStore copies every table of the SQLite store from into the
 // PostgreSQL store to, replacing what to holds, and returns the rows each
 // table got. It reads from in one write transaction (nothing changes it
 // meanwhile) and writes to in one transaction: on any error to is left as
-// it was. It refuses a target that holds accounts unless force is set,
-// and a source table the target has no place for. No service may use
-// either store while it runs.
+// it was. It refuses a target the service is connected to (a
+// *TargetInUseError), one that holds accounts unless force is set, and a
+// source table the target has no place for. No service may use either
+// store while it runs.
 func CopyStore(ctx context.Context, from *SQLite, to *Postgres, force bool) ([]TableCount, error) {
 	src, err := from.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -61,6 +112,9 @@ func CopyStore(ctx context.Context, from *SQLite, to *Postgres, force bool) ([]T
 // copyTables empties tables in dst and copies them from src, unless dst
 // holds accounts and force is not set.
 func copyTables(ctx context.Context, src *sql.Tx, dst pgx.Tx, tables []string, force bool) ([]TableCount, error) {
+	if err := refuseInUse(ctx, dst); err != nil {
+		return nil, err
+	}
 	var accounts int64
 	if err := dst.QueryRow(ctx, `SELECT count(*) FROM accounts`).Scan(&accounts); err != nil {
 		return nil, fmt.Errorf("count the PostgreSQL store's accounts: %w", err)

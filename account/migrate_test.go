@@ -3,8 +3,10 @@ package account_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func TestCopyStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	dst, err := account.OpenPostgres(ctx, pgtest.DB(t), "")
+	dst, err := account.OpenCopyTarget(ctx, pgtest.DB(t), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +59,74 @@ func TestCopyStore(t *testing.T) {
 		t.Fatalf("a forced second copy: %v", err)
 	}
 	sameRows(t, src, dst, now)
+}
+
+// CopyStore refuses, forced or not, a target the service is connected
+// to, naming how many connections and from where; its own connections do
+// not count.
+func TestCopyStore_RefusesTargetInUse(t *testing.T) {
+	ctx := context.Background()
+	src, err := account.OpenSQLite(ctx, filepath.Join(t.TempDir(), "accounts.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	db := pgtest.DB(t)
+	dst, err := account.OpenCopyTarget(ctx, db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	replica, err := account.OpenPostgres(ctx, db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, force := range []bool{false, true} {
+		_, err := account.CopyStore(ctx, src, dst, force)
+		want := "the target database is in use by 1 cloudkeep-accounts connection (127.0.0.1): stop every replica first"
+		if inUse, ok := errors.AsType[*account.TargetInUseError](err); !ok || inUse.Error() != want {
+			t.Errorf("force %v, a replica connected: got %v, want %s", force, err, want)
+		}
+	}
+	replica.Close()
+	if _, err := account.CopyStore(ctx, src, dst, false); err != nil {
+		t.Errorf("the replica gone: %v", err)
+	}
+}
+
+// OpenCopySource opens only an accounts database of this schema, and
+// leaves any other file as it was.
+func TestOpenCopySource(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, content, want string }{
+		{"empty.db", "", ": not a cloudkeep accounts database (no tables)"},
+		{"text.db", strings.Repeat("some notes, not a database. ", 10), ": not a SQLite database"},
+	} {
+		path := filepath.Join(dir, tc.name)
+		os.WriteFile(path, []byte(tc.content), 0o600)
+		_, err := account.OpenCopySource(ctx, path)
+		if _, ok := errors.AsType[*account.SourceError](err); !ok || err.Error() != path+tc.want {
+			t.Errorf("%s: got %v, want %s%s", tc.name, err, path, tc.want)
+		}
+		if got, _ := os.ReadFile(path); string(got) != tc.content {
+			t.Errorf("%s: now %d bytes, want it as it was", tc.name, len(got))
+		}
+	}
+	path := filepath.Join(dir, "accounts.db")
+	s, err := account.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = account.OpenCopySource(ctx, path)
+	if err != nil {
+		t.Fatalf("an accounts database: %v", err)
+	}
+	defer s.Close()
+	if err := s.CreateAccount(ctx, account.Account{ID: "1"}); err == nil {
+		t.Error("a write to the source succeeded, want it read only")
+	}
 }
 
 // fill stores one of each kind of row.

@@ -12,9 +12,7 @@ func (h *handler) routesOIDC(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, h.svc.keys.JWKS())
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	mux.HandleFunc("GET /healthz", h.healthz)
 }
 
 // discovery is the OpenID Provider metadata of the token issuer.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/cloudkeep/cloudkeep/config"
@@ -14,7 +15,8 @@ import (
 // another SQLite file, "postgres://…" (or "postgresql://…") for a
 // PostgreSQL database that several replicas may share. passwordFile, when
 // not empty, holds PostgreSQL's password; it must not be readable by
-// others.
+// others. A dsn or password file that cannot be used is a
+// *StoreConfigError.
 func OpenStore(ctx context.Context, dsn, stateDir, passwordFile string) (Store, error) {
 	switch {
 	case dsn == "" || dsn == "sqlite:":
@@ -26,19 +28,39 @@ func OpenStore(ctx context.Context, dsn, stateDir, passwordFile string) (Store, 
 		if passwordFile != "" {
 			var err error
 			if password, err = config.ReadSecretFile(passwordFile); err != nil {
-				return nil, fmt.Errorf("read the accounts database password: %w", err)
+				return nil, &StoreConfigError{Key: KeyStorePasswordFile, Err: err}
 			}
 		}
 		return OpenPostgres(ctx, dsn, password)
 	}
-	return nil, fmt.Errorf("unknown accounts store %q: want sqlite:PATH or postgres://…", redactDSN(dsn))
+	return nil, &StoreConfigError{Key: KeyStore, Err: fmt.Errorf("unknown accounts store %s: want sqlite:PATH or postgres://…", redactDSN(dsn))}
 }
 
-// redactDSN is dsn for a message: up to the first ':' then "…", so that a
-// password in it is never shown.
+// The settings a StoreConfigError names, as account.yaml spells them.
+const (
+	KeyStore             = "store"
+	KeyStorePasswordFile = "store_password_file"
+)
+
+// StoreConfigError is a setting of the accounts store that cannot be
+// used: Key names it (KeyStore, KeyStorePasswordFile) and Err says what is
+// wrong and what to fix. Neither ever holds a password.
+type StoreConfigError struct {
+	Key string
+	Err error
+}
+
+func (e *StoreConfigError) Error() string { return e.Key + ": " + e.Err.Error() }
+func (e *StoreConfigError) Unwrap() error { return e.Err }
+
+// plainScheme is a scheme that may be shown: letters only, so no password.
+var plainScheme = regexp.MustCompile(`^[A-Za-z]{1,20}$`)
+
+// redactDSN is dsn for a message: its scheme, when made of letters, then
+// ":…"; else nothing of it, so that a password in it is never shown.
 func redactDSN(dsn string) string {
-	if i := strings.IndexAny(dsn, ":@"); i >= 0 {
-		return dsn[:i] + ":…"
+	if scheme, _, ok := strings.Cut(dsn, ":"); ok && plainScheme.MatchString(scheme) {
+		return fmt.Sprintf("%q", scheme+":…")
 	}
-	return dsn
+	return "(not shown: it may hold a password)"
 }

@@ -36,19 +36,29 @@ var (
 	_ ObjectStore = (*Postgres)(nil)
 )
 
+// ApplicationName is the application_name of the service's connections:
+// pg_stat_activity shows which sessions are the service's.
+const ApplicationName = "cloudkeep-accounts"
+
 // OpenPostgres connects to the database at dsn (a postgres:// URL or a
 // key=value string; password, when not empty, replaces the one in dsn)
 // and brings its schema up to date. Pool settings go in dsn
-// (pool_max_conns=…).
+// (pool_max_conns=…). A dsn pgx cannot parse is a *StoreConfigError that
+// says why, without the password.
 func OpenPostgres(ctx context.Context, dsn, password string) (*Postgres, error) {
+	return openPostgresAs(ctx, dsn, password, ApplicationName)
+}
+
+// openPostgresAs is OpenPostgres with the connections named appName.
+func openPostgresAs(ctx context.Context, dsn, password, appName string) (*Postgres, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		// pgconn's parse errors quote the whole string, password included.
-		return nil, errors.New("read the accounts database address: not a valid postgres:// URL or key=value string")
+		return nil, addressError(dsn, err)
 	}
 	if password != "" {
 		cfg.ConnConfig.Password = password
 	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = appName
 	where := fmt.Sprintf("%s@%s:%d/%s", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

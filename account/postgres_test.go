@@ -67,8 +67,8 @@ func TestOpenPostgres_MigratesOnceAtOnce(t *testing.T) {
 	if err := conn.QueryRow(context.Background(), `SELECT max(version), count(*) FROM schema_version`).Scan(&version, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if version != 2 || rows != 1 {
-		t.Errorf("schema_version: %d rows, version %d; want 1 row, version 2", rows, version)
+	if version != 3 || rows != 1 {
+		t.Errorf("schema_version: %d rows, version %d; want 1 row, version 3", rows, version)
 	}
 }
 
@@ -102,8 +102,12 @@ func TestOpenStore(t *testing.T) {
 		t.Errorf("a password file others may read: got %v, want it refused", err)
 	}
 	if _, err := account.OpenStore(ctx, "mysql://root:secret@db/x", dir, ""); err == nil ||
-		err.Error() != `unknown accounts store "mysql:…": want sqlite:PATH or postgres://…` {
+		err.Error() != `store: unknown accounts store "mysql:…": want sqlite:PATH or postgres://…` {
 		t.Errorf("another database: got %v", err)
+	}
+	if _, err := account.OpenStore(ctx, "host=db password=S3cr3tKV dbname=x", dir, ""); err == nil ||
+		err.Error() != `store: unknown accounts store (not shown: it may hold a password): want sqlite:PATH or postgres://…` {
+		t.Errorf("a key=value string: got %v", err)
 	}
 
 	s, err = account.OpenStore(ctx, "", dir, "")

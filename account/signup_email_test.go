@@ -22,7 +22,7 @@ func TestSignup_EmailHiddenCharactersRefused(t *testing.T) {
 			t.Errorf("sign-up with %q: %d %v, want 400 %q", email, code, r, msg)
 		}
 	}
-	if n := len(e.mail.msgs); n != 0 {
+	if n := len(e.mail.messages("")); n != 0 {
 		t.Errorf("%d mails sent, want 0", n)
 	}
 	// International addresses stay welcome.

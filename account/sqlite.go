@@ -78,7 +78,8 @@ CREATE TABLE throttles (
 	updated_ns  INTEGER NOT NULL
 );
 CREATE TABLE sessions (hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_ns INTEGER NOT NULL);
-`, objectsSchema, countersSchema, partsSchema, deviceNamesSchema, reservationGrantSchema, signingKeysSchema}
+`, objectsSchema, countersSchema, partsSchema, deviceNamesSchema, reservationGrantSchema, signingKeysSchema,
+	retireReplicasSchema}
 
 // OpenSQLite opens (creating if needed) the database at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {

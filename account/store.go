@@ -116,6 +116,7 @@ type Store interface {
 
 	Counters
 	SigningKeyStore
+	ReplicaStore
 
 	PutSession(ctx context.Context, hash, accountID string, expires time.Time) error
 	Session(ctx context.Context, hash string, now time.Time) (string, error) // the account, unless expired

@@ -98,7 +98,8 @@ func (c *Client) AuthorizeDevice(ctx context.Context, deviceName string) (Device
 }
 
 // WaitForApproval polls the token endpoint at the server's pace until the
-// person approves or denies, or the code expires.
+// person approves or denies, or the code expires; a server error (5xx) is
+// polled through.
 func (c *Client) WaitForApproval(ctx context.Context, d DeviceAuthorization) (Tokens, error) {
 	interval := time.Duration(max(d.Interval, 1)) * time.Second
 	for {
@@ -117,6 +118,8 @@ func (c *Client) WaitForApproval(ctx context.Context, d DeviceAuthorization) (To
 		case IsCode(err, wire.ErrCodeAuthorizationPending):
 		case errors.As(err, &e) && e.Body.Code == wire.ErrCodeSlowDown:
 			interval = time.Duration(max(e.Body.Interval, int(interval.Seconds())+5)) * time.Second
+		case errors.As(err, &e) && e.Status >= 500:
+			// The service failed for now (its database, say): poll on until the code expires.
 		default:
 			return Tokens{}, err
 		}

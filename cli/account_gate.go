@@ -35,7 +35,7 @@ func openGate(ctx context.Context, g *globals, cfg *config.AccountServer) (gate 
 	if !cfg.Storage.Configured() {
 		return nil, nil, usageError(fmt.Errorf("%s: storage: not configured: quotas and usage need storage.endpoint and its keys", cfg.File()))
 	}
-	store, err = account.OpenStore(ctx, cfg.Store, cfg.StateDir, cfg.StorePasswordFile)
+	store, err = openAccountStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -23,7 +24,7 @@ func openKeys(ctx context.Context, cfg *config.AccountServer, store account.Stor
 	} else if secret, err = account.LoadSecret(cfg.StateDir); err != nil {
 		return nil, nil, err
 	}
-	keys, err := account.OpenKeys(ctx, store, secret, cfg.StateDir, log)
+	keys, err := account.OpenKeys(ctx, store, secret, cfg.StateDir, time.Duration(cfg.Tokens.AccessTTL), log)
 	if errors.Is(err, account.ErrWrongSecret) {
 		where := "secret.key in state_dir " + cfg.StateDir
 		if cfg.SecretKeyFile != "" {
@@ -36,7 +37,7 @@ func openKeys(ctx context.Context, cfg *config.AccountServer, store account.Stor
 
 // rotateKey makes a new signing key in the store.
 func rotateKey(ctx context.Context, g *globals, cfg *config.AccountServer) error {
-	store, err := account.OpenStore(ctx, cfg.Store, cfg.StateDir, cfg.StorePasswordFile)
+	store, err := openAccountStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -49,6 +50,6 @@ func rotateKey(ctx context.Context, g *globals, cfg *config.AccountServer) error
 	if err != nil {
 		return fmt.Errorf("rotate the signing key: %w", err)
 	}
-	fmt.Fprintln(g.stdout, "new signing key in place: every running replica signs with it within a minute; the previous one stays in /jwks.json until the next rotation.")
+	fmt.Fprintf(g.stdout, "new signing key in place: every running replica signs with it within a minute; the keys before it stay in /jwks.json, and valid, until the tokens they signed have expired (tokens.access_ttl %s, and a minute).\n", time.Duration(cfg.Tokens.AccessTTL))
 	return nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -211,4 +212,49 @@ func exitCode(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// A replica whose public_url differs from the one a running replica on the
+// same database uses is refused at start, naming the file and line; once
+// the running one has stopped, it starts and warns that the address moved.
+func TestAccountServer_PublicURLMustAgree(t *testing.T) {
+	bin := testbin.Cloudkeep(t)
+	db := pgtest.DB(t)
+	secret := writeSecret(t, t.TempDir(), "secret.key")
+	config := func(publicURL string) (string, string) {
+		dir := t.TempDir()
+		addr := closedAddr(t)
+		cfg := filepath.Join(dir, "account.yaml")
+		text := fmt.Sprintf("listen: %s\npublic_url: %s\nstate_dir: %s\nstore: %s\nsecret_key_file: %s\n", addr, publicURL, filepath.Join(dir, "state"), db, secret)
+		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return cfg, "http://" + addr
+	}
+	cfgA, urlA := config("https://a.example")
+	a := exec.Command(bin, "account-server", "--config", cfgA, "--dev", "--log-format", "json")
+	a.Stderr = &syncBuffer{}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Process.Kill(); a.Wait() })
+	(&keysServer{url: urlA, stderr: a.Stderr.(*syncBuffer)}).waitUp(t)
+
+	cfgB, urlB := config("https://b.example")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a replica that starts is stopped then
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "account-server", "--config", cfgB, "--dev").CombinedOutput()
+	want := cfgB + ":2: public_url: https://b.example differs from https://a.example, which the other replicas on this database use: set the same public_url on every replica"
+	if code := exitCode(err); code != 2 || !strings.Contains(string(out), want) {
+		t.Errorf("a replica with another public_url while A runs: exit %d %s; want 2 and %q", code, out, want)
+	}
+
+	a.Process.Signal(os.Interrupt)
+	if err := a.Wait(); err != nil {
+		t.Fatalf("A stopping: %v\n%s", err, a.Stderr)
+	}
+	b := startKeysServer(t, bin, cfgB, urlB)
+	if log := b.stderr.String(); !strings.Contains(log, `"public_url":"https://b.example","was":"https://a.example"`) || !strings.Contains(log, `"level":"warn"`) {
+		t.Errorf("B after A stopped: no warning that public_url changed in its log:\n%s", log)
+	}
 }

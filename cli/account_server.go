@@ -54,7 +54,7 @@ func accountServerCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: codes go to outbox.log in the state dir and to the console, not to people")
 	cmd.Flags().StringVar(&write, "write-config", "", "write a commented example config to this file and exit")
-	cmd.Flags().BoolVar(&rotate, "rotate-key", false, "make a new token signing key (the previous one stays published) and exit; every running replica signs with it within a minute")
+	cmd.Flags().BoolVar(&rotate, "rotate-key", false, "make a new token signing key and exit; every running replica signs with it within a minute, and the keys before it stay published and valid until the tokens they signed have expired")
 	cmd.Flags().BoolVar(&recounting, "recount", false, "list every account's files on the storage, rebuild the index and usage, and exit")
 	cmd.AddCommand(accountQuotaCmd(g))
 	cmd.AddCommand(accountMigrateCmd(g))
@@ -80,7 +80,7 @@ func newAccountService(ctx context.Context, g *globals, cfg *config.AccountServe
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, nil, cfg.KeyError("state_dir", err)
 	}
-	store, err := account.OpenStore(ctx, cfg.Store, cfg.StateDir, cfg.StorePasswordFile)
+	store, err := openAccountStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,6 +139,11 @@ func (g *globals) serveAccounts(ctx context.Context, cfg *config.AccountServer, 
 	}
 	defer store.Close()
 	log := newLogger(g.stderr, cfg.Log.Level, cfg.Log.Format)
+	hb, err := joinReplicas(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	defer leaveReplicas(hb, log)
 	gate, err := startGate(ctx, cfg, store, log)
 	if err != nil {
 		return err
@@ -155,6 +160,7 @@ func (g *globals) serveAccounts(ctx context.Context, cfg *config.AccountServer, 
 	return serveUntilDone(ctx, srv, l, func(ctx context.Context) {
 		var wg sync.WaitGroup
 		wg.Go(func() { svc.Keys().Run(ctx) })
+		wg.Go(func() { hb.Run(ctx) })
 		svc.RunPrune(ctx)
 		wg.Wait()
 	})

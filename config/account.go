@@ -169,17 +169,18 @@ func (c *AccountServer) Validate() error {
 	return v.err()
 }
 
-// validateStore checks the store's URL without ever printing it whole: it
-// may hold a password.
+// validateStore checks the store's address without ever printing it: it
+// may hold a password. Only a scheme made of letters is shown.
 func (c *AccountServer) validateStore(v *validator) {
 	postgres := strings.HasPrefix(c.Store, "postgres://") || strings.HasPrefix(c.Store, "postgresql://")
 	if c.Store != "" && !postgres && !strings.HasPrefix(c.Store, "sqlite:") {
-		scheme, _, _ := strings.Cut(c.Store, ":")
-		v.add("store", "want sqlite:PATH or postgres://user@host:5432/database?sslmode=…, got %q", scheme+":…")
+		v.add("store", "%s", storeNotAURL(c.Store))
 	}
 	if postgres {
-		if _, err := url.Parse(c.Store); err != nil {
-			v.add("store", "not a URL: postgres://user@host:5432/database?sslmode=…")
+		if strings.Contains(c.Store, "#") {
+			v.add("store", "a postgres:// URL takes no #fragment: remove it (a '#' in the password is written %%23)")
+		} else if _, err := url.Parse(c.Store); err != nil {
+			v.add("store", "not a URL: postgres://user@host:5432/database?sslmode=… (in the password write %%40 for '@', %%3A for ':', %%2F for '/', or put it in store_password_file)")
 		}
 	}
 	if c.StorePasswordFile != "" && !postgres {
@@ -187,9 +188,29 @@ func (c *AccountServer) validateStore(v *validator) {
 	}
 	v.secretFile("store_password_file", c.StorePasswordFile)
 	if postgres && c.SecretKeyFile == "" {
-		v.add("secret_key_file", "required when store is a postgres:// URL: every replica must use the same secret (make one with `head -c 32 /dev/urandom > /etc/cloudkeep/accounts-secret.key`, mode 0600, and copy it to each replica)")
+		v.add("secret_key_file", "required when store is a postgres:// URL: every replica must use the same secret (make one with `(umask 077; head -c 32 /dev/urandom > /etc/cloudkeep/accounts-secret.key)` and copy it to each replica, mode 0600)")
 	}
 	v.secretFile("secret_key_file", c.SecretKeyFile)
+}
+
+// storeAddress is what a store must look like.
+const storeAddress = "sqlite:PATH or postgres://user@host:5432/database?sslmode=…"
+
+// plainScheme matches a URL scheme that can be shown: it holds no password.
+var plainScheme = regexp.MustCompile(`^[A-Za-z]{1,20}$`)
+
+// storeNotAURL says why store is neither sqlite: nor postgres://, showing
+// of it at most a scheme made of letters.
+func storeNotAURL(store string) string {
+	scheme, _, found := strings.Cut(store, ":")
+	switch {
+	case found && plainScheme.MatchString(scheme):
+		return fmt.Sprintf("want %s, got %q", storeAddress, scheme+":…")
+	case strings.Contains(store, "="):
+		return "a key=value string (not shown: it may hold a password) is not accepted: write it as a URL, " +
+			"postgres://USER@HOST:PORT/DATABASE?sslmode=…, and put the password in store_password_file"
+	}
+	return "want " + storeAddress + ", got something else (not shown: it may hold a password)"
 }
 
 // RequireDelivery reports an error unless some way to send codes is set up.
@@ -225,7 +246,7 @@ listen: 127.0.0.1:8080
 # store_password_file: /etc/cloudkeep/pg-password   # mode 0600
 # The service secret: it keys the hashes of codes and tokens and encrypts
 # the signing keys. Unset, it is secret.key in state_dir; replicas on
-# PostgreSQL must all use one file (head -c 32 /dev/urandom > FILE).
+# PostgreSQL must all use one file: (umask 077; head -c 32 /dev/urandom > FILE).
 # secret_key_file: /etc/cloudkeep/accounts-secret.key   # mode 0600
 client_id: cloudkeep-agent
 # trusted_proxies: [10.0.0.0/8]   # load balancers whose X-Forwarded-For is believed

@@ -21,7 +21,7 @@ func TestLoadAccount_SecretKeyFile(t *testing.T) {
 	}
 	loose := writeSecret(t, 0o644)
 	for _, tc := range []struct{ text, want string }{
-		{"store: postgres://db/x\n", ": secret_key_file: required when store is a postgres:// URL: every replica must use the same secret (make one with `head -c 32 /dev/urandom > /etc/cloudkeep/accounts-secret.key`, mode 0600, and copy it to each replica)"},
+		{"store: postgres://db/x\n", ": secret_key_file: required when store is a postgres:// URL: every replica must use the same secret (make one with `(umask 077; head -c 32 /dev/urandom > /etc/cloudkeep/accounts-secret.key)` and copy it to each replica, mode 0600)"},
 		{"store: postgres://db/x\nsecret_key_file: " + loose + "\n", ":2: secret_key_file: " + loose + " can be read by others (mode 0644)"},
 		{"secret_key_file: /nonexistent/secret.key\n", ":1: secret_key_file: stat /nonexistent/secret.key: no such file or directory"},
 	} {

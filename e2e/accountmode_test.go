@@ -91,7 +91,13 @@ func (s *stack) start() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	s.waitUp(15 * time.Second)
+}
+
+// waitUp waits up to timeout until the account service answers.
+func (s *stack) waitUp(timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		resp, err := http.Get(s.url + "/healthz")
 		if err == nil {
@@ -99,7 +105,7 @@ func (s *stack) start() {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("account service did not start:\n%s", s.logs)
+			s.t.Fatalf("account service %s did not start:\n%s", s.url, s.logs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -8,26 +8,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cloudkeep/cloudkeep/account/wire"
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/internal/pgtest"
+	"github.com/cloudkeep/cloudkeep/internal/smtptest"
 	"github.com/cloudkeep/cloudkeep/internal/testbin"
 )
 
@@ -178,7 +175,7 @@ type replicaSet struct {
 	replica [2]*stack // each replica, addressed directly
 	lb      *stack    // both, through the load balancer: as devices reach them
 	bal     *balancer
-	mail    *mailSink
+	mail    mailSink
 	srv     *miniotest.Server
 	db      string // the database's URL
 }
@@ -228,7 +225,7 @@ delivery:
       from: cloudkeep <no-reply@example.com>
       starttls: false
 `, port, r.bal.url, filepath.Join(dir, fmt.Sprintf("state-%c", 'a'+i)), r.db, filepath.Join(dir, "secret.key"),
-			proxy.Addr, r.srv.Bucket, r.srv.AccessKey, filepath.Join(dir, "storage.secret"), r.mail.port)
+			proxy.Addr, r.srv.Bucket, r.srv.AccessKey, filepath.Join(dir, "storage.secret"), r.mail.Port())
 		if err := os.WriteFile(s.config, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -255,18 +252,7 @@ func startReplica(s *stack) {
 			s.t.Logf("account service %s:\n%s", s.url, s.logs)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("account service %s did not start:\n%s", s.url, s.logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s.waitUp(20 * time.Second)
 }
 
 // captcha asks s for a captcha and returns its ID and the digits it shows,
@@ -432,34 +418,21 @@ func (b *balancer) grantsByReplica() [2]int64 {
 }
 
 // mailSink is a real SMTP server that keeps the codes it is sent.
-type mailSink struct {
-	mu    sync.Mutex
-	codes map[string][]string // address → codes, oldest first
-	port  int
-}
+type mailSink struct{ *smtptest.Server }
 
 var mailCode = regexp.MustCompile(`is (\d{6})\.`)
 
-func newMailSink(t *testing.T) *mailSink {
-	m := &mailSink{codes: map[string][]string{}}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSession{sink: m}, nil }))
-	srv.Domain = "localhost"
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.port = l.Addr().(*net.TCPAddr).Port
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return m
-}
+func newMailSink(t *testing.T) mailSink { return mailSink{smtptest.New(t)} }
 
 // lastCode returns the last code sent to address.
-func (m *mailSink) lastCode(t *testing.T, address string) string {
+func (m mailSink) lastCode(t *testing.T, address string) string {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	codes := m.codes[address]
+	var codes []string
+	for _, msg := range m.Messages(address) {
+		if c := mailCode.FindStringSubmatch(msg.Body); c != nil {
+			codes = append(codes, c[1])
+		}
+	}
 	if len(codes) == 0 {
 		t.Fatalf("no code was mailed to %s", address)
 	}
@@ -467,33 +440,6 @@ func (m *mailSink) lastCode(t *testing.T, address string) string {
 }
 
 // codeOf is lastCode for a stack.
-func (m *mailSink) codeOf(t *testing.T) func(string) string {
+func (m mailSink) codeOf(t *testing.T) func(string) string {
 	return func(address string) string { return m.lastCode(t, address) }
-}
-
-type mailSession struct {
-	sink *mailSink
-	to   string
-}
-
-func (s *mailSession) Reset()                                    {}
-func (s *mailSession) Logout() error                             { return nil }
-func (s *mailSession) Mail(string, *smtp.MailOptions) error      { return nil }
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = to; return nil }
-func (s *mailSession) Data(r io.Reader) error {
-	m, err := mail.ReadMessage(r)
-	if err != nil {
-		return err
-	}
-	var body io.Reader = m.Body
-	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		body = quotedprintable.NewReader(m.Body)
-	}
-	b, _ := io.ReadAll(body)
-	if c := mailCode.FindStringSubmatch(string(b)); c != nil {
-		s.sink.mu.Lock()
-		s.sink.codes[s.to] = append(s.sink.codes[s.to], c[1])
-		s.sink.mu.Unlock()
-	}
-	return nil
 }

@@ -12,19 +12,18 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/minio/minio-go/v7"
 
 	"github.com/cloudkeep/cloudkeep/account/wire"
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/internal/nspawntest"
+	"github.com/cloudkeep/cloudkeep/internal/smtptest"
 )
 
 const (
@@ -44,19 +43,10 @@ func TestDeb_AccountsService(t *testing.T) {
 	began := time.Now()
 	c := nspawntest.Boot(t)
 	s3 := miniotest.Start(t)
-	for v, dst := range map[string]string{"0.0.0+a": "/root/old.deb", "0.0.1": "/root/new.deb"} {
-		data, err := os.ReadFile(debFor(t, v))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.WriteFile(t, dst, data, 0o644)
-	}
+	copyDebs(t, c, "0.0.0+a", "0.0.1")
 	a := &accounts{c: c, s3: s3, mail: newMailSink(t), port: miniotest.FreePort(t)}
 	a.url = "http://127.0.0.1:" + strconv.Itoa(a.port)
-	steps := []struct {
-		name string
-		fn   func(t *testing.T)
-	}{
+	runInOrder(t, []step{
 		{"install", a.testInstall},
 		{"unconfigured", a.testUnconfigured},
 		{"secret owner", a.testSecretOwner},
@@ -68,12 +58,7 @@ func TestDeb_AccountsService(t *testing.T) {
 		{"stop", a.testStop},
 		{"remove", a.testRemove},
 		{"purge", a.testPurge},
-	}
-	for _, step := range steps {
-		if !t.Run(step.name, step.fn) {
-			t.Fatalf("%s failed: the later steps build on it", step.name)
-		}
-	}
+	})
 	t.Logf("account service container test: %v in all", time.Since(began).Round(time.Millisecond))
 }
 
@@ -127,7 +112,7 @@ func (a *accounts) testUnconfigured(t *testing.T) {
 
 // fill fills in the packaged config: SMTP and MinIO on the host's loopback.
 func (a *accounts) fill(packaged string) string {
-	smtpHost, smtpPort, _ := net.SplitHostPort(a.mail.addr)
+	smtpHost, smtpPort, _ := net.SplitHostPort(a.mail.Addr())
 	return strings.NewReplacer(
 		"listen: 127.0.0.1:8080", "listen: 127.0.0.1:"+strconv.Itoa(a.port),
 		`endpoint: ""              # host[:port] of the S3 server, e.g. minio.example.com`, "endpoint: "+a.s3.Endpoint,
@@ -466,61 +451,26 @@ func (a *apiClient) putThroughGate(tok wire.Tokens, key string, body []byte) {
 }
 
 // mailSink is a real SMTP server on the host's loopback that keeps the
-// messages it receives.
+// messages it receives; read counts those code has taken.
 type mailSink struct {
-	addr string
-	msgs chan mailMessage
+	*smtptest.Server
+	read int
 }
 
-type mailMessage struct{ to, data string }
-
-type mailSession struct {
-	sink *mailSink
-	to   string
-}
-
-func (s *mailSession) Reset()                                    {}
-func (s *mailSession) Logout() error                             { return nil }
-func (s *mailSession) Mail(string, *smtp.MailOptions) error      { return nil }
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = to; return nil }
-func (s *mailSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err == nil {
-		s.sink.msgs <- mailMessage{s.to, string(b)}
-	}
-	return err
-}
-
-func newMailSink(t *testing.T) *mailSink {
-	sink := &mailSink{msgs: make(chan mailMessage, 16)}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSession{sink: sink}, nil }))
-	srv.Domain = "localhost"
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink.addr = l.Addr().String()
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return sink
-}
+func newMailSink(t *testing.T) *mailSink { return &mailSink{Server: smtptest.New(t)} }
 
 // code waits for the next message (to to, unless empty) and returns the
 // code pattern's group finds in it.
 func (m *mailSink) code(t *testing.T, to, pattern string) string {
 	t.Helper()
-	select {
-	case msg := <-m.msgs:
-		if to != "" && msg.to != to {
-			t.Fatalf("mail to %s, want %s", msg.to, to)
-		}
-		found := regexp.MustCompile(pattern).FindStringSubmatch(msg.data)
-		if found == nil {
-			t.Fatalf("no %s in the mail:\n%s", pattern, msg.data)
-		}
-		return found[1]
-	case <-time.After(30 * time.Second):
-		t.Fatal("no mail within 30 s")
-		return ""
+	m.read++
+	msg := m.Wait(t, "", m.read)
+	if to != "" && msg.To != to {
+		t.Fatalf("mail to %s, want %s", msg.To, to)
 	}
+	found := regexp.MustCompile(pattern).FindStringSubmatch(msg.Body)
+	if found == nil {
+		t.Fatalf("no %s in the mail:\n%s", pattern, msg.Body)
+	}
+	return found[1]
 }

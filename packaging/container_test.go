@@ -35,19 +35,10 @@ func TestDeb_SystemdService(t *testing.T) {
 	began := time.Now()
 	c := nspawntest.Boot(t)
 	s := miniotest.Start(t)
-	for v, dst := range map[string]string{"0.0.0+a": "/root/old.deb", "0.0.1": "/root/new.deb"} {
-		data, err := os.ReadFile(debFor(t, v))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.WriteFile(t, dst, data, 0o644)
-	}
+	copyDebs(t, c, "0.0.0+a", "0.0.1")
 	t.Logf("container, MinIO and packages ready in %v", time.Since(began).Round(time.Millisecond))
 	var config string // the config as the administrator filled it in
-	steps := []struct {
-		name string
-		fn   func(t *testing.T)
-	}{
+	runInOrder(t, []step{
 		{"install", func(t *testing.T) { testInstall(t, c) }},
 		{"enable", func(t *testing.T) { config = testEnable(t, c, s) }},
 		{"photo", func(t *testing.T) { testPhoto(t, c, s) }},
@@ -59,13 +50,38 @@ func TestDeb_SystemdService(t *testing.T) {
 		{"rpm arguments", func(t *testing.T) { testRPMArguments(t, c) }},
 		{"remove", func(t *testing.T) { testRemove(t, c, config) }},
 		{"purge", func(t *testing.T) { testPurge(t, c) }},
+	})
+	t.Logf("container test: %v in all", time.Since(began).Round(time.Millisecond))
+}
+
+// copyDebs puts the .deb of version oldV at /root/old.deb in c and that of
+// newV at /root/new.deb.
+func copyDebs(t *testing.T, c *nspawntest.Container, oldV, newV string) {
+	t.Helper()
+	for v, dst := range map[string]string{oldV: "/root/old.deb", newV: "/root/new.deb"} {
+		data, err := os.ReadFile(debFor(t, v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.WriteFile(t, dst, data, 0o644)
 	}
+}
+
+// step is one subtest of a test whose subtests build on each other.
+type step struct {
+	name string
+	fn   func(t *testing.T)
+}
+
+// runInOrder runs steps as subtests in order and stops at the first that
+// fails.
+func runInOrder(t *testing.T, steps []step) {
+	t.Helper()
 	for _, step := range steps {
 		if !t.Run(step.name, step.fn) {
 			t.Fatalf("%s failed: the later steps build on it", step.name)
 		}
 	}
-	t.Logf("container test: %v in all", time.Since(began).Round(time.Millisecond))
 }
 
 // testInstall installs the first version: it creates the user, enables and

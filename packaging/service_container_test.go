@@ -81,6 +81,27 @@ func rcLinks(c *nspawntest.Container) []string {
 // makeUser is the command `service install` gives for the missing user.
 const makeUser = "useradd --system --user-group --home-dir /var/lib/cloudkeep --shell /usr/sbin/nologin cloudkeep"
 
+// Where the system service tests keep the agent's config and its secret:
+// a directory whose name holds a space.
+const (
+	cfgPath = "/etc/cloud keep/config.yaml"
+	keyPath = "/etc/cloud keep/secret"
+)
+
+// systemAgent installs the release binary in c, and a config at cfgPath
+// that backs /srv/photos up to s with its secret at keyPath, both root's
+// alone. It returns the config and the `cloudkeep service install` command
+// for it.
+func systemAgent(t *testing.T, c *nspawntest.Container, s *miniotest.Server) (config string, install []string) {
+	t.Helper()
+	installBinary(t, c)
+	config = agentConfig(s, s.Bucket, "/srv/photos", "/var/lib/cloudkeep", keyPath)
+	c.WriteFile(t, cfgPath, []byte(config), 0o600)
+	c.WriteFile(t, keyPath, []byte(s.SecretKey+"\n"), 0o600)
+	c.Run(t, "mkdir", "-p", "/srv/photos")
+	return config, []string{"cloudkeep", "service", "install", "--config", cfgPath}
+}
+
 // writeAgentFile writes a file the agent reads as root:cloudkeep 0640.
 func writeAgentFile(t *testing.T, c *nspawntest.Container, path, data string) {
 	t.Helper()
@@ -101,14 +122,7 @@ func TestService_SystemV(t *testing.T) {
 	began := time.Now()
 	c := nspawntest.Plain(t)
 	s := miniotest.Start(t)
-	installBinary(t, c)
-	const cfgPath = "/etc/cloud keep/config.yaml"
-	const keyPath = "/etc/cloud keep/secret"
-	config := agentConfig(s, s.Bucket, "/srv/photos", "/var/lib/cloudkeep", keyPath)
-	c.WriteFile(t, cfgPath, []byte(config), 0o600)
-	c.WriteFile(t, keyPath, []byte(s.SecretKey+"\n"), 0o600)
-	c.Run(t, "mkdir", "-p", "/srv/photos")
-	install := []string{"cloudkeep", "service", "install", "--config", cfgPath}
+	config, install := systemAgent(t, c, s)
 
 	// No cloudkeep user: install refuses and gives the commands.
 	out, code := exitCode(c, install...)
@@ -350,14 +364,7 @@ func TestService_SystemdSystem(t *testing.T) {
 	began := time.Now()
 	c := nspawntest.Boot(t)
 	s := miniotest.Start(t)
-	installBinary(t, c)
-	const cfgPath = "/etc/cloud keep/config.yaml"
-	const keyPath = "/etc/cloud keep/secret"
-	config := agentConfig(s, s.Bucket, "/srv/photos", "/var/lib/cloudkeep", keyPath)
-	c.WriteFile(t, cfgPath, []byte(config), 0o600)
-	c.WriteFile(t, keyPath, []byte(s.SecretKey+"\n"), 0o600)
-	c.Run(t, "mkdir", "-p", "/srv/photos")
-	install := []string{"cloudkeep", "service", "install", "--config", cfgPath}
+	config, install := systemAgent(t, c, s)
 
 	out, code := exitCode(c, install...)
 	if code != 2 || !strings.Contains(out, "`"+makeUser+"`") {

@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) account.Store) {
 		"Rotation":            testRotation,
 		"Prune":               testPrune,
 		"SigningKeys":         testSigningKeys,
+		"RetireSigningKeys":   testRetireSigningKeys,
+		"Replicas":            testReplicas,
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := open(t)

@@ -34,6 +34,7 @@ const (
 	ErrCodeInvalidGrant         = "invalid_grant"         // 400: the refresh token is spent, revoked or unknown
 	ErrCodeInvalidFields        = "invalid_fields"        // 400; Fields maps each form field to its problem
 	ErrCodeCaptchaRequired      = "captcha_required"      // 403: solve a captcha (PathCaptcha) and send it along
+	ErrCodeServer               = "server_error"          // 500 or 503: the service failed (503: its database); retry after RetryAfter seconds
 )
 
 // SignupRequest starts a sign-up: an email address, or a phone number with
