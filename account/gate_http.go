@@ -61,7 +61,7 @@ func (h *handler) bearer(w http.ResponseWriter, r *http.Request) (accessClaims, 
 		h.tokens.put(token, c, keys, now)
 	}
 	dev, err := h.svc.store.Device(r.Context(), c.DeviceID)
-	if false {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		// The store did not answer: not a refusal, or the device would sign out.
 		h.fail(w, r, fmt.Errorf("read device %s: %w", c.DeviceID, err))
 		return c, Device{}, false
