@@ -229,18 +229,7 @@ func (k *Keys) reloadFor(ctx context.Context, kid string) {
 // Run reloads the keys every keysReloadEvery until ctx ends. A failed
 // reload is logged; the keys loaded before stay in use.
 func (k *Keys) Run(ctx context.Context) {
-	t := time.NewTicker(k.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := k.Reload(ctx); err != nil && ctx.Err() == nil {
-			k.log.Error().Err(err).Msg("reload signing keys")
-		}
-	}
+	repeat(ctx, k.every, k.Reload, k.log, "reload signing keys")
 }
 
 // JWKS returns the public keys.

@@ -23,16 +23,8 @@ func (s *Service) Prune(ctx context.Context) error {
 // RunPrune prunes now and every pruneEvery until ctx ends. Failures are
 // logged, and the next round tries again.
 func (s *Service) RunPrune(ctx context.Context) {
-	t := time.NewTicker(pruneEvery)
-	defer t.Stop()
-	for {
-		if err := s.Prune(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error().Err(err).Msg("prune expired rows")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	if err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error().Err(err).Msg("prune expired rows")
 	}
+	repeat(ctx, pruneEvery, s.Prune, s.log, "prune expired rows")
 }

@@ -117,18 +117,7 @@ func lastOtherIssuer(others []Replica, issuer string) (Replica, bool) {
 // Run records a heartbeat every keysReloadEvery until ctx ends. A failed
 // heartbeat is logged; so is a running replica with another public URL.
 func (h *Heartbeat) Run(ctx context.Context) {
-	t := time.NewTicker(h.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := h.beat(ctx); err != nil && ctx.Err() == nil {
-			h.log.Error().Err(err).Msg("record this replica's heartbeat")
-		}
-	}
+	repeat(ctx, h.every, h.beat, h.log, "record this replica's heartbeat")
 }
 
 func (h *Heartbeat) beat(ctx context.Context) error {
