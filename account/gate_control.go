@@ -319,10 +319,12 @@ func objectOf(info minio.ObjectInfo) wire.Object {
 	if err != nil {
 		device = info.UserMetadata[wire.MetaDevice]
 	}
-	return wire.Object{Key: info.Key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified,
+	o := wire.Object{Key: info.Key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified,
 		CRC32C: info.ChecksumCRC32C, ChecksumType: info.ChecksumMode,
 		Meta: wire.Meta{SHA256: info.UserMetadata[wire.MetaSHA256], MTime: info.UserMetadata[wire.MetaMTime], Device: device,
 			ContentType: info.ContentType}}
+	o.Meta.ReadExtra(func(name string) string { return info.UserMetadata[name] })
+	return o
 }
 
 // storageError maps a storage failure to the op's wire error: a missing

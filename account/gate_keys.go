@@ -217,6 +217,21 @@ func checkMeta(m *wire.Meta) *wire.Error {
 	if t := m.ContentType; len(t) > maxMetaBytes || strings.IndexFunc(t, notHeaderSafe) >= 0 {
 		return invalid("meta.content_type must be printable ASCII of at most 256 bytes")
 	}
+	if m.CaptureTime != "" {
+		if _, err := time.Parse(time.RFC3339Nano, m.CaptureTime); err != nil {
+			return invalid("meta.capture_time must be RFC 3339")
+		}
+	}
+	switch m.CaptureSource {
+	case "", wire.CaptureEXIF, wire.CaptureVideo, wire.CaptureName, wire.CaptureMTime:
+	default:
+		return invalid("meta.capture_source must be exif, video, name or mtime")
+	}
+	if g := m.Group; g != "" {
+		if b, err := hex.DecodeString(g); err != nil || len(b) != 8 {
+			return invalid("meta.group must be 16 hex digits")
+		}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -77,5 +78,6 @@ func userMeta(m *wire.Meta) map[string]string {
 			out[k] = v
 		}
 	}
+	maps.Copy(out, m.Extra())
 	return out
 }

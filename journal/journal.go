@@ -157,6 +157,18 @@ var migrations = []string{
 	// Version 4: a multipart upload keeps the file's hashes, sent at its start.
 	`ALTER TABLE uploads ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';
 	ALTER TABLE uploads ADD COLUMN crc32c TEXT NOT NULL DEFAULT '';`,
+	// Version 5: capture time and group of a stored file; which object
+	// key a file holds (two files never share one); thumbnails made, by
+	// content.
+	`ALTER TABLE files ADD COLUMN capture TEXT NOT NULL DEFAULT '';
+	ALTER TABLE files ADD COLUMN capture_source TEXT NOT NULL DEFAULT '';
+	ALTER TABLE files ADD COLUMN group_id TEXT NOT NULL DEFAULT '';
+	CREATE INDEX files_object_key ON files (object_key) WHERE object_key != '';
+	CREATE TABLE thumbs (
+		sha256   TEXT PRIMARY KEY,
+		key      TEXT NOT NULL,
+		made_ns  INTEGER NOT NULL
+	);`,
 }
 
 // tx runs fn in one transaction, committing when it returns nil.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ func putOptions(m Meta) minio.PutObjectOptions {
 	if m.SHA256 != "" {
 		meta[wire.MetaSHA256] = m.SHA256
 	}
+	maps.Copy(meta, wireMeta(m).Extra())
 	return minio.PutObjectOptions{UserMetadata: meta, ContentType: m.ContentType}
 }
 
@@ -236,10 +238,10 @@ func (d *Direct) Copy(ctx context.Context, dst, src, srcETag string, meta Meta) 
 // X-Amz-Meta- prefix.
 func objectOf(info minio.ObjectInfo, meta map[string]string) Object {
 	o := Object{Key: info.Key, Size: info.Size, ETag: strings.Trim(info.ETag, `"`), LastModified: info.LastModified}
-	o.Meta = Meta{SHA256: metaValue(meta, wire.MetaSHA256), Device: metaValue(meta, wire.MetaDevice), ContentType: info.ContentType}
-	if t, err := time.Parse(time.RFC3339Nano, metaValue(meta, wire.MetaMTime)); err == nil {
-		o.Meta.MTime = t
-	}
+	w := wire.Meta{SHA256: metaValue(meta, wire.MetaSHA256), MTime: metaValue(meta, wire.MetaMTime),
+		Device: metaValue(meta, wire.MetaDevice), ContentType: info.ContentType}
+	w.ReadExtra(func(name string) string { return metaValue(meta, name) })
+	o.Meta = metaFromWire(w)
 	return o
 }
 

@@ -381,11 +381,28 @@ func opError(e *wire.Error) error {
 }
 
 func wireMeta(m Meta) *wire.Meta {
-	w := &wire.Meta{SHA256: m.SHA256, Device: m.Device, ContentType: m.ContentType}
+	w := &wire.Meta{SHA256: m.SHA256, Device: m.Device, ContentType: m.ContentType,
+		CaptureSource: m.CaptureSource, Group: m.Group, Motion: m.Motion}
 	if !m.MTime.IsZero() {
 		w.MTime = m.MTime.UTC().Format(time.RFC3339Nano)
 	}
+	if !m.Capture.IsZero() {
+		w.CaptureTime = m.Capture.Format(time.RFC3339Nano) // in the zone it was taken in
+	}
 	return w
+}
+
+// metaFromWire is the inverse of wireMeta.
+func metaFromWire(w wire.Meta) Meta {
+	m := Meta{SHA256: w.SHA256, Device: w.Device, ContentType: w.ContentType,
+		CaptureSource: w.CaptureSource, Group: w.Group, Motion: w.Motion}
+	if t, err := time.Parse(time.RFC3339Nano, w.MTime); err == nil {
+		m.MTime = t
+	}
+	if t, err := time.Parse(time.RFC3339Nano, w.CaptureTime); err == nil {
+		m.Capture = t
+	}
+	return m
 }
 
 func objectFromWire(w *wire.Object) Object {
@@ -394,10 +411,7 @@ func objectFromWire(w *wire.Object) Object {
 	}
 	o := Object{Key: w.Key, Size: w.Size, ETag: strings.Trim(w.ETag, `"`), LastModified: w.LastModified,
 		CRC32C: w.CRC32C, FullObject: w.ChecksumType == "FULL_OBJECT"}
-	o.Meta = Meta{SHA256: w.Meta.SHA256, Device: w.Meta.Device, ContentType: w.Meta.ContentType}
-	if t, err := time.Parse(time.RFC3339Nano, w.Meta.MTime); err == nil {
-		o.Meta.MTime = t
-	}
+	o.Meta = metaFromWire(w.Meta)
 	return o
 }
 

@@ -107,6 +107,19 @@ type Meta struct {
 	MTime       time.Time // the file's modification time
 	Device      string    // the device that uploaded it
 	ContentType string
+
+	Capture       time.Time // when the photo or video was taken, in the zone it was taken in; zero when unknown
+	CaptureSource string    // wire.CaptureEXIF, CaptureVideo, CaptureName or CaptureMTime
+	Group         string    // the asset the file belongs to: 16 hex digits
+	Motion        bool      // a still with an embedded video, kept whole
+}
+
+// When is the capture time, or the modification time when it is not known.
+func (m Meta) When() time.Time {
+	if !m.Capture.IsZero() {
+		return m.Capture
+	}
+	return m.MTime
 }
 
 // Object is a stored object.

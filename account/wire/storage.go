@@ -66,6 +66,19 @@ const (
 	MetaSHA256 = "Sha256" // hex SHA-256 of the whole file
 	MetaMTime  = "Mtime"  // the file's modification time, RFC 3339 with nanoseconds
 	MetaDevice = "Device" // the device that uploaded it
+
+	MetaCaptureTime   = "Capture-Time"   // when the photo or video was taken, RFC 3339 with the offset it was taken at
+	MetaCaptureSource = "Capture-Source" // where MetaCaptureTime came from: exif, video, name or mtime
+	MetaGroup         = "Group"          // the asset the file belongs to (a Live Photo, RAW+JPEG, a sidecar's photo): 16 hex digits
+	MetaMotion        = "Motion-Photo"   // "true": a still with an embedded video (Google/Samsung motion photo), kept whole
+)
+
+// Capture sources (MetaCaptureSource), most trusted first.
+const (
+	CaptureEXIF  = "exif"  // EXIF DateTimeOriginal (with OffsetTimeOriginal when present)
+	CaptureVideo = "video" // the video's own creation date (QuickTime creationdate, ©day, mvhd)
+	CaptureName  = "name"  // a date in the file name (IMG_20240131_…)
+	CaptureMTime = "mtime" // the file's modification time: nothing better was found
 )
 
 // Meta is what cloudkeep stores with an object.
@@ -74,6 +87,11 @@ type Meta struct {
 	MTime       string `json:"mtime,omitempty"`  // RFC 3339 with nanoseconds
 	Device      string `json:"device,omitempty"`
 	ContentType string `json:"content_type,omitempty"`
+
+	CaptureTime   string `json:"capture_time,omitempty"`   // RFC 3339 with the offset it was taken at
+	CaptureSource string `json:"capture_source,omitempty"` // CaptureEXIF, CaptureVideo, CaptureName or CaptureMTime
+	Group         string `json:"group,omitempty"`          // 16 hex digits
+	Motion        bool   `json:"motion,omitempty"`         // a motion photo
 }
 
 // Part is one part of a multipart upload.
@@ -133,3 +151,25 @@ const (
 	ErrCodeStorage       = "storage_error"  // the storage failed; retrying may help
 	ErrCodeInvalidToken  = "invalid_token"  // 401: signed out or disconnected
 )
+
+// Extra returns the capture and group fields of m as S3 user metadata
+// (names without the X-Amz-Meta- prefix); empty fields are left out.
+func (m Meta) Extra() map[string]string {
+	out := map[string]string{}
+	for k, v := range map[string]string{MetaCaptureTime: m.CaptureTime, MetaCaptureSource: m.CaptureSource, MetaGroup: m.Group} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	if m.Motion {
+		out[MetaMotion] = "true"
+	}
+	return out
+}
+
+// ReadExtra sets the capture and group fields of m from S3 user metadata;
+// get returns the value of a name however the server spelled it.
+func (m *Meta) ReadExtra(get func(name string) string) {
+	m.CaptureTime, m.CaptureSource, m.Group = get(MetaCaptureTime), get(MetaCaptureSource), get(MetaGroup)
+	m.Motion = get(MetaMotion) == "true"
+}
