@@ -31,6 +31,12 @@ require (
 )
 
 require (
+	github.com/abema/go-mp4 v1.4.1
+	github.com/evanoberholster/imagemeta v0.3.1
+	github.com/pkg/errors v0.9.1 // indirect
+)
+
+require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect

@@ -87,8 +87,7 @@ func grantedObject(r Reservation, info minio.ObjectInfo) wire.Object {
 
 // indexRow is the index row of the account's object o.
 func (g *Gate) indexRow(c Caller, o wire.Object) StoredObject {
-	return StoredObject{AccountID: c.AccountID, Key: o.Key, Size: o.Size, ETag: o.ETag,
-		SHA256: o.Meta.SHA256, MTime: o.Meta.MTime, Device: o.Meta.Device, Updated: g.now()}
+	return storedObject(c.AccountID, o, g.now())
 }
 
 // putGrants returns the put reservations, by ID, that the listed objects

@@ -228,7 +228,7 @@ func (g *Gate) addIndexMeta(ctx context.Context, c Caller, objs []wire.Object) {
 	}
 	for i, o := range objs {
 		if r, ok := byKey[o.Key]; ok && r.ETag == o.ETag {
-			objs[i].Meta = wire.Meta{SHA256: r.SHA256, MTime: r.MTime, Device: r.Device}
+			objs[i].Meta = r.Meta()
 		}
 	}
 }
@@ -304,8 +304,8 @@ func (g *Gate) index(ctx context.Context, c Caller, key, release string) wire.Re
 // account's index and usage, and drops the reservation release.
 func (g *Gate) indexInfo(ctx context.Context, c Caller, key string, info minio.ObjectInfo, release string) wire.Result {
 	o := objectOf(info)
-	row := StoredObject{AccountID: c.AccountID, Key: key, Size: o.Size, ETag: o.ETag, SHA256: o.Meta.SHA256,
-		MTime: o.Meta.MTime, Device: o.Meta.Device, Updated: g.now()}
+	row := storedObject(c.AccountID, o, g.now())
+	row.Key = key
 	if err := g.store.PutObject(ctx, row, release); err != nil {
 		return g.storageError(c, "index", key, err)
 	}
@@ -315,16 +315,20 @@ func (g *Gate) indexInfo(ctx context.Context, c Caller, key string, info minio.O
 
 // objectOf describes a stored object for the device.
 func objectOf(info minio.ObjectInfo) wire.Object {
-	device, err := new(mime.WordDecoder).DecodeHeader(info.UserMetadata[wire.MetaDevice])
+	return wire.Object{Key: info.Key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified,
+		CRC32C: info.ChecksumCRC32C, ChecksumType: info.ChecksumMode, Meta: metaOf(info.UserMetadata, info.ContentType)}
+}
+
+// metaOf reads the metadata of an object from its user metadata, keyed
+// without the X-Amz-Meta- prefix as a HEAD answers it.
+func metaOf(user map[string]string, contentType string) wire.Meta {
+	device, err := new(mime.WordDecoder).DecodeHeader(user[wire.MetaDevice])
 	if err != nil {
-		device = info.UserMetadata[wire.MetaDevice]
+		device = user[wire.MetaDevice]
 	}
-	o := wire.Object{Key: info.Key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified,
-		CRC32C: info.ChecksumCRC32C, ChecksumType: info.ChecksumMode,
-		Meta: wire.Meta{SHA256: info.UserMetadata[wire.MetaSHA256], MTime: info.UserMetadata[wire.MetaMTime], Device: device,
-			ContentType: info.ContentType}}
-	o.Meta.ReadExtra(func(name string) string { return info.UserMetadata[name] })
-	return o
+	m := wire.Meta{SHA256: user[wire.MetaSHA256], MTime: user[wire.MetaMTime], Device: device, ContentType: contentType}
+	m.ReadExtra(func(name string) string { return user[name] })
+	return m
 }
 
 // storageError maps a storage failure to the op's wire error: a missing

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/cloudkeep/cloudkeep/account/wire"
@@ -17,8 +18,61 @@ type StoredObject struct {
 	SHA256    string // hex, from the object's metadata; empty when not known
 	MTime     string // the file's modification time from the metadata, RFC 3339
 	Device    string
-	Updated   time.Time // when the index learnt of this version
+	// Capture is when the photo or video was taken, RFC 3339 with the
+	// offset it was taken at (wire.Meta.CaptureTime); empty when not known.
+	// The store also keeps it as a UTC instant (captureNanos), indexed
+	// with the account, so that photos can be listed by when they were
+	// taken.
+	Capture       string
+	CaptureSource string    // wire.CaptureEXIF, CaptureVideo, CaptureName or CaptureMTime
+	Group         string    // 16 hex digits: the asset the file belongs to
+	Motion        bool      // a still with an embedded video
+	Updated       time.Time // when the index learnt of this version
 }
+
+// storedObject is the index row of the account's object o.
+func storedObject(accountID string, o wire.Object, now time.Time) StoredObject {
+	row := StoredObject{AccountID: accountID, Key: o.Key, Size: o.Size, ETag: o.ETag, Updated: now}
+	return row.withMeta(o.Meta)
+}
+
+// Meta is the metadata the row holds, as the gate lists it.
+func (o StoredObject) Meta() wire.Meta {
+	return wire.Meta{SHA256: o.SHA256, MTime: o.MTime, Device: o.Device,
+		CaptureTime: o.Capture, CaptureSource: o.CaptureSource, Group: o.Group, Motion: o.Motion}
+}
+
+// withMeta is o with the metadata m (its content type is not indexed).
+func (o StoredObject) withMeta(m wire.Meta) StoredObject {
+	o.SHA256, o.MTime, o.Device = m.SHA256, m.MTime, m.Device
+	o.Capture, o.CaptureSource, o.Group, o.Motion = m.CaptureTime, m.CaptureSource, m.Group, m.Motion
+	return o
+}
+
+// captureNanos is the capture column's UTC instant in Unix nanoseconds,
+// the order of a listing by capture time: 0 when capture is empty or not
+// RFC 3339, clamped to the years 1678 to 2262 that the column can hold.
+func captureNanos(capture string) int64 {
+	if capture == "" {
+		return 0
+	}
+	t, err := time.Parse(time.RFC3339Nano, capture)
+	switch {
+	case err != nil:
+		return 0
+	case t.Before(minCapture):
+		return math.MinInt64
+	case t.After(maxCapture):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// The instants Unix nanoseconds in an int64 can hold.
+var (
+	minCapture = time.Unix(0, math.MinInt64)
+	maxCapture = time.Unix(0, math.MaxInt64)
+)
 
 // Usage is an account's storage use.
 type Usage struct {

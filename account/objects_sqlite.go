@@ -218,13 +218,43 @@ func (s *SQLite) Release(ctx context.Context, accountID, id string) error {
 
 const releaseReservation = `DELETE FROM reservations WHERE account_id = ? AND id = ?`
 
-const upsertObject = `INSERT INTO objects (account_id, key, size, etag, sha256, mtime, device, updated_ns)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+// objectCaptureSchema adds to the index what the metadata says of the
+// photo: when it was taken (the RFC 3339 text, and the UTC instant in Unix
+// ns that orders it; 0 when not known), from where, its group and whether
+// it is a motion photo. The index on the instant serves a listing of an
+// account's photos newest first (ties in key order).
+const objectCaptureSchema = `
+ALTER TABLE objects ADD COLUMN capture TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN capture_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE objects ADD COLUMN capture_source TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN group_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN motion INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX objects_capture ON objects (account_id, capture_ns, key);`
+
+const upsertObject = `INSERT INTO objects (account_id, key, size, etag, sha256, mtime, device, updated_ns,
+		capture, capture_ns, capture_source, group_id, motion)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (account_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, sha256 = excluded.sha256,
-		mtime = excluded.mtime, device = excluded.device, updated_ns = excluded.updated_ns`
+		mtime = excluded.mtime, device = excluded.device, updated_ns = excluded.updated_ns,
+		capture = excluded.capture, capture_ns = excluded.capture_ns, capture_source = excluded.capture_source,
+		group_id = excluded.group_id, motion = excluded.motion`
 
 func objectArgs(o StoredObject) []any {
-	return []any{o.AccountID, o.Key, o.Size, o.ETag, o.SHA256, o.MTime, o.Device, sqlitedb.Nanos(o.Updated)}
+	return []any{o.AccountID, o.Key, o.Size, o.ETag, o.SHA256, o.MTime, o.Device, sqlitedb.Nanos(o.Updated),
+		o.Capture, captureNanos(o.Capture), o.CaptureSource, o.Group, o.Motion}
+}
+
+// objectCols are the columns IndexedObjects reads, in scanObject's order.
+const objectCols = `key, size, etag, sha256, mtime, device, updated_ns, capture, capture_source, group_id, motion`
+
+// scanObject reads a row of objectCols into an object of the account.
+func scanObject(row interface{ Scan(...any) error }, accountID string) (StoredObject, error) {
+	o := StoredObject{AccountID: accountID}
+	var updated int64
+	err := row.Scan(&o.Key, &o.Size, &o.ETag, &o.SHA256, &o.MTime, &o.Device, &updated,
+		&o.Capture, &o.CaptureSource, &o.Group, &o.Motion)
+	o.Updated = sqlitedb.Time(updated)
+	return o, err
 }
 
 // PutObject implements ObjectStore.
@@ -304,7 +334,7 @@ func (s *SQLite) ReplaceObjects(ctx context.Context, accountID string, objs []St
 
 // IndexedObjects implements ObjectStore.
 func (s *SQLite) IndexedObjects(ctx context.Context, accountID, from, to string) ([]StoredObject, error) {
-	rows, err := s.query(ctx, `SELECT key, size, etag, sha256, mtime, device, updated_ns FROM objects
+	rows, err := s.query(ctx, `SELECT `+objectCols+` FROM objects
 		WHERE account_id = ? AND key >= ? AND key <= ? ORDER BY key`, accountID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("read index of %s: %w", accountID, err)
@@ -312,12 +342,10 @@ func (s *SQLite) IndexedObjects(ctx context.Context, accountID, from, to string)
 	defer rows.Close()
 	var out []StoredObject
 	for rows.Next() {
-		o := StoredObject{AccountID: accountID}
-		var updated int64
-		if err := rows.Scan(&o.Key, &o.Size, &o.ETag, &o.SHA256, &o.MTime, &o.Device, &updated); err != nil {
+		o, err := scanObject(rows, accountID)
+		if err != nil {
 			return nil, fmt.Errorf("read index of %s: %w", accountID, err)
 		}
-		o.Updated = sqlitedb.Time(updated)
 		out = append(out, o)
 	}
 	return out, rows.Err()

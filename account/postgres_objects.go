@@ -172,10 +172,23 @@ func (s *Postgres) Release(ctx context.Context, accountID, id string) error {
 	return nil
 }
 
-const pgUpsertObject = `INSERT INTO objects (account_id, key, size, etag, sha256, mtime, device, updated_ns)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+// postgresObjectCaptureSchema is objectCaptureSchema in PostgreSQL's
+// words.
+const postgresObjectCaptureSchema = `
+ALTER TABLE objects ADD COLUMN capture TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN capture_ns BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE objects ADD COLUMN capture_source TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN group_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE objects ADD COLUMN motion BOOLEAN NOT NULL DEFAULT false;
+CREATE INDEX objects_capture ON objects (account_id, capture_ns, key);`
+
+const pgUpsertObject = `INSERT INTO objects (account_id, key, size, etag, sha256, mtime, device, updated_ns,
+		capture, capture_ns, capture_source, group_id, motion)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 	ON CONFLICT (account_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, sha256 = excluded.sha256,
-		mtime = excluded.mtime, device = excluded.device, updated_ns = excluded.updated_ns`
+		mtime = excluded.mtime, device = excluded.device, updated_ns = excluded.updated_ns,
+		capture = excluded.capture, capture_ns = excluded.capture_ns, capture_source = excluded.capture_source,
+		group_id = excluded.group_id, motion = excluded.motion`
 
 const pgReleaseReservation = `DELETE FROM reservations WHERE account_id = $1 AND id = $2`
 
@@ -218,7 +231,7 @@ func (s *Postgres) putObjects(ctx context.Context, accountID string, objs []Stor
 			ON CONFLICT (account_id) DO UPDATE SET used = 0, objects = 0`, accountID)
 	}
 	for _, o := range objs {
-		b.Queue(pgUpsertObject, o.AccountID, o.Key, o.Size, o.ETag, o.SHA256, o.MTime, o.Device, sqlitedb.Nanos(o.Updated))
+		b.Queue(pgUpsertObject, objectArgs(o)...)
 	}
 	for _, id := range release {
 		b.Queue(pgReleaseReservation, accountID, id)
@@ -228,17 +241,13 @@ func (s *Postgres) putObjects(ctx context.Context, accountID string, objs []Stor
 
 // IndexedObjects implements ObjectStore.
 func (s *Postgres) IndexedObjects(ctx context.Context, accountID, from, to string) ([]StoredObject, error) {
-	rows, err := s.pool.Query(ctx, `SELECT key, size, etag, sha256, mtime, device, updated_ns FROM objects
+	rows, err := s.pool.Query(ctx, `SELECT `+objectCols+` FROM objects
 		WHERE account_id = $1 AND key >= $2 AND key <= $3 ORDER BY key`, accountID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("read index of %s: %w", accountID, err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (StoredObject, error) {
-		o := StoredObject{AccountID: accountID}
-		var updated int64
-		err := row.Scan(&o.Key, &o.Size, &o.ETag, &o.SHA256, &o.MTime, &o.Device, &updated)
-		o.Updated = sqlitedb.Time(updated)
-		return o, err
+		return scanObject(row, accountID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read index of %s: %w", accountID, err)

@@ -144,4 +144,4 @@ BEGIN
 END $$;
 CREATE TRIGGER reservations_parts AFTER DELETE ON reservations FOR EACH ROW
 	WHEN (OLD.id LIKE 'upload:%') EXECUTE FUNCTION reservations_parts();
-`, postgresSigningKeysSchema, postgresRetireReplicasSchema}
+`, postgresSigningKeysSchema, postgresRetireReplicasSchema, postgresObjectCaptureSchema}

@@ -32,8 +32,9 @@ type Agent struct {
 	Journal   *journal.Journal
 	Uploader  *uploader.Uploader
 	Device    string
-	Files     int   // files uploaded at once
-	Threshold int64 // files this big use the big-file lane
+	Files     int       // files uploaded at once
+	Threshold int64     // files this big use the big-file lane
+	Since     time.Time // media.since: files taken before this day are skipped; zero: none
 
 	Settle         time.Duration // quiet time before a changed file is uploaded
 	SettleLease    bool          // on Linux, a quiet file goes once no writer holds it open (settle.go)
@@ -66,6 +67,9 @@ type Agent struct {
 	// OnReady and OnStopping, when set, are told when the agent is up and
 	// when it begins to stop (systemd's sd_notify READY and STOPPING).
 	OnReady, OnStopping func()
+	// Thumbs, when set, is where a thumbnail of each photo stored goes,
+	// under the account's .thumbs/ folder; nil: no thumbnails.
+	Thumbs storage.Storage
 
 	scan    *scanner
 	send    *sender
@@ -81,6 +85,7 @@ type Agent struct {
 	cleaned chan struct{} // closed once stale uploads are cleaned up: workers wait for it
 	repeats *repeatlog.Limiter
 	rereads *rereads // files that could not be read, tried again on the failure schedule
+	thumbs  *thumbnailer
 }
 
 // Run runs the agent until ctx ends, then stops taking work, gives uploads
@@ -100,6 +105,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			return fmt.Errorf("metrics.listen: %w", err)
 		}
 		a.track.metrics = newMetrics(reg, a)
+		a.thumbs.register(reg)
 	}
 	w, err := newWatcher(a.Roots, a.PollInterval, a.changes, a.rescans, a.Log)
 	if err != nil {
@@ -130,6 +136,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { a.cleanUp(gctx); return nil })
 	g.Go(func() error { a.rescanLoop(gctx); return nil })
 	g.Go(func() error { a.awaitStateRoom(gctx); return nil })
+	g.Go(func() error { a.thumbs.run(gctx); return nil })
 	if web != nil {
 		g.Go(func() error { return a.serveWeb(gctx, web, reg) })
 	}
@@ -166,7 +173,14 @@ func (a *Agent) Init() {
 		return
 	}
 	a.scan = &scanner{journal: a.Journal, filter: a.Filter, keys: a.Keys, log: a.Log, uploader: a.Uploader}
-	a.send = &sender{journal: a.Journal, uploader: a.Uploader, keys: a.Keys, log: a.Log}
+	if a.Thumbs != nil {
+		cache := ""
+		if a.StateDir != "" {
+			cache = filepath.Join(a.StateDir, "thumbs")
+		}
+		a.thumbs = newThumbnailer(a.Thumbs, a.Journal, a.Keys, cache, a.Log)
+	}
+	a.send = &sender{journal: a.Journal, uploader: a.Uploader, keys: a.Keys, since: a.Since, log: a.Log, thumbs: a.thumbs}
 	a.queue = newQueue(a.Threshold, a.Files)
 	a.track = newTracker()
 	a.changes = make(chan change, 1024)

@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-
-	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
 // A Backup, and the daemon's workers (Agent.prepare), tell the uploader of
@@ -28,7 +26,7 @@ func (b *Backup) prepared(ctx context.Context, in <-chan job) <-chan job {
 			w, more := window(in)
 			if len(w) > 0 {
 				if ctx.Err() == nil && b.Keys.Ready() {
-					b.Uploader.Ahead(ctx, uploadJobs(b.Keys, w))
+					b.Uploader.Ahead(ctx, b.sender.uploadJobs(ctx, w))
 				}
 				windows <- w
 			}
@@ -70,13 +68,4 @@ func window(in <-chan job) ([]job, bool) {
 		}
 	}
 	return w, true
-}
-
-// uploadJobs are the uploader's jobs for w, under the keys send will use.
-func uploadJobs(keys KeyTemplate, w []job) []uploader.Job {
-	out := make([]uploader.Job, len(w))
-	for i, j := range w {
-		out[i] = uploader.Job{FileID: j.file.ID, Path: j.abs, Key: keys.Key(j.root.Name, j.file.Path)}
-	}
-	return out
 }

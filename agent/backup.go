@@ -23,10 +23,17 @@ type Backup struct {
 	Keys     KeyTemplate
 	Journal  *journal.Journal
 	Uploader *uploader.Uploader
-	Files    int    // files uploaded at once
-	StateDir string // holds the journal; named when its disk is full
+	Files    int       // files uploaded at once
+	Since    time.Time // media.since: files taken before this day are skipped; zero: none
+	StateDir string    // holds the journal; named when its disk is full
 	Log      zerolog.Logger
 	Progress Progress // may be nil
+	// Thumbs, when set, is where a thumbnail of each photo stored goes,
+	// under the account's .thumbs/ folder; nil: no thumbnails. The pass
+	// ends once those of its photos are made.
+	Thumbs storage.Storage
+
+	sender *sender
 }
 
 // Progress is told what a Backup plans and does, e.g. to draw a bar. The
@@ -47,6 +54,7 @@ type Summary struct {
 	Uploaded      int   // sent now
 	Copied        int   // copied on the server from the key that held them (renamed files)
 	AlreadyStored int   // found in the storage with the same content: nothing sent
+	Skipped       int   // taken before media.since: not backed up
 	Vanished      int   // deleted before their upload
 	Interrupted   int   // cut short by the end of the pass: they resume on the next
 	Sent          int64 // bytes sent
@@ -67,6 +75,8 @@ func (b *Backup) Run(parent context.Context) (Summary, error) {
 	if err := abortStale(parent, b.Keys, b.Journal, b.Uploader); err != nil && parent.Err() == nil {
 		b.Log.Warn().Str("error", storage.Short(err)).Msg("could not clean up stale uploads")
 	}
+	b.sender = &sender{journal: b.Journal, uploader: b.Uploader, keys: b.Keys, since: b.Since, log: b.Log}
+	pendSkipped(parent, b.Journal, b.Since, b.Log)
 	// A sign-out, a full account or a full state disk ends the pass: every
 	// other file would fail the same way.
 	ctx, stop := context.WithCancel(parent)
@@ -74,7 +84,13 @@ func (b *Backup) Run(parent context.Context) (Summary, error) {
 	p := &pass{}
 	jobs := make(chan job, aheadFiles) // the walk stays a window ahead
 	ready := b.prepared(ctx, jobs)
-	var wg sync.WaitGroup
+	var wg, thumbs sync.WaitGroup
+	if b.Thumbs != nil {
+		b.sender.thumbs = newThumbnailer(b.Thumbs, b.Journal, b.Keys, "", b.Log)
+		for range thumbWorkers() {
+			thumbs.Go(func() { b.sender.thumbs.run(ctx) })
+		}
+	}
 	for range max(b.Files, 1) {
 		wg.Go(func() {
 			for j := range ready {
@@ -85,6 +101,8 @@ func (b *Backup) Run(parent context.Context) (Summary, error) {
 	b.plan(ctx, p, jobs)
 	close(jobs)
 	wg.Wait()
+	b.sender.thumbs.finish()
+	thumbs.Wait()
 	return p.sum, parent.Err()
 }
 
@@ -209,12 +227,11 @@ func (b *Backup) stateFullError(err error) error {
 
 // send uploads one job.
 func (b *Backup) send(ctx context.Context, j job) (outcome, uploader.Result, error) {
-	s := sender{journal: b.Journal, uploader: b.Uploader, keys: b.Keys, log: b.Log}
 	var progress, found func(int64)
 	if b.Progress != nil {
 		progress, found = b.Progress.Add, b.Progress.Found
 	}
-	return s.send(ctx, j, progress, found)
+	return b.sender.send(ctx, j, progress, found)
 }
 
 // add counts one upload that ended as o.
@@ -227,6 +244,8 @@ func (s *Summary) add(j job, o outcome, res uploader.Result, err error) {
 		s.Copied++
 	case outAlreadyStored:
 		s.AlreadyStored++
+	case outSkipped:
+		s.Skipped++
 	case outVanished:
 		s.Vanished++
 	case outInterrupted:

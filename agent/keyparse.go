@@ -2,7 +2,9 @@ package agent
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cloudkeep/cloudkeep/internal/keypath"
 )
@@ -24,15 +26,19 @@ type KeyParser struct {
 func (t KeyTemplate) Parser() KeyParser { return KeyParser{t, t.pattern()} }
 
 // Parse returns the place of key, a key made by the template for its user
-// with any device and root name, and reports false when key is not such a
-// key. It is the inverse of Key: the template with Device set to p.Device
-// gives Key(p.Root, p.Path) == key.
+// with any device, root name and date, and reports false when key is not
+// such a key. It is the inverse of Key: the template with Device set to
+// p.Device gives Key(p.Root, p.Path, taken) == key for the date the key
+// holds. A template without {path} cannot give the folder back: Path is
+// then the file's name ({name}), with the suffix a key may carry
+// (Suffixed).
 func (kp KeyParser) Parse(key string) (Place, bool) {
 	m := kp.re.FindStringSubmatch(key)
 	if m == nil {
 		return Place{}, false
 	}
 	var p Place
+	date := [3]int{1, 1, 1} // year, month, day
 	for i, name := range kp.re.SubexpNames() {
 		switch name {
 		case "device":
@@ -41,18 +47,25 @@ func (kp KeyParser) Parse(key string) (Place, bool) {
 			p.Root = m[i]
 		case "path":
 			p.Path = keypath.Unescape(m[i])
+		case "name":
+			if p.Path == "" {
+				p.Path = keypath.Unescape(m[i])
+			}
+		case "year", "month", "day":
+			date[strings.Index("ymd", name[:1])], _ = strconv.Atoi(m[i])
 		}
 	}
 	back := kp.t
 	back.Device = p.Device
-	if back.Key(p.Root, p.Path) != key { // a repeated placeholder must agree
+	taken := time.Date(date[0], time.Month(date[1]), date[2], 0, 0, 0, 0, time.UTC)
+	if back.Key(p.Root, p.Path, taken) != key { // a repeated placeholder must agree, a date be a date
 		return Place{}, false
 	}
 	return p, true
 }
 
 // pattern matches the keys of the template: device and root names hold
-// no '/' (config refuses them), a path anything.
+// no '/' (config refuses them), a name no '/' either, a path anything.
 func (t KeyTemplate) pattern() *regexp.Regexp {
 	var b strings.Builder
 	b.WriteString("^")
@@ -76,6 +89,12 @@ func (t KeyTemplate) pattern() *regexp.Regexp {
 			b.WriteString(`(?P<` + name + `>[^/]+)`)
 		case name == "path":
 			b.WriteString(`(?P<path>(?s:.+))`) // any byte, a newline too
+		case name == "name":
+			b.WriteString(`(?P<name>(?s:[^/]+))`)
+		case name == "year":
+			b.WriteString(`(?P<year>[0-9]{4})`)
+		case name == "month" || name == "day":
+			b.WriteString(`(?P<` + name + `>[0-9]{2})`)
 		default:
 			b.WriteString(regexp.QuoteMeta(rest[i : j+1]))
 		}

@@ -1,13 +1,16 @@
 package agent
 
 import (
+	"fmt"
+	"path"
 	"strings"
+	"time"
 
 	"github.com/cloudkeep/cloudkeep/internal/keypath"
 )
 
-// KeyTemplate turns a file's place into its object key, e.g.
-// "{user}/{device}/{root}/{path}".
+// KeyTemplate turns a file's place and capture time into its object key,
+// e.g. "{user}/{device}/{root}/{path}" or "{user}/{year}/{month}/{name}".
 type KeyTemplate struct {
 	Template string
 	User     string        // {user} in static mode
@@ -26,25 +29,54 @@ func (t KeyTemplate) user() string {
 // account is signed in ({user} is never empty).
 func (t KeyTemplate) Ready() bool { return t.UserOf == nil || t.UserOf() != "" }
 
-// Key returns the object key of path rel (slash-separated) inside root.
-// Different paths get different keys ({path} is keypath.Escape(rel)).
-func (t KeyTemplate) Key(root, rel string) string {
+// Key returns the object key of path rel (slash-separated) inside root,
+// taken at taken. {year}, {month} and {day} are taken's wall clock as it
+// is (the zone it was taken in); {name} is rel's base name and {path} rel,
+// both escaped by keypath. Different paths get different keys under
+// {path}; under {name} two files may meet on one key, which the sender
+// tells apart (Suffixed).
+func (t KeyTemplate) Key(root, rel string, taken time.Time) string {
 	return strings.NewReplacer(
 		"{user}", t.user(),
 		"{device}", t.Device,
 		"{root}", root,
 		"{path}", keypath.Escape(rel),
+		"{name}", keypath.Escape(path.Base(rel)),
+		"{year}", fmt.Sprintf("%04d", taken.Year()),
+		"{month}", fmt.Sprintf("%02d", int(taken.Month())),
+		"{day}", fmt.Sprintf("%02d", taken.Day()),
 	).Replace(t.Template)
 }
 
+// Dated reports whether keys depend on the capture time.
+func (t KeyTemplate) Dated() bool {
+	return strings.Contains(t.Template, "{year}") || strings.Contains(t.Template, "{month}") ||
+		strings.Contains(t.Template, "{day}")
+}
+
+// PathKey is the key of rel inside root when the template does not depend
+// on the capture time, and "" when it does: the key a file at that place
+// has, unless it had to take a suffix.
+func (t KeyTemplate) PathKey(root, rel string) string {
+	if t.Dated() {
+		return ""
+	}
+	return t.Key(root, rel, time.Time{})
+}
+
+// perFile are the placeholders that differ from file to file.
+var perFile = []string{"{root}", "{path}", "{name}", "{year}", "{month}", "{day}"}
+
 // Prefix returns the part of every key that comes before the first
-// per-file placeholder ({root} or {path}), e.g. "alice/laptop/". Incomplete
-// uploads under it belong to this device.
-func (t KeyTemplate) Prefix() string { return t.prefixBefore("{root}", "{path}") }
+// per-file placeholder, e.g. "alice/laptop/". Incomplete uploads under it
+// belong to this device.
+func (t KeyTemplate) Prefix() string { return t.prefixBefore(perFile...) }
 
 // UserPrefix returns the part of every key before the device, e.g.
 // "alice/": where all of one person's devices store their files.
-func (t KeyTemplate) UserPrefix() string { return t.prefixBefore("{device}", "{root}", "{path}") }
+func (t KeyTemplate) UserPrefix() string {
+	return t.prefixBefore(append([]string{"{device}"}, perFile...)...)
+}
 
 func (t KeyTemplate) prefixBefore(placeholders ...string) string {
 	fixed := t.Template

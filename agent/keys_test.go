@@ -1,6 +1,9 @@
 package agent
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestKeyTemplate(t *testing.T) {
 	for _, tc := range []struct {
@@ -12,7 +15,7 @@ func TestKeyTemplate(t *testing.T) {
 		{"{user}-{device}/{path}", "p", "caf\xe9.jpg", "alice-laptop/caf%E9.jpg", "alice-laptop/"},
 	} {
 		k := KeyTemplate{Template: tc.tmpl, User: "alice", Device: "laptop"}
-		if got := k.Key(tc.root, tc.rel); got != tc.key {
+		if got := k.Key(tc.root, tc.rel, time.Time{}); got != tc.key {
 			t.Errorf("%s: Key = %q, want %q", tc.tmpl, got, tc.key)
 		}
 		if got := k.Prefix(); got != tc.prefix {
@@ -31,7 +34,7 @@ func TestKeyTemplate_Key_Injective(t *testing.T) {
 		{"caf%E9.jpg", "caf\xe9.jpg"},
 		{"%FF\xff.jpg", "\xff%FF.jpg"},
 	} {
-		if ka, kb := k.Key("p", tc.a), k.Key("p", tc.b); ka == kb {
+		if ka, kb := k.Key("p", tc.a, time.Time{}), k.Key("p", tc.b, time.Time{}); ka == kb {
 			t.Errorf("%q and %q: both got key %q, want different keys", tc.a, tc.b, ka)
 		}
 	}
@@ -54,9 +57,39 @@ func TestKeyTemplate_Key_Escape(t *testing.T) {
 		{"percent and invalid", "%\xff.jpg", "%25%FF.jpg"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := k.Key("p", tc.rel); got != tc.want {
+			if got := k.Key("p", tc.rel, time.Time{}); got != tc.want {
 				t.Errorf("Key(%q) = %q, want %q", tc.rel, got, tc.want)
 			}
 		})
+	}
+}
+
+// {year}, {month} and {day} are the wall clock of the capture time as it
+// was taken (its own offset), not this machine's; {name} is the escaped
+// base name.
+func TestKeyTemplate_Key_Dated(t *testing.T) {
+	tokyo := time.FixedZone("", 9*3600)
+	k := KeyTemplate{Template: "{user}/{year}/{month}/{day}/{name}", User: "alice", Device: "laptop"}
+	for _, tc := range []struct {
+		rel   string
+		taken time.Time
+		want  string
+	}{
+		{"DCIM/IMG_0001.JPG", time.Date(2024, 1, 1, 0, 30, 0, 0, tokyo), "alice/2024/01/01/IMG_0001.JPG"}, // 2023-12-31 in UTC
+		{"a/b/50%.jpg", time.Date(2024, 12, 31, 23, 0, 0, 0, time.UTC), "alice/2024/12/31/50%25.jpg"},
+		{"caf\xe9.jpg", time.Date(987, 3, 4, 0, 0, 0, 0, time.UTC), "alice/0987/03/04/caf%E9.jpg"},
+	} {
+		if got := k.Key("pictures", tc.rel, tc.taken); got != tc.want {
+			t.Errorf("Key(%q, %v) = %q, want %q", tc.rel, tc.taken, got, tc.want)
+		}
+	}
+	if !k.Dated() || k.PathKey("pictures", "a.jpg") != "" {
+		t.Errorf("Dated() = %v, PathKey = %q; want true, \"\"", k.Dated(), k.PathKey("pictures", "a.jpg"))
+	}
+	if got := k.Prefix(); got != "alice/" {
+		t.Errorf("Prefix = %q, want alice/", got)
+	}
+	if got := (KeyTemplate{Template: "{user}/{device}/{year}/{name}", User: "alice", Device: "laptop"}).Prefix(); got != "alice/laptop/" {
+		t.Errorf("Prefix = %q, want alice/laptop/", got)
 	}
 }

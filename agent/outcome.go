@@ -16,6 +16,7 @@ const (
 	outFailed                       // failed; it is tried again later
 	outUnreachable                  // the storage did not answer; it waits for the storage, not failed
 	outStateFull                    // the state disk is full: nothing can be journaled; it waits for room, not failed
+	outSkipped                      // left out on purpose (taken before media.since): not failed, not tried again
 )
 
 // stored reports whether the file is now in the storage.
@@ -44,6 +45,8 @@ func (o outcome) String() string {
 		return "unreachable"
 	case outStateFull:
 		return "state dir full"
+	case outSkipped:
+		return "skipped"
 	default:
 		return "failed"
 	}
@@ -66,4 +69,4 @@ func (o outcome) label() string {
 }
 
 // outcomes lists every outcome, for metrics to start each series at 0.
-var outcomes = []outcome{outStored, outCopied, outAlreadyStored, outVanished, outInterrupted, outSignedOut, outQuota, outFailed, outUnreachable, outStateFull}
+var outcomes = []outcome{outStored, outCopied, outAlreadyStored, outVanished, outInterrupted, outSignedOut, outQuota, outFailed, outUnreachable, outStateFull, outSkipped}

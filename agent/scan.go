@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,7 +68,7 @@ func (s *scanner) skip(root Root, rel, reason string) {
 	if ok && last.reason == reason {
 		return
 	}
-	s.log.Debug().Str("root", root.Name).Str("path", rel).Str("reason", reason).Msg("skipped")
+	logSkip(s.log, root, rel, reason)
 }
 
 // beginScan counts a new scan of root and returns its number.
@@ -130,7 +131,7 @@ func (s *scanner) scanRoot(ctx context.Context, root Root, want func(job), onErr
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if e, ok := known.Visit(f.Rel); ok && e.State == journal.Done && e.Identity.Equal(journal.IdentityOf(f.Info)) {
+		if e, ok := known.Visit(f.Rel); ok && (e.State == journal.Done || e.State == journal.Skipped) && e.Identity.Equal(journal.IdentityOf(f.Info)) {
 			st.Media++
 			st.Unchanged++
 			return nil
@@ -145,9 +146,9 @@ func (s *scanner) scanRoot(ctx context.Context, root Root, want func(job), onErr
 			}
 		}
 		return nil
-	}, func(rel string) {
+	}, func(rel, reason string) {
 		known.Visit(rel) // a row of that very path is not gone
-		s.skip(root, rel, skipIgnored)
+		s.skip(root, rel, reason)
 	}, onErr)
 	if err != nil {
 		return st, err
@@ -226,7 +227,7 @@ func (s *scanner) consider(ctx context.Context, f Found) (job, bool, error) {
 
 // job returns the upload of row, a file of root.
 func (s *scanner) job(row journal.File, root Root) job {
-	return job{file: row, root: root, abs: filepath.Join(root.Path, filepath.FromSlash(row.Path)), key: s.keys.Key(root.Name, row.Path)}
+	return job{file: row, root: root, abs: filepath.Join(root.Path, filepath.FromSlash(row.Path)), key: cmp.Or(row.Key, s.keys.PathKey(root.Name, row.Path))}
 }
 
 // wanted reports whether the filter wants f, and logs why when it does not.
@@ -234,7 +235,7 @@ func (s *scanner) wanted(f Found) (bool, error) {
 	v, rule := s.filter.Globs(f.Rel)
 	switch {
 	case v == media.Excluded:
-		s.skip(f.Root, f.Rel, fmt.Sprintf("excluded by rule %q", rule))
+		s.skip(f.Root, f.Rel, media.ExcludedBy(rule))
 		return false, nil
 	case v == media.NotIncluded:
 		s.skip(f.Root, f.Rel, skipNotIncluded)

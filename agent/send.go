@@ -20,21 +20,31 @@ type sender struct {
 	journal  *journal.Journal
 	uploader *uploader.Uploader
 	keys     KeyTemplate
+	since    time.Time // media.since: files taken before this day are skipped; zero: none
 	log      zerolog.Logger
+	memo     memo
+	thumbs   *thumbnailer // makes photos' thumbnails; nil: none
 }
 
 // send uploads j, journals how it ended and returns that: the outcome,
 // what the uploader reported, and why the file was not stored (nil when it
 // was, or when it vanished). A file whose content this account already
 // stores under another key (a rename, a copy, a restored file) is copied
-// on the server instead of sent again (findCopy). progress is told the
-// bytes sent, found the bytes the server already holds (nil: progress is
-// told those too); both may be nil.
+// on the server instead of sent again (findCopy). A file whose key holds
+// another file's content goes to a suffixed key instead (claimFor,
+// uploader.Suffixed); one taken before media.since is skipped. progress
+// is told the bytes sent, found the bytes the server already holds (nil:
+// progress is told those too); both may be nil.
 func (s *sender) send(ctx context.Context, j job, progress, found func(int64)) (outcome, uploader.Result, error) {
 	if !s.keys.Ready() {
 		return outSignedOut, uploader.Result{}, auth.ErrSignedOut // no account: no key to store under
 	}
-	j.key = s.keys.Key(j.root.Name, j.file.Path) // the account may have changed since the scan
+	defer s.memo.done(j.file.ID)
+	a := s.describe(ctx, j) // the account may have changed since the scan: keys are made now
+	j.key = a.key
+	if reason := skipReason(a.info.Time, s.since); reason != "" && a.read {
+		return s.skip(ctx, j, reason)
+	}
 	if err := s.journal.MarkUploading(ctx, j.file.ID); err != nil {
 		switch {
 		case interrupted(ctx, err):
@@ -44,12 +54,42 @@ func (s *sender) send(ctx context.Context, j job, progress, found func(int64)) (
 		}
 		return outFailed, uploader.Result{}, err
 	}
-	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Progress: progress, Found: found, FindCopy: s.findCopy(j.key),
+	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Meta: a.meta, Claim: s.claimFor(j),
+		Progress: progress, Found: found, FindCopy: s.findCopy(j.key),
 		New: j.file.Attempts == 0 && j.file.Key == ""}
 	res, err := s.uploader.Upload(ctx, up)
-	o, err := s.record(ctx, j, res, err)
+	o, err := s.record(ctx, j, a, res, err)
 	s.logResult(j, o, res, err)
 	return o, res, err
+}
+
+// skip journals that j's file is left out, and why.
+func (s *sender) skip(ctx context.Context, j job, reason string) (outcome, uploader.Result, error) {
+	if err := s.journal.MarkSkipped(ctx, j.file.ID, reason); err != nil {
+		switch {
+		case interrupted(ctx, err):
+			return outInterrupted, uploader.Result{}, err
+		case isDiskFull(err):
+			return outStateFull, uploader.Result{}, err
+		}
+		return outFailed, uploader.Result{}, err
+	}
+	s.log.Info().Str("path", j.abs).Str("reason", reason).Msg("not backed up")
+	return outSkipped, uploader.Result{}, nil
+}
+
+// uploadJobs are the uploader's jobs for w, under the keys and with the
+// metadata send will use; files send will skip are left out.
+func (s *sender) uploadJobs(ctx context.Context, w []job) []uploader.Job {
+	out := make([]uploader.Job, 0, len(w))
+	for _, j := range w {
+		a := s.describe(ctx, j)
+		if skipReason(a.info.Time, s.since) != "" && a.read {
+			continue
+		}
+		out = append(out, uploader.Job{FileID: j.file.ID, Path: j.abs, Key: a.key, Meta: a.meta})
+	}
+	return out
 }
 
 // findCopy returns how the uploader finds an object of this account,
@@ -65,7 +105,7 @@ func (s *sender) findCopy(key string) uploader.FindCopy {
 
 // record journals how an upload that returned res and err ended, and names
 // the outcome.
-func (s *sender) record(ctx context.Context, j job, res uploader.Result, err error) (outcome, error) {
+func (s *sender) record(ctx context.Context, j job, a asset, res uploader.Result, err error) (outcome, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if err := s.journal.MarkDeleted(ctx, j.file.ID); err != nil {
@@ -91,7 +131,8 @@ func (s *sender) record(ctx context.Context, j job, res uploader.Result, err err
 		}
 		return outFailed, err
 	}
-	stored := journal.Stored{Identity: res.Identity, Key: res.Key, ETag: res.ETag, SHA256: res.SHA256}
+	stored := journal.Stored{Identity: res.Identity, Key: res.Key, ETag: res.ETag, SHA256: res.SHA256,
+		Capture: a.meta.Capture, CaptureSource: a.meta.CaptureSource, Group: a.meta.Group}
 	if err := s.journal.MarkDone(ctx, j.file.ID, stored); err != nil {
 		switch {
 		case interrupted(ctx, err):
@@ -101,6 +142,7 @@ func (s *sender) record(ctx context.Context, j job, res uploader.Result, err err
 		}
 		return outFailed, err
 	}
+	s.thumbs.offer(j.file.ID, j.abs, res.SHA256, j.file.MTime)
 	switch {
 	case res.Skipped:
 		return outAlreadyStored, nil

@@ -77,6 +77,7 @@ type Totals struct {
 	Copied        int       `json:"copied"`               // copied on the server (renamed files)
 	AlreadyStored int       `json:"already_stored"`       // found stored with the same content: nothing sent
 	Vanished      int       `json:"vanished"`             // deleted before their upload
+	Skipped       int       `json:"skipped"`              // taken before media.since: not backed up
 	Failed        int       `json:"failed"`               // uploads that failed, files that could not be read
 	Bytes         int64     `json:"bytes"`                // sent
 	LastUpload    time.Time `json:"last_upload,omitzero"` // when a file was last uploaded or copied
@@ -212,6 +213,8 @@ func (t *tracker) end(j job, o outcome, res uploader.Result, err error) {
 		t.remember(j, o, res)
 	case outVanished:
 		t.totals.Vanished++
+	case outSkipped:
+		t.totals.Skipped++
 	case outFailed:
 		t.failed(j.abs, err)
 	}

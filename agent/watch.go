@@ -64,7 +64,8 @@ type watcher struct {
 	rescans    chan<- Root
 
 	mu     sync.Mutex
-	dirs   map[string]Root // watched folder → its root
+	dirs   map[string]Root   // watched folder → its root
+	marked map[string]string // folder → the marker file it holds: watched, not entered
 	health map[string]*RootHealth
 }
 
@@ -77,7 +78,7 @@ func newWatcher(roots []Root, poll time.Duration, changes chan<- change, rescans
 		return nil, err
 	}
 	w := &watcher{fs: fw, roots: roots, poll: poll, changes: changes, rescans: rescans,
-		log: log.With().Str("component", "watcher").Logger(), dirs: map[string]Root{}, health: map[string]*RootHealth{}}
+		log: log.With().Str("component", "watcher").Logger(), dirs: map[string]Root{}, marked: map[string]string{}, health: map[string]*RootHealth{}}
 	for _, r := range roots {
 		w.health[r.Name] = &RootHealth{Name: r.Name, Path: r.Path, Note: privateTmpNote(r.Path)}
 		if n := w.health[r.Name].Note; n != "" {
@@ -140,29 +141,88 @@ func (w *watcher) addRoot(r Root) bool {
 }
 
 // addTree watches dir and every folder below it, each before it is read,
-// so that nothing created meanwhile is missed. When emit is set, every file
-// found is reported: the folder is new (created or moved in).
+// so that nothing created meanwhile is missed. A folder that holds a marker
+// file (.nomedia, .nobackup) is watched, to see the marker go, but not
+// entered. When emit is set, every file found is reported: the folder is
+// new (created or moved in). Hidden and temporary names are passed over.
 func (w *watcher) addTree(r Root, dir string, emit func(change)) {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			w.log.Debug().Err(err).Str("path", p).Msg("cannot read")
-			return nil
+	w.watch(r, dir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		w.log.Debug().Err(err).Str("path", dir).Msg("cannot read")
+	}
+	if m := markerIn(entries); m != "" {
+		w.mu.Lock()
+		w.marked[dir] = m
+		w.mu.Unlock()
+		return
+	}
+	for _, e := range entries {
+		if media.Ignored(e.Name()) {
+			continue
 		}
-		if p != r.Path && media.Ignored(d.Name()) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			w.watch(r, p)
-			return nil
-		}
-		if emit != nil && d.Type().IsRegular() {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir():
+			w.addTree(r, p, emit)
+		case emit != nil && e.Type().IsRegular():
 			emit(change{root: r, abs: p, rel: relSlash(r, p)})
 		}
-		return nil
-	})
+	}
+}
+
+// markerChanged reads dir again after an event on a marker file in it.
+// When the folder gains a marker, the folders below it are no longer
+// watched; when it loses its last one, they are watched again. Either way
+// its root is rescanned: the scan logs the skipped folder, or finds the
+// files to back up at once.
+func (w *watcher) markerChanged(r Root, dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return // the folder is gone: its own event says so
+	}
+	m := markerIn(entries)
+	w.mu.Lock()
+	was := w.marked[dir]
+	if m != "" {
+		w.marked[dir] = m
+	} else {
+		delete(w.marked, dir)
+	}
+	w.mu.Unlock()
+	switch {
+	case m != "" && was == "":
+		w.dropBelow(dir)
+		w.rescan(r)
+	case m == "" && was != "":
+		w.log.Info().Str("root", r.Name).Str("path", relSlash(r, dir)).Msg("folder backed up again: " + was + " removed")
+		w.addTree(r, dir, nil)
+		w.rescan(r)
+	}
+}
+
+// inMarked reports whether a folder above path, within root r, holds a
+// marker file: nothing below it is backed up.
+func (w *watcher) inMarked(r Root, path string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.marked) == 0 {
+		return false
+	}
+	for d := filepath.Dir(path); within(r.Path, d); d = filepath.Dir(d) {
+		if _, ok := w.marked[d]; ok {
+			return true
+		}
+		if d == r.Path {
+			break
+		}
+	}
+	return false
+}
+
+// within reports whether path is dir or below it.
+func within(dir, path string) bool {
+	return path == dir || strings.HasPrefix(path, dir+string(filepath.Separator))
 }
 
 func (w *watcher) watch(r Root, dir string) {
@@ -197,7 +257,14 @@ func (w *watcher) watch(r Root, dir string) {
 
 func (w *watcher) handle(ctx context.Context, ev fsnotify.Event) {
 	r, rel, ok := w.locate(ev.Name)
-	if !ok || ignoredPath(rel) {
+	if !ok {
+		return
+	}
+	if ev.Name != r.Path && isMarker(filepath.Base(ev.Name)) {
+		w.markerChanged(r, filepath.Dir(ev.Name))
+		return
+	}
+	if ignoredPath(rel) || w.inMarked(r, ev.Name) {
 		return
 	}
 	if ev.Op == fsnotify.Chmod {
@@ -234,18 +301,38 @@ func (w *watcher) dropDir(path string) bool {
 	if !ok {
 		return false
 	}
+	w.unwatch(r, path, true)
+	if path == r.Path {
+		w.health[r.Name].Exists = false
+	}
+	return true
+}
+
+// dropBelow stops watching the folders below dir, which stays watched.
+func (w *watcher) dropBelow(dir string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r, ok := w.dirs[dir]; ok {
+		w.unwatch(r, dir, false)
+	}
+}
+
+// unwatch forgets the folders of r below path, and path itself when self
+// is set, with the markers they held. w.mu is held.
+func (w *watcher) unwatch(r Root, path string, self bool) {
 	prefix := path + string(filepath.Separator)
 	for d := range w.dirs {
-		if d == path || strings.HasPrefix(d, prefix) {
+		if (self && d == path) || strings.HasPrefix(d, prefix) {
 			w.fs.Remove(d) // may be gone already
 			delete(w.dirs, d)
 			w.health[r.Name].Watches--
 		}
 	}
-	if path == r.Path {
-		w.health[r.Name].Exists = false
+	for d := range w.marked {
+		if (self && d == path) || strings.HasPrefix(d, prefix) {
+			delete(w.marked, d)
+		}
 	}
-	return true
 }
 
 func (w *watcher) handleError(err error) {

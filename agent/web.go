@@ -7,41 +7,29 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"image"
-	"image/jpeg"
 	"net"
 	"net/http"
-	"os"
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	_ "image/gif" // thumbnails of GIF photos
-	_ "image/png" // and PNG
 
 	"github.com/dustin/go-humanize"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/image/draw"
+
+	"github.com/cloudkeep/cloudkeep/thumb"
 )
 
 //go:embed web
 var webFiles embed.FS
 
 var statusPage = template.Must(template.New("status.html").Funcs(template.FuncMap{
-	"bytes": func(n int64) string { return humanize.IBytes(uint64(n)) },
-	"since": func(t, now time.Time) string { return now.Sub(t).Round(time.Second).String() },
-	"clock": func(t time.Time) string { return t.Local().Format(time.TimeOnly) },
-	"base":  path.Base,
-	"isPhoto": func(p string) bool {
-		switch strings.ToLower(path.Ext(p)) {
-		case ".jpg", ".jpeg", ".png", ".gif":
-			return true
-		}
-		return false
-	},
+	"bytes":   func(n int64) string { return humanize.IBytes(uint64(n)) },
+	"since":   func(t, now time.Time) string { return now.Sub(t).Round(time.Second).String() },
+	"clock":   func(t time.Time) string { return t.Local().Format(time.TimeOnly) },
+	"base":    path.Base,
+	"isPhoto": func(p string) bool { return thumb.Supports(p) },
 	"stateClass": func(s string) string {
 		switch s {
 		case StateSignedOut:
@@ -54,7 +42,8 @@ var statusPage = template.Must(template.New("status.html").Funcs(template.FuncMa
 }).ParseFS(webFiles, "web/status.html"))
 
 // serveWeb serves, on the loopback address MetricsListen, the status page
-// at / and the Prometheus metrics at /metrics.
+// at /, the thumbnails of its recent photos at /thumb/<file ID> and the
+// Prometheus metrics at /metrics.
 func (a *Agent) serveWeb(ctx context.Context, l net.Listener, reg *prometheus.Registry) error {
 	_, port, err := net.SplitHostPort(l.Addr().String())
 	if err != nil {
@@ -101,7 +90,7 @@ func (a *Agent) webMux(reg *prometheus.Registry) *http.ServeMux {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		var b bytes.Buffer
-		if err := statusPage.Execute(&b, a.Status()); err != nil {
+		if err := statusPage.Execute(&b, statusView{a.Status(), a.thumbs}); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -112,64 +101,28 @@ func (a *Agent) webMux(reg *prometheus.Registry) *http.ServeMux {
 	mux.HandleFunc("GET /style.css", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, webFiles, "web/style.css")
 	})
-	thumbs := &thumbnails{cache: map[int64][]byte{}}
 	mux.HandleFunc("GET /thumb/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		for _, rec := range a.Status().Recent { // only files the page shows
-			if rec.ID == id {
-				if img, err := thumbs.get(id, rec.Path); err == nil {
-					w.Header().Set("Content-Type", "image/jpeg")
-					w.Write(img)
-					return
-				}
-			}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		file := a.thumbs.cached(id)
+		if err != nil || file == "" {
+			http.NotFound(w, r)
+			return
 		}
-		http.NotFound(w, r)
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Header().Set("Cache-Control", "private, no-cache") // asked again with If-Modified-Since: a file edited gets a new one
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		http.ServeFile(w, r, file)
 	})
 	return mux
 }
 
-// thumbnails makes small JPEGs of recent photos, from the local files.
-type thumbnails struct {
-	mu    sync.Mutex
-	cache map[int64][]byte
+// statusView is what the status page shows: the status, and which recent
+// files have a thumbnail.
+type statusView struct {
+	Status
+	thumbs *thumbnailer
 }
 
-const thumbSize = 128
-
-func (t *thumbnails) get(id int64, file string) ([]byte, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if b, ok := t.cache[id]; ok {
-		return b, nil
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	cfg, _, err := image.DecodeConfig(f)
-	if err != nil || cfg.Width*cfg.Height > 80e6 {
-		return nil, fmt.Errorf("not a photo we can shrink: %v", err)
-	}
-	f.Seek(0, 0)
-	src, _, err := image.Decode(f)
-	if err != nil {
-		return nil, err
-	}
-	b := src.Bounds()
-	side := min(b.Dx(), b.Dy()) // a centred square
-	crop := image.Rect(b.Min.X+(b.Dx()-side)/2, b.Min.Y+(b.Dy()-side)/2, 0, 0)
-	crop.Max = crop.Min.Add(image.Pt(side, side))
-	dst := image.NewRGBA(image.Rect(0, 0, thumbSize, thumbSize))
-	draw.CatmullRom.Scale(dst, dst.Bounds(), src, crop, draw.Src, nil)
-	var out bytes.Buffer
-	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: 80}); err != nil {
-		return nil, err
-	}
-	if len(t.cache) >= 4*maxRecent {
-		clear(t.cache)
-	}
-	t.cache[id] = out.Bytes()
-	return out.Bytes(), nil
-}
+// Thumb reports whether the file id has a thumbnail to show: a photo whose
+// thumbnail the agent made (or found stored) lately.
+func (v statusView) Thumb(id int64) bool { return v.thumbs.cached(id) != "" }

@@ -15,6 +15,7 @@ import (
 // through the settler: uploaded now, it would fail as changed and wait out
 // a retry delay.
 func (a *Agent) resumeUnfinished(ctx context.Context) {
+	pendSkipped(ctx, a.Journal, a.Since, a.Log)
 	rows, err := a.Journal.Unfinished(ctx)
 	if err != nil {
 		a.Log.Error().Err(err).Msg("read unfinished uploads")
@@ -100,14 +101,14 @@ func (a *Agent) current(ctx context.Context, j *job) bool {
 		return true // the upload says what is wrong
 	}
 	j.file.Attempts, j.file.Key = row.Attempts, row.Key // no longer new once tried or stored
-	if row.State != journal.Done {
+	if row.State != journal.Done && row.State != journal.Skipped {
 		return true
 	}
 	fi, err := os.Stat(j.abs)
 	if err != nil || !journal.IdentityOf(fi).Equal(row.Identity) {
 		return true
 	}
-	a.Log.Debug().Str("path", j.abs).Msg("stored since it was queued")
+	a.Log.Debug().Str("path", j.abs).Str("state", string(row.State)).Msg("stored or skipped since it was queued")
 	return false
 }
 
@@ -130,7 +131,7 @@ func (a *Agent) prepare(ctx context.Context, j job) {
 	}
 	defer close(ready)
 	if a.Keys.Ready() {
-		a.Uploader.Ahead(ctx, uploadJobs(a.Keys, w))
+		a.Uploader.Ahead(ctx, a.send.uploadJobs(ctx, w))
 	}
 }
 

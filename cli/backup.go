@@ -67,6 +67,7 @@ func (g *globals) backup(cmd *cobra.Command) error {
 		Journal:  be.journal,
 		Uploader: be.uploader,
 		Files:    cfg.Storage.Concurrency.Files,
+		Since:    cfg.Media.Since.Time(),
 		Log:      log,
 	}
 	var p *barProgress
@@ -79,6 +80,9 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	defer giveUp(nil)
 	go giveUpWhenUnreachable(ctx, be.health, giveUpAfter, giveUp)
 	b.StateDir = cfg.StateDir
+	if cfg.Media.Thumbnails {
+		b.Thumbs = be.st
+	}
 	start := time.Now()
 	sum, err := b.Run(ctx)
 	if p != nil {
@@ -130,6 +134,9 @@ func printSummary(w io.Writer, s agent.Summary, d time.Duration, log zerolog.Log
 		s.AlreadyStored, s.Unchanged, s.Vanished, len(s.Failed))
 	if s.Interrupted > 0 {
 		fmt.Fprintf(w, ", %d interrupted", s.Interrupted)
+	}
+	if s.Skipped > 0 {
+		fmt.Fprintf(w, ", %d skipped (taken before media.since)", s.Skipped)
 	}
 	fmt.Fprintln(w)
 	for _, f := range s.Failed {

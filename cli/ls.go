@@ -1,18 +1,21 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/cloudkeep/cloudkeep/account/wire"
+	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/config"
 	"github.com/cloudkeep/cloudkeep/restore"
@@ -21,45 +24,137 @@ import (
 
 // restoreFlags select what ls and restore act on.
 type restoreFlags struct {
-	device, prefix, since string
+	device, prefix, since, until string
 }
 
 func (f *restoreFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.device, "device", "", "only this device's files")
 	cmd.Flags().StringVar(&f.prefix, "prefix", "", "only paths starting with this (below the account, e.g. laptop/pictures/2024/)")
-	cmd.Flags().StringVar(&f.since, "since", "", "only files modified on or after this date (YYYY-MM-DD)")
+	cmd.Flags().StringVar(&f.since, "since", "", "only files taken on or after this day (YYYY-MM-DD, local time; by capture time, else modification time)")
+	cmd.Flags().StringVar(&f.until, "until", "", "only files taken on or before this day (YYYY-MM-DD, the whole day, local time)")
 }
 
-// items lists the stored files of this account (or static user).
-func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f restoreFlags) ([]restore.Item, error) {
-	var filter restore.Filter // the device is the key's, below
+// filter is the restore.Filter of the dates (the device is the key's, see
+// items).
+func (f restoreFlags) filter() (restore.Filter, error) {
+	var filter restore.Filter
 	if f.since != "" {
-		t, err := time.ParseInLocation(time.DateOnly, f.since, time.Local)
+		from, _, err := restore.Day(f.since)
 		if err != nil {
-			return nil, usageError(fmt.Errorf("--since %q: want a date such as 2024-06-01", f.since))
+			return filter, usageError(fmt.Errorf("--since %q: want a date such as 2024-06-01", f.since))
 		}
-		filter.Since = t
+		filter.Since = from
+	}
+	if f.until != "" {
+		_, next, err := restore.Day(f.until)
+		if err != nil {
+			return filter, usageError(fmt.Errorf("--until %q: want a date such as 2024-06-30", f.until))
+		}
+		filter.Until = next
+	}
+	if f.since != "" && f.until != "" && !filter.Since.Before(filter.Until) {
+		return filter, usageError(fmt.Errorf("--since %s is after --until %s: no day is in between", f.since, f.until))
+	}
+	return filter, nil
+}
+
+// selection is what the flags select, and the partners the selection
+// brings along (restore --group-aware).
+type selection struct {
+	items    []restore.Item // in key order, partners included
+	partners int
+}
+
+// items lists the stored files of this account (or static user) that f
+// selects; with groups, also the other files of each selected file's group.
+func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f restoreFlags, groups bool) (selection, error) {
+	filter, err := f.filter()
+	if err != nil {
+		return selection{}, err
 	}
 	if err := be.requireSignIn(cmd.Context()); err != nil {
-		return nil, err
+		return selection{}, err
 	}
-	base := keyTemplate(cfg, be.bucket).UserPrefix()
-	items, err := restore.List(cmd.Context(), be.st, base+f.prefix, filter)
+	kt := keyTemplate(cfg, be.bucket)
+	base := kt.UserPrefix()
+	l := lister{ctx: cmd.Context(), st: be.st, base: base, kp: kt.Parser(), seen: map[string]bool{}}
+	if err := l.list(f.prefix); err != nil {
+		return selection{}, err
+	}
+	filter.Device = f.device
+	sel := selection{items: filter.Select(l.all)}
+	if !groups {
+		return sel, nil
+	}
+	if err := l.listPartners(f.prefix, sel.items, strings.Contains(kt.Template, "{path}")); err != nil {
+		return selection{}, err
+	}
+	partners := restore.Partners(l.all, sel.items)
+	if f.device != "" {
+		partners = restore.Filter{Device: f.device}.Select(partners)
+	}
+	sel.partners = len(partners)
+	sel.items = append(sel.items, partners...)
+	slices.SortFunc(sel.items, func(a, b restore.Item) int { return strings.Compare(a.Key, b.Key) })
+	return sel, nil
+}
+
+// lister gathers the listings of one account's prefixes.
+type lister struct {
+	ctx    context.Context
+	st     storage.Storage
+	base   string
+	kp     agent.KeyParser
+	all    []restore.Item
+	seen   map[string]bool // keys
+	listed []string        // prefixes below base
+}
+
+// list adds the items under base+under, each with the device its key names.
+func (l *lister) list(under string) error {
+	for _, p := range l.listed {
+		if strings.HasPrefix(under, p) {
+			return nil
+		}
+	}
+	items, err := restore.List(l.ctx, l.st, l.base, under)
 	if err != nil {
-		return nil, storageFailure(err)
+		return storageFailure(err)
 	}
-	kp := keyTemplate(cfg, be.bucket).Parser()
-	out := items[:0]
+	l.listed = append(l.listed, under)
 	for _, it := range items {
-		it.Rel = f.prefix + it.Rel // relative to the account, whatever the prefix
-		if p, ok := kp.Parse(it.Key); ok && p.Device != "" {
+		if l.seen[it.Key] {
+			continue
+		}
+		l.seen[it.Key] = true
+		if p, ok := l.kp.Parse(it.Key); ok && p.Device != "" {
 			it.Device = p.Device // what the path says, whatever the metadata
 		}
-		if f.device == "" || it.Device == f.device {
-			out = append(out, it)
+		l.all = append(l.all, it)
+	}
+	return nil
+}
+
+// listPartners lists where the partners of the selected files may be that
+// the listing of under left out: with {path} in the key template a group's
+// files share a folder, else they may be anywhere in the account.
+func (l *lister) listPartners(under string, selected []restore.Item, byFolder bool) error {
+	if under == "" {
+		return nil // the whole account is listed
+	}
+	for _, it := range selected {
+		if it.Group == "" {
+			continue
+		}
+		folder := "" // the whole account
+		if i := strings.LastIndex(it.Key, "/"); byFolder && i >= len(l.base) {
+			folder = it.Key[len(l.base) : i+1]
+		}
+		if err := l.list(folder); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // storageFailure makes a refusal of the storage a failure of the command
@@ -98,10 +193,11 @@ func lsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer be.Close()
-			items, err := g.items(cmd, cfg, be, f)
+			sel, err := g.items(cmd, cfg, be, f, false)
 			if err != nil {
 				return err
 			}
+			items := sel.items
 			if asJSON {
 				if items == nil {
 					items = []restore.Item{} // [], not null
@@ -117,28 +213,70 @@ func lsCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().BoolVarP(&long, "long", "l", false, "sizes, modification times and devices")
+	cmd.Flags().BoolVarP(&long, "long", "l", false, "capture times, sizes and devices")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
-// printItems writes one line per item (with --long its size, modification
-// time and device, and a total); a name with a control character or a
-// byte that is not UTF-8 is printed quoted, as Go quotes strings.
+// printItems writes one line per asset: a file, or the files of one group
+// (the main one, then "+ " and the others, then what the group is); with
+// --long its capture time, size and device first, and a total. A name
+// with a control character or a byte that is not UTF-8 is printed quoted,
+// as Go quotes strings.
 func printItems(w io.Writer, items []restore.Item, long bool) {
 	var total int64
-	for _, it := range items {
-		total += it.Size
+	for _, a := range restore.Assets(items) {
+		total += a.Size()
+		line := assetLine(a)
 		if long {
-			fmt.Fprintf(w, "%10s  %s  %-12s  %s\n", humanize.IBytes(uint64(it.Size)),
-				it.MTime.Local().Format("2006-01-02 15:04"), shown(it.Device), shown(it.Rel))
-		} else {
-			fmt.Fprintln(w, shown(it.Rel))
+			it := a.Main()
+			line = fmt.Sprintf("%10s  %-25s  %-12s  %s", humanize.IBytes(uint64(a.Size())), captureTime(it), shown(it.Device), line)
 		}
+		fmt.Fprintln(w, line)
 	}
 	if long {
 		fmt.Fprintf(w, "%d file(s), %s\n", len(items), humanize.IBytes(uint64(total)))
 	}
+}
+
+// assetLine is the path of the asset's main file, then its partners (by
+// name when in the same folder) and its kind: "2024/IMG_0001.HEIC +
+// IMG_0001.MOV (Live Photo)".
+func assetLine(a restore.Asset) string {
+	main := a.Main().Rel
+	line := shown(main)
+	var names []string
+	for _, p := range a.Partners() {
+		name := p.Rel
+		if dir := main[:strings.LastIndex(main, "/")+1]; strings.HasPrefix(name, dir) && !strings.Contains(name[len(dir):], "/") {
+			name = name[len(dir):]
+		}
+		names = append(names, shown(name))
+	}
+	if len(names) > 0 {
+		line += " + " + strings.Join(names, ", ")
+	}
+	if kind := a.Kind(); kind != "" {
+		line += " (" + kind + ")"
+	}
+	return line
+}
+
+// captureTime shows when the file was taken as it was taken: with the
+// offset of the camera's clock when the camera or the video said it, else
+// with where it came from (the file name, in its own wall clock; the
+// modification or storage time, in this machine's).
+func captureTime(it restore.Item) string {
+	const minute = "2006-01-02 15:04"
+	switch it.CaptureSource {
+	case wire.CaptureEXIF, wire.CaptureVideo:
+		return it.Capture.Format(minute + " -07:00")
+	case wire.CaptureName:
+		return it.Capture.Format(minute) + " (name)"
+	case "":
+		return it.Capture.Format(minute)
+	}
+	return it.Capture.Local().Format(minute) + " (" + it.CaptureSource + ")"
 }
 
 // shown is s, quoted when printing it as it is could split a line or
@@ -162,6 +300,9 @@ func (f restoreFlags) selection(prefixName string) []string {
 	}
 	if f.since != "" {
 		sel = append(sel, "--since "+f.since)
+	}
+	if f.until != "" {
+		sel = append(sel, "--until "+f.until)
 	}
 	return sel
 }

@@ -26,9 +26,10 @@ import (
 // restoreTo is where a restore puts the files: below dest, or back into
 // the watched roots.
 type restoreTo struct {
-	dest      string
-	toRoots   bool
-	overwrite bool
+	dest       string
+	toRoots    bool
+	overwrite  bool
+	groupAware bool // restore the partners of the selected files too
 }
 
 func restoreCmd(g *globals) *cobra.Command {
@@ -37,17 +38,19 @@ func restoreCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restore {DEST | --to-roots}",
 		Short: "Bring backed-up photos and videos back, verified byte for byte",
-		Long: `Downloads every backed-up file of this account (or those --device, --prefix
-and --since select) into DEST, keeping the paths below the account
-(DEST/<device>/<root>/...); or, with --to-roots, back into the watched folder
-each came from: this device's files (or --device OTHER's, whose roots go to
-this config's roots of the same name). Each file is checked against its
-recorded SHA-256 before it takes its place, and gets its original
-modification time. A file already there with the same content is skipped; a
-different one is kept, and the restored copy gets " (restored)" in its name
-unless --overwrite. Restored files are recorded in the journal, so the
-backup never sends them again. Run it again to finish an interrupted
-restore.`,
+		Long: `Downloads every backed-up file of this account (or those --device, --prefix,
+--since and --until select, with the other files of their groups: a Live
+Photo's video, a RAW file's JPEG, sidecars) into DEST, keeping the paths
+below the account (DEST/<device>/<root>/...); or, with --to-roots, back into
+the watched folder each came from: this device's files (or --device OTHER's,
+whose roots go to this config's roots of the same name). --since and --until
+go by when a photo or video was taken (its capture time), else by its
+modification time. Each file is checked against its recorded SHA-256 before
+it takes its place, and gets its original modification time. A file already
+there with the same content is skipped; a different one is kept, and the
+restored copy gets " (restored)" in its name unless --overwrite. Restored
+files are recorded in the journal, so the backup never sends them again.
+Run it again to finish an interrupted restore.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if to.toRoots && len(args) > 0 {
 				return fmt.Errorf("--to-roots takes no DEST: the files go back to the watched folders they came from")
@@ -73,6 +76,7 @@ restore.`,
 	f.add(cmd)
 	cmd.Flags().BoolVar(&to.toRoots, "to-roots", false, "put each file back into the watched folder it came from")
 	cmd.Flags().BoolVar(&to.overwrite, "overwrite", false, "replace different files at the same paths")
+	cmd.Flags().BoolVar(&to.groupAware, "group-aware", true, "restore the other files of each selected file's group too (Live Photo video, RAW+JPEG, sidecars)")
 	return cmd
 }
 
@@ -132,13 +136,18 @@ func checkDest(dest string) (string, error) {
 func (g *globals) restoreItems(cmd *cobra.Command, cfg *config.Agent, be *backend, kt agent.KeyTemplate,
 	f restoreFlags, to restoreTo) ([]restore.Item, notInRoots, error) {
 	var left notInRoots
-	if to.toRoots && !strings.Contains(cfg.Storage.KeyTemplate, "{root}") {
-		return nil, left, usageError(fmt.Errorf("--to-roots needs {root} in storage.key_template (%q) to know each file's folder", cfg.Storage.KeyTemplate))
+	if err := toRootsKeys(cfg, to); err != nil {
+		return nil, left, err
 	}
-	items, err := g.items(cmd, cfg, be, f)
+	sel, err := g.items(cmd, cfg, be, f, to.groupAware)
 	if err != nil {
 		return nil, left, err
 	}
+	if sel.partners > 0 {
+		fmt.Fprintf(g.stdout, "+%d group %s of the selected files (--group-aware=false leaves them out)\n",
+			sel.partners, plural(sel.partners, "partner", "partners"))
+	}
+	items := sel.items
 	if to.toRoots {
 		items, left = intoRoots(items, kt.Parser(), cmp.Or(f.device, cfg.Device.Name), roots(cfg))
 	}
@@ -150,6 +159,22 @@ func (g *globals) restoreItems(cmd *cobra.Command, cfg *config.Agent, be *backen
 		return nil, left, &exitError{exitFailed, left.err()}
 	}
 	return items, left, nil
+}
+
+// toRootsKeys refuses --to-roots when the keys do not tell each file's
+// folder: they need {root}, and {path} (a key made with {name} keeps the
+// file's name alone).
+func toRootsKeys(cfg *config.Agent, to restoreTo) error {
+	kt := cfg.Storage.KeyTemplate
+	switch {
+	case !to.toRoots:
+		return nil
+	case !strings.Contains(kt, "{root}"):
+		return usageError(fmt.Errorf("--to-roots needs {root} in storage.key_template (%q) to know each file's folder", kt))
+	case !strings.Contains(kt, "{path}"):
+		return usageError(fmt.Errorf("--to-roots needs {path} in storage.key_template (%q) to know each file's folder; restore into a folder instead: cloudkeep restore DEST", kt))
+	}
+	return nil
 }
 
 // runRestore restores items, with a progress bar when bar is set.
@@ -288,4 +313,12 @@ func firstFew(names []string) string {
 		q = append(q, fmt.Sprintf("and %d more", len(names)-3))
 	}
 	return strings.Join(q, ", ")
+}
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/cloudkeep/cloudkeep/agent"
+	"github.com/cloudkeep/cloudkeep/config"
 	"github.com/cloudkeep/cloudkeep/restore"
 )
 
@@ -37,5 +39,25 @@ func TestIntoRoots(t *testing.T) {
 	}
 	if got, _ := intoRoots(items, kt.Parser(), "phone", roots); len(got) != 1 || got[0].Target != filepath.FromSlash("/home/a/Pictures/f.jpg") {
 		t.Errorf("--device phone: got %+v, want f.jpg into the laptop's pictures", got)
+	}
+}
+
+// --to-roots needs keys that tell each file's folder.
+func TestToRootsKeys(t *testing.T) {
+	for template, want := range map[string]string{
+		"{user}/{device}/{root}/{path}":        "",
+		"{user}/{device}/{path}":               `--to-roots needs {root} in storage.key_template ("{user}/{device}/{path}") to know each file's folder`,
+		"{user}/{device}/{root}/{year}/{name}": `--to-roots needs {path} in storage.key_template ("{user}/{device}/{root}/{year}/{name}") to know each file's folder; restore into a folder instead: cloudkeep restore DEST`,
+		"{user}/{device}/{root}/{year}/{path}": "",
+	} {
+		cfg := &config.Agent{}
+		cfg.Storage.KeyTemplate = template
+		err := toRootsKeys(cfg, restoreTo{toRoots: true})
+		if got := fmt.Sprint(err); (want == "" && err != nil) || (want != "" && got != want) {
+			t.Errorf("%s: got %v, want %q", template, err, want)
+		}
+		if err := toRootsKeys(cfg, restoreTo{dest: "/tmp/x"}); err != nil {
+			t.Errorf("%s into a folder: got %v", template, err)
+		}
 	}
 }

@@ -81,6 +81,7 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		Device:         cfg.Device.Name,
 		Files:          cfg.Storage.Concurrency.Files,
 		Threshold:      int64(cfg.Storage.MultipartThreshold),
+		Since:          cfg.Media.Since.Time(),
 		Settle:         time.Duration(cfg.Settle),
 		SettleLease:    cfg.SettleLease,
 		RescanInterval: time.Duration(cfg.RescanInterval),
@@ -93,6 +94,9 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 	be.onRetry = a.OnRetry
 	a.Storage, a.StorageProblem = be.health, problem
 	a.StateDir = cfg.StateDir
+	if cfg.Media.Thumbnails {
+		a.Thumbs = be.st
+	}
 	if be.session != nil {
 		a.SignedIn = be.session.SignedIn
 		a.Account = be.session.AccountID

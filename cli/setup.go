@@ -297,7 +297,7 @@ func roots(cfg *config.Agent) []agent.Root {
 }
 
 func filter(cfg *config.Agent) *media.Filter {
-	f := &media.Filter{Include: cfg.Media.Include, Exclude: cfg.Media.Exclude}
+	f := &media.Filter{Include: cfg.Media.Include, Exclude: cfg.Media.Exclude, Presets: cfg.Media.ExcludePresets}
 	for _, k := range cfg.Media.Kinds {
 		f.Kinds = append(f.Kinds, media.Kind(k))
 	}

@@ -83,7 +83,7 @@ func writeJSON(w io.Writer, v any) error {
 
 func printTotals(w io.Writer, t journal.Totals) {
 	fmt.Fprintf(w, "journal: %d file(s) backed up (%s)", t[journal.Done].Files, humanize.IBytes(uint64(t[journal.Done].Bytes)))
-	for _, s := range []journal.State{journal.Pending, journal.Uploading, journal.Failed, journal.Deleted} {
+	for _, s := range []journal.State{journal.Pending, journal.Uploading, journal.Failed, journal.Skipped, journal.Deleted} {
 		if n := t[s].Files; n > 0 {
 			fmt.Fprintf(w, ", %d %s", n, s)
 		}
@@ -141,8 +141,12 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 		}
 	}
 	t := s.Totals
-	fmt.Fprintf(w, "since start: %d uploaded (%s), %d copied on the server, %d already stored, %d vanished, %d failed\n",
+	fmt.Fprintf(w, "since start: %d uploaded (%s), %d copied on the server, %d already stored, %d vanished, %d failed",
 		t.Uploaded, humanize.IBytes(uint64(t.Bytes)), t.Copied, t.AlreadyStored, t.Vanished, t.Failed)
+	if t.Skipped > 0 {
+		fmt.Fprintf(w, ", %d skipped (taken before media.since)", t.Skipped)
+	}
+	fmt.Fprintln(w)
 	if len(s.Errors) > 0 {
 		fmt.Fprintln(w, "recent errors:")
 		for _, e := range s.Errors {

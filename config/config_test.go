@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudkeep/cloudkeep/config"
+	"github.com/cloudkeep/cloudkeep/media"
 )
 
 // valid is a complete config; cases below change one line of it.
@@ -87,8 +89,82 @@ watch:
 	if c.Storage.PartSize != 16<<20 || c.Storage.Concurrency.Files != 4 || c.Device.Name == "" {
 		t.Errorf("defaults not applied: %+v", c.Storage)
 	}
-	if strings.Join(c.Media.Kinds, ",") != "photo,video" {
-		t.Errorf("media.kinds: got %v", c.Media.Kinds)
+	if got := strings.Join(c.Media.Kinds, ","); got != "photo,video,sidecar" {
+		t.Errorf("media.kinds: got %v, want photo,video,sidecar", got)
+	}
+	if !c.Media.Thumbnails || !c.Media.Since.IsZero() || !c.Media.Since.Time().IsZero() || len(c.Media.ExcludePresets) != 0 {
+		t.Errorf("media defaults: got thumbnails %v, since %q, presets %v; want true, none, none",
+			c.Media.Thumbnails, c.Media.Since, c.Media.ExcludePresets)
+	}
+}
+
+// The keys that choose what to back up, as a user writes them.
+func TestLoad_MediaSelection(t *testing.T) {
+	clearEnv(t)
+	text := strings.Replace(valid, `  exclude: ["**/cache/**"]`, `  exclude: ["**/cache/**"]
+  exclude_presets: [screenshots, whatsapp, telegram, downloads]
+  since: 2024-01-31
+  thumbnails: false`, 1)
+	text = strings.Replace(text, "  part_size: 16MiB", "  key_template: \"{user}/{year}/{month}/{day}/{name}\"\n  part_size: 16MiB", 1)
+	c, err := config.Load(write(t, text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Media
+	if got := strings.Join(m.Kinds, ","); got != "photo,video" {
+		t.Errorf("kinds set in the file: got %s, want photo,video (no sidecar added)", got)
+	}
+	if got := strings.Join(m.ExcludePresets, ","); got != "screenshots,whatsapp,telegram,downloads" {
+		t.Errorf("exclude_presets: got %s", got)
+	}
+	if m.Thumbnails {
+		t.Error("thumbnails: got true, want false as written")
+	}
+	want := time.Date(2024, time.January, 31, 0, 0, 0, 0, time.Local)
+	if got := m.Since.Time(); !got.Equal(want) || got.Location() != time.Local || m.Since.String() != "2024-01-31" {
+		t.Errorf("since: got %v (%q), want %v", got, m.Since, want)
+	}
+	if c.Storage.KeyTemplate != "{user}/{year}/{month}/{day}/{name}" {
+		t.Errorf("key_template: got %q", c.Storage.KeyTemplate)
+	}
+	out, err := c.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"since: \"2024-01-31\"", "thumbnails: false", "    - whatsapp"} {
+		if !strings.Contains(string(out), line) {
+			t.Errorf("config print lacks %q:\n%s", line, out)
+		}
+	}
+}
+
+// Every preset the config accepts has its globs in package media.
+func TestExcludePresets_KnownToMedia(t *testing.T) {
+	for _, name := range config.ExcludePresets {
+		if len(media.PresetGlobs(name)) == 0 {
+			t.Errorf("preset %s: media has no globs for it", name)
+		}
+	}
+	if got, want := strings.Join(media.Presets(), ","), strings.Join(config.ExcludePresets, ","); got != want {
+		t.Errorf("media presets %s, config presets %s", got, want)
+	}
+}
+
+func TestLoad_SinceFromEnvironment(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("CLOUDKEEP_MEDIA_SINCE", "2025-06-01")
+	c, err := config.Load(write(t, valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Media.Since.String() != "2025-06-01" {
+		t.Errorf("since: got %q, want 2025-06-01", c.Media.Since)
+	}
+	t.Setenv("CLOUDKEEP_MEDIA_SINCE", "June")
+	_, err = config.Load(write(t, valid))
+	want := `environment CLOUDKEEP_MEDIA_SINCE: media.since: "June" is not a date (use YYYY-MM-DD, e.g. 2024-01-31)`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }
 
@@ -125,8 +201,20 @@ func TestLoad_Errors(t *testing.T) {
 			"25: settle: 0s is below the minimum of 10ms"},
 		{"settle_lease not a bool", "log:\n  level: info", "settle_lease: sometimes\nlog:\n  level: info",
 			`25: settle_lease: want true or false, got "sometimes"`},
-		{"unknown placeholder", "  part_size: 16MiB", "  key_template: \"{user}/{year}/{path}\"\n  part_size: 16MiB",
-			"12: storage.key_template: unknown placeholder {year} (known: {user}, {device}, {root}, {path})"},
+		{"unknown placeholder", "  part_size: 16MiB", "  key_template: \"{user}/{hour}/{path}\"\n  part_size: 16MiB",
+			"12: storage.key_template: unknown placeholder {hour} (known: {user}, {device}, {root}, {path}, {name}, {year}, {month}, {day})"},
+		{"template without path or name", "  part_size: 16MiB", "  key_template: \"{user}/{year}/{month}\"\n  part_size: 16MiB",
+			`12: storage.key_template: "{user}/{year}/{month}" must contain {path} or {name}: without the file's name every file would land on one key`},
+		{"bad since", "kinds: [photo, video]", "kinds: [photo, video]\n  since: 2024-13-01",
+			`23: media.since: "2024-13-01" is not a date (use YYYY-MM-DD, e.g. 2024-01-31)`},
+		{"since not a day", "kinds: [photo, video]", "kinds: [photo, video]\n  since: 31.01.2024",
+			`23: media.since: "31.01.2024" is not a date (use YYYY-MM-DD, e.g. 2024-01-31)`},
+		{"since a list", "kinds: [photo, video]", "kinds: [photo, video]\n  since: [2024-01-31]",
+			`23: media.since: want a single value, got a list`},
+		{"unknown preset", "kinds: [photo, video]", "kinds: [photo, video]\n  exclude_presets: [whatsapp, tiktok]",
+			`23: media.exclude_presets[1]: "tiktok" is not one of screenshots, whatsapp, telegram, downloads`},
+		{"thumbnails not a bool", "kinds: [photo, video]", "kinds: [photo, video]\n  thumbnails: small",
+			`23: media.thumbnails: want true or false, got "small"`},
 		{"mode", "mode: static", "mode: magic",
 			`9: storage.credentials.mode: "magic" is not one of static, account`},
 		{"both secrets", "secret_key: s3cr3t-value", "secret_key: s3cr3t-value\n    secret_key_file: /etc/key",

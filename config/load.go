@@ -157,7 +157,10 @@ func (c *Agent) setDefaults() error {
 	setIfZero(&s.GiveUpAfter, Duration(DefaultGiveUpAfter))
 	setIfZero(&s.RequestTimeout, Duration(DefaultRequestTimeout))
 	if c.Media.Kinds == nil {
-		c.Media.Kinds = []string{"photo", "video"}
+		c.Media.Kinds = []string{"photo", "video", "sidecar"}
+	}
+	if !c.source.zero["media.thumbnails"] { // on unless the file or environment says false
+		c.Media.Thumbnails = true
 	}
 	setIfZero(&c.Settle, Duration(DefaultSettle))
 	if !c.source.zero["settle_lease"] { // on unless the file or environment says false

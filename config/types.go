@@ -87,6 +87,15 @@ type Media struct {
 	Kinds   []string `yaml:"kinds"`
 	Include []string `yaml:"include"`
 	Exclude []string `yaml:"exclude"`
+	// ExcludePresets names sets of exclude globs (ExcludePresets lists
+	// them), for folders people leave out by name rather than by pattern.
+	ExcludePresets []string `yaml:"exclude_presets"`
+	// Since leaves out photos and videos taken before this day (local
+	// time); zero: no limit.
+	Since Date `yaml:"since"`
+	// Thumbnails makes a small JPEG of each photo beside the backups;
+	// default true.
+	Thumbnails bool `yaml:"thumbnails"`
 }
 
 // Log sets the log level and format.

@@ -85,3 +85,55 @@ func (d Duration) String() string { return time.Duration(d).String() }
 
 // MarshalYAML implements yaml.Marshaler.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Date is a calendar day written as YYYY-MM-DD; the zero Date is "no date".
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// ParseDate reads a day such as "2024-01-31"; "" is the zero Date.
+func ParseDate(s string) (Date, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Date{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("%q is not a date (use YYYY-MM-DD, e.g. 2024-01-31)", s)
+	}
+	return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
+}
+
+// IsZero reports whether no date is set.
+func (d Date) IsZero() bool { return d == Date{} }
+
+// Time returns the start of the day in the local time zone: a capture time
+// before it is older than the day. The zero Date gives the zero time.
+func (d Date) Time() time.Time {
+	if d.IsZero() {
+		return time.Time{}
+	}
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.Local)
+}
+
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDate(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Date) MarshalYAML() (any, error) { return d.String(), nil }

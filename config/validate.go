@@ -27,7 +27,11 @@ const (
 var MediaKinds = []string{"photo", "video", "music", "sidecar"}
 
 // KeyPlaceholders lists what storage.key_template may use.
-var KeyPlaceholders = []string{"{user}", "{device}", "{root}", "{path}"}
+var KeyPlaceholders = []string{"{user}", "{device}", "{root}", "{path}", "{name}", "{year}", "{month}", "{day}"}
+
+// ExcludePresets lists the names media.exclude_presets accepts; package
+// media holds their globs.
+var ExcludePresets = []string{"screenshots", "whatsapp", "telegram", "downloads"}
 
 var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 
@@ -130,8 +134,8 @@ func (c *Agent) validateTemplate(v *validator) {
 			return
 		}
 	}
-	if !strings.Contains(t, "{path}") {
-		v.add("storage.key_template", "%q must contain {path}", t)
+	if !strings.Contains(t, "{path}") && !strings.Contains(t, "{name}") {
+		v.add("storage.key_template", "%q must contain {path} or {name}: without the file's name every file would land on one key", t)
 	}
 	if strings.HasPrefix(t, "/") {
 		v.add("storage.key_template", "%q must not start with '/'", t)
@@ -225,7 +229,8 @@ func within(dir, path string) bool {
 // that does not exist (it is watched once it appears, e.g. when mounted) or
 // cannot be examined, one under /tmp or /var/tmp in a service's config (the
 // packaged units have a private /tmp and never see it), a secret_key written in a config
-// file that others may read. Load succeeds whatever they say.
+// file that others may read, a media.since in the future. Load succeeds
+// whatever they say.
 func (c *Agent) Warnings() []*Error {
 	var ws []*Error
 	for i, r := range c.Watch {
@@ -242,6 +247,9 @@ func (c *Agent) Warnings() []*Error {
 	}
 	if w := c.inlineSecretWarning(); w != nil {
 		ws = append(ws, w)
+	}
+	if d := c.Media.Since; d.Time().After(time.Now()) {
+		ws = append(ws, c.source.errorf("media.since", "%s is in the future: no photo or video is backed up until one is taken on or after that day", d))
 	}
 	return ws
 }
@@ -280,6 +288,9 @@ func (c *Agent) inlineSecretWarning() *Error {
 func (c *Agent) validateMedia(v *validator) {
 	for i, k := range c.Media.Kinds {
 		v.oneOf(fmt.Sprintf("media.kinds[%d]", i), k, MediaKinds...)
+	}
+	for i, p := range c.Media.ExcludePresets {
+		v.oneOf(fmt.Sprintf("media.exclude_presets[%d]", i), p, ExcludePresets...)
 	}
 	for _, list := range []struct {
 		key   string

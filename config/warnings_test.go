@@ -63,3 +63,22 @@ func TestAgent_WarningsInlineSecretReadable(t *testing.T) {
 		t.Errorf("mode 0644:\ngot  %q\nwant %q", got, want)
 	}
 }
+
+// A media.since after today is allowed but said: nothing would be backed up.
+func TestAgent_WarningsSinceInFuture(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	text := strings.Replace(valid, "/srv/photos", dir, 1)
+	text = strings.Replace(text, "kinds: [photo, video]", "kinds: [photo, video]\n  since: 2999-01-01", 1)
+	path := write(t, text)
+	os.Chmod(path, 0o600)
+	want := path + ":23: media.since: 2999-01-01 is in the future: no photo or video is backed up until one is taken on or after that day"
+	if got := warnings(t, path); len(got) != 1 || got[0] != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	path = write(t, strings.Replace(text, "2999-01-01", "2024-01-31", 1))
+	os.Chmod(path, 0o600)
+	if got := warnings(t, path); len(got) != 0 {
+		t.Errorf("since in the past: got %q, want no warning", got)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -203,7 +204,8 @@ func (w *world) file(rel string, header []byte, size int64, seed uint64) string 
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// objects returns every key in the bucket with its metadata sha256.
+// objects returns every key in the bucket with its metadata sha256, but
+// the photos' thumbnails (.thumbs/, see thumbs_test.go).
 func (w *world) objects() map[string]string {
 	w.t.Helper()
 	ctx := context.Background()
@@ -211,6 +213,9 @@ func (w *world) objects() map[string]string {
 	for o := range w.srv.Client.ListObjects(ctx, w.srv.Bucket, minio.ListObjectsOptions{Recursive: true}) {
 		if o.Err != nil {
 			w.t.Fatal(o.Err)
+		}
+		if strings.Contains("/"+o.Key, "/.thumbs/") {
+			continue
 		}
 		info, err := w.srv.Client.StatObject(ctx, w.srv.Bucket, o.Key, minio.StatObjectOptions{})
 		if err != nil {

@@ -54,7 +54,7 @@ func (j *Journal) Track(ctx context.Context, root, path string, id Identity) (Fi
 	// A row that needs no change is only read, so a rescan writes nothing.
 	f, err := j.Lookup(ctx, root, path)
 	if err == nil && f.Identity.Equal(id) && f.State != Deleted {
-		return f, f.State != Done, nil
+		return f, f.State.needsUpload(), nil
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return File{}, false, err
@@ -68,8 +68,17 @@ func (j *Journal) Track(ctx context.Context, root, path string, id Identity) (Fi
 	if err != nil {
 		return File{}, false, fmt.Errorf("track %s/%s: %w", root, path, err)
 	}
-	return f, f.State != Done, nil
+	return f, f.State.needsUpload(), nil
 }
+
+// Skipped is the state of a file left out on purpose (media.since): not
+// a failure, not tried again until the file or the setting changes. Its
+// LastError says why.
+const Skipped State = "skipped"
+
+// needsUpload reports whether a file in state s waits for an upload: not
+// stored, not skipped.
+func (s State) needsUpload() bool { return s != Done && s != Skipped }
 
 // Seen is a file of a root met on a scan.
 type Seen struct {
@@ -95,7 +104,7 @@ func (j *Journal) TrackAll(ctx context.Context, root string, files []Seen) ([]Fi
 			if err != nil {
 				return fmt.Errorf("track %s/%s: %w", root, s.Path, err)
 			}
-			rows[i], need[i] = f, f.State != Done
+			rows[i], need[i] = f, f.State.needsUpload()
 		}
 		return nil
 	})
@@ -124,6 +133,21 @@ const trackChanged = `(files.size != excluded.size OR files.mtime_ns != excluded
 type Stored struct {
 	Identity
 	Key, ETag, SHA256 string
+	// Capture is when the photo or video was taken, in the zone it was
+	// taken in (zero: unknown), CaptureSource where that came from, and
+	// Group the ID of the asset the file belongs to (media.GroupID).
+	Capture       time.Time
+	CaptureSource string
+	Group         string
+}
+
+// captureText is t as the journal keeps it: RFC 3339 with the offset it
+// was taken at; "" for the zero time.
+func captureText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339)
 }
 
 // MarkDone records that file id is stored, and forgets its multipart state,
@@ -133,7 +157,8 @@ func (j *Journal) MarkDone(ctx context.Context, id int64, s Stored) error {
 	now := time.Now().UnixNano()
 	return j.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.StmtContext(ctx, j.stmt.markDone).ExecContext(ctx,
-			s.Size, sqlitedb.Nanos(s.MTime), s.Inode, s.SHA256, Done, s.Key, s.ETag, now, now, id)
+			s.Size, sqlitedb.Nanos(s.MTime), s.Inode, s.SHA256, Done, s.Key, s.ETag, now, now,
+			captureText(s.Capture), s.CaptureSource, s.Group, id)
 		if err != nil {
 			return fmt.Errorf("mark file %d done: %w", id, err)
 		}
@@ -145,7 +170,8 @@ func (j *Journal) MarkDone(ctx context.Context, id int64, s Stored) error {
 }
 
 const markDoneSQL = `UPDATE files SET size = ?, mtime_ns = ?, inode = ?, sha256 = ?, state = ?,
-	object_key = ?, etag = ?, last_error = '', updated_ns = ?, uploaded_ns = ? WHERE id = ?`
+	object_key = ?, etag = ?, last_error = '', updated_ns = ?, uploaded_ns = ?,
+	capture = ?, capture_source = ?, group_id = ? WHERE id = ?`
 
 // MarkUploading records the start of an attempt.
 func (j *Journal) MarkUploading(ctx context.Context, id int64) error {
@@ -161,6 +187,17 @@ func (j *Journal) MarkFailed(ctx context.Context, id int64, cause error) error {
 	err := j.exec(ctx, j.stmt.markFailed, Failed, cause.Error(), time.Now().UnixNano(), id)
 	if err != nil {
 		return fmt.Errorf("mark file %d failed: %w", id, err)
+	}
+	return nil
+}
+
+// MarkSkipped records that file id is left out on purpose, and why (e.g.
+// "captured 2019-05-01, before media.since 2024-01-01"). A change of the
+// file makes it pending again (Track), and so does PendSkipped.
+func (j *Journal) MarkSkipped(ctx context.Context, id int64, reason string) error {
+	err := j.exec(ctx, j.stmt.markFailed, Skipped, reason, time.Now().UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("mark file %d skipped: %w", id, err)
 	}
 	return nil
 }

@@ -129,3 +129,40 @@ func (j *Journal) MarkGoneUnder(ctx context.Context, root, dir string) (int, err
 	}
 	return int(n), nil
 }
+
+// KeyHeld reports whether a file other than the one with id except holds
+// the object key (stored there, done or deleted since, or an upload to it
+// in flight) with content other than sha256: storing another content
+// there would replace that file's backup.
+func (j *Journal) KeyHeld(ctx context.Context, key, sha256 string, except int64) (bool, error) {
+	var held bool
+	err := j.stmt.keyHeld.QueryRowContext(ctx, key, except, sha256).Scan(&held)
+	if err != nil {
+		return false, fmt.Errorf("look up key %s: %w", key, err)
+	}
+	return held, nil
+}
+
+const keyHeldSQL = `SELECT EXISTS (SELECT 1 FROM files WHERE object_key = ?1 AND id != ?2 AND sha256 != ?3)
+	OR EXISTS (SELECT 1 FROM uploads WHERE object_key = ?1 AND file_id != ?2 AND sha256 != ?3)`
+
+// PendSkipped makes every skipped row whose reason does not end with
+// keep pending again, so that it is looked at anew (media.since changed;
+// keep "" takes them all), and returns how many it changed.
+func (j *Journal) PendSkipped(ctx context.Context, keep string) (int, error) {
+	var n int64
+	err := j.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE files SET state = ?, updated_ns = ?
+			WHERE state = ? AND (?4 = '' OR substr(last_error, -length(?4)) != ?4)`,
+			Pending, time.Now().UnixNano(), Skipped, keep)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("look again at skipped files: %w", err)
+	}
+	return int(n), nil
+}

@@ -14,6 +14,7 @@ type statements struct {
 	markDone, forgetUpload                *sql.Stmt
 	markUploading, markFailed, markDelete *sql.Stmt
 	findContent, hasUpload, snapshot      *sql.Stmt
+	keyHeld                               *sql.Stmt
 }
 
 func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
@@ -30,6 +31,7 @@ func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
 		{&s.markDelete, `UPDATE files SET state = ?, updated_ns = ? WHERE id = ?`},
 		{&s.findContent, findContentSQL},
 		{&s.hasUpload, `SELECT 1 FROM uploads WHERE file_id = ?`},
+		{&s.keyHeld, keyHeldSQL},
 		{&s.snapshot, `SELECT id, path, state, size, mtime_ns, inode FROM files
 			WHERE root = ? AND path > ? AND state != ? ORDER BY path LIMIT ?`},
 	} {
@@ -45,7 +47,7 @@ func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
 func (s *statements) close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.lookup, s.track, s.markDone, s.forgetUpload,
-		s.markUploading, s.markFailed, s.markDelete, s.findContent, s.hasUpload, s.snapshot} {
+		s.markUploading, s.markFailed, s.markDelete, s.findContent, s.hasUpload, s.snapshot, s.keyHeld} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -54,6 +54,7 @@ type Filter struct {
 	Kinds   []Kind
 	Include []string // empty: every file of a wanted kind
 	Exclude []string
+	Presets []string // names of exclude presets (Presets), each a set of exclude globs
 }
 
 // Verdict is what a Filter's globs say of a path.
@@ -68,13 +69,17 @@ const (
 )
 
 // Globs returns the verdict of the include and exclude globs on rel (a path
-// inside a root) and, for Included and Excluded, the pattern that matched.
+// inside a root) and, for Included and Excluded, the pattern that matched,
+// or "preset NAME" when an exclude preset did (ExcludedBy says which).
 // An exclude wins over an include; an include wins over the kind rules. A
 // pattern without a slash matches the file name at any depth. Hidden and
 // temporary names are not the globs' business: see Ignored.
 func (f *Filter) Globs(rel string) (Verdict, string) {
 	if p, ok := matchAny(f.Exclude, rel); ok {
 		return Excluded, p
+	}
+	if name, ok := matchPreset(f.Presets, rel); ok {
+		return Excluded, presetRule + name
 	}
 	if len(f.Include) == 0 {
 		return ByKind, ""

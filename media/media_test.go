@@ -5,7 +5,10 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"strings"
 	"testing"
+
+	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/cloudkeep/cloudkeep/media"
 )
@@ -126,6 +129,87 @@ func TestIgnored(t *testing.T) {
 	} {
 		if got := media.Ignored(name); got != want {
 			t.Errorf("Ignored(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// Each preset leaves out the folders and names its apps and systems use,
+// in any case, and keeps the camera's photos; ExcludedBy names the preset.
+func TestFilter_Presets(t *testing.T) {
+	f := &media.Filter{Presets: media.Presets()}
+	for _, tc := range []struct {
+		rel    string
+		preset string // "": kept
+	}{
+		// Camera rolls: kept.
+		{"DCIM/Camera/IMG_20240131_101112.jpg", ""},
+		{"DCIM/Camera/PXL_20240131_101112345.MP.jpg", ""},
+		{"DCIM/Camera/VID_20240131_101112.mp4", ""},
+		{"DCIM/100APPLE/IMG_0001.HEIC", ""},
+		{"Pictures/Holiday/DSC_0001.NEF", ""},
+		{"Pictures/screen-printing workshop.jpg", ""},
+		{"Pictures/photo_of_mum.jpg", ""},
+		{"Pictures/Download stats/chart.png", ""},
+		// Screenshots and screen recordings.
+		{"Pictures/Screenshots/Screenshot_20240131-101112.png", "screenshots"},
+		{"DCIM/Screenshots/Screenshot_20240131-101112_Chrome.jpg", "screenshots"},
+		{"DCIM/Screen recordings/Screen_Recording_20240131-101112_YouTube.mp4", "screenshots"},
+		{"Movies/screen-20240131-101112.mp4", "screenshots"},
+		{"Desktop/Screenshot 2024-01-31 at 10.11.12.png", "screenshots"},
+		{"Desktop/Screen Shot 2020-01-31 at 10.11.12.png", "screenshots"},
+		{"Desktop/Screen Recording 2024-01-31 at 10.11.12.mov", "screenshots"},
+		{"Pictures/Screenshot from 2024-01-31 10-11-12.png", "screenshots"},
+		{"Pictures/Screenshot_20240131_101112.png", "screenshots"},
+		{"Videos/Screencasts/Screencast from 2024-01-31 10-11-12.webm", "screenshots"},
+		{"screenshots/Screenshot (1).png", "screenshots"},
+		// WhatsApp, before and since Android 11, and WhatsApp Business.
+		{"WhatsApp/Media/WhatsApp Images/IMG-20240131-WA0001.jpg", "whatsapp"},
+		{"WhatsApp/Media/WhatsApp Video/Sent/VID-20240131-WA0002.mp4", "whatsapp"},
+		{"Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/IMG-20240131-WA0003.jpg", "whatsapp"},
+		{"Android/media/com.whatsapp.w4b/WhatsApp Business/Media/WhatsApp Business Images/IMG-20240131-WA0004.jpg", "whatsapp"},
+		{"DCIM/Restored/IMG-20240131-WA0005.jpg", "whatsapp"},
+		{"Downloads/WhatsApp Image 2024-01-31 at 10.11.12.jpeg", "whatsapp"},
+		// Telegram.
+		{"Telegram/Telegram Images/123456789_121212.jpg", "telegram"},
+		{"Android/media/org.telegram.messenger/Telegram/Telegram Video/4_5922.mp4", "telegram"},
+		{"Pictures/Telegram/IMG_20240131_101112_123.jpg", "telegram"},
+		{"Telegram Desktop/photo_2024-01-31_10-11-12.jpg", "telegram"},
+		{"Pictures/photo_2024-01-31_10-11-12.jpg", "telegram"},
+		// Downloads.
+		{"Download/IMG_1234.jpg", "downloads"},
+		{"Downloads/holiday.jpg", "downloads"},
+		{"Users/me/downloads/x.mp4", "downloads"},
+	} {
+		v, rule := f.Globs(tc.rel)
+		switch {
+		case tc.preset == "" && v != media.ByKind:
+			t.Errorf("Globs(%q): got %v %q, want it kept", tc.rel, v, rule)
+		case tc.preset != "" && (v != media.Excluded || media.ExcludedBy(rule) != "excluded by preset "+tc.preset):
+			t.Errorf("Globs(%q): got %v %q (%s), want excluded by preset %s", tc.rel, v, rule, media.ExcludedBy(rule), tc.preset)
+		}
+	}
+}
+
+// A preset is off until named; the user's own exclude is named as before
+// and wins over a preset, and a preset wins over an include.
+func TestFilter_PresetsChosen(t *testing.T) {
+	const rel = "WhatsApp/Media/WhatsApp Images/IMG-20240131-WA0001.jpg"
+	if v, _ := (&media.Filter{Presets: []string{"screenshots"}}).Globs(rel); v != media.ByKind {
+		t.Errorf("screenshots preset alone: got %v for a WhatsApp image, want ByKind", v)
+	}
+	f := &media.Filter{Presets: []string{"whatsapp"}, Include: []string{"WhatsApp/**"}}
+	if v, rule := f.Globs(rel); v != media.Excluded || media.ExcludedBy(rule) != "excluded by preset whatsapp" {
+		t.Errorf("preset and include: got %v %q, want excluded by preset whatsapp", v, rule)
+	}
+	f.Exclude = []string{"*.jpg"}
+	if v, rule := f.Globs(rel); v != media.Excluded || media.ExcludedBy(rule) != `excluded by rule "*.jpg"` {
+		t.Errorf("user exclude: got %v %s, want excluded by rule \"*.jpg\"", v, media.ExcludedBy(rule))
+	}
+	for _, name := range media.Presets() {
+		for _, g := range media.PresetGlobs(name) {
+			if !doublestar.ValidatePattern(g) || g != strings.ToLower(g) {
+				t.Errorf("preset %s: glob %q is not a valid lower-case pattern", name, g)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cloudkeep/cloudkeep/journal"
 )
@@ -24,8 +25,8 @@ type Recorder struct {
 	Journal *journal.Journal
 	Roots   []Root
 	// Key returns the key the backup gives the file at rel (slash-separated)
-	// inside the root named root.
-	Key func(root, rel string) string
+	// inside the root named root, taken at taken (agent.KeyTemplate.Key).
+	Key func(root, rel string, taken time.Time) string
 }
 
 // Record is an Options.Record: path holds it, fi is the file.
@@ -38,7 +39,7 @@ func (r *Recorder) Record(ctx context.Context, it Item, path string, fi fs.FileI
 		return err
 	}
 	id := journal.IdentityOf(fi)
-	if root, rel, ok := r.place(abs); ok && r.Key(root, rel) == it.Key {
+	if root, rel, ok := r.place(abs); ok && r.Key(root, rel, it.Capture) == it.Key {
 		return r.Journal.MarkRestored(ctx, root, rel, journal.Stored{Identity: id, Key: it.Key, ETag: it.ETag, SHA256: it.SHA256})
 	}
 	return r.Journal.AddRestored(ctx, journal.Restored{Path: abs, Identity: id, SHA256: it.SHA256, Key: it.Key, ETag: it.ETag})

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -27,7 +28,7 @@ func TestRecorder_Record(t *testing.T) {
 	defer j.Close()
 	pictures := filepath.Join(dir, "Pictures")
 	rec := &restore.Recorder{Journal: j, Roots: []restore.Root{{Name: "pictures", Path: pictures}},
-		Key: func(root, rel string) string { return "alice/laptop/" + root + "/" + rel }}
+		Key: func(root, rel string, _ time.Time) string { return "alice/laptop/" + root + "/" + rel }}
 	body := "the photo"
 	h := sha256.Sum256([]byte(body))
 	sum := hex.EncodeToString(h[:])

@@ -21,7 +21,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
@@ -31,48 +30,6 @@ import (
 	"github.com/cloudkeep/cloudkeep/media"
 	"github.com/cloudkeep/cloudkeep/storage"
 )
-
-// Item is one stored file.
-type Item struct {
-	Key    string    `json:"key"`
-	Rel    string    `json:"path"`   // the key below the listed prefix, escaped as keys are (keypath)
-	Device string    `json:"device"` // the device that uploaded it
-	Size   int64     `json:"size"`
-	SHA256 string    `json:"sha256"`
-	ETag   string    `json:"etag"`
-	MTime  time.Time `json:"mtime"` // the file's modification time when uploaded
-	Stored time.Time `json:"stored"`
-	// Target is the local path to restore it to; empty: Options.Dest
-	// joined with Rel.
-	Target string `json:"-"`
-}
-
-// Filter selects items.
-type Filter struct {
-	Device string    // only this device's files
-	Since  time.Time // only files modified at or after
-}
-
-// List returns the items under prefix ("<user>/"), sorted by key.
-func List(ctx context.Context, st storage.Storage, prefix string, f Filter) ([]Item, error) {
-	var out []Item
-	err := st.List(ctx, prefix, func(o storage.Object) error {
-		it := Item{Key: o.Key, Rel: strings.TrimPrefix(o.Key, prefix), Size: o.Size, Stored: o.LastModified,
-			MTime: o.LastModified, SHA256: o.Meta.SHA256, ETag: o.ETag, Device: o.Meta.Device}
-		if !o.Meta.MTime.IsZero() {
-			it.MTime = o.Meta.MTime
-		}
-		if (f.Device == "" || it.Device == f.Device) && (f.Since.IsZero() || !it.MTime.Before(f.Since)) {
-			out = append(out, it)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
-}
 
 // Options sets how Restore works.
 type Options struct {

@@ -28,6 +28,15 @@ func (u *Uploader) putLarge(ctx context.Context, f *os.File, id journal.Identity
 				return Result{}, err
 			}
 			job.hashed = &d // the upload does not read the file again for it
+			key, etag, same, err := u.place(ctx, job, id, d)
+			if err != nil {
+				return Result{}, err
+			}
+			job.Key, job.placed = key, true
+			if same {
+				found(job, id.Size)
+				return Result{Identity: id, Key: key, ETag: etag, SHA256: d.sha256, Skipped: true}, nil
+			}
 			if res, ok, err := u.copyStored(ctx, id, job, d); ok || err != nil {
 				return res, err
 			}
@@ -54,7 +63,7 @@ func (u *Uploader) copyStored(ctx context.Context, id journal.Identity, job Job,
 	if err != nil {
 		return Result{}, false, err
 	}
-	obj, err := u.st.Copy(ctx, job.Key, src.Key, src.ETag, u.meta(id, d.sha256, job.Key))
+	obj, err := u.st.Copy(ctx, job.Key, src.Key, src.ETag, u.meta(job, id, d.sha256, job.Key))
 	var denied *storage.PermanentError
 	if errors.Is(err, storage.ErrNotFound) || errors.As(err, &denied) {
 		u.log.Debug().Err(err).Str("from", src.Key).Str("key", job.Key).Msg("cannot copy on the server; uploading")

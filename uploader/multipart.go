@@ -59,6 +59,7 @@ func (u *Uploader) putMultipart(ctx context.Context, f *os.File, id journal.Iden
 	if err != nil {
 		return Result{}, err
 	}
+	job.Key = up.Key // where it began, or place chose
 	if up.stored {
 		found(job, id.Size)
 		return Result{Identity: id, Key: job.Key, ETag: up.etag, SHA256: up.SHA256, Skipped: true}, nil
@@ -128,7 +129,7 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, f *os.File, job Job, id jo
 	case errors.Is(err, journal.ErrNotFound):
 	case err != nil:
 		return nil, err
-	case m.Key != job.Key || !m.Identity.Equal(id):
+	case !job.mayTake(m.Key, m.SHA256) || !m.Identity.Equal(id):
 		u.log.Debug().Str("key", m.Key).Msg("file changed since its upload began; starting over")
 		u.abort(job.FileID, &upload{Multipart: m})
 	case m.SHA256 == "" || m.CRC32C == "":
@@ -152,12 +153,16 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, f *os.File, job Job, id jo
 	if err != nil {
 		return nil, err
 	}
-	if etag, sum, ok, err := u.stored(ctx, job.Key, id, func() (digest, error) { return d, nil }); err != nil {
-		return nil, err
-	} else if ok {
-		up := &upload{stored: true, etag: etag}
-		up.SHA256 = sum
-		return up, u.store.EndMultipart(ctx, job.FileID)
+	if !job.placed {
+		key, etag, same, err := u.place(ctx, job, id, d)
+		if err != nil {
+			return nil, err
+		}
+		if job.Key = key; same {
+			up := &upload{stored: true, etag: etag}
+			up.Key, up.SHA256 = key, d.sha256
+			return up, u.store.EndMultipart(ctx, job.FileID)
+		}
 	}
 	return u.begin(ctx, job, id, d)
 }
@@ -165,7 +170,7 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, f *os.File, job Job, id jo
 // begin starts an upload whose object carries the file's SHA-256 from the
 // start.
 func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity, d digest) (*upload, error) {
-	uploadID, err := u.st.Create(ctx, job.Key, id.Size, u.meta(id, d.sha256, job.Key))
+	uploadID, err := u.st.Create(ctx, job.Key, id.Size, u.meta(job, id, d.sha256, job.Key))
 	if err != nil {
 		return nil, err
 	}

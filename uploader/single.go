@@ -27,9 +27,10 @@ import (
 // bytes again. A bigger one (a threshold set above the part size) is
 // hashed, then sent from the file.
 //
-// The object is looked for (Stat) before the PUT only when it may exist: a
-// new file (Job.New) whose key the listing of its folder does not hold,
-// or holds with another size, is sent at once.
+// The key is chosen (place) once the digest is known; the object is
+// looked for (Stat) before the PUT only when it may exist: a new file
+// (Job.New) whose key the listing of its folder does not hold, or holds
+// with another size, is not asked about.
 func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identity, job Job) (Result, error) {
 	if err := u.abortShrunk(ctx, job); err != nil {
 		return Result{}, err
@@ -39,23 +40,22 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 		return Result{}, err
 	}
 	defer c.release()
+	key, etag, same, err := u.place(ctx, job, id, c.digest)
+	if err != nil {
+		return Result{}, err
+	}
+	job.Key = key
+	res := Result{Identity: id, Key: key, SHA256: c.sha256}
+	if same {
+		res.ETag, res.Skipped = etag, true
+		found(job, id.Size)
+		return res, nil
+	}
 	if res, ok, err := u.copyStored(ctx, id, job, c.digest); ok || err != nil {
 		return res, err
 	}
-	res := Result{Identity: id, Key: job.Key, SHA256: c.sha256}
-	if u.mayBeStored(ctx, job, id.Size) {
-		etag, _, ok, err := u.stored(ctx, job.Key, id, func() (digest, error) { return c.digest, nil })
-		if err != nil {
-			return Result{}, err
-		}
-		if ok {
-			res.ETag, res.Skipped = etag, true
-			found(job, id.Size)
-			return res, nil
-		}
-	}
 	body := newSending(ratelimit.ReadSeeker(ctx, c.body, u.limiter), id.Size, job.Progress)
-	obj, err := u.st.Put(ctx, job.Key, body, id.Size, c.crc32c, u.meta(id, c.sha256, job.Key))
+	obj, err := u.st.Put(ctx, key, body, id.Size, c.crc32c, u.meta(job, id, c.sha256, key))
 	if err != nil {
 		body.failed()
 		return Result{}, err

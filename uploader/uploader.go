@@ -88,8 +88,17 @@ type Job struct {
 	// New says the journal has neither stored the file nor tried to: it
 	// holds no multipart upload of it, and its key holds an object only if
 	// the listing of its folder shows one (see putSingle).
-	New      bool
+	New bool
+	// Meta holds what is known of the file beyond its bytes: capture time
+	// and source, group, motion photo. The Uploader sets the rest (SHA256,
+	// MTime, Device, ContentType).
+	Meta storage.Meta
+	// Claim, when set, keeps the file from replacing another file's object
+	// (see place): Key is then where the file goes unless that holds
+	// another content; nil: Key is the file's, whatever it holds.
+	Claim    Claim
 	hashed   *digest       // the file's digest, once copyStored has read it
+	placed   bool          // Key is where the file goes (place has chosen it)
 	sent     *atomic.Int64 // bytes the server acknowledged in this call, across tries
 	Progress func(n int64) // called with each change of the bytes sent (as they go out; negative when a failed request is taken back); may be nil
 	Found    func(n int64) // called with the bytes the server already holds (a resumed upload's parts, an object already stored): done, but not sent; negative when taken back; nil: they count in Progress
@@ -169,47 +178,69 @@ func (u *Uploader) uploadOnce(ctx context.Context, job Job) (Result, error) {
 	return res, nil
 }
 
-// meta is what is stored with the object of a file.
-func (u *Uploader) meta(id journal.Identity, sum, key string) storage.Meta {
-	return storage.Meta{SHA256: sum, MTime: id.MTime, Device: u.cfg.Device, ContentType: contentType(key)}
+// meta is what is stored with the object of job's file: job.Meta with
+// the file's hash, mtime, device and content type.
+func (u *Uploader) meta(job Job, id journal.Identity, sum, key string) storage.Meta {
+	m := job.Meta
+	m.SHA256, m.MTime, m.Device, m.ContentType = sum, id.MTime, u.cfg.Device, contentType(key)
+	return m
 }
 
 // stored reports whether key already holds the file's content, and returns
-// the object's ETag and the file's SHA-256. The object must have the file's
-// size and either a sha256 in its metadata equal to the file's or, without
-// one (an object completed by an earlier version, which added the sha256
-// afterwards), a full-object CRC32C equal to the file's: it is kept as it
-// is, not rewritten. The file is hashed (by digestOf) only when size and
-// metadata make that worth it.
+// the object's ETag and the file's SHA-256 (see objectAt).
 // An error other than "not found" is returned: the object may be there, and
 // sending the file again in full would be wasted.
 func (u *Uploader) stored(ctx context.Context, key string, id journal.Identity, digestOf func() (digest, error)) (string, string, bool, error) {
+	at, etag, d, err := u.objectAt(ctx, key, id, digestOf)
+	if err != nil || at != sameObject {
+		return "", "", false, err
+	}
+	u.log.Debug().Str("key", key).Msg("already stored with the same content")
+	return etag, d.sha256, true, nil
+}
+
+// objectAt says what key holds: no object (or none this device may read),
+// the file's content, or another. An object holds the file's content when
+// it has the file's size and either a sha256 in its metadata equal to the
+// file's or, without one (an object completed by an earlier version, which
+// added the sha256 afterwards), a full-object CRC32C equal to the file's:
+// it is kept as it is, not rewritten. The file is hashed (by digestOf) only
+// when size and metadata make that worth it.
+func (u *Uploader) objectAt(ctx context.Context, key string, id journal.Identity, digestOf func() (digest, error)) (held, string, digest, error) {
 	info, err := u.st.Stat(ctx, key)
 	var denied *storage.PermanentError
 	if errors.Is(err, storage.ErrNotFound) || errors.As(err, &denied) {
-		return "", "", false, nil // not there, or not ours to read: send it
+		return noObject, "", digest{}, nil // not there, or not ours to read: send it
 	}
 	if err != nil {
-		return "", "", false, err
+		return otherObject, "", digest{}, err
 	}
 	fullCRC := info.FullObject && info.CRC32C != ""
 	if info.Size != id.Size || (info.Meta.SHA256 == "" && !fullCRC) {
-		return "", "", false, nil
+		return otherObject, "", digest{}, nil
 	}
 	d, err := digestOf()
 	switch {
 	case err != nil:
-		return "", "", false, err
+		return otherObject, "", digest{}, err
 	case info.Meta.SHA256 != "":
 		if info.Meta.SHA256 != d.sha256 {
-			return "", "", false, nil
+			return otherObject, "", d, nil
 		}
 	case info.CRC32C != d.crc32c:
-		return "", "", false, nil
+		return otherObject, "", d, nil
 	}
-	u.log.Debug().Str("key", key).Msg("already stored with the same content")
-	return info.ETag, d.sha256, true, nil
+	return sameObject, info.ETag, d, nil
 }
+
+// held is what an object key holds.
+type held int
+
+const (
+	noObject    held = iota
+	sameObject       // the file's content
+	otherObject      // another content
+)
 
 // found reports n bytes the server holds (taken back when negative) to
 // job.Found.

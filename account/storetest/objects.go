@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ func RunObjects(t *testing.T, open func(t *testing.T) account.ObjectStore) {
 		"GrantPartBurst": testGrantPartBurst,
 		"Index":          testIndex,
 		"ExpiredPuts":    testExpiredPuts,
+		"IndexMeta":      testIndexMeta,
 	} {
 		t.Run(name, func(t *testing.T) { test(t, open(t)) })
 	}
@@ -151,4 +153,42 @@ func testExpiredPuts(t *testing.T, s account.ObjectStore) {
 	if n, _ := s.ReservedSize(ctx, "1000000001", "upload:u9", "a/z.mp4"); n != -1 {
 		t.Errorf("renamed reservation still under its old ID: %d", n)
 	}
+}
+
+// testIndexMeta: what the metadata says of a photo (capture time with its
+// offset, its source, group, motion mark) reads back as it was stored,
+// through every way of writing the index.
+func testIndexMeta(t *testing.T, s account.ObjectStore) {
+	now := time.Unix(1000, 0)
+	photo := account.StoredObject{AccountID: "1000000001", Key: "a/IMG_0001.JPG", Size: 3, ETag: "e1",
+		SHA256: strings.Repeat("ab", 32), MTime: "2024-01-31T05:05:00.5Z", Device: "phone", Updated: now,
+		Capture: "2024-01-31T14:05:00+09:00", CaptureSource: "exif", Group: "0123456789abcdef", Motion: true}
+	video := photo
+	video.Key, video.ETag, video.Capture, video.CaptureSource, video.Motion = "a/IMG_0001.MOV", "e2", "2024-01-31T14:05:00.25+09:00", "video", false
+	plain := account.StoredObject{AccountID: "1000000001", Key: "a/notes.txt", Size: 1, ETag: "e3", Updated: now}
+	read := func(what string, want ...account.StoredObject) {
+		t.Helper()
+		got, err := s.IndexedObjects(ctx, "1000000001", "a/", "a/\U0010FFFF")
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: index %+v, %v; want %+v", what, got, err, want)
+		}
+	}
+	if err := s.PutObject(ctx, photo, ""); err != nil {
+		t.Fatal(err)
+	}
+	read("PutObject", photo)
+	if err := s.PutObjects(ctx, "1000000001", []account.StoredObject{video, plain}, nil); err != nil {
+		t.Fatal(err)
+	}
+	read("PutObjects", photo, video, plain)
+	replaced := photo
+	replaced.ETag, replaced.Capture, replaced.CaptureSource, replaced.Group, replaced.Motion = "e4", "", "", "", false
+	if err := s.PutObject(ctx, replaced, ""); err != nil {
+		t.Fatal(err)
+	}
+	read("a replaced object", replaced, video, plain)
+	if err := s.ReplaceObjects(ctx, "1000000001", []account.StoredObject{photo, video}); err != nil {
+		t.Fatal(err)
+	}
+	read("ReplaceObjects", photo, video)
 }

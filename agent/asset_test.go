@@ -1,0 +1,105 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestFollowKey(t *testing.T) {
+	for _, tc := range []struct{ photoKey, photo, sidecar, want string }{
+		{"alice/2024/01/photo.jpg", "photo.jpg", "photo.jpg.xmp", "alice/2024/01/photo.jpg.xmp"},
+		{"alice/2024/01/photo~1f2e3d4c.jpg", "photo.jpg", "photo.jpg.xmp", "alice/2024/01/photo~1f2e3d4c.jpg.xmp"},
+		{"alice/2024/01/photo~1f2e3d4c.jpg", "photo.jpg", "photo.xmp", "alice/2024/01/photo~1f2e3d4c.xmp"},
+		{"alice/2024/01/IMG_0001.HEIC", "IMG_0001.HEIC", "IMG_0001.AAE", "alice/2024/01/IMG_0001.AAE"},
+		{"alice/2024/01/IMG_0001.HEIC", "IMG_0001.HEIC", "img_0001.aae", "alice/2024/01/IMG_0001.aae"},
+		{"alice/laptop/pictures/trip/b.jpg", "b.jpg", "b.jpg.xmp", "alice/laptop/pictures/trip/b.jpg.xmp"},
+		{"alice/2024/01/50%25.jpg", "50%.jpg", "50%.jpg.xmp", "alice/2024/01/50%25.jpg.xmp"},
+	} {
+		got, ok := followKey(tc.photoKey, tc.photo, tc.sidecar)
+		if !ok || got != tc.want {
+			t.Errorf("followKey(%q, %q, %q) = %q, %v, want %q", tc.photoKey, tc.photo, tc.sidecar, got, ok, tc.want)
+		}
+	}
+	if got, ok := followKey("alice/photo.jpg/x", "photo.jpg", "photo.jpg.xmp"); ok {
+		t.Errorf("key without the photo's name at its end: got %q, want none", got)
+	}
+}
+
+func TestSidecarPhoto(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"photo.jpg", "photo.png", "photo.jpg.xmp", "photo.xmp", "IMG_0001.MOV", "IMG_0001.HEIC", "IMG_0001.AAE", "lone.xmp", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ sidecar, want string }{
+		{"photo.jpg.xmp", "photo.jpg"},
+		{"photo.xmp", "photo.jpg"},
+		{"IMG_0001.AAE", "IMG_0001.HEIC"}, // the photo, not the Live Photo's video
+		{"lone.xmp", ""},
+	} {
+		got, _ := sidecarPhoto(dir, tc.sidecar)
+		if got != tc.want {
+			t.Errorf("sidecarPhoto(%q) = %q, want %q", tc.sidecar, got, tc.want)
+		}
+	}
+}
+
+func TestSkipReason(t *testing.T) {
+	since := time.Date(2024, 1, 1, 0, 0, 0, 0, time.Local)
+	for _, tc := range []struct {
+		taken time.Time
+		want  string
+	}{
+		{time.Date(2019, 5, 1, 12, 0, 0, 0, time.UTC), "captured 2019-05-01, before media.since 2024-01-01"},
+		{time.Date(2023, 12, 31, 23, 59, 0, 0, time.FixedZone("", -5*3600)), "captured 2023-12-31, before media.since 2024-01-01"},
+		{time.Date(2024, 1, 1, 0, 1, 0, 0, time.FixedZone("", 9*3600)), ""}, // the day it was taken there
+		{time.Time{}, ""},
+	} {
+		if got := skipReason(tc.taken, since); got != tc.want {
+			t.Errorf("skipReason(%v) = %q, want %q", tc.taken, got, tc.want)
+		}
+	}
+	if got := skipReason(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}); got != "" {
+		t.Errorf("no media.since: got %q, want none", got)
+	}
+}
+
+// Two uploads in flight never claim one key for different contents: the
+// second waits until the first claim ends; the same content may share it.
+func TestMemo_Take(t *testing.T) {
+	var m memo
+	if ok, _ := m.take("k", 1, "aa"); !ok {
+		t.Fatal("first claim refused")
+	}
+	ok, gone := m.take("k", 2, "bb")
+	if ok {
+		t.Fatal("another content claimed a claimed key")
+	}
+	if ok, _ := m.take("k", 3, "aa"); !ok {
+		t.Error("the same content was refused")
+	}
+	select {
+	case <-gone:
+	default:
+		t.Error("the claim waited for was replaced, and the waiter not told")
+	}
+	if ok, _ := m.take("k", 2, "bb"); ok {
+		t.Error("another content claimed a claimed key")
+	}
+	if ok, _ := m.take("k2", 1, "aa"); !ok {
+		t.Error("a free key was refused")
+	}
+	_, gone = m.take("k", 2, "bb")
+	m.done(3)
+	select {
+	case <-gone:
+	default:
+		t.Error("a claim ended, and its waiter was not told")
+	}
+	if ok, _ := m.take("k", 2, "bb"); !ok {
+		t.Error("a key whose claims all ended is still refused")
+	}
+}

@@ -1,0 +1,126 @@
+package uploader
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/cloudkeep/cloudkeep/journal"
+)
+
+// Claim reserves key for the file of a job, whose content has the SHA-256
+// sha256, before anything is written there. It answers Held when another
+// file's content is at key or on its way there (the journal knows it),
+// Own when the file's own earlier content is there (replacing it updates
+// this file's backup), Free otherwise.
+type Claim func(ctx context.Context, key, sha256 string) (Hold, error)
+
+// Hold is what a Claim found at a key.
+type Hold int
+
+// The answers of a Claim.
+const (
+	Free Hold = iota // no file the journal knows holds the key: an object there is kept unless it holds this content
+	Own              // the file's earlier content is there: it is replaced
+	Held             // another file's content is there, or being sent there
+)
+
+// Suffixed returns key with the first n hex digits of sha256 (the file's
+// content) before the extension of its last segment: "a/IMG_1.JPG" →
+// "a/IMG_1~1f2e3d4c.JPG". A file whose key holds another file's content
+// goes there instead: the same content always gets the same key, and never
+// replaces another.
+func Suffixed(key, sha256 string, n int) string {
+	n = min(n, len(sha256))
+	dir, name := "", key
+	if i := strings.LastIndexByte(key, '/'); i >= 0 {
+		dir, name = key[:i+1], key[i+1:]
+	}
+	ext := path.Ext(name)
+	if ext == name {
+		ext = "" // ".hidden" is a name, not an extension
+	}
+	return dir + strings.TrimSuffix(name, ext) + "~" + sha256[:n] + ext
+}
+
+// candidates are the keys a file of content sha256 may take, in order:
+// key, then key suffixed with 8, 16 and all 64 hex digits of its hash
+// (two different contents with the same 8 first digits are rare, not
+// impossible).
+func candidates(key, sha256 string) []string {
+	out := []string{key}
+	if sha256 == "" {
+		return out
+	}
+	for _, n := range []int{8, 16, 64} {
+		out = append(out, Suffixed(key, sha256, n))
+	}
+	return out
+}
+
+// mayTake reports whether key is one of the keys job's file of content
+// sha256 may take: a multipart upload begun under a suffixed key resumes
+// there.
+func (job Job) mayTake(key, sha256 string) bool {
+	if key == job.Key {
+		return true
+	}
+	return job.Claim != nil && slices.Contains(candidates(job.Key, sha256), key)
+}
+
+// place returns the key job's file goes to, whose digest is d, and
+// whether that key already holds the same content (with the object's
+// ETag). Without job.Claim it is job.Key. With one it is the first
+// candidate that neither the journal (Claim) nor the bucket shows holding
+// another content, unless that content is the file's own earlier one:
+// a changed file replaces its own object, and never another file's.
+func (u *Uploader) place(ctx context.Context, job Job, id journal.Identity, d digest) (string, string, bool, error) {
+	digestOf := func() (digest, error) { return d, nil }
+	if job.Claim == nil {
+		if !u.mayBeStored(ctx, job, id.Size) {
+			return job.Key, "", false, nil
+		}
+		etag, _, ok, err := u.stored(ctx, job.Key, id, digestOf)
+		return job.Key, etag, ok, err
+	}
+	for _, key := range candidates(job.Key, d.sha256) {
+		h, err := job.Claim(ctx, key, d.sha256)
+		if err != nil {
+			return "", "", false, err
+		}
+		if h == Held {
+			u.log.Debug().Str("key", key).Msg("another file holds this key")
+			continue
+		}
+		at, etag, err := u.heldAt(ctx, job, key, id, digestOf)
+		switch {
+		case err != nil:
+			return "", "", false, err
+		case at == sameObject:
+			u.log.Debug().Str("key", key).Msg("already stored with the same content")
+			return key, etag, true, nil
+		case at == noObject || h == Own:
+			return key, "", false, nil
+		}
+		u.log.Debug().Str("key", key).Msg("the bucket holds another content under this key")
+	}
+	return "", "", false, &PermanentError{Err: fmt.Errorf("no free key for %s: %s and its suffixed forms hold other files", job.Path, job.Key)}
+}
+
+// heldAt is objectAt, answered for a new file by the listing of the
+// key's folder when that can tell (see mayBeStored).
+func (u *Uploader) heldAt(ctx context.Context, job Job, key string, id journal.Identity, digestOf func() (digest, error)) (held, string, error) {
+	if job.New {
+		size, listed, known := u.listed.lookup(ctx, key)
+		switch {
+		case known && !listed:
+			return noObject, "", nil
+		case known && size != id.Size:
+			return otherObject, "", nil
+		}
+	}
+	at, etag, _, err := u.objectAt(ctx, key, id, digestOf)
+	return at, etag, err
+}
