@@ -155,3 +155,22 @@ func TestMOV(t *testing.T) {
 		t.Errorf("QuickTime strings %q in %v", strs, paths)
 	}
 }
+
+func TestHEICAndCR3(t *testing.T) {
+	e := EXIF{DateTimeOriginal: "2024:01:31 14:05:00", OffsetTimeOriginal: "+09:00", Orientation: 6, Make: "Canon"}
+	for name, decode := range map[string]func() (time.Time, int, error){
+		"heic": func() (time.Time, int, error) {
+			x, err := imagemeta.Decode(bytes.NewReader(HEIC(t, e)))
+			return x.DateTimeOriginal(), int(x.Orientation), err
+		},
+		"cr3": func() (time.Time, int, error) {
+			x, err := imagemeta.DecodeCR3(bytes.NewReader(CR3(t, e)))
+			return x.DateTimeOriginal(), int(x.Orientation), err
+		},
+	} {
+		got, o, err := decode()
+		if err != nil || got.Format(time.RFC3339) != "2024-01-31T14:05:00+09:00" || o != 6 {
+			t.Errorf("%s: %v, orientation %d, %v", name, got, o, err)
+		}
+	}
+}

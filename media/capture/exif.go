@@ -27,9 +27,10 @@ func init() {
 func readEXIF(f *counter, size int64, kind int) Info {
 	var x exif2.Exif
 	ok := safely(func() bool {
-		var err error
-		x, err = decodeEXIF(f, size, kind)
-		return err == nil
+		// An error after some tags were read (a broken later IFD) still
+		// leaves those tags.
+		x, _ = decodeEXIF(f, size, kind)
+		return true
 	})
 	if !ok {
 		return Info{}
