@@ -119,10 +119,10 @@ func abortStale(ctx context.Context, keys KeyTemplate, j *journal.Journal, up *u
 	if !keys.Ready() {
 		return nil // signed out: no prefix is ours yet
 	}
-	prefix := keys.Prefix()
-	if prefix == "" {
-		return nil // keys are not scoped to this device: nothing is safely ours
+	if !keys.DeviceScoped() {
+		return nil // keys are shared with the account's other devices: their uploads in progress are not ours to abort
 	}
+	prefix := keys.Prefix()
 	keep, err := j.UploadIDs(ctx)
 	if err == nil {
 		_, err = up.AbortStale(ctx, prefix, keep)

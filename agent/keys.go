@@ -72,6 +72,22 @@ var perFile = []string{"{root}", "{path}", "{name}", "{year}", "{month}", "{day}
 // belong to this device.
 func (t KeyTemplate) Prefix() string { return t.prefixBefore(perFile...) }
 
+// DeviceScoped reports whether Prefix names this device: {device} comes
+// before every per-file placeholder. Without it (`{user}/{year}/{name}`),
+// the prefix is shared with the account's other devices.
+func (t KeyTemplate) DeviceScoped() bool {
+	d := strings.Index(t.Template, "{device}")
+	if d < 0 {
+		return false
+	}
+	for _, p := range perFile {
+		if j := strings.Index(t.Template, p); j >= 0 && j < d {
+			return false
+		}
+	}
+	return true
+}
+
 // UserPrefix returns the part of every key before the device, e.g.
 // "alice/": where all of one person's devices store their files.
 func (t KeyTemplate) UserPrefix() string {

@@ -93,3 +93,19 @@ func TestKeyTemplate_Key_Dated(t *testing.T) {
 		t.Errorf("Prefix = %q, want alice/laptop/", got)
 	}
 }
+
+func TestKeyTemplate_DeviceScoped(t *testing.T) {
+	for tmpl, want := range map[string]bool{
+		"{user}/{device}/{root}/{path}":  true,
+		"{user}/{device}/{year}/{name}":  true,
+		"{device}-{user}/{path}":         true,
+		"{user}/{year}/{month}/{name}":   false,
+		"{user}/{path}":                  false,
+		"{user}/{root}/{device}/{path}":  false,
+		"photos/{user}/{year}/{device}/": false,
+	} {
+		if got := (KeyTemplate{Template: tmpl, User: "alice", Device: "laptop"}).DeviceScoped(); got != want {
+			t.Errorf("%s: DeviceScoped %v, want %v", tmpl, got, want)
+		}
+	}
+}

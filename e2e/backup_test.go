@@ -234,3 +234,27 @@ func TestBackup_AbortsStaleUploadsOfThisDevice(t *testing.T) {
 		t.Errorf("incomplete uploads left: %v; want only bob's %s", left, theirs)
 	}
 }
+
+// With keys shared by the account's devices ({user}/{year}/{month}/{name}:
+// no {device}), an incomplete upload under the account is not this
+// device's to abort: another device may be sending it right now.
+func TestBackup_LeavesSharedPrefixUploads(t *testing.T) {
+	w := newWorld(t)
+	w.writeConfig("  key_template: \"{user}/{year}/{month}/{name}\"\n")
+	w.file("a.jpg", jpegHeader(t), 1000, 1)
+	core := minio.Core{Client: w.srv.Client}
+	other, err := core.NewMultipartUpload(t.Context(), w.srv.Bucket, "alice/2024/01/VID_0001.mp4", minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := w.run("backup"); res.code != 0 {
+		t.Fatalf("exit %d: %s %s", res.code, res.stdout, res.stderr)
+	}
+	left := false
+	for up := range w.srv.Client.ListIncompleteUploads(t.Context(), w.srv.Bucket, "", true) {
+		left = left || up.UploadID == other
+	}
+	if !left {
+		t.Error("another device's upload in progress under the shared prefix alice/ was aborted")
+	}
+}
