@@ -307,12 +307,13 @@ func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journ
 		body.failed()
 		return err
 	}
-	body.acked()
-	job.sent.Add(part.Size)
 	part.ETag = sent.ETag
 	if err := u.store.SavePart(ctx, job.FileID, part); err != nil {
+		body.failed() // not journaled: it will be sent again
 		return err
 	}
+	body.acked() // a part shows as done once a crash cannot lose it
+	job.sent.Add(part.Size)
 	up.record(part)
 	return nil
 }
