@@ -139,10 +139,41 @@ func (c *Agent) validateTemplate(v *validator) {
 	}
 	if strings.HasPrefix(t, "/") {
 		v.add("storage.key_template", "%q must not start with '/'", t)
+	} else if problem := templateShape(t); problem != "" {
+		v.add("storage.key_template", "%q %s", t, problem)
 	}
 	if c.Storage.Credentials.Mode == "account" && !strings.HasPrefix(t, "{user}/") {
 		v.add("storage.key_template", "%q must start with {user}/ in account mode: the account service lets a device write only under its account's folder", t)
 	}
+}
+
+// templateShape says what is wrong with the parts of key template t
+// between its '/'s, which every key made from it would have wrong: parts
+// object stores refuse (empty, "." or ".."), and {name} or {path} where
+// restore cannot take the file's name from the key's last part. It
+// returns "" when nothing is.
+func templateShape(t string) string {
+	parts := strings.Split(t, "/")
+	last := len(parts) - 1
+	for i, p := range parts {
+		switch {
+		case p == "" && i == last:
+			return "must not end with '/': the last part of a key names the file; end the template with {name} or {path}"
+		case p == "":
+			return `has an empty part ("//"): object stores refuse keys with empty parts; write a single '/'`
+		case p == "." || p == "..":
+			return fmt.Sprintf(`has a %q part: object stores refuse keys with "." or ".." parts; remove it`, p)
+		}
+	}
+	if strings.Contains(t, "{path}") && !strings.HasSuffix(t, "{path}") {
+		return `must end with {path}: {path} is the file's folders and name inside its root, so nothing may follow it; e.g. "{user}/{device}/{root}/{path}"`
+	}
+	for _, p := range parts[:last] {
+		if strings.Contains(p, "{name}") {
+			return fmt.Sprintf(`must have {name} in its last part (after the last '/'): restore names each file after the last part of its key, %q here; e.g. "{user}/{year}/{month}/{name}"`, parts[last])
+		}
+	}
+	return ""
 }
 
 func (c *Agent) validateWatch(v *validator) {

@@ -20,25 +20,34 @@ import (
 var stemMarkers = regexp.MustCompile(`(?i)\.(raw-\d+|cover|original|mp|portrait|night)$`)
 
 // GroupStem returns the name that ties the members of a group together:
-// the base name of name, lower-cased, without its media extensions and
-// the markers phones put before them, e.g. "photo.jpg.xmp" → "photo",
-// "PXL_20240131_101112345.RAW-01.COVER.jpg" → "pxl_20240131_101112345".
-// A dot that ends no known extension stays: "2024.01.31 party.jpg" →
-// "2024.01.31 party".
+// the base name of name, lower-cased, without one sidecar extension, then
+// one media extension and the markers phones put before it, e.g.
+// "photo.jpg.xmp" → "photo", "PXL_20240131_101112345.RAW-01.COVER.jpg" →
+// "pxl_20240131_101112345". Only one of each goes: "IMG_0001.JPG.xmp.xmp"
+// → "img_0001.jpg.xmp", the edit record of an edit record, not of the
+// photo. A dot that ends no known extension stays: "2024.01.31 party.jpg"
+// → "2024.01.31 party".
 func GroupStem(name string) string {
 	s := path.Base(strings.ReplaceAll(name, "\\", "/"))
+	s = trimExt(s, func(k Kind) bool { return k == Sidecar })
+	s = trimExt(s, func(k Kind) bool { return k != Sidecar })
 	for {
-		ext := strings.ToLower(path.Ext(s))
-		if _, known := byExt[ext]; known && len(ext) < len(s) {
-			s = s[:len(s)-len(ext)]
-			continue
+		loc := stemMarkers.FindStringIndex(s)
+		if loc == nil || loc[0] == 0 {
+			return strings.ToLower(s)
 		}
-		if loc := stemMarkers.FindStringIndex(s); loc != nil && loc[0] > 0 {
-			s = s[:loc[0]]
-			continue
-		}
-		return strings.ToLower(s)
+		s = s[:loc[0]]
 	}
+}
+
+// trimExt returns s without its extension when that is one of media's of
+// a kind that want accepts and something is left before it.
+func trimExt(s string, want func(Kind) bool) string {
+	ext := path.Ext(s)
+	if k, known := byExt[strings.ToLower(ext)]; known && want(k) && len(ext) < len(s) {
+		return s[:len(s)-len(ext)]
+	}
+	return s
 }
 
 // GroupID returns the stable ID of the group with stem (GroupStem) in the
@@ -54,14 +63,6 @@ func GroupID(device, root, dir, stem string) string {
 // (.xmp, .aae).
 func IsSidecar(name string) bool {
 	return byExt[strings.ToLower(path.Ext(name))] == Sidecar
-}
-
-// MotionName reports whether name is one phones give a motion photo, a
-// still with its video inside: Google's MVIMG_….jpg and PXL_….MP.jpg.
-func MotionName(name string) bool {
-	base := strings.ToUpper(path.Base(name))
-	stem := strings.TrimSuffix(base, path.Ext(base))
-	return strings.HasPrefix(base, "MVIMG_") || strings.HasSuffix(stem, ".MP")
 }
 
 // KindOf returns the kind a file named name has by its extension, and

@@ -18,6 +18,16 @@ func TestGroupStem(t *testing.T) {
 		{"2024.01.31 party.jpg", "2024.01.31 party"},
 		{"notes.txt", "notes.txt"},
 		{".jpg", ".jpg"},
+		// One sidecar extension, then one media extension: a sidecar of a
+		// sidecar, or a photo named like a sidecar, is not the photo's.
+		{"IMG_0001.JPG.xmp.xmp", "img_0001.jpg.xmp"},
+		{"IMG_0001.xmp.xmp", "img_0001.xmp"},
+		{"IMG_0001.xmp.JPG", "img_0001.xmp"},
+		{"IMG_0001.JPG.aae", "img_0001"},
+		{"IMG_0001.JPG.JPG", "img_0001.jpg"},
+		{"PXL_20240131_101112345.MP.jpg.xmp", "pxl_20240131_101112345"},
+		{".xmp", ".xmp"},
+		{".jpg.xmp", ".jpg"},
 	} {
 		if got := GroupStem(tc.name); got != tc.want {
 			t.Errorf("GroupStem(%q) = %q, want %q", tc.name, got, tc.want)
@@ -39,23 +49,10 @@ func TestGroupID(t *testing.T) {
 		GroupID("laptop", "pictures", "2023", "img_0001"),
 		GroupID("laptop", "pictures", "2024", "img_0002"),
 		GroupID("laptop", "pictures", "2024img_0001", ""), // the NUL keeps the parts apart
+		GroupID("laptop", "pictures", "2024", GroupStem("IMG_0001.HEIC.xmp.xmp")),
 	} {
 		if other == a {
 			t.Errorf("GroupID of another place = %s, the same as %s", other, a)
-		}
-	}
-}
-
-func TestMotionName(t *testing.T) {
-	for name, want := range map[string]bool{
-		"MVIMG_20240131_101112.jpg":     true,
-		"PXL_20240131_101112345.MP.jpg": true,
-		"PXL_20240131_101112345.jpg":    false,
-		"IMG_0001.HEIC":                 false,
-		"a/mvimg_1.jpg":                 true,
-	} {
-		if got := MotionName(name); got != want {
-			t.Errorf("MotionName(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

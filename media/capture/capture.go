@@ -38,9 +38,10 @@ type Info struct {
 
 // Read returns what the file at path says about its taking. mtime is the
 // file's modification time, the last resort. Read fails only when the file
-// cannot be read; unparseable metadata falls through to the next source.
-// It reads headers only (a few KiB to a few hundred KiB), never the whole
-// file.
+// cannot be read; unparseable metadata and impossible dates fall through
+// to the next source. It reads headers only (a few KiB to a few hundred
+// KiB), never a video's data; a JPEG without motion photo markers is read
+// to its end, where a motion photo's video would start.
 func Read(path string, mtime time.Time) (Info, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -64,7 +65,7 @@ func read(f *counter, size int64, name string, mtime time.Time) Info {
 	case kindJPEG, kindTIFF, kindRAF, kindCR3, kindHEIF:
 		info = readEXIF(f, size, kind)
 		if kind == kindJPEG || kind == kindHEIF {
-			info.Motion = motionName(name) || motionBytes(f, size)
+			info.Motion = motionBytes(f, size, kind)
 		}
 	case kindVideo:
 		info = readVideo(f, size)

@@ -165,15 +165,31 @@ func TestRead_Motion(t *testing.T) {
 	samsung := append(append([]byte(nil), plain...), make([]byte, 200<<10)...)
 	samsung = append(samsung, mediatest.SamsungTrailer...)
 	samsung = append(samsung, mediatest.MP4(t, time.Time{})...)
+	appended := append(append([]byte(nil), plain...), mediatest.MP4(t, time.Time{})...)
+	// An Ultra HDR motion photo: the still, its gain map, then the video.
+	withGainMap := append(append([]byte(nil), plain...), mediatest.JPEG(t, 8, 8, mediatest.EXIF{})...)
+	withGainMap = append(withGainMap, mediatest.MP4(t, time.Time{})...)
+	ftypInside := mediatest.JPEG(t, 16, 16, mediatest.EXIF{DateTimeOriginal: "2024:01:31 14:05:00", Make: "\x00\x00\x00\x18ftypisom"})
 	for _, tc := range []struct {
 		file string
 		data []byte
 		want bool
 	}{
 		{"IMG_20240131_140500.jpg", plain, false},
-		{"MVIMG_20240131_140500.jpg", plain, true},
-		{"PXL_20240131_140500123.MP.jpg", plain, true},
-		{"PXL_20240131_140500123.MP.JPG", plain, true},
+		// A motion photo's name without a video inside is a still.
+		{"MVIMG_20240131_140500.jpg", plain, false},
+		{"PXL_20240131_140500123.MP.jpg", plain, false},
+		{"PXL_20240131_140500123.MP.JPG", plain, false},
+		{"MVIMG_20240131_140500.jpg", mediatest.WithXMP(t, plain, mediatest.MotionXMP), true},
+		// The video right after the JPEG's end, with no marker: any name.
+		{"PXL_20240131_140500123.MP.jpg", appended, true},
+		{"IMG_20240131_140500.jpg", appended, true},
+		{"IMG_20240131_140500.jpg", withGainMap, true},
+		// Bytes after the JPEG that are not a video.
+		{"MVIMG_20240131_140500.jpg", append(append([]byte(nil), plain...), "ftyp but not a box"...), false},
+		{"IMG_20240131_140500.jpg", append(append([]byte(nil), plain...), make([]byte, 4096)...), false},
+		// "ftyp" in the EXIF is not after the JPEG's end.
+		{"IMG_20240131_140500.jpg", ftypInside, false},
 		{"PXL_20240131_140500123.jpg", mediatest.WithXMP(t, plain, mediatest.MotionXMP), true},
 		{"PXL_20240131_140500123.jpg", mediatest.WithXMP(t, plain, `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:GCamera="http://ns.google.com/photos/1.0/camera/"><GCamera:MicroVideo>1</GCamera:MicroVideo></rdf:Description></rdf:RDF></x:xmpmeta>`), true},
 		{"PXL_20240131_140500123.jpg", mediatest.WithXMP(t, plain, `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:GCamera="http://ns.google.com/photos/1.0/camera/" GCamera:MotionPhoto="0"/></rdf:RDF></x:xmpmeta>`), false},

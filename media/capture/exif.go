@@ -1,14 +1,21 @@
 package capture
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/cloudkeep/cloudkeep/account/wire"
 	"github.com/evanoberholster/imagemeta"
 	"github.com/evanoberholster/imagemeta/exif2"
+	"github.com/evanoberholster/imagemeta/exif2/ifds"
+	"github.com/evanoberholster/imagemeta/exif2/ifds/exififd"
+	"github.com/evanoberholster/imagemeta/imagetype"
+	"github.com/evanoberholster/imagemeta/isobmff"
+	"github.com/evanoberholster/imagemeta/tiff"
 	"github.com/rs/zerolog"
 )
 
@@ -25,7 +32,7 @@ func init() {
 // readEXIF reads the capture time and orientation of a still of the given
 // kind from its EXIF data. A zero Time means the file had none usable.
 func readEXIF(f *counter, size int64, kind int) Info {
-	var x exif2.Exif
+	var x exifTags
 	ok := safely(func() bool {
 		// An error after some tags were read (a broken later IFD) still
 		// leaves those tags.
@@ -35,39 +42,112 @@ func readEXIF(f *counter, size int64, kind int) Info {
 	if !ok {
 		return Info{}
 	}
-	info := Info{Orientation: int(x.Orientation)}
+	info := Info{Orientation: x.orientation}
 	if info.Orientation < 1 || info.Orientation > 8 {
 		info.Orientation = 0
 	}
-	if t, ok := exifTime(x); ok {
+	if t, ok := x.time(); ok {
 		info.Time, info.Source = t, wire.CaptureEXIF
 	}
 	return info
 }
 
 // decodeEXIF finds the EXIF data of a still and decodes it.
-func decodeEXIF(f *counter, size int64, kind int) (exif2.Exif, error) {
+func decodeEXIF(f *counter, size int64, kind int) (exifTags, error) {
 	limit := min(size, maxEXIFScan)
 	switch kind {
 	case kindJPEG:
 		return decodeJPEG(f, 0, size)
 	case kindTIFF:
-		return imagemeta.DecodeTiff(io.NewSectionReader(tiffMagic{f}, 0, limit))
+		return decodeTIFF(io.NewSectionReader(tiffMagic{f}, 0, limit))
 	case kindRAF:
 		return decodeRAF(f, size)
 	case kindCR3:
 		if !wholeBoxes(f, size, 3) {
-			return exif2.Exif{}, errNoEXIF
+			return exifTags{}, errNoEXIF
 		}
-		return imagemeta.DecodeCR3(io.NewSectionReader(f, 0, size))
+		return decodeCR3(io.NewSectionReader(f, 0, size))
 	case kindHEIF:
 		off, n, err := heifEXIF(f, size)
 		if err != nil {
-			return exif2.Exif{}, err
+			return exifTags{}, err
 		}
-		return imagemeta.DecodeTiff(io.NewSectionReader(f, off, n))
+		return decodeTIFF(io.NewSectionReader(f, off, n))
 	}
-	return exif2.Exif{}, errNoEXIF
+	return exifTags{}, errNoEXIF
+}
+
+// exifTags are the EXIF values capture uses, the dates and offsets as
+// written: the parser's own dates are built with time.Date, which turns a
+// 30 February into 1 March and takes any offset, so they cannot be told
+// from real ones.
+type exifTags struct {
+	orientation    int
+	original       string // DateTimeOriginal, "2024:01:31 14:05:00"
+	subsec         string // SubSecTimeOriginal, "250"
+	offsetOriginal string // OffsetTimeOriginal, "+09:00"
+	offset         string // OffsetTime (of DateTime), "+09:00"
+}
+
+// parse is the parser's tag callback: it keeps the tags of exifTags and
+// skips the rest.
+func (x *exifTags) parse(p exif2.TagParser, t exif2.Tag) error {
+	switch {
+	case t.Ifd == ifds.IFD0 && t.ID == ifds.Orientation:
+		x.orientation = int(p.ParseUint16(t))
+	case t.Ifd != ifds.ExifIFD:
+	case t.ID == exififd.DateTimeOriginal:
+		x.original = p.ParseString(t)
+	case t.ID == exififd.SubSecTimeOriginal:
+		x.subsec = p.ParseString(t)
+	case t.ID == exififd.OffsetTimeOriginal:
+		x.offsetOriginal = p.ParseString(t)
+	case t.ID == exififd.OffsetTime:
+		x.offset = p.ParseString(t)
+	}
+	return nil
+}
+
+// decodeTIFF decodes the EXIF tags of a TIFF stream (a TIFF or RAW file,
+// a JPEG's APP1 segment, a HEIF Exif item).
+func decodeTIFF(r io.Reader) (exifTags, error) {
+	br := bufio.NewReaderSize(r, 4<<10)
+	it, err := imagetype.ScanBuf(br)
+	if err != nil {
+		return exifTags{}, err
+	}
+	h, err := tiff.ScanTiffHeader(br, it)
+	if err != nil {
+		return exifTags{}, err
+	}
+	ir := exif2.NewIfdReader(exif2.Logger)
+	defer ir.Close()
+	var x exifTags
+	ir.SetCustomTagParser(x.parse)
+	err = ir.DecodeTiff(br, h)
+	return x, err
+}
+
+// decodeCR3 decodes the EXIF tags of a Canon CR3, which keeps them in
+// boxes of its own.
+func decodeCR3(r io.Reader) (exifTags, error) {
+	br := bufio.NewReaderSize(r, 4<<10)
+	ir := exif2.NewIfdReader(exif2.Logger)
+	defer ir.Close()
+	var x exifTags
+	ir.SetCustomTagParser(x.parse)
+	bmr := isobmff.NewReader(br)
+	defer bmr.Close()
+	bmr.ExifReader = ir.DecodeIfd
+	if err := bmr.ReadFTYP(); err != nil {
+		return x, err
+	}
+	for range 2 { // IFD0, then the EXIF IFD
+		if err := bmr.ReadMetadata(); err != nil {
+			return x, err
+		}
+	}
+	return x, nil
 }
 
 // tiffMagic shows the RAW formats that are TIFF under another magic
@@ -95,15 +175,15 @@ func (t tiffMagic) ReadAt(p []byte, off int64) (int, error) {
 // decodeRAF reads the EXIF of a Fujifilm RAF from the JPEG preview it
 // embeds; the header gives the preview's offset and length, big-endian,
 // at bytes 84 and 88.
-func decodeRAF(f *counter, size int64) (exif2.Exif, error) {
+func decodeRAF(f *counter, size int64) (exifTags, error) {
 	var h [8]byte
 	if _, err := f.ReadAt(h[:], 84); err != nil {
-		return exif2.Exif{}, err
+		return exifTags{}, err
 	}
 	off := int64(binary.BigEndian.Uint32(h[:4]))
 	n := int64(binary.BigEndian.Uint32(h[4:]))
 	if off <= 0 || n <= 0 || off+n > size {
-		return exif2.Exif{}, errNoEXIF
+		return exifTags{}, errNoEXIF
 	}
 	return decodeJPEG(f, off, n)
 }
@@ -111,12 +191,12 @@ func decodeRAF(f *counter, size int64) (exif2.Exif, error) {
 // decodeJPEG decodes the EXIF segment of the JPEG at off, n bytes long.
 // The segments are walked here rather than by the parser's own JPEG
 // scanner, which loops forever on some broken files.
-func decodeJPEG(r io.ReaderAt, off, n int64) (exif2.Exif, error) {
-	tiff, err := jpegEXIF(io.NewSectionReader(r, off, n))
+func decodeJPEG(r io.ReaderAt, off, n int64) (exifTags, error) {
+	stream, err := jpegEXIF(io.NewSectionReader(r, off, n))
 	if err != nil {
-		return exif2.Exif{}, err
+		return exifTags{}, err
 	}
-	return imagemeta.DecodeTiff(bytes.NewReader(tiff))
+	return decodeTIFF(bytes.NewReader(stream))
 }
 
 // jpegEXIF returns the TIFF stream of a JPEG's APP1 EXIF segment, reading
@@ -160,21 +240,55 @@ func jpegEXIF(r *io.SectionReader) ([]byte, error) {
 	}
 }
 
-// exifTime is DateTimeOriginal in its recorded zone: OffsetTimeOriginal,
-// else OffsetTime, else time.Local.
-func exifTime(x exif2.Exif) (time.Time, bool) {
-	t := x.DateTimeOriginal()
-	if !plausible(t, 1900) {
+// time is DateTimeOriginal in its recorded zone: OffsetTimeOriginal,
+// else OffsetTime, else time.Local. An impossible date is none: false; an
+// impossible offset is none.
+func (x exifTags) time() (time.Time, bool) {
+	loc := time.Local
+	if l, ok := parseOffset(x.offsetOriginal); ok {
+		loc = l
+	} else if l, ok := parseOffset(x.offset); ok {
+		loc = l
+	}
+	t, ok := exifDate(x.original, loc)
+	if !ok || !plausible(t, 1900) {
 		return time.Time{}, false
 	}
-	// The parser gives UTC when no offset was recorded and a fixed zone
-	// when one was (even +00:00).
-	if t.Location() != time.UTC {
-		return t, true
+	return t.Add(subsecond(x.subsec)), true
+}
+
+// exifDate reads an EXIF date, "2024:01:31 14:05:00" (some programs
+// write "2024-01-31"), as a wall clock in loc. Blanks, zeros and dates
+// that do not exist are not dates.
+func exifDate(s string, loc *time.Location) (time.Time, bool) {
+	if len(s) < 19 || (s[4] != ':' && s[4] != '-') || s[7] != s[4] || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
 	}
-	loc := time.Local
-	if m := x.ModifyDate(); m.Location() != time.UTC {
-		loc = m.Location()
+	var n [6]int
+	for i, at := range []int{0, 5, 8, 11, 14, 17} {
+		end := at + 2
+		if i == 0 {
+			end = 4
+		}
+		v, ok := digits(s[at:end])
+		if !ok {
+			return time.Time{}, false
+		}
+		n[i] = v
 	}
-	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc), true
+	return civil(n[0], n[1], n[2], n[3], n[4], n[5], loc)
+}
+
+// subsecond reads SubSecTimeOriginal, the decimal digits of a fraction of
+// a second ("25" is 0.25 s); anything else is none.
+func subsecond(s string) time.Duration {
+	s = strings.TrimRight(s, " ")
+	v, ok := digits(s)
+	if !ok || len(s) > 9 {
+		return 0
+	}
+	for range 9 - len(s) {
+		v *= 10
+	}
+	return time.Duration(v)
 }

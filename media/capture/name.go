@@ -45,13 +45,8 @@ func nameDate(f []string, now time.Time) (time.Time, bool) {
 	for i, s := range f {
 		n[i], _ = strconv.Atoi(s)
 	}
-	t := time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], 0, time.UTC)
-	if t.Year() != n[0] || int(t.Month()) != n[1] || t.Day() != n[2] ||
-		t.Hour() != n[3] || t.Minute() != n[4] || t.Second() != n[5] {
-		return time.Time{}, false
-	}
-	t = time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], 0, time.Local)
-	if n[0] < 1990 || t.After(now.Add(24*time.Hour)) {
+	t, ok := civil(n[0], n[1], n[2], n[3], n[4], n[5], time.Local)
+	if !ok || n[0] < 1990 || t.After(now.Add(24*time.Hour)) {
 		return time.Time{}, false
 	}
 	return t, true

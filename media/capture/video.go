@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,35 +151,35 @@ func pathOf(p mp4.BoxPath) string {
 	return sb.String()
 }
 
-// videoLayouts are the forms of QuickTime creationdate and ©day that carry
-// a time of day; a bare date or year is too coarse to beat mvhd.
-var videoLayouts = []string{
-	"2006-01-02T15:04:05Z0700",
-	"2006-01-02T15:04:05Z07:00",
-	"2006-01-02 15:04:05Z0700",
-	"2006-01-02 15:04:05 -0700",
-	"2006-01-02T15:04:05",
-	"2006-01-02 15:04:05",
-}
+// videoDate matches the forms of QuickTime creationdate and ©day that carry
+// a time of day, "2024-01-31T14:05:00+0900" and the like, with or without
+// fractions and an offset; a bare date or year is too coarse to beat mvhd.
+var videoDate = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})? ?(Z|[+-]\d{2}:?\d{2})?$`)
 
 // parseVideoDate reads a creationdate or ©day string, keeping its offset;
-// without one the wall clock is read in time.Local.
+// without one, or with one no place uses, the wall clock is read in
+// time.Local. A date that does not exist is none.
 func parseVideoDate(s string) (time.Time, bool) {
-	s = strings.TrimRight(strings.TrimSpace(s), "\x00")
-	if s == "" {
+	m := videoDate.FindStringSubmatch(strings.TrimRight(strings.TrimSpace(s), "\x00"))
+	if m == nil {
 		return time.Time{}, false
 	}
-	for i, layout := range videoLayouts {
-		var t time.Time
-		var err error
-		if i >= 4 {
-			t, err = time.ParseInLocation(layout, s, time.Local)
-		} else {
-			t, err = time.Parse(layout, s)
-		}
-		if err == nil && plausible(t, 1971) {
-			return t, true
-		}
+	loc := time.Local
+	if m[8] == "Z" {
+		loc = time.UTC
+	} else if l, ok := parseOffset(m[8]); ok {
+		loc = l
 	}
-	return time.Time{}, false
+	var n [6]int
+	for i := range n {
+		n[i], _ = strconv.Atoi(m[i+1])
+	}
+	t, ok := civil(n[0], n[1], n[2], n[3], n[4], n[5], loc)
+	if !ok || !plausible(t, 1971) {
+		return time.Time{}, false
+	}
+	if m[7] != "" {
+		t = t.Add(subsecond(m[7][1:]))
+	}
+	return t, true
 }
