@@ -213,6 +213,8 @@ func TestLoad_Errors(t *testing.T) {
 			`23: media.since: want a single value, got a list`},
 		{"unknown preset", "kinds: [photo, video]", "kinds: [photo, video]\n  exclude_presets: [whatsapp, tiktok]",
 			`23: media.exclude_presets[1]: "tiktok" is not one of screenshots, whatsapp, telegram, downloads`},
+		{"hidden root name", "    name: pictures", "    name: .thumbs",
+			`20: watch[0].name: ".thumbs" must not start with '.': keys with a hidden part (such as .thumbs, where thumbnails are kept) are not listed or restored`},
 		{"thumbnails not a bool", "kinds: [photo, video]", "kinds: [photo, video]\n  thumbnails: small",
 			`23: media.thumbnails: want true or false, got "small"`},
 		{"mode", "mode: static", "mode: magic",
@@ -435,5 +437,18 @@ func TestLoadAccount(t *testing.T) {
 		if err == nil || err.Error() != path+tc.want {
 			t.Errorf("%q: got %v, want %s", tc.text, err, path+tc.want)
 		}
+	}
+}
+
+// Preset names are taken whatever their case, as they are written in the
+// README's table or by the app's own spelling.
+func TestLoad_PresetCase(t *testing.T) {
+	clearEnv(t)
+	c, err := config.Load(write(t, strings.Replace(valid, "kinds: [photo, video]", "kinds: [photo, video]\n  exclude_presets: [WhatsApp, SCREENSHOTS]", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Media.ExcludePresets, ","); got != "whatsapp,screenshots" {
+		t.Errorf("presets %q, want whatsapp,screenshots", got)
 	}
 }

@@ -138,6 +138,9 @@ const (
 )
 
 func (c *Agent) setDefaults() error {
+	for i, p := range c.Media.ExcludePresets {
+		c.Media.ExcludePresets[i] = strings.ToLower(p) // WhatsApp is whatsapp
+	}
 	if c.Device.Name == "" {
 		host, err := os.Hostname()
 		if err != nil {

@@ -43,6 +43,8 @@ func (c *Agent) Validate() error {
 	c.validateMedia(v)
 	if strings.Contains(c.Device.Name, "/") {
 		v.add("device.name", "%q must not contain '/'", c.Device.Name)
+	} else if strings.HasPrefix(c.Device.Name, ".") {
+		v.add("device.name", "%q must not start with '.': keys with a hidden part (such as .thumbs, where thumbnails are kept) are not listed or restored", c.Device.Name)
 	}
 	v.atLeast("settle", c.Settle, 10*time.Millisecond)
 	v.atLeast("rescan_interval", c.RescanInterval, time.Minute)
@@ -189,6 +191,8 @@ func (c *Agent) validateWatch(v *validator) {
 		switch {
 		case r.Name == "" || r.Name == "." || r.Name == ".." || strings.Contains(r.Name, "/"):
 			v.add(key+".name", "%q is not usable as a key segment: give the root a plain name", r.Name)
+		case strings.HasPrefix(r.Name, "."):
+			v.add(key+".name", "%q must not start with '.': keys with a hidden part (such as .thumbs, where thumbnails are kept) are not listed or restored", r.Name)
 		case names[r.Name] > 0:
 			v.add(key+".name", "%q is already the name of watch[%d]: root names must be unique", r.Name, names[r.Name]-1)
 		}

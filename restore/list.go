@@ -40,14 +40,20 @@ const SourceStored = "stored"
 // prefix ("alice/.thumbs/"): they are not backed-up files.
 const ThumbsFolder = ".thumbs/"
 
+// isThumbnail reports whether key lies in a thumbnails folder: its own
+// account's, or another's when base does not name one (a static key
+// template without {user} lists the whole bucket).
+func isThumbnail(key string) bool {
+	return strings.HasPrefix(key, ThumbsFolder) || strings.Contains(key, "/"+ThumbsFolder)
+}
+
 // List returns the items whose keys start with base+under, sorted by key,
 // with Rel below base (the account's prefix, "alice/"); thumbnails are
 // left out.
 func List(ctx context.Context, st storage.Storage, base, under string) ([]Item, error) {
 	var out []Item
-	thumbs := base + ThumbsFolder
 	err := st.List(ctx, base+under, func(o storage.Object) error {
-		if !strings.HasPrefix(o.Key, thumbs) {
+		if !isThumbnail(o.Key) {
 			out = append(out, itemOf(o, base))
 		}
 		return nil

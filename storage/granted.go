@@ -96,7 +96,16 @@ func (g *Granted) Close(ctx context.Context) error { return g.batch.flush(ctx) }
 // Put asks for a presigned PUT, sends the body, and tells the service the
 // object is stored (a commit, sent with the next grant call).
 func (g *Granted) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta) (Object, error) {
-	op := wire.Op{Op: wire.OpPut, Key: key, Size: size, CRC32C: crc32c, Meta: wireMeta(meta)}
+	return g.put(ctx, wire.Op{Op: wire.OpPut, Key: key, Size: size, CRC32C: crc32c, Meta: wireMeta(meta)}, body, meta)
+}
+
+// PutNew is Put with a grant that signs If-None-Match: *.
+func (g *Granted) PutNew(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta) (Object, error) {
+	return g.put(ctx, wire.Op{Op: wire.OpPut, Key: key, Size: size, CRC32C: crc32c, Meta: wireMeta(meta), IfAbsent: true}, body, meta)
+}
+
+func (g *Granted) put(ctx context.Context, op wire.Op, body io.ReadSeeker, meta Meta) (Object, error) {
+	key, size, crc32c := op.Key, op.Size, op.CRC32C
 	res, ok := g.held.take(op, time.Now())
 	if !ok {
 		var err error
@@ -105,6 +114,11 @@ func (g *Granted) Put(ctx context.Context, key string, body io.ReadSeeker, size 
 		}
 	}
 	resp, err := g.execute(ctx, res, body, size, nil)
+	var refused *S3Error
+	if op.IfAbsent && errors.As(err, &refused) && refused.Status == http.StatusPreconditionFailed {
+		g.stats.wrote(key) // a listing of before does not show it: Stat asks
+		return Object{}, fmt.Errorf("put %s: %w: %w", key, ErrExists, refused)
+	}
 	if err != nil {
 		return Object{}, fmt.Errorf("put %s: %w", key, err)
 	}
@@ -154,11 +168,20 @@ func (g *Granted) ListParts(ctx context.Context, key, uploadID string) ([]Part, 
 // Complete asks the service to join the parts; it checks the full-object
 // CRC32C and counts the object.
 func (g *Granted) Complete(ctx context.Context, key, uploadID string, parts []Part) (Object, error) {
+	return g.complete(ctx, key, uploadID, parts, false)
+}
+
+// CompleteNew is Complete made by the service with If-None-Match: *.
+func (g *Granted) CompleteNew(ctx context.Context, key, uploadID string, parts []Part) (Object, error) {
+	return g.complete(ctx, key, uploadID, parts, true)
+}
+
+func (g *Granted) complete(ctx context.Context, key, uploadID string, parts []Part, ifAbsent bool) (Object, error) {
 	full, err := FullCRC32C(parts)
 	if err != nil {
 		return Object{}, fmt.Errorf("complete multipart %s: %w", key, err)
 	}
-	op := wire.Op{Op: wire.OpComplete, Key: key, UploadID: uploadID, CRC32C: full, Parts: make([]wire.Part, len(parts))}
+	op := wire.Op{Op: wire.OpComplete, Key: key, UploadID: uploadID, CRC32C: full, Parts: make([]wire.Part, len(parts)), IfAbsent: ifAbsent}
 	for i, p := range parts {
 		op.Parts[i] = wire.Part{Number: p.Number, Size: p.Size, ETag: p.ETag, CRC32C: p.CRC32C}
 	}
@@ -372,6 +395,8 @@ func opError(e *wire.Error) error {
 		return fmt.Errorf("%w: %w", ErrNotFound, e)
 	case wire.ErrCodeNoSuchUpload:
 		return fmt.Errorf("%w: %w", ErrNoSuchUpload, e)
+	case wire.ErrCodeExists:
+		return fmt.Errorf("%w: %w", ErrExists, e)
 	case wire.ErrCodeInvalidToken:
 		return fmt.Errorf("%w (%w)", auth.ErrSignedOut, e)
 	case wire.ErrCodeAccessDenied, wire.ErrCodeInvalidOp:
@@ -387,9 +412,19 @@ func wireMeta(m Meta) *wire.Meta {
 		w.MTime = m.MTime.UTC().Format(time.RFC3339Nano)
 	}
 	if !m.Capture.IsZero() {
-		w.CaptureTime = m.Capture.Format(time.RFC3339Nano) // in the zone it was taken in
+		w.CaptureTime = captureText(m.Capture)
 	}
 	return w
+}
+
+// captureText is t in RFC 3339, with the offset it was taken at when RFC
+// 3339 can write that offset (whole minutes within ±14:00), else in UTC:
+// the account service refuses what does not parse back.
+func captureText(t time.Time) string {
+	if _, off := t.Zone(); off%60 != 0 || off > 14*3600 || off < -14*3600 {
+		t = t.UTC()
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 // metaFromWire is the inverse of wireMeta.
