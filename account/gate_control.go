@@ -74,7 +74,13 @@ func (g *Gate) complete(ctx context.Context, c Caller, op wire.Op) wire.Result {
 		"X-Amz-Checksum-Crc32c": full,
 		"X-Amz-Checksum-Type":   "FULL_OBJECT",
 	}}
+	if op.IfAbsent {
+		opts.SetMatchETagExcept("*")
+	}
 	if _, err := g.core.CompleteMultipartUpload(ctx, g.cfg.Bucket, op.Key, op.UploadID, parts, opts); err != nil {
+		if op.IfAbsent && minio.ToErrorResponse(err).Code == "PreconditionFailed" {
+			return opError(wire.ErrCodeExists, "complete %s: another object took the key first", op.Key)
+		}
 		return g.storageError(c, "complete", op.Key, err)
 	}
 	return g.count(ctx, c, op.Key, "upload:"+op.UploadID)

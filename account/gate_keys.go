@@ -70,6 +70,9 @@ func checkOp(account string, op wire.Op) *wire.Error {
 	if !ok {
 		return &wire.Error{Code: wire.ErrCodeInvalidOp, Message: "unknown op " + strconvQuote(op.Op)}
 	}
+	if op.IfAbsent && op.Op != wire.OpPut && op.Op != wire.OpComplete {
+		return invalid("if_absent applies to put and complete only")
+	}
 	return check(account, op)
 }
 

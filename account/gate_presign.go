@@ -58,6 +58,9 @@ func putHeaders(h http.Header, op wire.Op) {
 	if op.Meta != nil && op.Meta.ContentType != "" {
 		h.Set("Content-Type", op.Meta.ContentType)
 	}
+	if op.IfAbsent {
+		h.Set("If-None-Match", "*") // the storage refuses the PUT (412) once the key holds an object
+	}
 }
 
 func setLength(h http.Header, size int64) {

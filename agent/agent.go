@@ -178,7 +178,7 @@ func (a *Agent) Init() {
 		if a.StateDir != "" {
 			cache = filepath.Join(a.StateDir, "thumbs")
 		}
-		a.thumbs = newThumbnailer(a.Thumbs, a.Journal, a.Keys, cache, a.Log)
+		a.thumbs = newThumbnailer(a.Thumbs, a.Journal, a.Keys, a.Roots, cache, a.Log)
 	}
 	a.send = &sender{journal: a.Journal, uploader: a.Uploader, keys: a.Keys, since: a.Since, log: a.Log, thumbs: a.thumbs}
 	a.queue = newQueue(a.Threshold, a.Files)
@@ -186,6 +186,7 @@ func (a *Agent) Init() {
 	a.changes = make(chan change, 1024)
 	a.rescans = make(chan Root, 4*len(a.Roots)+4)
 	a.ready = make(chan struct{})
+	a.thumbs.follow(a.queue, a.ready) // thumbnails wait for the first scan, then for idle uploads
 	a.out = make(chan struct{}, 1)
 	a.down = make(chan struct{}, 1)
 	if _, err := os.Stat(a.pausedFile()); a.StateDir != "" && err == nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -121,7 +122,10 @@ func (m *memo) dropClaim(file int64) {
 
 // describe returns the asset of j's file: its capture time (read once per
 // content), its group, and its key before any suffix. A sidecar is dated
-// and keyed by its photo (followPhoto).
+// and keyed by its photo (followPhoto); a group's other members are keyed
+// by the date of its main photo (keyTime). A file that changed keeps the
+// key of its earlier content (ownKey): only a new path, a recreated file
+// or another file moved over it takes a new key from the template.
 func (s *sender) describe(ctx context.Context, j job) asset {
 	fi, err := os.Stat(j.abs)
 	if err != nil {
@@ -139,13 +143,15 @@ func (s *sender) describe(ctx context.Context, j job) asset {
 	}
 	a.meta = storage.Meta{
 		Group:  media.GroupID(s.keys.Device, j.root.Name, dir, media.GroupStem(name)),
-		Motion: a.info.Motion || media.MotionName(name),
-	}
-	a.key = s.keys.Key(j.root.Name, j.file.Path, a.info.Time)
-	if media.IsSidecar(name) {
-		s.followPhoto(ctx, j, &a)
+		Motion: a.info.Motion,
 	}
 	a.meta.Capture, a.meta.CaptureSource = a.info.Time, a.info.Source
+	a.key = s.keys.Key(j.root.Name, j.file.Path, s.keyTime(filepath.Dir(j.abs), name, a.info.Time))
+	if media.IsSidecar(name) && s.followPhoto(ctx, j, &a) {
+		a.meta.Capture, a.meta.CaptureSource = a.info.Time, a.info.Source // dated by its photo
+	} else if own := s.ownKey(ctx, j); own != "" {
+		a.key = own // a changed file replaces its own object
+	}
 	s.memo.keep(j.file.ID, a)
 	return a
 }
@@ -164,22 +170,23 @@ func readCapture(abs string, mtime time.Time) capture.Info {
 // photo's capture time, and the photo's key with the photo's name
 // replaced by its own, so that it sits beside the photo and carries the
 // photo's suffix. The photo's key is the one the journal holds when it is
-// stored, else the one its capture time gives. Without a photo on disk
-// the sidecar is keyed on its own.
-func (s *sender) followPhoto(ctx context.Context, j job, a *asset) {
-	photo, ok := sidecarPhoto(filepath.Dir(j.abs), path.Base(j.file.Path))
+// stored, else the one its capture time gives. A sidecar written before
+// its photo waits for it (awaitPhoto); without a photo on disk then, the
+// sidecar is keyed on its own, and followPhoto returns false.
+func (s *sender) followPhoto(ctx context.Context, j job, a *asset) bool {
+	photo, ok := s.awaitPhoto(ctx, j)
 	if !ok {
-		return
+		return false
 	}
 	rel := path.Join(path.Dir(j.file.Path), photo)
 	abs := filepath.Join(filepath.Dir(j.abs), photo)
 	pfi, err := os.Stat(abs)
 	if err != nil {
-		return
+		return false
 	}
 	taken := readCapture(abs, pfi.ModTime())
 	a.info.Time, a.info.Source = taken.Time, taken.Source
-	photoKey := s.keys.Key(j.root.Name, rel, a.info.Time)
+	photoKey := s.keys.Key(j.root.Name, rel, s.keyTime(filepath.Dir(abs), photo, a.info.Time))
 	if row, err := s.journal.Lookup(ctx, j.root.Name, rel); err == nil && row.Key != "" && row.State != journal.Deleted {
 		photoKey = row.Key
 	} else if err != nil && !errors.Is(err, journal.ErrNotFound) {
@@ -187,9 +194,126 @@ func (s *sender) followPhoto(ctx context.Context, j job, a *asset) {
 	}
 	if key, ok := followKey(photoKey, photo, path.Base(j.file.Path)); ok {
 		a.key = key
-		return
+		return true
 	}
 	a.key = s.keys.Key(j.root.Name, j.file.Path, a.info.Time) // the template does not end with the name
+	return true
+}
+
+// photoWait is how long after it was last written a sidecar waits for its
+// photo: an editor or a phone may write the edit record first.
+const photoWait = time.Minute
+
+// photoPoll is how often a waiting sidecar looks for its photo.
+var photoPoll = 250 * time.Millisecond
+
+// awaitPhoto returns the name of the photo of j's sidecar (sidecarPhoto),
+// waiting for it while the sidecar was written less than photoWait ago:
+// keyed without its photo, a sidecar would never lie beside it. false
+// when no photo came.
+func (s *sender) awaitPhoto(ctx context.Context, j job) (string, bool) {
+	dir, name := filepath.Dir(j.abs), path.Base(j.file.Path)
+	for logged := false; ; logged = true {
+		if photo, ok := sidecarPhoto(dir, name); ok {
+			return photo, true
+		}
+		fi, err := os.Stat(j.abs)
+		if err != nil || time.Since(fi.ModTime()) >= photoWait {
+			return "", false
+		}
+		if !logged {
+			s.log.Debug().Str("path", j.abs).Msg("sidecar waits for its photo")
+		}
+		select {
+		case <-ctx.Done():
+			return "", false
+		case <-time.After(photoPoll):
+		}
+	}
+}
+
+// keyTime returns the time whose date keys the file named name in the
+// folder dir, taken at taken: the capture time of its group's main
+// member (groupMain) when that is another file on disk, so that a Live
+// Photo's video, or a RAW beside its JPEG, lands in its photo's folder
+// even when its own clock says another day. The object keeps its own
+// capture time. Only a dated template looks.
+func (s *sender) keyTime(dir, name string, taken time.Time) time.Time {
+	if !s.keys.Dated() || media.IsSidecar(name) {
+		return taken
+	}
+	main, ok := groupMain(dir, name)
+	if !ok || main == name {
+		return taken
+	}
+	abs := filepath.Join(dir, main)
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return taken
+	}
+	return readCapture(abs, fi.ModTime()).Time
+}
+
+// groupMain returns the name of the main member of the group of the file
+// named name in folder dir: its still (JPEG, HEIC and the other photos
+// that are not RAW), else a RAW, else a video, in name order. false when
+// the folder cannot be read.
+func groupMain(dir, name string) (string, bool) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	stem := media.GroupStem(name)
+	best, bestRank := "", 0
+	for _, e := range entries {
+		n := e.Name()
+		if !e.Type().IsRegular() || media.IsSidecar(n) || media.GroupStem(n) != stem {
+			continue
+		}
+		r, ok := mainRank(n)
+		if ok && (best == "" || r < bestRank || (r == bestRank && n < best)) {
+			best, bestRank = n, r
+		}
+	}
+	return best, best != ""
+}
+
+// mainRank orders the members of a group: a still first, then a RAW,
+// then a video; false for a file of no media kind.
+func mainRank(name string) (int, bool) {
+	k, ok := media.KindOf(name)
+	switch {
+	case !ok:
+		return 0, false
+	case k == media.Photo && !slices.Contains(rawExts, strings.ToLower(path.Ext(name))):
+		return 0, true
+	case k == media.Photo:
+		return 1, true
+	}
+	return 2, true
+}
+
+// rawExts are the RAW photos, which a group's still outranks.
+var rawExts = []string{".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"}
+
+// ownKey returns the key j's file keeps when its content changes: the key
+// that holds its earlier content (journal.OwnKey: not when the file was
+// recreated, or another file moved over it), while that key is one the
+// template gives this file at some date, with or without a suffix. ""
+// otherwise: the key comes from the template.
+func (s *sender) ownKey(ctx context.Context, j job) string {
+	if j.file.Key == "" {
+		return ""
+	}
+	key, err := s.journal.OwnKey(ctx, j.file.ID)
+	if err != nil {
+		s.log.Debug().Err(err).Str("path", j.abs).Msg("look up the key of a file")
+		return ""
+	}
+	if key == "" || !s.keys.Gives(key, j.root.Name, j.file.Path) {
+		return ""
+	}
+	return key
 }
 
 // sidecarPhoto returns the name of the photo in folder dir that the
@@ -257,6 +381,39 @@ func followKey(photoKey, photo, sidecar string) (string, bool) {
 	}
 	return "", false
 }
+
+// Gives reports whether key is one the template gives the file at path
+// rel (slash-separated) inside root on this device, at some date, with or
+// without a suffix (uploader.Suffixed).
+func (t KeyTemplate) Gives(key, root, rel string) bool {
+	p, ok := t.Parser().Parse(key)
+	if !ok {
+		return false
+	}
+	if strings.Contains(t.Template, "{device}") && p.Device != t.Device {
+		return false
+	}
+	if strings.Contains(t.Template, "{root}") && p.Root != root {
+		return false
+	}
+	want := rel
+	if !strings.Contains(t.Template, "{path}") {
+		want = path.Base(rel)
+	}
+	return p.Path == want || unsuffixed(p.Path) == want
+}
+
+// unsuffixed is p without the content-hash suffix of its last segment
+// (uploader.Suffixed): "a/IMG_1~1f2e3d4c.JPG" → "a/IMG_1.JPG".
+func unsuffixed(p string) string {
+	m := suffixed.FindStringSubmatch(p)
+	if m == nil {
+		return p
+	}
+	return m[1] + m[2]
+}
+
+var suffixed = regexp.MustCompile(`^(.*)~(?:[0-9a-f]{64}|[0-9a-f]{16}|[0-9a-f]{8})((?:\.[^./]*)?)$`)
 
 // claimFor returns the uploader's Claim of j's file: a key the journal
 // shows holding another file's content is Held; the key the file's row

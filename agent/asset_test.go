@@ -103,3 +103,53 @@ func TestMemo_Take(t *testing.T) {
 		t.Error("a key whose claims all ended is still refused")
 	}
 }
+
+func TestGroupMain(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"IMG_0777.MOV", "IMG_0777.JPG", "IMG_0777.JPG.xmp", "PXL_1.RAW-02.ORIGINAL.dng", "PXL_1.RAW-01.COVER.jpg", "DSC_1.NEF", "clip.mp4", "clip.mp4.xmp"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ name, want string }{
+		{"IMG_0777.MOV", "IMG_0777.JPG"},
+		{"IMG_0777.JPG", "IMG_0777.JPG"},
+		{"PXL_1.RAW-02.ORIGINAL.dng", "PXL_1.RAW-01.COVER.jpg"},
+		{"DSC_1.NEF", "DSC_1.NEF"},
+		{"clip.mp4", "clip.mp4"},
+	} {
+		if got, _ := groupMain(dir, tc.name); got != tc.want {
+			t.Errorf("groupMain(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A key the template gives a file, at any date, with or without a
+// suffix; not one of another name, device or root.
+func TestKeyTemplate_Gives(t *testing.T) {
+	dated := KeyTemplate{Template: "{user}/{year}/{month}/{name}", User: "alice", Device: "laptop"}
+	byPath := KeyTemplate{Template: "{user}/{device}/{root}/{path}", User: "alice", Device: "laptop"}
+	for _, tc := range []struct {
+		t    KeyTemplate
+		key  string
+		rel  string
+		want bool
+	}{
+		{dated, "alice/2024/05/ED.JPG", "trip/ED.JPG", true},
+		{dated, "alice/2023/11/ED~e0ae3779.JPG", "trip/ED.JPG", true},
+		{dated, "alice/2024/05/ED~e0ae3779e0ae3779.JPG", "ED.JPG", true},
+		{dated, "alice/2024/05/a~12345678.jpg", "a~12345678.jpg", true},
+		{dated, "alice/2024/05/EE.JPG", "ED.JPG", false},
+		{dated, "bob/2024/05/ED.JPG", "ED.JPG", false},
+		{dated, "alice/laptop/pictures/ED.JPG", "ED.JPG", false}, // another template's
+		{byPath, "alice/laptop/pictures/trip/ED.JPG", "trip/ED.JPG", true},
+		{byPath, "alice/laptop/pictures/trip/ED~e0ae3779.JPG", "trip/ED.JPG", true},
+		{byPath, "alice/laptop/pictures/ED.JPG", "trip/ED.JPG", false},
+		{byPath, "alice/phone/pictures/trip/ED.JPG", "trip/ED.JPG", false},
+		{byPath, "alice/laptop/other/trip/ED.JPG", "trip/ED.JPG", false},
+	} {
+		if got := tc.t.Gives(tc.key, "pictures", tc.rel); got != tc.want {
+			t.Errorf("%s Gives(%q, %q) = %v, want %v", tc.t.Template, tc.key, tc.rel, got, tc.want)
+		}
+	}
+}

@@ -28,12 +28,13 @@ type Backup struct {
 	StateDir string    // holds the journal; named when its disk is full
 	Log      zerolog.Logger
 	Progress Progress // may be nil
-	// Thumbs, when set, is where a thumbnail of each photo stored goes,
-	// under the account's .thumbs/ folder; nil: no thumbnails. The pass
-	// ends once those of its photos are made.
+	// Thumbs, when set, is where the thumbnails of the stored photos go,
+	// under the account's .thumbs/ folder (Thumbnails, after Run); nil: no
+	// thumbnails.
 	Thumbs storage.Storage
 
 	sender *sender
+	thumbs *thumbnailer
 }
 
 // Progress is told what a Backup plans and does, e.g. to draw a bar. The
@@ -84,13 +85,8 @@ func (b *Backup) Run(parent context.Context) (Summary, error) {
 	p := &pass{}
 	jobs := make(chan job, aheadFiles) // the walk stays a window ahead
 	ready := b.prepared(ctx, jobs)
-	var wg, thumbs sync.WaitGroup
-	if b.Thumbs != nil {
-		b.sender.thumbs = newThumbnailer(b.Thumbs, b.Journal, b.Keys, "", b.Log)
-		for range thumbWorkers() {
-			thumbs.Go(func() { b.sender.thumbs.run(ctx) })
-		}
-	}
+	b.sender.thumbs = b.thumbnailer() // told which originals were found stored
+	var wg sync.WaitGroup
 	for range max(b.Files, 1) {
 		wg.Go(func() {
 			for j := range ready {
@@ -101,9 +97,30 @@ func (b *Backup) Run(parent context.Context) (Summary, error) {
 	b.plan(ctx, p, jobs)
 	close(jobs)
 	wg.Wait()
-	b.sender.thumbs.finish()
-	thumbs.Wait()
 	return p.sum, parent.Err()
+}
+
+// Thumbnails makes the thumbnails the stored photos lack, those of this
+// pass's photos (after Run: their uploads never wait for them) and any
+// left by earlier passes or the agent, one per core at once, up to 4.
+// progress, when not nil, is told the photos handled out of those to
+// handle. Its error is the end of ctx: what is left is made by the agent
+// or the next backup, and so is the rest after a storage error
+// (ThumbSummary.Stopped). Without Thumbs it does nothing.
+func (b *Backup) Thumbnails(ctx context.Context, progress func(done, total int)) (ThumbSummary, error) {
+	t := b.thumbnailer()
+	if t == nil {
+		return ThumbSummary{}, nil
+	}
+	return t.catchUp(ctx, thumbWorkers(), progress)
+}
+
+// thumbnailer returns the pass's thumbnailer; nil without Thumbs.
+func (b *Backup) thumbnailer() *thumbnailer {
+	if b.thumbs == nil && b.Thumbs != nil {
+		b.thumbs = newThumbnailer(b.Thumbs, b.Journal, b.Keys, b.Roots, "", b.Log)
+	}
+	return b.thumbs
 }
 
 // pass is the Summary of a Backup in progress, shared by the walk and the

@@ -34,6 +34,8 @@ type queue struct {
 	full      bool // the storage quota is reached: nothing fits until space frees
 	stateFull bool // the state disk is full: nothing can be journaled
 	down      bool // the storage does not answer: files wait for it
+
+	idle func() // told, q.mu held, whenever the queue is found not busy (thumbnails wait for that); nil: nobody
 }
 
 type queued struct {
@@ -276,6 +278,22 @@ func (q *queue) signal() {
 	case q.wake <- struct{}{}:
 	default:
 	}
+	if q.idle != nil && !q.busyLocked() {
+		q.idle()
+	}
+}
+
+// busy reports whether an upload is queued or in flight, or the queue is
+// held (paused, signed out, full, storage down): thumbnails wait for it.
+// Files waiting for a retry do not count.
+func (q *queue) busy() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.busyLocked()
+}
+
+func (q *queue) busyLocked() bool {
+	return len(q.small)+len(q.large)+len(q.active) > 0 || q.paused || q.held || q.full || q.stateFull || q.down
 }
 
 // QueueStatus is what is waiting.

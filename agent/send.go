@@ -56,7 +56,7 @@ func (s *sender) send(ctx context.Context, j job, progress, found func(int64)) (
 	}
 	up := uploader.Job{FileID: j.file.ID, Path: j.abs, Key: j.key, Meta: a.meta, Claim: s.claimFor(j),
 		Progress: progress, Found: found, FindCopy: s.findCopy(j.key),
-		New: j.file.Attempts == 0 && j.file.Key == ""}
+		New: j.file.Attempts == 0 && j.file.Key == "", Shared: !s.keys.DeviceScoped()}
 	res, err := s.uploader.Upload(ctx, up)
 	o, err := s.record(ctx, j, a, res, err)
 	s.logResult(j, o, res, err)
@@ -87,7 +87,7 @@ func (s *sender) uploadJobs(ctx context.Context, w []job) []uploader.Job {
 		if skipReason(a.info.Time, s.since) != "" && a.read {
 			continue
 		}
-		out = append(out, uploader.Job{FileID: j.file.ID, Path: j.abs, Key: a.key, Meta: a.meta})
+		out = append(out, uploader.Job{FileID: j.file.ID, Path: j.abs, Key: a.key, Meta: a.meta, Shared: !s.keys.DeviceScoped()})
 	}
 	return out
 }
@@ -142,7 +142,7 @@ func (s *sender) record(ctx context.Context, j job, a asset, res uploader.Result
 		}
 		return outFailed, err
 	}
-	s.thumbs.offer(j.file.ID, j.abs, res.SHA256, j.file.MTime)
+	s.thumbs.offer(thumbJob{id: j.file.ID, path: j.abs, sha256: res.SHA256, identity: res.Identity, found: res.Skipped})
 	switch {
 	case res.Skipped:
 		return outAlreadyStored, nil

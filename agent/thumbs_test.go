@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,7 @@ import (
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/storage"
+	"github.com/cloudkeep/cloudkeep/uploader"
 )
 
 // countingStore counts the Puts that reach the storage, which may be set
@@ -98,7 +100,8 @@ func newThumbRig(t *testing.T, srv *miniotest.Server, store *countingStore, j *j
 	}
 	r := &thumbRig{srv: srv, store: store, log: &lockedBuffer{}, dir: t.TempDir()}
 	keys := KeyTemplate{Template: "{user}/{device}/{root}/{path}", User: "alice", Device: "laptop"}
-	r.t = newThumbnailer(r.store, j, keys, filepath.Join(r.dir, "thumbs"), zerolog.New(r.log))
+	r.t = newThumbnailer(r.store, j, keys, nil, filepath.Join(r.dir, "thumbs"), zerolog.New(r.log))
+	r.t.follow(newQueue(5<<20, 1), nil) // as the agent's, with no upload ever queued
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.t.run(ctx); close(done) }()
@@ -116,15 +119,19 @@ func openJournal(t *testing.T) *journal.Journal {
 	return j
 }
 
-// photo writes b as name in the rig's folder and returns its path and
-// SHA-256.
-func (r *thumbRig) photo(t *testing.T, name string, b []byte) (string, string) {
+// photo writes b as name in the rig's folder and returns the job of its
+// thumbnail, as the sender offers it once the photo is stored.
+func (r *thumbRig) photo(t *testing.T, id int64, name string, b []byte) thumbJob {
 	p := filepath.Join(r.dir, name)
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sum := sha256.Sum256(b)
-	return p, hex.EncodeToString(sum[:])
+	return thumbJob{id: id, path: p, sha256: hex.EncodeToString(sum[:]), identity: journal.IdentityOf(fi)}
 }
 
 func counterValue(c prometheus.Counter) float64 {
@@ -147,15 +154,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // A photo's thumbnail is stored once per content under the account's
 // .thumbs/ folder, turned as its EXIF orientation says; after a lost
-// journal the storage is asked before a second Put.
+// journal (the original found stored) the storage is asked before a
+// second Put.
 func TestThumbnailer_OncePerContent(t *testing.T) {
 	srv := miniotest.Start(t)
 	r := newThumbRig(t, srv, nil, openJournal(t))
-	p, sum := r.photo(t, "IMG_0001.jpg", mediatest.JPEG(t, 1200, 800, mediatest.EXIF{Orientation: 6}))
-	copyPath, _ := r.photo(t, "IMG_0001 copy.jpg", mediatest.JPEG(t, 1200, 800, mediatest.EXIF{Orientation: 6}))
-	key := "alice/.thumbs/" + sum + ".jpg"
+	j := r.photo(t, 1, "IMG_0001.jpg", mediatest.JPEG(t, 1200, 800, mediatest.EXIF{Orientation: 6}))
+	copyJob := r.photo(t, 2, "IMG_0001 copy.jpg", mediatest.JPEG(t, 1200, 800, mediatest.EXIF{Orientation: 6}))
+	key := "alice/.thumbs/" + j.sha256 + ".jpg"
 
-	r.t.offer(1, p, sum, time.Now())
+	r.t.offer(j)
 	waitFor(t, "the thumbnail to be made", func() bool { return counterValue(r.t.made) == 1 })
 	obj, err := srv.Client.GetObject(context.Background(), srv.Bucket, key, minio.GetObjectOptions{})
 	if err != nil {
@@ -179,13 +187,14 @@ func TestThumbnailer_OncePerContent(t *testing.T) {
 		t.Errorf("the top-right quadrant is not red: the orientation was not applied")
 	}
 
-	r.t.offer(2, copyPath, sum, time.Now()) // a copy: the journal knows its content
+	r.t.offer(copyJob) // a copy: the journal knows its content
 	lost := newThumbRig(t, srv, r.store, openJournal(t))
-	lost.t.offer(1, p, sum, time.Now()) // a new journal: the storage tells
+	j.found = true
+	lost.t.offer(j) // a new journal, the original found stored: the storage tells
 	waitFor(t, "the journals to record it", func() bool {
-		k1, _ := r.t.journal.Thumb(context.Background(), sum)
-		k2, _ := lost.t.journal.Thumb(context.Background(), sum)
-		return k1 == key && k2 == key && r.t.cached(2) != ""
+		k1, _ := r.t.journal.Thumb(context.Background(), j.sha256)
+		k2, _ := lost.t.journal.Thumb(context.Background(), j.sha256)
+		return k1.Key == key && k2.Key == key && r.t.cached(2) != ""
 	})
 	if n := r.store.puts.Load(); n != 1 {
 		t.Errorf("%d thumbnails stored, want 1", n)
@@ -193,39 +202,54 @@ func TestThumbnailer_OncePerContent(t *testing.T) {
 }
 
 // A corrupt photo gets no thumbnail and one warning, however often it is
-// offered; a video or a sidecar is not even queued.
+// offered: the journal records the failure; a video or a sidecar is not
+// even queued.
 func TestThumbnailer_Failures(t *testing.T) {
 	srv := miniotest.Start(t)
 	r := newThumbRig(t, srv, nil, openJournal(t))
 	jpg := mediatest.JPEG(t, 640, 480, mediatest.EXIF{})
-	p, sum := r.photo(t, "broken.jpg", jpg[:len(jpg)/3])
-	r.t.offer(1, p, sum, time.Now())
-	r.t.offer(1, p, sum, time.Now())
-	waitFor(t, "two failures", func() bool { return counterValue(r.t.failed) == 2 })
+	broken := r.photo(t, 1, "broken.jpg", jpg[:len(jpg)/3])
+	good := r.photo(t, 2, "good.jpg", jpg)
+	r.t.offer(broken)
+	r.t.offer(broken)
+	r.t.offer(good) // made after both: the worker takes offers in order
+	waitFor(t, "the good photo's thumbnail", func() bool { return counterValue(r.t.made) == 1 })
+	if n := counterValue(r.t.failed); n != 1 {
+		t.Errorf("%v failures counted, want 1", n)
+	}
 	if n := strings.Count(r.log.String(), `"level":"warn"`); n != 1 {
 		t.Errorf("%d warnings, want 1:\n%s", n, r.log)
 	}
-	if !strings.Contains(r.log.String(), p) || !strings.Contains(r.log.String(), "invalid JPEG format") {
+	if !strings.Contains(r.log.String(), broken.path) || !strings.Contains(r.log.String(), "invalid JPEG format") {
 		t.Errorf("the warning does not name the file and the error:\n%s", r.log)
 	}
+	if th, err := r.t.journal.Thumb(context.Background(), broken.sha256); err != nil || th.Key != "" || !strings.Contains(th.Error, "invalid JPEG format") {
+		t.Errorf("journal: %+v %v, want the failure recorded", th, err)
+	}
 	for _, name := range []string{"clip.mp4", "photo.jpg.xmp", "song.mp3"} {
-		r.t.offer(3, filepath.Join(r.dir, name), sum, time.Now())
-		if len(r.t.queue) != 0 {
+		r.t.offer(thumbJob{id: 3, path: filepath.Join(r.dir, name), sha256: good.sha256})
+		r.t.mu.Lock()
+		n := len(r.t.hints)
+		r.t.mu.Unlock()
+		if n != 0 {
 			t.Errorf("%s was queued", name)
 		}
 	}
-	if n := r.store.puts.Load(); n != 0 {
-		t.Errorf("%d thumbnails stored, want none", n)
+	if n := r.store.puts.Load(); n != 1 {
+		t.Errorf("%d thumbnails stored, want 1", n)
 	}
 }
 
-// Offers never wait: with the queue full they are dropped.
+// Offers never wait: beyond thumbHints they are dropped, and the journal
+// is read again instead.
 func TestThumbnailer_OfferNeverBlocks(t *testing.T) {
-	tn := newThumbnailer(nil, nil, KeyTemplate{}, "", zerolog.Nop())
+	tn := newThumbnailer(nil, nil, KeyTemplate{}, nil, "", zerolog.Nop())
+	tn.follow(newQueue(5<<20, 1), nil)
+	tn.rescan.Store(false)
 	done := make(chan struct{})
 	go func() {
-		for i := range thumbQueue + 10 {
-			tn.offer(int64(i), "a.jpg", "00", time.Now())
+		for i := range thumbHints + 10 {
+			tn.offer(thumbJob{id: int64(i), path: "a.jpg", sha256: "00"})
 		}
 		close(done)
 	}()
@@ -234,16 +258,19 @@ func TestThumbnailer_OfferNeverBlocks(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("offer blocked on a full queue")
 	}
+	if len(tn.hints) != thumbHints || !tn.rescan.Load() {
+		t.Errorf("%d offers kept, journal to be read %v: want %d and true", len(tn.hints), tn.rescan.Load(), thumbHints)
+	}
 	var nilT *thumbnailer
-	nilT.offer(1, "a.jpg", "00", time.Now()) // thumbnails off
+	nilT.offer(thumbJob{id: 1, path: "a.jpg", sha256: "00"}) // thumbnails off
+	nilT.follow(newQueue(5<<20, 1), nil)
 	nilT.run(context.Background())
-	nilT.finish()
 }
 
 // The status page's cache keeps the last thumbCached thumbnails.
 func TestThumbnailer_CachePruned(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "thumbs")
-	tn := newThumbnailer(nil, nil, KeyTemplate{}, dir, zerolog.Nop())
+	tn := newThumbnailer(nil, nil, KeyTemplate{}, nil, dir, zerolog.Nop())
 	for i := range thumbCached + 10 {
 		tn.show(context.Background(), thumbJob{id: int64(i), sha256: fmt.Sprintf("%064x", i)}, "", []byte("jpeg"))
 	}
@@ -296,5 +323,62 @@ func TestAgent_StatusPageThumbnails(t *testing.T) {
 	}
 	if resp, err := http.Get(url + "/thumb/999"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Errorf("an unknown file's thumbnail: %v %v, want 404", resp.Status, err)
+	}
+}
+
+// timedStore delays each Put by delay and notes when each began and
+// ended.
+type timedStore struct {
+	storage.Storage
+	delay time.Duration
+
+	mu           sync.Mutex
+	began, ended []time.Time
+}
+
+func (s *timedStore) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta storage.Meta) (storage.Object, error) {
+	s.mu.Lock()
+	s.began = append(s.began, time.Now())
+	s.mu.Unlock()
+	time.Sleep(s.delay)
+	obj, err := s.Storage.Put(ctx, key, body, size, crc32c, meta)
+	s.mu.Lock()
+	s.ended = append(s.ended, time.Now())
+	s.mu.Unlock()
+	return obj, err
+}
+
+// times returns when the Puts began and ended, in order.
+func (s *timedStore) times() (began, ended []time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.began), slices.Clone(s.ended)
+}
+
+// The agent makes no thumbnail while uploads are queued or in flight:
+// with a slow storage and photos waiting, the first thumbnail is sent
+// after the last original was stored; then every one is made.
+func TestAgent_ThumbnailsWaitForUploads(t *testing.T) {
+	const n = 8
+	originals, thumbs := &timedStore{delay: 150 * time.Millisecond}, &timedStore{}
+	startAgent(t, func(a *Agent) {
+		srv := miniotest.Start(t)
+		originals.Storage = storage.NewDirect(srv.Client, srv.Bucket)
+		thumbs.Storage = storage.NewDirect(srv.Client, srv.Bucket)
+		a.Uploader = uploader.New(originals, a.Journal, uploader.Config{Device: "laptop", PartSize: 5 << 20, Threshold: 5 << 20, PartsInFlight: 4}, zerolog.Nop())
+		a.Thumbs = thumbs
+		for i := range n {
+			jpg := mediatest.JPEG(t, 640+8*i, 480, mediatest.EXIF{})
+			mediatest.Write(t, filepath.Join(a.Roots[0].Path, fmt.Sprintf("IMG_%04d.jpg", i)), jpg, time.Now().Add(-time.Hour))
+		}
+	})
+	waitFor(t, "every thumbnail", func() bool { b, _ := thumbs.times(); return len(b) == n })
+	_, stored := originals.times()
+	began, _ := thumbs.times()
+	if len(stored) != n {
+		t.Fatalf("%d originals stored, want %d", len(stored), n)
+	}
+	if last := slices.MaxFunc(stored, time.Time.Compare); began[0].Before(last) {
+		t.Errorf("a thumbnail was sent %s before the last original was stored", last.Sub(began[0]))
 	}
 }

@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -10,8 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,12 +102,19 @@ func noisyPhoto(seed uint64) []byte {
 	return b.Bytes()
 }
 
-// TestThumbsTable runs `cloudkeep backup` on real JPEGs with thumbnails
-// off and on (media.thumbnails), interleaved, each into a fresh bucket of
-// one MinIO, and prints the best of each. Capture times are read in both
-// (capture.Read, always on). It checks that every photo, and with
-// thumbnails every thumbnail, was stored; it asserts no timing. Quick on
-// 6 photos unless CLOUDKEEP_BENCH=full (500 photos, best of 3).
+// TestThumbsTable measures what thumbnails cost on real JPEGs, with
+// thumbnails off and on (media.thumbnails), interleaved, each run into a
+// fresh bucket of one MinIO, and prints the best of each:
+//
+//   - `cloudkeep backup`: the time, CPU and peak RSS until every original
+//     is stored (its "backup finished" line: thumbnails come after it),
+//     then those of the thumbnail phase;
+//   - `cloudkeep run`: from its start until every original is stored (one
+//     "uploaded" line each), then until every thumbnail is.
+//
+// Capture times are read in both (always on). It checks that every photo,
+// and with thumbnails every thumbnail, was stored; it asserts no timing.
+// Quick on 6 photos unless CLOUDKEEP_BENCH=full (500 photos, best of 3).
 func TestThumbsTable(t *testing.T) {
 	n, reps := 6, 1
 	if full() {
@@ -121,49 +132,243 @@ func TestThumbsTable(t *testing.T) {
 		{"thumbnails off", false, "media: {thumbnails: false}\n"},
 		{"thumbnails on", true, "media: {thumbnails: true}\n"},
 	}
-	runs := make([][]result, len(modes))
+	backups := make([][]thumbRun, len(modes))
+	agents := make([][]thumbRun, len(modes))
 	k := 0
 	for rep := range reps {
 		for i := range modes {
-			m := modes[(i+rep)%len(modes)]
 			mi := (i + rep) % len(modes)
-			k++
-			bucket := fmt.Sprintf("thumbs-%03d", k)
-			if err := srv.Client.MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			tmp := t.TempDir()
-			config := writeConfig(t, srv, bucket, d.dir, tmp, m.config)
-			settle(minioPID)
-			runs[mi] = append(runs[mi], measure(t, exec.Command(bin, "backup", "--config", config), minioPID))
-			thumbs := countPrefix(t, srv, bucket, "bench/.thumbs/")
-			objs, _ := removeBucket(t, srv, bucket)
-			want := 0
-			if m.on {
-				want = n
-			}
-			if thumbs != want || objs != n+want {
-				t.Fatalf("%s: %d objects of which %d thumbnails, want %d photos and %d thumbnails", m.name, objs, thumbs, n, want)
+			m := modes[mi]
+			for _, agent := range []bool{false, true} {
+				k++
+				bucket := fmt.Sprintf("thumbs-%03d", k)
+				if err := srv.Client.MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				tmp := t.TempDir()
+				config := writeConfig(t, srv, bucket, d.dir, tmp, "log: {level: info, format: json}\n"+m.config)
+				settle(minioPID)
+				if agent {
+					agents[mi] = append(agents[mi], runAgentThumbs(t, bin, config, srv, bucket, n, m.on))
+				} else {
+					backups[mi] = append(backups[mi], runBackupThumbs(t, exec.Command(bin, "backup", "--config", config)))
+				}
+				thumbs := countPrefix(t, srv, bucket, "bench/.thumbs/")
+				objs, _ := removeBucket(t, srv, bucket)
+				want := 0
+				if m.on {
+					want = n
+				}
+				if thumbs != want || objs != n+want {
+					t.Fatalf("%s: %d objects of which %d thumbnails, want %d photos and %d thumbnails", m.name, objs, thumbs, n, want)
+				}
 			}
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n`cloudkeep backup` of %s (%.0f MB), best of %d, fresh bucket per run, one MinIO on this machine (%s).\n\n",
+	fmt.Fprintf(&b, "\nThumbnails on %s (%.0f MB), best of %d, fresh bucket per run, one MinIO on this machine (%s).\n",
 		d.label, float64(d.bytes)/1e6, reps, machine())
+	fmt.Fprintf(&b, "\n`cloudkeep backup`: until every original is stored, then the thumbnail phase.\n\n")
+	thumbTable(&b, d, backupColumns, modes[0].name, backups[0], modes[1].name, backups[1])
+	fmt.Fprintf(&b, "\n`cloudkeep run`: from its start until every original is stored, then every thumbnail.\n\n")
+	thumbTable(&b, d, agentColumns, modes[0].name, agents[0], modes[1].name, agents[1])
+	fmt.Print(b.String())
+}
+
+// thumbRun is one run of TestThumbsTable: the marks of its originals
+// stored and of its thumbnails (from their start for a backup; zero when
+// none were made), and its whole cost.
+type thumbRun struct {
+	stored, thumbs mark
+	cpu, rss       float64 // whole run: CPU s, peak RSS MiB
+}
+
+// mark is a point of a run: the seconds since its start (or that of its
+// phase), and the CPU seconds and peak RSS (MiB) the program had used.
+type mark struct {
+	wall, cpu, rss float64
+}
+
+// markOf notes where process pid stands, start seconds ago.
+func markOf(pid int, start time.Time) mark {
+	return mark{time.Since(start).Seconds(), cpuOf(pid).Seconds(), float64(peakRSSOf(pid)) / (1 << 20)}
+}
+
+// peakRSSOf returns the peak resident memory of process pid in bytes
+// (VmHWM), 0 when it cannot be read.
+func peakRSSOf(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kib << 10
+		}
+	}
+	return 0
+}
+
+// logLines starts cmd and hands each line of its JSON log to seen, with
+// the process's ID, until it ends; then it returns the CPU seconds and the
+// peak RSS (MiB) of the whole run.
+func logLines(tb testing.TB, cmd *exec.Cmd, seen func(pid int, m map[string]any)) (float64, float64) {
+	tb.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	var logged strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			seen(cmd.Process.Pid, m)
+		} else {
+			logged.Write(sc.Bytes())
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		tb.Fatalf("%s: %v\n%s%s", strings.Join(cmd.Args, " "), err, tail(out.String()), tail(logged.String()))
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return cpuSeconds(ru), float64(ru.Maxrss) / 1024
+}
+
+// runBackupThumbs runs a backup and marks its "backup finished" line (the
+// originals are stored) and the end of its thumbnail phase, measured from
+// its "making thumbnails" line.
+func runBackupThumbs(tb testing.TB, cmd *exec.Cmd) thumbRun {
+	tb.Helper()
+	var r thumbRun
+	var phase mark
+	start := time.Now()
+	r.cpu, r.rss = logLines(tb, cmd, func(pid int, m map[string]any) {
+		switch m["message"] {
+		case "backup finished":
+			r.stored = markOf(pid, start)
+		case "making thumbnails":
+			phase = markOf(pid, start)
+		case "thumbnails made":
+			end := markOf(pid, start)
+			r.thumbs = mark{end.wall - phase.wall, end.cpu - phase.cpu, end.rss}
+		}
+	})
+	if r.stored.wall == 0 {
+		tb.Fatal("the backup logged no \"backup finished\"")
+	}
+	return r
+}
+
+// runAgentThumbs runs the agent until it stored the n originals (one
+// "uploaded" line each) and, with thumbnails, their n thumbnails (the
+// bucket is listed for them once the originals are stored), then stops it.
+func runAgentThumbs(tb testing.TB, bin, config string, srv *miniotest.Server, bucket string, n int, thumbs bool) thumbRun {
+	tb.Helper()
+	var r thumbRun
+	cmd := exec.Command(bin, "run", "--config", config)
+	start := time.Now()
+	uploaded := 0
+	done := make(chan mark, 1)
+	limit := time.AfterFunc(10*time.Minute, func() { cmd.Process.Kill() })
+	defer limit.Stop()
+	r.cpu, r.rss = logLines(tb, cmd, func(pid int, m map[string]any) {
+		if m["message"] != "uploaded" {
+			return
+		}
+		if uploaded++; uploaded != n {
+			return
+		}
+		r.stored = markOf(pid, start)
+		go func() {
+			var end mark
+			for thumbs && countPrefix(tb, srv, bucket, "bench/.thumbs/") < n {
+				time.Sleep(100 * time.Millisecond)
+			}
+			if thumbs {
+				end = markOf(pid, start)
+			}
+			done <- end
+			cmd.Process.Signal(syscall.SIGTERM)
+		}()
+	})
+	if uploaded < n {
+		tb.Fatalf("the agent logged %d uploads, want %d", uploaded, n)
+	}
+	r.thumbs = <-done
+	return r
+}
+
+// thumbColumn is one measure of a thumbnails table.
+type thumbColumn struct {
+	head   string
+	higher bool // more is better
+	value  func(r thumbRun, d *dataset) float64
+}
+
+var backupColumns = []thumbColumn{
+	{"originals stored s", false, func(r thumbRun, _ *dataset) float64 { return r.stored.wall }},
+	{"MB/s", true, func(r thumbRun, d *dataset) float64 { return float64(d.bytes) / 1e6 / r.stored.wall }},
+	{"files/s", true, func(r thumbRun, d *dataset) float64 { return float64(len(d.files)) / r.stored.wall }},
+	{"CPU s", false, func(r thumbRun, _ *dataset) float64 { return r.stored.cpu }},
+	{"peak RSS MiB", false, func(r thumbRun, _ *dataset) float64 { return r.stored.rss }},
+	{"thumbnail phase s", false, func(r thumbRun, _ *dataset) float64 { return r.thumbs.wall }},
+	{"thumbnails/s", true, func(r thumbRun, d *dataset) float64 { return rate(len(d.files), r.thumbs.wall) }},
+	{"thumbnail CPU s", false, func(r thumbRun, _ *dataset) float64 { return r.thumbs.cpu }},
+	{"whole CPU s", false, func(r thumbRun, _ *dataset) float64 { return r.cpu }},
+	{"whole peak RSS MiB", false, func(r thumbRun, _ *dataset) float64 { return r.rss }},
+}
+
+var agentColumns = []thumbColumn{
+	{"originals stored s", false, func(r thumbRun, _ *dataset) float64 { return r.stored.wall }},
+	{"MB/s", true, func(r thumbRun, d *dataset) float64 { return float64(d.bytes) / 1e6 / r.stored.wall }},
+	{"files/s", true, func(r thumbRun, d *dataset) float64 { return float64(len(d.files)) / r.stored.wall }},
+	{"CPU s", false, func(r thumbRun, _ *dataset) float64 { return r.stored.cpu }},
+	{"peak RSS MiB", false, func(r thumbRun, _ *dataset) float64 { return r.stored.rss }},
+	{"thumbnails stored s", false, func(r thumbRun, _ *dataset) float64 { return r.thumbs.wall }},
+	{"thumbnail CPU s", false, func(r thumbRun, _ *dataset) float64 { return max(r.thumbs.cpu-r.stored.cpu, 0) }},
+	{"whole CPU s", false, func(r thumbRun, _ *dataset) float64 { return r.cpu }},
+	{"whole peak RSS MiB", false, func(r thumbRun, _ *dataset) float64 { return r.rss }},
+}
+
+// rate is n per s; 0 when nothing was timed.
+func rate(n int, s float64) float64 {
+	if s <= 0 {
+		return 0
+	}
+	return float64(n) / s
+}
+
+// thumbTable writes the best value of each column for the two modes.
+func thumbTable(b *strings.Builder, d *dataset, cols []thumbColumn, off string, offRuns []thumbRun, on string, onRuns []thumbRun) {
 	heads := []string{"mode"}
-	for _, c := range columns {
+	for _, c := range cols {
 		heads = append(heads, c.head)
 	}
-	row(&b, heads)
-	row(&b, strings.Split(strings.Repeat("---,", len(heads)-1)+"---", ","))
-	for i, m := range modes {
+	row(b, heads)
+	row(b, strings.Split(strings.Repeat("---,", len(heads)-1)+"---", ","))
+	for _, m := range []struct {
+		name string
+		runs []thumbRun
+	}{{off, offRuns}, {on, onRuns}} {
 		cells := []string{m.name}
-		for _, c := range columns {
-			cells = append(cells, num(c.best(runs[i], d)))
+		for _, c := range cols {
+			v := c.value(m.runs[0], d)
+			for _, r := range m.runs[1:] {
+				if x := c.value(r, d); (x > v) == c.higher {
+					v = x
+				}
+			}
+			cells = append(cells, num(v))
 		}
-		row(&b, cells)
+		row(b, cells)
 	}
-	fmt.Print(b.String())
 }
 
 // countPrefix counts the objects of bucket under prefix.

@@ -22,7 +22,11 @@ func backupCmd(g *globals) *cobra.Command {
 		Short: "Back up every watched folder once, then exit",
 		Long: `Walks every folder under watch:, uploads each photo and video that is new or
 changed since the last backup, and exits 0 when all are stored, 1 otherwise.
-An interrupted upload resumes where it stopped on the next run.`,
+An interrupted upload resumes where it stopped on the next run.
+
+Once the files are stored it makes the thumbnails the stored photos lack
+(media.thumbnails). Interrupting it then leaves the backup whole: the rest
+are made by ` + "`cloudkeep run`" + ` or the next backup.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.backup(cmd)
@@ -103,6 +107,7 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	if sum.StateFull != nil { // the files left are not failures: said once
 		return &exitError{exitFailed, sum.StateFull}
 	}
+	g.thumbnails(ctx, b, bar, log) // the files are stored: how it goes changes nothing of the exit
 	if len(sum.Failed) > 0 {
 		return &exitError{exitFailed, fmt.Errorf("%d file(s) not backed up", len(sum.Failed))}
 	}
@@ -157,4 +162,78 @@ func (g *globals) barLogger(cfg *config.Agent) (zerolog.Logger, bool) {
 		level = "warn"
 	}
 	return newLogger(g.stderr, level, cfg.Log.Format), bar
+}
+
+// thumbnails makes the thumbnails the stored photos lack, after the
+// uploads, drawing "thumbnails 120/500" on a terminal, and says what it
+// did in one line. An interrupt (Ctrl-C) or a storage error stops it
+// without failing the backup.
+func (g *globals) thumbnails(ctx context.Context, b *agent.Backup, bar bool, log zerolog.Logger) {
+	var line *thumbLine
+	var progress func(done, total int)
+	if bar {
+		line = &thumbLine{w: g.stderr}
+		progress = line.show
+	}
+	start := time.Now()
+	sum, err := b.Thumbnails(ctx, progress)
+	if line != nil {
+		line.clear()
+	}
+	if sum.Photos == 0 {
+		if err != nil && ctx.Err() == nil {
+			log.Warn().Err(err).Msg("no thumbnails made: they are made by the agent or the next backup")
+		}
+		return
+	}
+	printThumbSummary(g.stdout, sum, err, time.Since(start))
+}
+
+// printThumbSummary says what the thumbnail phase did, and why it
+// stopped early when it did.
+func printThumbSummary(w io.Writer, s agent.ThumbSummary, err error, d time.Duration) {
+	noun := "thumbnails"
+	if s.Made == 1 {
+		noun = "thumbnail"
+	}
+	fmt.Fprintf(w, "%d %s made, %d failed", s.Made, noun, s.Failed)
+	if s.Found > 0 {
+		fmt.Fprintf(w, ", %d found stored", s.Found)
+	}
+	fmt.Fprintf(w, " in %s", d.Round(time.Millisecond))
+	switch left := s.Photos - s.Done; {
+	case left == 0:
+	case s.Stopped != nil:
+		fmt.Fprintf(w, "; %d left (%s): made by `cloudkeep run` or the next backup", left, storage.Short(s.Stopped))
+	case err != nil:
+		fmt.Fprintf(w, "; %d left (interrupted): made by `cloudkeep run` or the next backup", left)
+	}
+	fmt.Fprintln(w)
+}
+
+// thumbLine draws "thumbnails 120/500" on a terminal, at most every
+// 100 ms.
+type thumbLine struct {
+	w     io.Writer
+	drawn time.Time
+	width int
+}
+
+// show draws done out of total; the catch-up calls it from one goroutine
+// at a time.
+func (l *thumbLine) show(done, total int) {
+	if done < total && time.Since(l.drawn) < 100*time.Millisecond {
+		return
+	}
+	l.drawn = time.Now()
+	text := fmt.Sprintf("thumbnails %d/%d", done, total)
+	l.width = max(l.width, len(text))
+	fmt.Fprintf(l.w, "\r%-*s", l.width, text)
+}
+
+// clear removes the line.
+func (l *thumbLine) clear() {
+	if l.width > 0 {
+		fmt.Fprintf(l.w, "\r%*s\r", l.width, "")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"net/http"
@@ -135,8 +136,11 @@ func TestThumbnails_Backup(t *testing.T) {
 	if thumbs := w.thumbKeys(); len(thumbs) != 3 {
 		t.Errorf("thumbnails %v, want 3 (jpg, png, dng)", thumbs)
 	}
-	if n := thumbPuts(w.proxy); n != 3 {
-		t.Errorf("%d thumbnails sent, want 3: the copy shares its original's", n)
+	if n, heads := thumbPuts(w.proxy), thumbRequests(w.proxy, http.MethodHead); n != 3 || heads != 0 {
+		t.Errorf("%d thumbnails sent and %d looked for, want 3 and none: the copy shares its original's, new photos have none stored", n, heads)
+	}
+	if !strings.Contains(res.stdout, "3 thumbnails made, 1 failed") {
+		t.Errorf("stdout %q, want the thumbnails counted", res.stdout)
 	}
 	var warns []string
 	for _, line := range strings.Split(res.stderr, "\n") {
@@ -147,8 +151,8 @@ func TestThumbnails_Backup(t *testing.T) {
 	if len(warns) != 1 || !strings.Contains(warns[0], "broken.jpg") || !strings.Contains(warns[0], "no thumbnail for this photo") {
 		t.Errorf("warnings %q, want one about broken.jpg", warns)
 	}
-	if n := w.journalCount(`SELECT count(*) FROM thumbs`); n != 3 {
-		t.Errorf("journal: %d thumbnails, want 3", n)
+	if n, failed := w.journalCount(`SELECT count(*) FROM thumbs WHERE key != ''`), w.journalCount(`SELECT count(*) FROM thumbs WHERE error != ''`); n != 3 || failed != 1 {
+		t.Errorf("journal: %d thumbnails and %d failures, want 3 and 1", n, failed)
 	}
 
 	// A new copy of a photo already thumbnailed, on the next run: nothing
@@ -232,5 +236,139 @@ func TestThumbnails_AccountMode(t *testing.T) {
 	}
 	if size, red := w.thumbnail(alice + "/.thumbs/" + sha256Hex(png) + ".jpg"); size != image.Pt(320, 240) || red != "top-left" {
 		t.Errorf("thumbnail %v with red %s, want 320×240 with red top-left", size, red)
+	}
+}
+
+// Photos stored while thumbnails were off get theirs from the next backup
+// (one PUT each, no HEAD: the journal knows they were sent, not found),
+// and from the agent once it runs.
+func TestThumbnails_Backfill(t *testing.T) {
+	w := newWorld(t)
+	off := func(off bool) {
+		w.top = ""
+		if off {
+			w.top = "media:\n  thumbnails: false\n"
+		}
+		w.writeConfig("")
+	}
+	off(true)
+	jpg, png := mediatest.JPEG(t, 640, 480, mediatest.EXIF{}), mediatest.PNG(t, 400, 300)
+	mediatest.Write(t, filepath.Join(w.photos, "IMG_0001.jpg"), jpg, time.Time{})
+	mediatest.Write(t, filepath.Join(w.photos, "shot.png"), png, time.Time{})
+	if res := w.run("backup"); res.code != 0 || len(w.thumbKeys()) != 0 {
+		t.Fatalf("backup with thumbnails off: exit %d, thumbnails %v\n%s", res.code, w.thumbKeys(), res.stderr)
+	}
+
+	off(false)
+	w.proxy.Reset()
+	res := w.run("backup")
+	if res.code != 0 || !strings.Contains(res.stdout, "backed up 0 file(s)") || !strings.Contains(res.stdout, "2 thumbnails made, 0 failed") {
+		t.Fatalf("backup with thumbnails on: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	want := []string{"alice/.thumbs/" + sha256Hex(jpg) + ".jpg", "alice/.thumbs/" + sha256Hex(png) + ".jpg"}
+	if got := w.thumbKeys(); !sameSet(got, want) {
+		t.Errorf("thumbnails %v, want %v", got, want)
+	}
+	if puts, heads := thumbPuts(w.proxy), thumbRequests(w.proxy, http.MethodHead); puts != 2 || heads != 0 {
+		t.Errorf("%d PUTs and %d HEADs of thumbnails, want 2 and 0", puts, heads)
+	}
+
+	off(true)
+	later := mediatest.JPEG(t, 800, 600, mediatest.EXIF{})
+	mediatest.Write(t, filepath.Join(w.photos, "IMG_0002.jpg"), later, time.Time{})
+	if res := w.run("backup"); res.code != 0 || len(w.thumbKeys()) != 2 {
+		t.Fatalf("backup with thumbnails off: exit %d, thumbnails %v\n%s", res.code, w.thumbKeys(), res.stderr)
+	}
+	off(false)
+	r := w.startAgent()
+	key := "alice/.thumbs/" + sha256Hex(later) + ".jpg"
+	w.eventually(20*time.Second, "the agent makes the missing thumbnail", func() bool { return slices.Contains(w.thumbKeys(), key) })
+	if code, _ := r.stop(); code != 0 {
+		t.Errorf("agent exited %d", code)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// A photo no thumbnail can be made of is tried once per content: neither
+// the next backup nor the agent's start decodes it again or warns.
+func TestThumbnails_CorruptTriedOnce(t *testing.T) {
+	w := newWorld(t)
+	good := mediatest.JPEG(t, 640, 480, mediatest.EXIF{})
+	mediatest.Write(t, filepath.Join(w.photos, "broken.jpg"), good[:len(good)/2], time.Time{})
+	res := w.run("backup", "--log-format", "json")
+	if res.code != 0 || !strings.Contains(res.stdout, "0 thumbnails made, 1 failed") || strings.Count(res.stderr, "no thumbnail for this photo") != 1 {
+		t.Fatalf("first backup: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	res = w.run("backup", "--log-format", "json")
+	if res.code != 0 || strings.Contains(res.stdout, "thumbnails") || strings.Contains(res.stderr, "broken.jpg") {
+		t.Errorf("second backup tried the thumbnail again: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+
+	r := w.startAgent()
+	mediatest.Write(t, filepath.Join(w.photos, "IMG_0002.jpg"), good, time.Time{})
+	key := "alice/.thumbs/" + sha256Hex(good) + ".jpg"
+	w.eventually(20*time.Second, "the new photo's thumbnail", func() bool { return slices.Contains(w.thumbKeys(), key) })
+	r.stop()
+	if strings.Contains(r.logs.String(), "no thumbnail for this photo") {
+		t.Errorf("the agent tried the corrupt photo again:\n%s", r.logs)
+	}
+	if n := w.journalCount(`SELECT count(*) FROM thumbs WHERE key = '' AND error LIKE '%invalid JPEG format%'`); n != 1 {
+		t.Errorf("journal: %d failures recorded, want 1", n)
+	}
+}
+
+// Ctrl-C while the thumbnails are made stops them promptly and ends the
+// backup as a success: the files are stored. The next backup makes the
+// rest.
+func TestThumbnails_InterruptedBackup(t *testing.T) {
+	w := newWorld(t)
+	const n = 24
+	big := mediatest.JPEG(t, 2400, 1600, mediatest.EXIF{})
+	for i := range n { // distinct contents: bytes after the end of the image
+		b := append(slices.Clone(big), fmt.Sprintf("%04d", i)...)
+		mediatest.Write(t, filepath.Join(w.photos, fmt.Sprintf("IMG_%04d.jpg", i)), b, time.Time{})
+	}
+	cmd := w.command("backup", "--log-format", "json")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually(60*time.Second, "the thumbnails begin", func() bool { return strings.Contains(stderr.String(), "making thumbnails") })
+	cmd.Process.Signal(os.Interrupt)
+	signaled := time.Now()
+	err := cmd.Wait()
+	took := time.Since(signaled)
+	if err != nil || took > 10*time.Second {
+		t.Fatalf("interrupted backup: %v after %s\nstdout: %s\nstderr: %s", err, took, stdout.String(), stderr.String())
+	}
+	if out := stdout.String(); !strings.Contains(out, "backed up 24 file(s)") || !strings.Contains(out, "left (interrupted): made by `cloudkeep run` or the next backup") {
+		t.Errorf("stdout %q, want the files backed up and the thumbnails interrupted", out)
+	}
+	made := w.journalCount(`SELECT count(*) FROM thumbs WHERE key != ''`)
+	if made >= n {
+		t.Fatalf("%d thumbnails made: the interrupt came too late to test", made)
+	}
+	t.Logf("stopped %s after the interrupt, %d of %d thumbnails made", took.Round(time.Millisecond), made, n)
+	if objs := w.objects(); len(objs) != n+len(w.thumbKeys()) {
+		t.Errorf("%d objects, want the %d photos and their thumbnails", len(objs), n)
+	}
+
+	res := w.run("backup")
+	want := fmt.Sprintf("%d thumbnails made, 0 failed", n-made)
+	if n-made == 1 {
+		want = "1 thumbnail made, 0 failed"
+	}
+	if res.code != 0 || !strings.Contains(res.stdout, want) {
+		t.Errorf("next backup: exit %d, stdout %q, want %q", res.code, res.stdout, want)
+	}
+	if got := len(w.thumbKeys()); got != n {
+		t.Errorf("%d thumbnails stored, want %d", got, n)
 	}
 }

@@ -117,13 +117,27 @@ func (j *Journal) TrackAll(ctx context.Context, root string, files []Seen) ([]Fi
 // trackSQL inserts a pending row, or updates the existing one in the same
 // statement: a changed identity or a deleted row goes back to pending, any
 // other row keeps its state. It always returns the row.
+//
+// created_ns is when the file at the path began: a row revived after a
+// delete, or whose new content is another tracked file moved over it
+// (its identity: inode, size and mtime), begins anew, after its last
+// upload. Its object then holds another file's backup, not an earlier
+// version of this one (KeyHeld, OwnKey).
 const trackSQL = `INSERT INTO files (root, path, size, mtime_ns, inode, state, created_ns, updated_ns)
 	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
 	ON CONFLICT (root, path) DO UPDATE SET
 		state = CASE WHEN ` + trackChanged + ` THEN excluded.state ELSE files.state END,
 		updated_ns = CASE WHEN ` + trackChanged + ` THEN excluded.updated_ns ELSE files.updated_ns END,
+		created_ns = CASE WHEN ` + trackAnew + ` THEN max(excluded.created_ns, files.uploaded_ns + 1) ELSE files.created_ns END,
 		size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode
 	RETURNING ` + fileColumns
+
+// trackAnew is true, in an upsert, when the file at the path is another
+// one than the row's: recreated after a delete, or moved over it from
+// another tracked path.
+const trackAnew = `(files.state = '` + string(Deleted) + `' OR (excluded.inode != 0 AND excluded.inode != files.inode
+	AND EXISTS (SELECT 1 FROM files o WHERE o.inode = excluded.inode AND o.size = excluded.size
+		AND o.mtime_ns = excluded.mtime_ns AND o.id != files.id)))`
 
 // trackChanged is true, in an upsert, when the row must go back to pending.
 const trackChanged = `(files.size != excluded.size OR files.mtime_ns != excluded.mtime_ns
@@ -170,7 +184,7 @@ func (j *Journal) MarkDone(ctx context.Context, id int64, s Stored) error {
 }
 
 const markDoneSQL = `UPDATE files SET size = ?, mtime_ns = ?, inode = ?, sha256 = ?, state = ?,
-	object_key = ?, etag = ?, last_error = '', updated_ns = ?, uploaded_ns = ?,
+	object_key = ?, etag = ?, last_error = '', updated_ns = ?, uploaded_ns = max(?, created_ns),
 	capture = ?, capture_source = ?, group_id = ? WHERE id = ?`
 
 // MarkUploading records the start of an attempt.

@@ -169,6 +169,9 @@ var migrations = []string{
 		key      TEXT NOT NULL,
 		made_ns  INTEGER NOT NULL
 	);`,
+	// Version 6: a photo whose thumbnail cannot be made is recorded with
+	// why (and no key), so it is tried once per content.
+	`ALTER TABLE thumbs ADD COLUMN error TEXT NOT NULL DEFAULT '';`,
 }
 
 // tx runs fn in one transaction, committing when it returns nil.

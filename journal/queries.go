@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -133,7 +134,9 @@ func (j *Journal) MarkGoneUnder(ctx context.Context, root, dir string) (int, err
 // KeyHeld reports whether a file other than the one with id except holds
 // the object key (stored there, done or deleted since, or an upload to it
 // in flight) with content other than sha256: storing another content
-// there would replace that file's backup.
+// there would replace that file's backup. The file except itself counts as
+// another when it began anew since it stored there (recreated after a
+// delete, or another tracked file moved over it: see trackSQL).
 func (j *Journal) KeyHeld(ctx context.Context, key, sha256 string, except int64) (bool, error) {
 	var held bool
 	err := j.stmt.keyHeld.QueryRowContext(ctx, key, except, sha256).Scan(&held)
@@ -143,8 +146,25 @@ func (j *Journal) KeyHeld(ctx context.Context, key, sha256 string, except int64)
 	return held, nil
 }
 
-const keyHeldSQL = `SELECT EXISTS (SELECT 1 FROM files WHERE object_key = ?1 AND id != ?2 AND sha256 != ?3)
+const keyHeldSQL = `SELECT EXISTS (SELECT 1 FROM files WHERE object_key = ?1 AND sha256 != ?3
+		AND (id != ?2 OR uploaded_ns < created_ns))
 	OR EXISTS (SELECT 1 FROM uploads WHERE object_key = ?1 AND file_id != ?2 AND sha256 != ?3)`
+
+// OwnKey returns the object key that holds the earlier content of file
+// id, which a change of the file replaces: the key the row holds, unless
+// the file at its path began anew since it was stored there (see
+// trackSQL); "" then, and when it was never stored.
+func (j *Journal) OwnKey(ctx context.Context, id int64) (string, error) {
+	var key string
+	err := j.stmt.ownKey.QueryRowContext(ctx, id).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up the key of file %d: %w", id, err)
+	}
+	return key, nil
+}
 
 // PendSkipped makes every skipped row whose reason does not end with
 // keep pending again, so that it is looked at anew (media.since changed;

@@ -14,7 +14,7 @@ type statements struct {
 	markDone, forgetUpload                *sql.Stmt
 	markUploading, markFailed, markDelete *sql.Stmt
 	findContent, hasUpload, snapshot      *sql.Stmt
-	keyHeld                               *sql.Stmt
+	keyHeld, ownKey                       *sql.Stmt
 }
 
 func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
@@ -32,6 +32,7 @@ func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
 		{&s.findContent, findContentSQL},
 		{&s.hasUpload, `SELECT 1 FROM uploads WHERE file_id = ?`},
 		{&s.keyHeld, keyHeldSQL},
+		{&s.ownKey, `SELECT CASE WHEN uploaded_ns >= created_ns THEN object_key ELSE '' END FROM files WHERE id = ?`},
 		{&s.snapshot, `SELECT id, path, state, size, mtime_ns, inode FROM files
 			WHERE root = ? AND path > ? AND state != ? ORDER BY path LIMIT ?`},
 	} {
@@ -47,7 +48,7 @@ func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
 func (s *statements) close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.lookup, s.track, s.markDone, s.forgetUpload,
-		s.markUploading, s.markFailed, s.markDelete, s.findContent, s.hasUpload, s.snapshot, s.keyHeld} {
+		s.markUploading, s.markFailed, s.markDelete, s.findContent, s.hasUpload, s.snapshot, s.keyHeld, s.ownKey} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

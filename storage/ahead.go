@@ -16,6 +16,7 @@ type Intent struct {
 	Size   int64
 	CRC32C string
 	Meta   Meta
+	New    bool // a PutNew: the key is believed free
 }
 
 // Ahead is a Storage that can prepare Puts before they are made. *Granted
@@ -68,7 +69,7 @@ func (g *Granted) PutAhead(ctx context.Context, intents []Intent) {
 		n := min(len(intents), wire.MaxGrantOps/2) // room for the commits
 		ops := make([]wire.Op, n)
 		for i, in := range intents[:n] {
-			ops[i] = wire.Op{Op: wire.OpPut, Key: in.Key, Size: in.Size, CRC32C: in.CRC32C, Meta: wireMeta(in.Meta)}
+			ops[i] = wire.Op{Op: wire.OpPut, Key: in.Key, Size: in.Size, CRC32C: in.CRC32C, Meta: wireMeta(in.Meta), IfAbsent: in.New}
 		}
 		intents = intents[n:]
 		commits := g.batch.takeLater(wire.MaxGrantOps - n) // they ride along
@@ -101,10 +102,11 @@ type heldKey struct {
 	key, crc32c string
 	size        int64
 	meta        wire.Meta
+	ifAbsent    bool
 }
 
 func keyOf(op wire.Op) heldKey {
-	k := heldKey{key: op.Key, crc32c: op.CRC32C, size: op.Size}
+	k := heldKey{key: op.Key, crc32c: op.CRC32C, size: op.Size, ifAbsent: op.IfAbsent}
 	if op.Meta != nil {
 		k.meta = *op.Meta
 	}

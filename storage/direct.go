@@ -32,12 +32,24 @@ func NewDirect(client *minio.Client, bucket string) *Direct {
 // Put sends the body with an unsigned payload and its CRC32C, which the
 // server verifies: no SHA-256 to compute on either side.
 func (d *Direct) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta) (Object, error) {
+	return d.put(ctx, key, body, size, crc32c, meta, false)
+}
+
+// PutNew is Put with If-None-Match: *.
+func (d *Direct) PutNew(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta) (Object, error) {
+	return d.put(ctx, key, body, size, crc32c, meta, true)
+}
+
+func (d *Direct) put(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta, ifAbsent bool) (Object, error) {
 	opts := putOptions(meta)
+	if ifAbsent {
+		opts.SetMatchETagExcept("*")
+	}
 	opts.DisableContentSha256 = true
 	opts.UserMetadata["X-Amz-Checksum-Crc32c"] = crc32c
 	info, err := d.core.PutObject(ctx, d.bucket, key, body, size, "", "", opts)
 	if err != nil {
-		return Object{}, fmt.Errorf("put %s: %w", key, classify(err))
+		return Object{}, fmt.Errorf("put %s: %w", key, classifyWrite(err, ifAbsent))
 	}
 	return Object{Key: key, Size: size, ETag: info.ETag, CRC32C: crc32c, FullObject: true, Meta: meta}, nil
 }
@@ -98,6 +110,15 @@ func (d *Direct) ListParts(ctx context.Context, key, uploadID string) ([]Part, e
 // Complete joins the parts with the full-object CRC32C for the server to
 // check.
 func (d *Direct) Complete(ctx context.Context, key, uploadID string, parts []Part) (Object, error) {
+	return d.complete(ctx, key, uploadID, parts, false)
+}
+
+// CompleteNew is Complete with If-None-Match: *.
+func (d *Direct) CompleteNew(ctx context.Context, key, uploadID string, parts []Part) (Object, error) {
+	return d.complete(ctx, key, uploadID, parts, true)
+}
+
+func (d *Direct) complete(ctx context.Context, key, uploadID string, parts []Part, ifAbsent bool) (Object, error) {
 	full, err := FullCRC32C(parts)
 	if err != nil {
 		return Object{}, fmt.Errorf("complete multipart %s: %w", key, err)
@@ -112,9 +133,12 @@ func (d *Direct) Complete(ctx context.Context, key, uploadID string, parts []Par
 		"X-Amz-Checksum-Crc32c": full,
 		"X-Amz-Checksum-Type":   "FULL_OBJECT",
 	}}
+	if ifAbsent {
+		opts.SetMatchETagExcept("*")
+	}
 	info, err := d.core.CompleteMultipartUpload(ctx, d.bucket, key, uploadID, cp, opts)
 	if err != nil {
-		return Object{}, fmt.Errorf("complete multipart %s: %w", key, classify(err))
+		return Object{}, fmt.Errorf("complete multipart %s: %w", key, classifyWrite(err, ifAbsent))
 	}
 	return Object{Key: key, Size: size, ETag: info.ETag, CRC32C: full, FullObject: true}, nil
 }
@@ -262,6 +286,15 @@ func classify(err error) error {
 	}
 	resp := minio.ToErrorResponse(err)
 	return classifyS3(resp.StatusCode, resp.Code, resp.Message).wrap(err)
+}
+
+// classifyWrite is classify for a write: one made only while the key is
+// free (ifAbsent) that the server refused for its condition is ErrExists.
+func classifyWrite(err error, ifAbsent bool) error {
+	if resp := minio.ToErrorResponse(err); ifAbsent && (resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed) {
+		return fmt.Errorf("%w: %w", ErrExists, err)
+	}
+	return classify(err)
 }
 
 // FullCRC32C returns the base64 CRC32C of the whole object made of parts

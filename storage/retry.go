@@ -139,6 +139,18 @@ func (r *Retry) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	return o, err
 }
 
+// PutNew retries like Put; ErrExists is an answer, not retried.
+func (r *Retry) PutNew(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta) (o Object, err error) {
+	err = r.do(ctx, "put "+key, func() (err error) {
+		if _, err = body.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		o, err = r.Storage.PutNew(ctx, key, body, size, crc32c, meta)
+		return err
+	})
+	return o, err
+}
+
 // Create retries.
 func (r *Retry) Create(ctx context.Context, key string, size int64, meta Meta) (id string, err error) {
 	err = r.do(ctx, "begin "+key, func() (err error) {
@@ -173,6 +185,15 @@ func (r *Retry) ListParts(ctx context.Context, key, uploadID string) (ps []Part,
 func (r *Retry) Complete(ctx context.Context, key, uploadID string, parts []Part) (o Object, err error) {
 	err = r.do(ctx, "complete "+key, func() (err error) {
 		o, err = r.Storage.Complete(ctx, key, uploadID, parts)
+		return err
+	})
+	return o, err
+}
+
+// CompleteNew retries like Complete; ErrExists is an answer, not retried.
+func (r *Retry) CompleteNew(ctx context.Context, key, uploadID string, parts []Part) (o Object, err error) {
+	err = r.do(ctx, "complete "+key, func() (err error) {
+		o, err = r.Storage.CompleteNew(ctx, key, uploadID, parts)
 		return err
 	})
 	return o, err

@@ -32,6 +32,10 @@ type Storage interface {
 	// base64 CRC32C of the bytes: the server refuses a body that does not
 	// match it. body is read from its start; a retry seeks it back there.
 	Put(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta) (Object, error)
+	// PutNew is Put that stores the object only while key holds none
+	// (If-None-Match: *): ErrExists when another writer stored one first,
+	// checked by the server at the moment it would store this one.
+	PutNew(ctx context.Context, key string, body io.ReadSeeker, size int64, crc32c string, meta Meta) (Object, error)
 
 	// Create begins a multipart upload of an object of size bytes whose
 	// parts carry CRC32C checksums and whose completion is checked against
@@ -47,6 +51,10 @@ type Storage interface {
 	// the object; the server checks the full-object CRC32C computed from
 	// them.
 	Complete(ctx context.Context, key, uploadID string, parts []Part) (Object, error)
+	// CompleteNew is Complete that joins the parts only while key holds no
+	// object: ErrExists when another writer stored one first; the upload
+	// is then left in place, to be aborted.
+	CompleteNew(ctx context.Context, key, uploadID string, parts []Part) (Object, error)
 	// Abort cancels an upload. An upload that is already gone is not an
 	// error.
 	Abort(ctx context.Context, key, uploadID string) error
@@ -153,6 +161,9 @@ var (
 	// ErrNoSuchUpload means the multipart upload is unknown: completed,
 	// aborted, or expired on the server.
 	ErrNoSuchUpload = errors.New("no such multipart upload")
+	// ErrExists means a write meant for a free key (PutNew, CompleteNew)
+	// found an object there: another writer took the key first.
+	ErrExists = errors.New("another object took the key first")
 	// ErrExpired means a grant or a credential ran out before the request
 	// reached the storage; asking again helps.
 	ErrExpired = errors.New("storage grant expired")
@@ -192,7 +203,7 @@ func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
 
 // IsPermanent reports whether trying err's operation again cannot help: a
-// *PermanentError, ErrNotFound, ErrNoSuchUpload, a *QuotaError, an error
+// *PermanentError, ErrNotFound, ErrNoSuchUpload, ErrExists, a *QuotaError, an error
 // that says so with a Permanent() bool method (auth.ErrSignedOut), or the
 // end of the context.
 func IsPermanent(err error) bool {
@@ -200,7 +211,7 @@ func IsPermanent(err error) bool {
 	var marked interface{ Permanent() bool }
 	var q *QuotaError
 	return errors.As(err, &p) || errors.As(err, &q) ||
-		errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoSuchUpload) ||
+		errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoSuchUpload) || errors.Is(err, ErrExists) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		(errors.As(err, &marked) && marked.Permanent())
 }

@@ -51,7 +51,7 @@ func (u *Uploader) intent(job Job) (storage.Intent, bool) {
 		return storage.Intent{}, false
 	}
 	u.hashed.Store(job.Path, hashedFile{id: id, digest: d})
-	return storage.Intent{Key: job.Key, Size: id.Size, CRC32C: d.crc32c, Meta: u.meta(job, id, d.sha256, job.Key)}, true
+	return storage.Intent{Key: job.Key, Size: id.Size, CRC32C: d.crc32c, Meta: u.meta(job, id, d.sha256, job.Key), New: job.Shared}, true
 }
 
 // hashedFile is a digest Ahead computed, with the identity the file had.

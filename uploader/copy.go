@@ -28,11 +28,11 @@ func (u *Uploader) putLarge(ctx context.Context, f *os.File, id journal.Identity
 				return Result{}, err
 			}
 			job.hashed = &d // the upload does not read the file again for it
-			key, etag, same, err := u.place(ctx, job, id, d)
+			key, etag, same, hold, err := u.place(ctx, job, id, d)
 			if err != nil {
 				return Result{}, err
 			}
-			job.Key, job.placed = key, true
+			job.Key, job.placed, job.hold = key, true, hold
 			if same {
 				found(job, id.Size)
 				return Result{Identity: id, Key: key, ETag: etag, SHA256: d.sha256, Skipped: true}, nil
@@ -52,8 +52,13 @@ func (u *Uploader) putLarge(ctx context.Context, f *os.File, id journal.Identity
 // copied or restored file is not sent again. It reports false, with no
 // error, when the upload must go on the usual way: nothing holds this
 // content, or that object is gone, changed or not ours to read.
+//
+// A key found free that other writers share is not copied to: the
+// storages do not honour If-None-Match on a copy (MinIO, versitygw), so
+// the copy could replace an object another device stored meanwhile. The
+// file is sent with PutNew instead.
 func (u *Uploader) copyStored(ctx context.Context, id journal.Identity, job Job, d digest) (Result, bool, error) {
-	if job.FindCopy == nil || id.Size == 0 {
+	if job.FindCopy == nil || id.Size == 0 || job.ifAbsent() {
 		return Result{}, false, nil
 	}
 	src, err := job.FindCopy(ctx, d.sha256, id.Size)

@@ -22,6 +22,11 @@ import (
 // asked about one by one. An object another process writes under a key
 // of this device within the TTL is overwritten with the same content at
 // worst: bytes sent again, never a wrong object.
+//
+// That holds only for keys of this device. Under a template without
+// {device} the account's devices share keys (two phones' IMG_0001.JPG of
+// one month): a listing is then never trusted (Job.Shared), each key is
+// asked about, and a key found free is written with If-None-Match: *.
 const (
 	listingTTL  = 10 * time.Minute
 	listingMax  = 1000 // one page of an S3 listing; a bigger folder is asked about file by file

@@ -47,6 +47,7 @@ type upload struct {
 
 	stored bool // the object already holds this content:
 	etag   string
+	hold   Hold // what the Claim answered for Key: Free keys that others share complete with CompleteNew
 }
 
 // putMultipart sends f in parts. The file is hashed before the upload
@@ -68,6 +69,11 @@ func (u *Uploader) putMultipart(ctx context.Context, f *os.File, id journal.Iden
 	switch {
 	case errors.Is(err, ErrChanged):
 		u.abort(job.FileID, up)
+	case errors.Is(err, storage.ErrExists):
+		// Another writer stored the key while the parts went: they cannot
+		// be joined elsewhere. The file goes again to the next key free.
+		u.abort(job.FileID, up)
+		return Result{Key: up.Key}, fmt.Errorf("%w: %w", errTaken, err)
 	case errors.Is(err, storage.ErrNoSuchUpload):
 		// Aborted under us (the file went away, see AbortDeleted): begin
 		// again, which finds the file gone or back.
@@ -107,7 +113,11 @@ func (u *Uploader) sendAndComplete(ctx context.Context, f *os.File, id journal.I
 	if now, err := os.Stat(job.Path); err != nil || !journal.IdentityOf(now).Equal(id) {
 		return "", ErrChanged
 	}
-	obj, err := u.st.Complete(ctx, up.Key, up.UploadID, parts)
+	complete := u.st.Complete
+	if job.Shared && up.hold == Free {
+		complete = u.st.CompleteNew
+	}
+	obj, err := complete(ctx, up.Key, up.UploadID, parts)
 	if err != nil {
 		return "", err
 	}
@@ -136,10 +146,21 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, f *os.File, job Job, id jo
 		u.log.Info().Str("key", m.Key).Msg("upload begun without the file's hash; starting over")
 		u.abort(job.FileID, &upload{Multipart: m})
 	default:
+		hold, err := u.resumedHold(ctx, job, m)
+		if err != nil {
+			return nil, err
+		}
+		if hold == Held {
+			u.log.Debug().Str("key", m.Key).Msg("another file holds the key of this upload; starting over")
+			u.abort(job.FileID, &upload{Multipart: m})
+			break
+		}
 		known, err := u.serverParts(ctx, m)
 		if err == nil {
 			u.log.Info().Str("key", m.Key).Int("parts_stored", len(known)).Msg("resuming upload")
-			return newUpload(m, known), nil
+			up := newUpload(m, known)
+			up.hold = hold
+			return up, nil
 		}
 		if !errors.Is(err, storage.ErrNoSuchUpload) {
 			return nil, err
@@ -154,11 +175,11 @@ func (u *Uploader) resumeOrBegin(ctx context.Context, f *os.File, job Job, id jo
 		return nil, err
 	}
 	if !job.placed {
-		key, etag, same, err := u.place(ctx, job, id, d)
+		key, etag, same, hold, err := u.place(ctx, job, id, d)
 		if err != nil {
 			return nil, err
 		}
-		if job.Key = key; same {
+		if job.Key, job.hold = key, hold; same {
 			up := &upload{stored: true, etag: etag}
 			up.Key, up.SHA256 = key, d.sha256
 			return up, u.store.EndMultipart(ctx, job.FileID)
@@ -188,7 +209,19 @@ func (u *Uploader) begin(ctx context.Context, job Job, id journal.Identity, d di
 		return nil, err
 	}
 	u.begun.Store(job.FileID, true)
-	return newUpload(m, nil), nil
+	up := newUpload(m, nil)
+	up.hold = job.hold
+	return up, nil
+}
+
+// resumedHold is what job.Claim answers for the key of m, an upload
+// journaled before, when other writers share its keys: whether it must
+// complete only while the key is free. Own otherwise.
+func (u *Uploader) resumedHold(ctx context.Context, job Job, m journal.Multipart) (Hold, error) {
+	if !job.Shared || job.Claim == nil {
+		return Own, nil
+	}
+	return job.Claim(ctx, m.Key, m.SHA256)
 }
 
 func newUpload(m journal.Multipart, known map[int]journal.Part) *upload {

@@ -70,25 +70,26 @@ func (job Job) mayTake(key, sha256 string) bool {
 	return job.Claim != nil && slices.Contains(candidates(job.Key, sha256), key)
 }
 
-// place returns the key job's file goes to, whose digest is d, and
-// whether that key already holds the same content (with the object's
-// ETag). Without job.Claim it is job.Key. With one it is the first
-// candidate that neither the journal (Claim) nor the bucket shows holding
-// another content, unless that content is the file's own earlier one:
-// a changed file replaces its own object, and never another file's.
-func (u *Uploader) place(ctx context.Context, job Job, id journal.Identity, d digest) (string, string, bool, error) {
+// place returns the key job's file goes to, whose digest is d, whether
+// that key already holds the same content (with the object's ETag), and
+// what Claim answered for it. Without job.Claim it is job.Key, Own. With
+// one it is the first candidate that neither the journal (Claim) nor the
+// bucket shows holding another content, unless that content is the
+// file's own earlier one: a changed file replaces its own object, and
+// never another file's.
+func (u *Uploader) place(ctx context.Context, job Job, id journal.Identity, d digest) (string, string, bool, Hold, error) {
 	digestOf := func() (digest, error) { return d, nil }
 	if job.Claim == nil {
 		if !u.mayBeStored(ctx, job, id.Size) {
-			return job.Key, "", false, nil
+			return job.Key, "", false, Own, nil
 		}
 		etag, _, ok, err := u.stored(ctx, job.Key, id, digestOf)
-		return job.Key, etag, ok, err
+		return job.Key, etag, ok, Own, err
 	}
 	for _, key := range candidates(job.Key, d.sha256) {
 		h, err := job.Claim(ctx, key, d.sha256)
 		if err != nil {
-			return "", "", false, err
+			return "", "", false, Held, err
 		}
 		if h == Held {
 			u.log.Debug().Str("key", key).Msg("another file holds this key")
@@ -97,22 +98,27 @@ func (u *Uploader) place(ctx context.Context, job Job, id journal.Identity, d di
 		at, etag, err := u.heldAt(ctx, job, key, id, digestOf)
 		switch {
 		case err != nil:
-			return "", "", false, err
+			return "", "", false, Held, err
 		case at == sameObject:
 			u.log.Debug().Str("key", key).Msg("already stored with the same content")
-			return key, etag, true, nil
+			return key, etag, true, h, nil
 		case at == noObject || h == Own:
-			return key, "", false, nil
+			return key, "", false, h, nil
 		}
 		u.log.Debug().Str("key", key).Msg("the bucket holds another content under this key")
 	}
-	return "", "", false, &PermanentError{Err: fmt.Errorf("no free key for %s: %s and its suffixed forms hold other files", job.Path, job.Key)}
+	return "", "", false, Held, &PermanentError{Err: fmt.Errorf("no free key for %s: %s and its suffixed forms hold other files", job.Path, job.Key)}
 }
 
+// ifAbsent reports whether job's file, placed, is written only while its
+// key holds no object: a key found free that other writers share.
+func (job Job) ifAbsent() bool { return job.Shared && job.hold == Free }
+
 // heldAt is objectAt, answered for a new file by the listing of the
-// key's folder when that can tell (see mayBeStored).
+// key's folder when that can tell (see mayBeStored); never for a key
+// other writers share.
 func (u *Uploader) heldAt(ctx context.Context, job Job, key string, id journal.Identity, digestOf func() (digest, error)) (held, string, error) {
-	if job.New {
+	if job.New && !job.Shared {
 		size, listed, known := u.listed.lookup(ctx, key)
 		switch {
 		case known && !listed:

@@ -2,12 +2,15 @@ package uploader_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
 
 	"github.com/cloudkeep/cloudkeep/account/wire"
 	"github.com/cloudkeep/cloudkeep/storage"
@@ -144,4 +147,73 @@ func TestUploader_Meta(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// sneaky is a storage where another writer stores an object under key
+// right after the uploader last asked about it (a Stat that answers "not
+// found", then the other device's PUT): the uploader believes the key
+// free when it writes.
+type sneaky struct {
+	storage.Storage
+	key   string
+	write func() // the other writer
+	once  sync.Once
+}
+
+func (s *sneaky) Stat(ctx context.Context, key string) (storage.Object, error) {
+	o, err := s.Storage.Stat(ctx, key)
+	if key == s.key && errors.Is(err, storage.ErrNotFound) {
+		s.once.Do(s.write)
+	}
+	return o, err
+}
+
+// Under keys other devices share (Job.Shared), a key found free is written
+// only while it still is: when another device stored it meanwhile, its
+// object stays, and the file goes to its suffixed key, or is found stored
+// when the other device stored the same content. Single PUTs and
+// multipart uploads alike; nothing is left incomplete.
+func TestUploader_SharedKeyTaken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := storage.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond}
+	for _, size := range []int64{1000, 12 * MiB} {
+		for _, sameContent := range []bool{false, true} {
+			key := fmt.Sprintf("alice/2024/01/IMG_%d_%v.JPG", size, sameContent)
+			mine, sum := e.file(t, "mine.jpg", size, 7)
+			theirs, theirSum := e.file(t, "theirs.jpg", size, 8)
+			if sameContent {
+				theirs, theirSum = mine, sum
+			}
+			fi, err := os.Stat(theirs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			meta := map[string]string{wire.MetaSHA256: theirSum, wire.MetaDevice: "laptop", wire.MetaMTime: fi.ModTime().UTC().Format(time.RFC3339Nano)}
+			st := &sneaky{Storage: storage.NewDirect(e.client, e.srv.Bucket), key: key, write: func() {
+				if _, err := e.srv.Client.FPutObject(ctx, e.srv.Bucket, key, theirs, minio.PutObjectOptions{UserMetadata: meta}); err != nil {
+					t.Error(err)
+				}
+			}}
+			up := uploader.New(storage.WithRetry(st, b, zerolog.Nop(), nil), e.journal,
+				uploader.Config{Device: "laptop", PartSize: 5 * MiB, Threshold: 5 * MiB, PartsInFlight: 4}, zerolog.Nop())
+			c := &claims{answer: map[string]uploader.Hold{}}
+			res, err := up.Upload(ctx, uploader.Job{FileID: e.track(t, mine), Path: mine, Key: key, Claim: c.claim, New: true, Shared: true})
+			if err != nil {
+				t.Fatalf("size %d: %v", size, err)
+			}
+			want := uploader.Suffixed(key, sum, 8)
+			if sameContent {
+				want = key
+			}
+			if res.Key != want || res.Skipped != sameContent {
+				t.Errorf("size %d, same content %v: stored at %q (skipped %v), want %q", size, sameContent, res.Key, res.Skipped, want)
+			}
+			e.assertObject(t, key, theirSum, size) // the other device's object stays
+			e.assertObject(t, want, sum, size)
+			os.Remove(mine)
+			os.Remove(theirs)
+		}
+	}
+	e.assertNoIncomplete(t)
 }

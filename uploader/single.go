@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
 	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 // putSingle sends a file below the multipart threshold in one PUT with its
@@ -40,7 +41,7 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 		return Result{}, err
 	}
 	defer c.release()
-	key, etag, same, err := u.place(ctx, job, id, c.digest)
+	key, etag, same, hold, err := u.place(ctx, job, id, c.digest)
 	if err != nil {
 		return Result{}, err
 	}
@@ -51,11 +52,20 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 		found(job, id.Size)
 		return res, nil
 	}
+	job.hold = hold
 	if res, ok, err := u.copyStored(ctx, id, job, c.digest); ok || err != nil {
 		return res, err
 	}
 	body := newSending(ratelimit.ReadSeeker(ctx, c.body, u.limiter), id.Size, job.Progress)
-	obj, err := u.st.Put(ctx, key, body, id.Size, c.crc32c, u.meta(job, id, c.sha256, key))
+	put := u.st.Put
+	if job.ifAbsent() {
+		put = u.st.PutNew
+	}
+	obj, err := put(ctx, key, body, id.Size, c.crc32c, u.meta(job, id, c.sha256, key))
+	if errors.Is(err, storage.ErrExists) {
+		body.failed()
+		return Result{Key: key}, fmt.Errorf("%w: %w", errTaken, err)
+	}
 	if err != nil {
 		body.failed()
 		return Result{}, err
@@ -70,7 +80,7 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 // bytes, so that it is worth a Stat. Only a new file can be told apart
 // without one: any other may have been stored since its folder was listed.
 func (u *Uploader) mayBeStored(ctx context.Context, job Job, size int64) bool {
-	if !job.New {
+	if !job.New || job.Shared {
 		return true
 	}
 	listedSize, listed, known := u.listed.lookup(ctx, job.Key)

@@ -96,8 +96,16 @@ type Job struct {
 	// Claim, when set, keeps the file from replacing another file's object
 	// (see place): Key is then where the file goes unless that holds
 	// another content; nil: Key is the file's, whatever it holds.
-	Claim    Claim
+	Claim Claim
+	// Shared says other writers (the account's other devices, under a
+	// key template without {device}) may store under the keys the file
+	// may take: no listing of a folder tells a key is free, each is asked
+	// about, and a key found free is written only while it still is
+	// (storage.PutNew, CompleteNew). A key another writer took meanwhile
+	// is looked at again, then the next candidate tried (see place).
+	Shared   bool
 	hashed   *digest       // the file's digest, once copyStored has read it
+	hold     Hold          // what Claim answered for Key, once placed
 	placed   bool          // Key is where the file goes (place has chosen it)
 	sent     *atomic.Int64 // bytes the server acknowledged in this call, across tries
 	Progress func(n int64) // called with each change of the bytes sent (as they go out; negative when a failed request is taken back); may be nil
@@ -117,6 +125,14 @@ type Result struct {
 // maxChangedRetries bounds how often a file that keeps changing is re-read.
 const maxChangedRetries = 3
 
+// errTaken is storage.ErrExists met by an upload: another writer stored
+// the key first. The upload goes again, to the key place then chooses.
+var errTaken = errors.New("another writer stored the key first")
+
+// maxTaken bounds how often one upload finds its key taken: once per
+// candidate key (see candidates), and once more.
+const maxTaken = 5
+
 // Upload stores the file at job.Path under job.Key. A file that changes
 // while it is read is uploaded again from its new content. Errors that will
 // not go away by retrying are *PermanentError.
@@ -134,8 +150,17 @@ func (u *Uploader) Upload(ctx context.Context, job Job) (Result, error) {
 			counted = append(counted, t)
 		}
 	}
+	taken := 0
 	for try := 0; ; try++ {
 		res, err := u.uploadOnce(ctx, job)
+		if errors.Is(err, errTaken) && taken < maxTaken {
+			taken, try = taken+1, try-1
+			u.log.Debug().Str("key", res.Key).Msg("another writer stored this key first; looking for the next")
+			for _, t := range counted {
+				t.takeBack()
+			}
+			continue
+		}
 		if errors.Is(err, ErrChanged) && try < maxChangedRetries {
 			u.log.Debug().Str("key", job.Key).Msg("file changed during upload; uploading again")
 			for _, t := range counted {

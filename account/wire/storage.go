@@ -58,6 +58,11 @@ type Op struct {
 	Part     int    `json:"part,omitempty"`      // part: 1 to 10,000
 	Parts    []Part `json:"parts,omitempty"`     // complete
 	ETag     string `json:"etag,omitempty"`      // copy: copy only while Source has this ETag (If-Match)
+	// IfAbsent makes a put or a complete store the object only while Key
+	// holds none (If-None-Match: *): a put's grant signs the header, which
+	// the device must send; a complete that finds an object fails with
+	// ErrCodeExists, as does a presigned put (412 PreconditionFailed).
+	IfAbsent bool `json:"if_absent,omitempty"`
 }
 
 // Object metadata names cloudkeep writes (as X-Amz-Meta-*), whichever
@@ -147,6 +152,7 @@ const (
 	ErrCodeAccessDenied  = "access_denied"  // the key is outside the account's prefix, or not allowed
 	ErrCodeNotFound      = "not_found"      // no such object
 	ErrCodeNoSuchUpload  = "no_such_upload" // the upload id is unknown or expired
+	ErrCodeExists        = "exists"         // an if_absent complete found an object at the key: another writer took it
 	ErrCodeInvalidOp     = "invalid_op"     // a malformed op
 	ErrCodeStorage       = "storage_error"  // the storage failed; retrying may help
 	ErrCodeInvalidToken  = "invalid_token"  // 401: signed out or disconnected
