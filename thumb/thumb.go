@@ -28,8 +28,8 @@ import (
 // MaxSide is the longest side of a thumbnail, in pixels.
 const MaxSide = 320
 
-// MaxPixels is the largest image a thumbnail is made of: a decoded image
-// of 100 megapixels takes 400 MB of memory.
+// MaxPixels is the largest image a thumbnail is made of, whatever memory
+// it takes (see DecodeBudget): scaling 100 megapixels takes seconds.
 const MaxPixels = 100_000_000
 
 // Quality is the JPEG quality of a thumbnail.
@@ -71,12 +71,16 @@ func Make(path string, orientation int) (out []byte, err error) {
 			out, err = nil, fmt.Errorf("thumbnail of %s: decoder failed: %v", path, r)
 		}
 	}()
-	img, err := decode(f)
+	img, release, err := decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("thumbnail of %s: %w", path, err)
 	}
+	small := func() image.Image {
+		defer release() // the decoded image is garbage once scaled
+		return Scale(img)
+	}()
 	var b bytes.Buffer
-	if err := jpeg.Encode(&b, Orient(Scale(img), orientation), &jpeg.Options{Quality: Quality}); err != nil {
+	if err := jpeg.Encode(&b, Orient(small, orientation), &jpeg.Options{Quality: Quality}); err != nil {
 		return nil, fmt.Errorf("thumbnail of %s: %w", path, err)
 	}
 	return b.Bytes(), nil
@@ -121,72 +125,99 @@ func sniff(head []byte) format {
 	return unknown
 }
 
-// decode reads the image of f by its kind.
-func decode(f *os.File) (image.Image, error) {
+// decode reads the image of f by its kind. The memory it took stays
+// reserved (see TotalBudget) until release is called.
+func decode(f *os.File) (img image.Image, release func(), err error) {
 	head := make([]byte, 16)
 	n, err := io.ReadFull(f, head)
 	if err != nil && n == 0 {
-		return nil, fmt.Errorf("empty or unreadable: %w", err)
+		return nil, nil, fmt.Errorf("empty or unreadable: %w", err)
 	}
 	kind := sniff(head[:n])
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch kind {
 	case fmtJPEG:
 		return decodeJPEG(f)
 	case fmtPNG:
-		return decodeWith(f, png.DecodeConfig, png.Decode)
+		return decodeWith(f, png.DecodeConfig, png.Decode, pngInterlaced(f))
 	case fmtGIF:
-		return decodeWith(f, gif.DecodeConfig, gif.Decode)
+		return decodeWith(f, gif.DecodeConfig, gif.Decode, false)
 	case fmtWebP:
-		return decodeWith(f, webp.DecodeConfig, webp.Decode)
+		return decodeWith(f, webp.DecodeConfig, webp.Decode, false)
 	case fmtEmbedded:
-		img, ok, err := embedded(f, 0, 0)
+		img, release, ok, err := embedded(f, 0, 0, 0)
 		switch {
 		case err != nil:
-			return nil, err
+			return nil, nil, err
 		case !ok:
-			return nil, fmt.Errorf("no embedded JPEG preview: %w", ErrUnsupported)
+			return nil, nil, fmt.Errorf("no embedded JPEG preview: %w", ErrUnsupported)
 		}
-		return img, nil
+		return img, release, nil
 	}
-	return nil, ErrUnsupported
+	return nil, nil, ErrUnsupported
 }
 
-// decodeWith checks the size the header gives, then decodes.
-func decodeWith(f *os.File, config func(io.Reader) (image.Config, error), dec func(io.Reader) (image.Image, error)) (image.Image, error) {
+// decodeWith checks the size and memory the header gives, then decodes
+// once that memory is free.
+func decodeWith(f *os.File, config func(io.Reader) (image.Config, error), dec func(io.Reader) (image.Image, error), interlaced bool) (image.Image, func(), error) {
 	cfg, err := config(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkSize(cfg); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	need, what := estimate(cfg, interlaced)
+	if err := checkBudget(cfg, need, what); err != nil {
+		return nil, nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return dec(f)
+	return held(need, func() (image.Image, error) { return dec(f) })
+}
+
+// held runs dec with need bytes reserved, and keeps them reserved for
+// the image it returns; on an error or a panic they are given back.
+func held(need int64, dec func() (image.Image, error)) (img image.Image, release func(), err error) {
+	release = reserve(need)
+	defer func() {
+		if img == nil {
+			release()
+		}
+	}()
+	img, err = dec()
+	if err != nil {
+		return nil, nil, err
+	}
+	return img, release, nil
 }
 
 // decodeJPEG decodes a JPEG, or rather its embedded preview (an EXIF
 // thumbnail, an MPF preview) when one of the same shape is big enough:
-// decoding a 12-megapixel photo costs a hundred times more.
-func decodeJPEG(f *os.File) (image.Image, error) {
+// decoding a 12-megapixel photo costs a hundred times more. A JPEG too big
+// to decode may still have a preview that is not.
+func decodeJPEG(f *os.File) (image.Image, func(), error) {
 	cfg, err := jpeg.DecodeConfig(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkSize(cfg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if img, ok, err := embedded(f, 1, aspect(cfg)); err == nil && ok {
-		return img, nil
+	if img, release, ok, err := embedded(f, 1, aspect(cfg), pixels(cfg)); err == nil && ok {
+		return img, release, nil
+	}
+	need, what := estimateJPEG(f, cfg)
+	if err := checkBudget(cfg, need, what); err != nil {
+		return nil, nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return jpeg.Decode(f)
+	return held(need, func() (image.Image, error) { return jpeg.Decode(f) })
 }
 
 // checkSize refuses images too big to decode safely.
@@ -195,8 +226,8 @@ func checkSize(cfg image.Config) error {
 		return fmt.Errorf("the image has no pixels (%d×%d)", cfg.Width, cfg.Height)
 	}
 	if px := int64(cfg.Width) * int64(cfg.Height); px > MaxPixels {
-		return fmt.Errorf("the image is %d×%d pixels (%.0f megapixels): thumbnails are made of images up to %d megapixels",
-			cfg.Width, cfg.Height, float64(px)/1e6, MaxPixels/1_000_000)
+		return tooBig(fmt.Sprintf("the image is %d×%d pixels (%.0f megapixels): thumbnails are made of images up to %d megapixels",
+			cfg.Width, cfg.Height, float64(px)/1e6, MaxPixels/1_000_000))
 	}
 	return nil
 }

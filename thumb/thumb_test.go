@@ -276,7 +276,8 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer fh.Close()
-		if img, err := decode(fh); err == nil {
+		if img, release, err := decode(fh); err == nil {
+			defer release()
 			Orient(Scale(img), int(b[len(b)-1])%9)
 		}
 	})
