@@ -126,7 +126,14 @@ func (m *memo) dropClaim(file int64) {
 // by the date of its main photo (keyTime). A file that changed keeps the
 // key of its earlier content (ownKey): only a new path, a recreated file
 // or another file moved over it takes a new key from the template.
-func (s *sender) describe(ctx context.Context, j job) asset {
+func (s *sender) describe(ctx context.Context, j job) asset { return s.describeAs(ctx, j, true) }
+
+// describeAhead is describe for the window told ahead (uploader.Ahead): a
+// sidecar does not wait for its photo there, as the photo may be in the
+// same window, and its asset is not kept: its upload describes it again.
+func (s *sender) describeAhead(ctx context.Context, j job) asset { return s.describeAs(ctx, j, false) }
+
+func (s *sender) describeAs(ctx context.Context, j job, wait bool) asset {
 	fi, err := os.Stat(j.abs)
 	if err != nil {
 		return asset{key: s.keys.Key(j.root.Name, j.file.Path, j.file.MTime)} // the upload says what is wrong
@@ -147,12 +154,14 @@ func (s *sender) describe(ctx context.Context, j job) asset {
 	}
 	a.meta.Capture, a.meta.CaptureSource = a.info.Time, a.info.Source
 	a.key = s.keys.Key(j.root.Name, j.file.Path, s.keyTime(filepath.Dir(j.abs), name, a.info.Time))
-	if media.IsSidecar(name) && s.followPhoto(ctx, j, &a) {
+	if media.IsSidecar(name) && s.followPhoto(ctx, j, &a, wait) {
 		a.meta.Capture, a.meta.CaptureSource = a.info.Time, a.info.Source // dated by its photo
 	} else if own := s.ownKey(ctx, j); own != "" {
 		a.key = own // a changed file replaces its own object
 	}
-	s.memo.keep(j.file.ID, a)
+	if wait || !media.IsSidecar(name) {
+		s.memo.keep(j.file.ID, a)
+	}
 	return a
 }
 
@@ -170,11 +179,12 @@ func readCapture(abs string, mtime time.Time) capture.Info {
 // photo's capture time, and the photo's key with the photo's name
 // replaced by its own, so that it sits beside the photo and carries the
 // photo's suffix. The photo's key is the one the journal holds when it is
-// stored, else the one its capture time gives. A sidecar written before
-// its photo waits for it (awaitPhoto); without a photo on disk then, the
-// sidecar is keyed on its own, and followPhoto returns false.
-func (s *sender) followPhoto(ctx context.Context, j job, a *asset) bool {
-	photo, ok := s.awaitPhoto(ctx, j)
+// stored (a photo on its way is waited for: awaitStored), else the one
+// its capture time gives. A sidecar written before its photo waits for
+// it (awaitPhoto); without a photo on disk then, the sidecar is keyed on
+// its own, and followPhoto returns false.
+func (s *sender) followPhoto(ctx context.Context, j job, a *asset, wait bool) bool {
+	photo, ok := s.awaitPhoto(ctx, j, wait)
 	if !ok {
 		return false
 	}
@@ -187,7 +197,7 @@ func (s *sender) followPhoto(ctx context.Context, j job, a *asset) bool {
 	taken := readCapture(abs, pfi.ModTime())
 	a.info.Time, a.info.Source = taken.Time, taken.Source
 	photoKey := s.keys.Key(j.root.Name, rel, s.keyTime(filepath.Dir(abs), photo, a.info.Time))
-	if row, err := s.journal.Lookup(ctx, j.root.Name, rel); err == nil && row.Key != "" && row.State != journal.Deleted {
+	if row, err := s.awaitStored(ctx, j.root.Name, rel, wait); err == nil && row.Key != "" && row.State == journal.Done {
 		photoKey = row.Key
 	} else if err != nil && !errors.Is(err, journal.ErrNotFound) {
 		s.log.Debug().Err(err).Str("path", rel).Msg("look up the photo of a sidecar")
@@ -198,6 +208,26 @@ func (s *sender) followPhoto(ctx context.Context, j job, a *asset) bool {
 	}
 	a.key = s.keys.Key(j.root.Name, j.file.Path, a.info.Time) // the template does not end with the name
 	return true
+}
+
+// awaitStored returns the journal row of the photo at rel inside root,
+// once the photo's upload in flight has ended, waiting up to photoWait: a
+// sidecar then takes the key the photo got, suffix included, not the one
+// its template would give. A photo still queued is not waited for: the
+// sidecar's worker may be the one it waits for.
+func (s *sender) awaitStored(ctx context.Context, root, rel string, wait bool) (journal.File, error) {
+	deadline := time.Now().Add(photoWait)
+	for {
+		row, err := s.journal.Lookup(ctx, root, rel)
+		if err != nil || row.State != journal.Uploading || !wait || time.Now().After(deadline) {
+			return row, err
+		}
+		select {
+		case <-ctx.Done():
+			return row, ctx.Err()
+		case <-time.After(photoPoll):
+		}
+	}
 }
 
 // photoWait is how long after it was last written a sidecar waits for its
@@ -211,14 +241,14 @@ var photoPoll = 250 * time.Millisecond
 // waiting for it while the sidecar was written less than photoWait ago:
 // keyed without its photo, a sidecar would never lie beside it. false
 // when no photo came.
-func (s *sender) awaitPhoto(ctx context.Context, j job) (string, bool) {
+func (s *sender) awaitPhoto(ctx context.Context, j job, wait bool) (string, bool) {
 	dir, name := filepath.Dir(j.abs), path.Base(j.file.Path)
 	for logged := false; ; logged = true {
 		if photo, ok := sidecarPhoto(dir, name); ok {
 			return photo, true
 		}
 		fi, err := os.Stat(j.abs)
-		if err != nil || time.Since(fi.ModTime()) >= photoWait {
+		if err != nil || !wait || time.Since(fi.ModTime()) >= photoWait {
 			return "", false
 		}
 		if !logged {

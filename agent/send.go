@@ -83,7 +83,7 @@ func (s *sender) skip(ctx context.Context, j job, reason string) (outcome, uploa
 func (s *sender) uploadJobs(ctx context.Context, w []job) []uploader.Job {
 	out := make([]uploader.Job, 0, len(w))
 	for _, j := range w {
-		a := s.describe(ctx, j)
+		a := s.describeAhead(ctx, j)
 		if skipReason(a.info.Time, s.since) != "" && a.read {
 			continue
 		}

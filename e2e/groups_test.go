@@ -42,7 +42,8 @@ func TestGroups_Pairs(t *testing.T) {
 		{"DSC_0001.NEF", mediatest.DNG(t, exif, 64, 48)}, {"DSC_0001.JPG", mediatest.JPEG(t, 64, 48, exif)},
 		{"PXL_20240131_101112345.RAW-02.ORIGINAL.dng", mediatest.DNG(t, exif, 32, 24)},
 		{"PXL_20240131_101112345.RAW-01.COVER.jpg", mediatest.JPEG(t, 32, 24, exif)},
-		{"MVIMG_20240131_101112.jpg", mediatest.JPEG(t, 40, 30, exif)},
+		{"MVIMG_20240131_101112.jpg", mediatest.WithXMP(t, mediatest.JPEG(t, 40, 30, exif), mediatest.MotionXMP)},
+		{"MVIMG_20240131_999999.jpg", mediatest.JPEG(t, 40, 30, exif)}, // its video was edited out
 		{"lone.jpg", mediatest.JPEG(t, 20, 20, exif)},
 	}
 	for _, s := range steps {
@@ -67,7 +68,7 @@ func TestGroups_Pairs(t *testing.T) {
 	if a, b := group("IMG_0001.HEIC"), group("IMG_0002.HEIC"); a == b {
 		t.Errorf("two Live Photos share the group %s", a)
 	}
-	for rel, want := range map[string]string{"MVIMG_20240131_101112.jpg": "true", "lone.jpg": "", "IMG_0001.HEIC": ""} {
+	for rel, want := range map[string]string{"MVIMG_20240131_101112.jpg": "true", "MVIMG_20240131_999999.jpg": "", "lone.jpg": "", "IMG_0001.HEIC": ""} {
 		if got := w.objectMeta(prefix + rel)["Motion-Photo"]; got != want {
 			t.Errorf("%s: Motion-Photo %q, want %q", rel, got, want)
 		}
@@ -140,7 +141,7 @@ func TestGroups_AccountMode(t *testing.T) {
 	now := time.Now()
 	w.writeMedia("IMG_0001.HEIC", mediatest.HEIC(t, mediatest.EXIF{DateTimeOriginal: "2024:01:31 14:05:00", OffsetTimeOriginal: "+09:00"}), now)
 	w.writeMedia("IMG_0001.MOV", mediatest.MOV(t, mediatest.MOVMeta{Created: time.Date(2024, 1, 31, 5, 5, 0, 0, time.UTC), CreationDate: "2024-01-31T14:05:00+0900"}), now)
-	w.writeMedia("MVIMG_1.jpg", mediatest.JPEG(t, 32, 32, mediatest.EXIF{DateTimeOriginal: "2023:07:04 09:00:00"}), now)
+	w.writeMedia("MVIMG_1.jpg", mediatest.WithXMP(t, mediatest.JPEG(t, 32, 32, mediatest.EXIF{DateTimeOriginal: "2023:07:04 09:00:00"}), mediatest.MotionXMP), now)
 	w.backupOK()
 	prefix := id + "/laptop/pictures/"
 	group := media.GroupID("laptop", "pictures", "", "img_0001")
