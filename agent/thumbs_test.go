@@ -223,7 +223,7 @@ func TestThumbnailer_Failures(t *testing.T) {
 	if !strings.Contains(r.log.String(), broken.path) || !strings.Contains(r.log.String(), "invalid JPEG format") {
 		t.Errorf("the warning does not name the file and the error:\n%s", r.log)
 	}
-	if th, err := r.t.journal.Thumb(context.Background(), broken.sha256); err != nil || th.Key != "" || !strings.Contains(th.Error, "invalid JPEG format") {
+	if th, err := r.t.journal.Thumb(context.Background(), broken.sha256); err != nil || th.Key != "" || !strings.Contains(th.Error, broken.path) {
 		t.Errorf("journal: %+v %v, want the failure recorded", th, err)
 	}
 	for _, name := range []string{"clip.mp4", "photo.jpg.xmp", "song.mp3"} {

@@ -169,9 +169,9 @@ func TestThumbsTable(t *testing.T) {
 	fmt.Fprintf(&b, "\nThumbnails on %s (%.0f MB), best of %d, fresh bucket per run, one MinIO on this machine (%s).\n",
 		d.label, float64(d.bytes)/1e6, reps, machine())
 	fmt.Fprintf(&b, "\n`cloudkeep backup`: until every original is stored, then the thumbnail phase.\n\n")
-	thumbTable(&b, d, backupColumns, modes[0].name, backups[0], modes[1].name, backups[1])
+	thumbTable(&b, d, backupColumns, modeRuns{modes[0].name, backups[0]}, modeRuns{modes[1].name, backups[1]})
 	fmt.Fprintf(&b, "\n`cloudkeep run`: from its start until every original is stored, then every thumbnail.\n\n")
-	thumbTable(&b, d, agentColumns, modes[0].name, agents[0], modes[1].name, agents[1])
+	thumbTable(&b, d, agentColumns, modeRuns{modes[0].name, agents[0]}, modeRuns{modes[1].name, agents[1]})
 	fmt.Print(b.String())
 }
 
@@ -345,18 +345,22 @@ func rate(n int, s float64) float64 {
 	return float64(n) / s
 }
 
-// thumbTable writes the best value of each column for the two modes.
-func thumbTable(b *strings.Builder, d *dataset, cols []thumbColumn, off string, offRuns []thumbRun, on string, onRuns []thumbRun) {
+// modeRuns are the runs of one mode of a thumbnails table.
+type modeRuns struct {
+	name string
+	runs []thumbRun
+}
+
+// thumbTable writes the best value of each column for each mode, then
+// every run's time until the originals were stored, to judge the noise.
+func thumbTable(b *strings.Builder, d *dataset, cols []thumbColumn, modes ...modeRuns) {
 	heads := []string{"mode"}
 	for _, c := range cols {
 		heads = append(heads, c.head)
 	}
 	row(b, heads)
 	row(b, strings.Split(strings.Repeat("---,", len(heads)-1)+"---", ","))
-	for _, m := range []struct {
-		name string
-		runs []thumbRun
-	}{{off, offRuns}, {on, onRuns}} {
+	for _, m := range modes {
 		cells := []string{m.name}
 		for _, c := range cols {
 			v := c.value(m.runs[0], d)
@@ -369,6 +373,14 @@ func thumbTable(b *strings.Builder, d *dataset, cols []thumbColumn, off string, 
 		}
 		row(b, cells)
 	}
+	for _, m := range modes {
+		var each []string
+		for _, r := range m.runs {
+			each = append(each, num(r.stored.wall))
+		}
+		fmt.Fprintf(b, "\n%s, originals stored s of each run: %s", m.name, strings.Join(each, ", "))
+	}
+	b.WriteString("\n")
 }
 
 // countPrefix counts the objects of bucket under prefix.

@@ -318,7 +318,7 @@ func TestThumbnails_CorruptTriedOnce(t *testing.T) {
 	if strings.Contains(r.logs.String(), "no thumbnail for this photo") {
 		t.Errorf("the agent tried the corrupt photo again:\n%s", r.logs)
 	}
-	if n := w.journalCount(`SELECT count(*) FROM thumbs WHERE key = '' AND error LIKE '%invalid JPEG format%'`); n != 1 {
+	if n := w.journalCount(`SELECT count(*) FROM thumbs WHERE key = '' AND error LIKE '%broken.jpg%'`); n != 1 {
 		t.Errorf("journal: %d failures recorded, want 1", n)
 	}
 }

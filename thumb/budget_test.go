@@ -279,3 +279,16 @@ func TestEstimateJPEG_Progressive(t *testing.T) {
 		t.Errorf("estimate %d bytes of %s, want %s of the %d allocated (within the overhead, or 25%% more)", need, what, "progressive JPEG", n)
 	}
 }
+
+// A decoder that fails after its bytes were reserved gives its error
+// back, not a panic, and gives the bytes back.
+func TestHeld_DecodeError(t *testing.T) {
+	want := errors.New("unexpected EOF")
+	img, release, err := held(1<<20, func() (image.Image, error) { return nil, want })
+	if img != nil || release != nil || err != want {
+		t.Fatalf("held: %v, %v, %v; want nil, nil, %v", img, release != nil, err, want)
+	}
+	if h := currentGate().held.Load(); h != 0 {
+		t.Errorf("%d bytes still reserved after a failed decode", h)
+	}
+}

@@ -182,17 +182,17 @@ func decodeWith(f *os.File, config func(io.Reader) (image.Config, error), dec fu
 // held runs dec with need bytes reserved, and keeps them reserved for
 // the image it returns; on an error or a panic they are given back.
 func held(need int64, dec func() (image.Image, error)) (img image.Image, release func(), err error) {
-	release = reserve(need)
+	give := reserve(need)
 	defer func() {
 		if img == nil {
-			release()
+			give()
 		}
 	}()
 	img, err = dec()
 	if err != nil {
 		return nil, nil, err
 	}
-	return img, release, nil
+	return img, give, nil
 }
 
 // decodeJPEG decodes a JPEG, or rather its embedded preview (an EXIF

@@ -1,0 +1,15 @@
+package journal
+
+import "database/sql"
+
+// DropThumbErrorForTest turns the journal at path back into schema
+// version 5: thumbs without its error column.
+func DropThumbErrorForTest(path string) error {
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(`ALTER TABLE thumbs DROP COLUMN error; PRAGMA user_version = 5`)
+	return err
+}
