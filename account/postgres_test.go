@@ -67,8 +67,8 @@ func TestOpenPostgres_MigratesOnceAtOnce(t *testing.T) {
 	if err := conn.QueryRow(context.Background(), `SELECT max(version), count(*) FROM schema_version`).Scan(&version, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if version != 3 || rows != 1 {
-		t.Errorf("schema_version: %d rows, version %d; want 1 row, version 3", rows, version)
+	if want := account.PostgresSchemaVersion; version != want || rows != 1 {
+		t.Errorf("schema_version: %d rows, version %d; want 1 row, version %d", rows, version, want)
 	}
 }
 
