@@ -172,6 +172,11 @@ var migrations = []string{
 	// Version 6: a photo whose thumbnail cannot be made is recorded with
 	// why (and no key), so it is tried once per content.
 	`ALTER TABLE thumbs ADD COLUMN error TEXT NOT NULL DEFAULT '';`,
+	// Version 7: the key index covers every row. As a partial index
+	// (object_key != '') SQLite prepared the key lookup again for every
+	// key it was given, before each upload.
+	`DROP INDEX files_object_key;
+	CREATE INDEX files_object_key ON files (object_key);`,
 }
 
 // tx runs fn in one transaction, committing when it returns nil.

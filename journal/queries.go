@@ -146,7 +146,10 @@ func (j *Journal) KeyHeld(ctx context.Context, key, sha256 string, except int64)
 	return held, nil
 }
 
-const keyHeldSQL = `SELECT EXISTS (SELECT 1 FROM files WHERE object_key = ?1 AND sha256 != ?3
+// "+sha256" keeps SQLite from weighing the partial index files_sha256
+// against the bound hash: that would prepare the statement again for every
+// hash it is given.
+const keyHeldSQL = `SELECT EXISTS (SELECT 1 FROM files WHERE object_key = ?1 AND +sha256 != ?3
 		AND (id != ?2 OR uploaded_ns < created_ns))
 	OR EXISTS (SELECT 1 FROM uploads WHERE object_key = ?1 AND file_id != ?2 AND sha256 != ?3)`
 

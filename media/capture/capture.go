@@ -65,7 +65,7 @@ func read(f *counter, size int64, name string, mtime time.Time) Info {
 	case kindJPEG, kindTIFF, kindRAF, kindCR3, kindHEIF:
 		info = readEXIF(f, size, kind)
 		if kind == kindJPEG || kind == kindHEIF {
-			info.Motion = motionBytes(f, size, kind)
+			info.Motion = motionBytes(f, size, kind, name)
 		}
 	case kindVideo:
 		info = readVideo(f, size)

@@ -181,10 +181,13 @@ func TestRead_Motion(t *testing.T) {
 		{"PXL_20240131_140500123.MP.jpg", plain, false},
 		{"PXL_20240131_140500123.MP.JPG", plain, false},
 		{"MVIMG_20240131_140500.jpg", mediatest.WithXMP(t, plain, mediatest.MotionXMP), true},
-		// The video right after the JPEG's end, with no marker: any name.
+		// The video right after the JPEG's end, with no marker: looked for
+		// only under a motion photo's name (it means reading the whole
+		// image).
 		{"PXL_20240131_140500123.MP.jpg", appended, true},
-		{"IMG_20240131_140500.jpg", appended, true},
-		{"IMG_20240131_140500.jpg", withGainMap, true},
+		{"MVIMG_20240131_140500.jpg", appended, true},
+		{"MVIMG_20240131_140500.jpg", withGainMap, true},
+		{"IMG_20240131_140500.jpg", appended, false},
 		// Bytes after the JPEG that are not a video.
 		{"MVIMG_20240131_140500.jpg", append(append([]byte(nil), plain...), "ftyp but not a box"...), false},
 		{"IMG_20240131_140500.jpg", append(append([]byte(nil), plain...), make([]byte, 4096)...), false},

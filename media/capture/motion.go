@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"path/filepath"
 	"regexp"
+	"strings"
 )
 
 // A motion photo is a still with a short video inside. It is told by its
@@ -27,10 +29,13 @@ var motionXMP = regexp.MustCompile(`(?:Camera:MotionPhoto|Camera:MicroVideo)(?:\
 // samsungTrailer marks the video a Samsung motion photo appends.
 var samsungTrailer = []byte("MotionPhoto_Data")
 
-// motionBytes says whether a still holds a video: the XMP flags of Google's
-// motion photos in its first motionWindow bytes, Samsung's trailer in its
-// first or last, or, for a JPEG, an MP4 right after the JPEG's end.
-func motionBytes(f *counter, size int64, kind int) bool {
+// motionBytes says whether a still named name holds a video: the XMP
+// flags of Google's motion photos in its first motionWindow bytes,
+// Samsung's trailer in its first or last, or, for a JPEG whose name is one
+// phones give motion photos (MVIMG_…, ….MP.jpg), an MP4 right after the
+// JPEG's end. Finding that end reads the whole image, so it is looked for
+// only where the name gives reason to: the name alone never marks a file.
+func motionBytes(f *counter, size int64, kind int, name string) bool {
 	head := make([]byte, min(size, motionWindow))
 	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
@@ -44,7 +49,15 @@ func motionBytes(f *counter, size int64, kind int) bool {
 			return true
 		}
 	}
-	return kind == kindJPEG && videoAfterJPEG(f, size)
+	return kind == kindJPEG && motionName(name) && videoAfterJPEG(f, size)
+}
+
+// motionName reports whether name is one phones give a motion photo:
+// Google's MVIMG_….jpg and PXL_….MP.jpg.
+func motionName(name string) bool {
+	base := strings.ToUpper(name)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	return strings.HasPrefix(base, "MVIMG_") || strings.HasSuffix(stem, ".MP")
 }
 
 // hasMotionXMP looks for the XMP property, with a plain search first: the
