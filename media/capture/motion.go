@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // A motion photo is a still with a short video inside. It is told by its
@@ -26,6 +27,10 @@ const maxJPEGScan = 64 << 20
 // (<GCamera:MotionPhoto>1</GCamera:MotionPhoto>).
 var motionXMP = regexp.MustCompile(`(?:Camera:MotionPhoto|Camera:MicroVideo)(?:\s*=\s*["']1["']|>\s*1\s*<)`)
 
+// windows holds the buffers motionBytes reads into, one photo after
+// another.
+var windows = sync.Pool{New: func() any { b := make([]byte, motionWindow); return &b }}
+
 // samsungTrailer marks the video a Samsung motion photo appends.
 var samsungTrailer = []byte("MotionPhoto_Data")
 
@@ -36,14 +41,16 @@ var samsungTrailer = []byte("MotionPhoto_Data")
 // JPEG's end. Finding that end reads the whole image, so it is looked for
 // only where the name gives reason to: the name alone never marks a file.
 func motionBytes(f *counter, size int64, kind int, name string) bool {
-	head := make([]byte, min(size, motionWindow))
+	buf := windows.Get().(*[]byte)
+	defer windows.Put(buf)
+	head := (*buf)[:min(size, motionWindow)]
 	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
 	if bytes.Contains(head, samsungTrailer) || hasMotionXMP(head) {
 		return true
 	}
 	if size > motionWindow {
-		tail := make([]byte, min(size-motionWindow, motionWindow))
+		tail := (*buf)[:min(size-motionWindow, motionWindow)]
 		n, _ = f.ReadAt(tail, size-int64(len(tail)))
 		if bytes.Contains(tail[:n], samsungTrailer) {
 			return true
