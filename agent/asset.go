@@ -40,9 +40,10 @@ type asset struct {
 // uploads in flight are claiming.
 type memo struct {
 	mu     sync.Mutex
-	assets map[int64]asset  // by file id
-	claims map[string]claim // by key
-	byFile map[int64]string // file id → the key it claims
+	assets map[int64]asset     // by file id
+	claims map[string]claim    // by key
+	byFile map[int64]string    // file id → the key it claims
+	waits  map[int64]time.Time // file id → first found waiting for its main's key (sender.later)
 }
 
 // claim is a key an upload in flight is about to write; gone closes when
@@ -58,7 +59,7 @@ const maxAssets = 4096
 
 func (m *memo) init() {
 	if m.assets == nil {
-		m.assets, m.claims, m.byFile = map[int64]asset{}, map[string]claim{}, map[int64]string{}
+		m.assets, m.claims, m.byFile, m.waits = map[int64]asset{}, map[string]claim{}, map[int64]string{}, map[int64]time.Time{}
 	}
 }
 
@@ -101,6 +102,31 @@ func (m *memo) take(key string, file int64, sha256 string) (bool, <-chan struct{
 	return true, nil
 }
 
+// patience reports whether file, a group member waiting for its main's
+// key, has waited wait since it was first found waiting (and starts that
+// clock when it had not).
+func (m *memo) patience(file int64, wait time.Duration) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	since, ok := m.waits[file]
+	if !ok {
+		if len(m.waits) >= maxAssets {
+			clear(m.waits)
+		}
+		m.waits[file] = time.Now()
+		return false
+	}
+	return time.Since(since) >= wait
+}
+
+// forgetWait forgets that file waited for its main's key.
+func (m *memo) forgetWait(file int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.waits, file)
+}
+
 // done forgets the asset and the claim of file, whose upload ended.
 func (m *memo) done(file int64) {
 	m.mu.Lock()
@@ -121,26 +147,62 @@ func (m *memo) dropClaim(file int64) {
 }
 
 // describe returns the asset of j's file: its capture time (read once per
-// content), its group, and its key before any suffix. A sidecar is dated
-// and keyed by its photo (followPhoto); a group's other members are keyed
-// by the date of its main photo (keyTime). A file that changed keeps the
-// key of its earlier content (ownKey): only a new path, a recreated file
-// or another file moved over it takes a new key from the template.
-func (s *sender) describe(ctx context.Context, j job) asset { return s.describeAs(ctx, j, true) }
+// content), its group, and its key before any suffix. A group's members
+// other than its main photo (a sidecar, a Live Photo's video, the RAW of
+// RAW+JPEG) take their key from the main's (follow); a sidecar is dated by
+// its photo too. A file that changed keeps the key of its earlier content
+// (ownKey): only a new path, a recreated file or another file moved over
+// it takes a new key from the template. A member whose main is on its way
+// waits for its key here (cloudkeep backup); the agent's workers ask
+// later first, and hand such a member back to the queue instead.
+func (s *sender) describe(ctx context.Context, j job) asset {
+	a, _ := s.describeAs(ctx, j, waitHere)
+	return a
+}
 
 // describeAhead is describe for the window told ahead (uploader.Ahead): a
-// sidecar does not wait for its photo there, as the photo may be in the
-// same window, and its asset is not kept: its upload describes it again.
-func (s *sender) describeAhead(ctx context.Context, j job) asset { return s.describeAs(ctx, j, false) }
+// member does not wait for its main there, as the main may be in the same
+// window; false when its key is not known yet (its upload describes it
+// again, and the window leaves it out).
+func (s *sender) describeAhead(ctx context.Context, j job) (asset, bool) {
+	return s.describeAs(ctx, j, noWait)
+}
 
-func (s *sender) describeAs(ctx context.Context, j job, wait bool) asset {
+// later reports whether j's file must not be sent yet: a member of a
+// group whose main photo is on disk but not stored yet (or, for a
+// sidecar, not there yet), for up to photoWait. Its key comes from the
+// main's, which a collision suffix may change; the worker hands the file
+// back to the queue (queue.later) rather than wait. Once it may go, its
+// asset is kept for the upload.
+func (s *sender) later(ctx context.Context, j job) bool {
+	if !s.keys.Ready() {
+		return false // send says why
+	}
+	_, ready := s.describeAs(ctx, j, handBack)
+	return !ready
+}
+
+// waitMode is how describeAs treats a member whose main's key is not
+// known yet.
+type waitMode int
+
+const (
+	noWait   waitMode = iota // key it from the template, keep nothing: the window told ahead
+	waitHere                 // wait for a main being uploaded, for a sidecar's photo to appear: cloudkeep backup
+	handBack                 // report it not ready, for up to photoWait: the agent's workers
+)
+
+// describeAs is describe under mode; false when j's file is a member
+// whose main's key is not known yet (noWait, handBack): then nothing is
+// kept.
+func (s *sender) describeAs(ctx context.Context, j job, mode waitMode) (asset, bool) {
 	fi, err := os.Stat(j.abs)
 	if err != nil {
-		return asset{key: s.keys.Key(j.root.Name, j.file.Path, j.file.MTime)} // the upload says what is wrong
+		return asset{key: s.keys.Key(j.root.Name, j.file.Path, j.file.MTime)}, true // the upload says what is wrong
 	}
 	id := journal.IdentityOf(fi)
 	if a, ok := s.memo.cached(j.file.ID, id); ok {
-		return a
+		return a, true
 	}
 	a := asset{id: id, info: readCapture(j.abs, fi.ModTime()), read: true}
 	name := path.Base(j.file.Path)
@@ -152,17 +214,27 @@ func (s *sender) describeAs(ctx context.Context, j job, wait bool) asset {
 		Group:  media.GroupID(s.keys.Device, j.root.Name, dir, media.GroupStem(name)),
 		Motion: a.info.Motion,
 	}
-	a.meta.Capture, a.meta.CaptureSource = a.info.Time, a.info.Source
 	a.key = s.keys.Key(j.root.Name, j.file.Path, s.keyTime(filepath.Dir(j.abs), name, a.info.Time))
-	if media.IsSidecar(name) && s.followPhoto(ctx, j, &a, wait) {
-		a.meta.Capture, a.meta.CaptureSource = a.info.Time, a.info.Source // dated by its photo
-	} else if own := s.ownKey(ctx, j); own != "" {
-		a.key = own // a changed file replaces its own object
+	sidecar := media.IsSidecar(name)
+	own := ""
+	if !sidecar {
+		own = s.ownKey(ctx, j) // a changed photo or video replaces its own object
 	}
-	if wait || !media.IsSidecar(name) {
+	follows, ready := false, true
+	if own == "" {
+		follows, ready = s.follow(ctx, j, &a, mode)
+	}
+	if sidecar && !follows {
+		own = s.ownKey(ctx, j)
+	}
+	if own != "" {
+		a.key = own
+	}
+	a.meta.Capture, a.meta.CaptureSource = a.info.Time, a.info.Source // a sidecar's are its photo's
+	if ready {
 		s.memo.keep(j.file.ID, a)
 	}
-	return a
+	return a, ready
 }
 
 // readCapture is capture.Read, which falls back to mtime when the file
@@ -175,46 +247,83 @@ func readCapture(abs string, mtime time.Time) capture.Info {
 	return info
 }
 
-// followPhoto dates and keys a sidecar by its photo: the sidecar takes the
-// photo's capture time, and the photo's key with the photo's name
-// replaced by its own, so that it sits beside the photo and carries the
-// photo's suffix. The photo's key is the one the journal holds when it is
-// stored (a photo on its way is waited for: awaitStored), else the one
-// its capture time gives. A sidecar written before its photo waits for
-// it (awaitPhoto); without a photo on disk then, the sidecar is keyed on
-// its own, and followPhoto returns false.
-func (s *sender) followPhoto(ctx context.Context, j job, a *asset, wait bool) bool {
-	photo, ok := s.awaitPhoto(ctx, j, wait)
-	if !ok {
-		return false
+// follow keys a, the asset of j's file, by the main of its group when it
+// is another file on disk: a sidecar's photo (sidecarPhoto), else the
+// group's main (groupMain). The key is the main's with the main's name
+// part kept and the member's own extensions (followKey), so that the
+// member sits beside the main and carries its suffix: a restored folder
+// pairs a Live Photo's video with its own still, not with another
+// device's. A sidecar takes its photo's capture time too. The main's key
+// is the one the journal holds once it is stored; until then it is not
+// known (a suffix may come), and follow reports not ready, as mode
+// allows: a sidecar whose photo has not appeared while it was written less
+// than photoWait ago, a main not stored yet for photoWait from the first
+// time asked (handBack); or it waits for a main being uploaded and for a
+// sidecar's photo to appear (waitHere). Past that, the key comes from the
+// template as the main's would. false, true: no main, the file is keyed
+// on its own.
+func (s *sender) follow(ctx context.Context, j job, a *asset, mode waitMode) (follows, ready bool) {
+	name, dir := path.Base(j.file.Path), filepath.Dir(j.abs)
+	sidecar := media.IsSidecar(name)
+	main := ""
+	if sidecar {
+		photo, ok := s.awaitPhoto(ctx, j, mode == waitHere)
+		if !ok {
+			fi, err := os.Stat(j.abs)
+			fresh := err == nil && time.Since(fi.ModTime()) < photoWait
+			return false, mode == waitHere || !fresh
+		}
+		main = photo
+	} else if m, ok := groupMain(dir, name); ok && m != name {
+		main = m
+	} else {
+		return false, true
 	}
-	rel := path.Join(path.Dir(j.file.Path), photo)
-	abs := filepath.Join(filepath.Dir(j.abs), photo)
-	pfi, err := os.Stat(abs)
+	rel := path.Join(path.Dir(j.file.Path), main)
+	abs := filepath.Join(dir, main)
+	mfi, err := os.Stat(abs)
 	if err != nil {
-		return false
+		return false, true
 	}
-	taken := readCapture(abs, pfi.ModTime())
-	a.info.Time, a.info.Source = taken.Time, taken.Source
-	photoKey := s.keys.Key(j.root.Name, rel, s.keyTime(filepath.Dir(abs), photo, a.info.Time))
-	if row, err := s.awaitStored(ctx, j.root.Name, rel, wait); err == nil && row.Key != "" && row.State == journal.Done {
-		photoKey = row.Key
-	} else if err != nil && !errors.Is(err, journal.ErrNotFound) {
-		s.log.Debug().Err(err).Str("path", rel).Msg("look up the photo of a sidecar")
+	taken := readCapture(abs, mfi.ModTime())
+	if sidecar {
+		a.info.Time, a.info.Source = taken.Time, taken.Source // dated by its photo
 	}
-	if key, ok := followKey(photoKey, photo, path.Base(j.file.Path)); ok {
+	mainKey := s.keys.Key(j.root.Name, rel, s.keyTime(dir, main, taken.Time))
+	row, err := s.awaitStored(ctx, j.root.Name, rel, mode == waitHere)
+	switch {
+	case err == nil && row.State == journal.Done && row.Key != "":
+		mainKey = row.Key
+		ready = true
+	case err == nil && row.State == journal.Skipped:
+		ready = true // never stored: the template's key
+	case err != nil && !errors.Is(err, journal.ErrNotFound):
+		s.log.Debug().Err(err).Str("path", rel).Msg("look up the main photo of a group")
+		ready = true
+	case mode == waitHere:
+		ready = true
+	case mode == handBack:
+		ready = s.memo.patience(j.file.ID, photoWait)
+		if !ready {
+			s.log.Debug().Str("path", j.abs).Str("main", main).Msg("waits for the key of its main photo")
+		}
+	}
+	if key, ok := followKey(mainKey, main, name); ok {
 		a.key = key
-		return true
+	} else if sidecar {
+		a.key = s.keys.Key(j.root.Name, j.file.Path, a.info.Time) // the template does not end with the name
 	}
-	a.key = s.keys.Key(j.root.Name, j.file.Path, a.info.Time) // the template does not end with the name
-	return true
+	if ready {
+		s.memo.forgetWait(j.file.ID)
+	}
+	return true, ready
 }
 
 // awaitStored returns the journal row of the photo at rel inside root,
-// once the photo's upload in flight has ended, waiting up to photoWait: a
-// sidecar then takes the key the photo got, suffix included, not the one
-// its template would give. A photo still queued is not waited for: the
-// sidecar's worker may be the one it waits for.
+// once the photo's upload in flight has ended when wait, waiting up to
+// photoWait: a member then takes the key the photo got, suffix included,
+// not the one its template would give. A photo still queued is not
+// waited for: the member's worker may be the one it waits for.
 func (s *sender) awaitStored(ctx context.Context, root, rel string, wait bool) (journal.File, error) {
 	deadline := time.Now().Add(photoWait)
 	for {
@@ -230,17 +339,18 @@ func (s *sender) awaitStored(ctx context.Context, root, rel string, wait bool) (
 	}
 }
 
-// photoWait is how long after it was last written a sidecar waits for its
-// photo: an editor or a phone may write the edit record first.
+// photoWait is how long a member waits for the key of its main photo,
+// and a sidecar, after it was last written, for its photo: an editor or a
+// phone may write the edit record first.
 const photoWait = time.Minute
 
 // photoPoll is how often a waiting sidecar looks for its photo.
 var photoPoll = 250 * time.Millisecond
 
 // awaitPhoto returns the name of the photo of j's sidecar (sidecarPhoto),
-// waiting for it while the sidecar was written less than photoWait ago:
-// keyed without its photo, a sidecar would never lie beside it. false
-// when no photo came.
+// waiting for it when wait, while the sidecar was written less than
+// photoWait ago: keyed without its photo, a sidecar would never lie beside
+// it. false when no photo came.
 func (s *sender) awaitPhoto(ctx context.Context, j job, wait bool) (string, bool) {
 	dir, name := filepath.Dir(j.abs), path.Base(j.file.Path)
 	for logged := false; ; logged = true {
@@ -386,30 +496,54 @@ func sidecarPhoto(dir, name string) (string, bool) {
 	return found[0], true
 }
 
-// followKey returns the key of the sidecar named sidecar, whose photo
-// named photo has the key photoKey: photoKey with the photo's name part
-// replaced by the sidecar's, its suffix kept ("2024/01/IMG_1~1f2e3d4c.JPG"
-// → "2024/01/IMG_1~1f2e3d4c.JPG.xmp" for IMG_1.JPG.xmp, "…/IMG_1~1f2e3d4c.xmp"
-// for IMG_1.xmp). false when photoKey does not end with the photo's name.
-func followKey(photoKey, photo, sidecar string) (string, bool) {
-	dir, last := "", photoKey
-	if i := strings.LastIndexByte(photoKey, '/'); i >= 0 {
-		dir, last = photoKey[:i+1], photoKey[i+1:]
+// followKey returns the key of the group member named member, whose main
+// named main has the key mainKey: the main's name part, its suffix kept,
+// with the member's own extensions. A sidecar of the whole name extends
+// the main's key ("2024/01/IMG_1~1f2e3d4c.JPG" → "…/IMG_1~1f2e3d4c.JPG.xmp"
+// for IMG_1.JPG.xmp); another member takes the suffix before its last
+// extension ("…/IMG_1~1f2e3d4c.MOV" for IMG_1.MOV, "…/IMG_1~1f2e3d4c.xmp"
+// for IMG_1.xmp, "…/PXL_1.RAW-02.ORIGINAL~1f2e3d4c.dng" for
+// PXL_1.RAW-02.ORIGINAL.dng beside PXL_1.RAW-01.COVER.jpg). false when
+// mainKey does not end with the main's name, or the names share no part.
+func followKey(mainKey, main, member string) (string, bool) {
+	dir, last := "", mainKey
+	if i := strings.LastIndexByte(mainKey, '/'); i >= 0 {
+		dir, last = mainKey[:i+1], mainKey[i+1:]
 	}
-	escaped := keypath.Escape(photo)
+	escaped := keypath.Escape(main)
 	ext := path.Ext(escaped)
 	core := strings.TrimSuffix(escaped, ext)
-	if last != escaped && !(strings.HasPrefix(last, core+"~") && strings.HasSuffix(last, ext)) {
+	suffix := ""
+	switch {
+	case last == escaped:
+	case strings.HasPrefix(last, core+"~") && strings.HasSuffix(last, ext) && len(last) > len(escaped)+1:
+		suffix = last[len(core) : len(last)-len(ext)] // "~1f2e3d4c"
+	default:
 		return "", false
 	}
-	if strings.HasPrefix(sidecar, photo) {
-		return dir + last + keypath.Escape(sidecar[len(photo):]), true
+	n := sharedName(main, member)
+	switch {
+	case n == 0:
+		return "", false
+	case n == len(main):
+		return dir + last + keypath.Escape(member[n:]), true
 	}
-	stem := strings.TrimSuffix(photo, path.Ext(photo))
-	if len(sidecar) > len(stem) && strings.EqualFold(sidecar[:len(stem)], stem) {
-		return dir + strings.TrimSuffix(last, ext) + keypath.Escape(sidecar[len(stem):]), true
+	own := keypath.Escape(main[:n] + member[n:])
+	x := path.Ext(own)
+	return dir + strings.TrimSuffix(own, x) + suffix + x, true
+}
+
+// sharedName is the length of the longest part of main, up to one of its
+// dots or whole, that member's name begins with, followed by a dot, in
+// any case: "IMG_1" of IMG_1.JPG for IMG_1.MOV, all of photo.jpg for
+// photo.jpg.xmp. 0 when none.
+func sharedName(main, member string) int {
+	for n := len(main); n > 0; n = strings.LastIndexByte(main[:n], '.') {
+		if n < len(member) && member[n] == '.' && strings.EqualFold(main[:n], member[:n]) {
+			return n
+		}
 	}
-	return "", false
+	return 0
 }
 
 // Gives reports whether key is one the template gives the file at path

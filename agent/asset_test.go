@@ -16,6 +16,12 @@ func TestFollowKey(t *testing.T) {
 		{"alice/2024/01/IMG_0001.HEIC", "IMG_0001.HEIC", "img_0001.aae", "alice/2024/01/IMG_0001.aae"},
 		{"alice/laptop/pictures/trip/b.jpg", "b.jpg", "b.jpg.xmp", "alice/laptop/pictures/trip/b.jpg.xmp"},
 		{"alice/2024/01/50%25.jpg", "50%.jpg", "50%.jpg.xmp", "alice/2024/01/50%25.jpg.xmp"},
+		// the other members of a group: a Live Photo's video, RAW+JPEG, Pixel's RAW pair
+		{"alice/2024/01/IMG_0001~35656bb0.JPG", "IMG_0001.JPG", "IMG_0001.MOV", "alice/2024/01/IMG_0001~35656bb0.MOV"},
+		{"alice/2024/01/IMG_0001.JPG", "IMG_0001.JPG", "IMG_0001.MOV", "alice/2024/01/IMG_0001.MOV"},
+		{"alice/2024/01/DSC_0001~1f2e3d4c.JPG", "DSC_0001.JPG", "dsc_0001.nef", "alice/2024/01/DSC_0001~1f2e3d4c.nef"},
+		{"a/PXL_1.RAW-01.COVER~1f2e3d4c.jpg", "PXL_1.RAW-01.COVER.jpg", "PXL_1.RAW-02.ORIGINAL.dng", "a/PXL_1.RAW-02.ORIGINAL~1f2e3d4c.dng"},
+		{"a/PXL_1.RAW-01.COVER.jpg", "PXL_1.RAW-01.COVER.jpg", "PXL_1.RAW-01.COVER.jpg.xmp", "a/PXL_1.RAW-01.COVER.jpg.xmp"},
 	} {
 		got, ok := followKey(tc.photoKey, tc.photo, tc.sidecar)
 		if !ok || got != tc.want {
@@ -24,6 +30,9 @@ func TestFollowKey(t *testing.T) {
 	}
 	if got, ok := followKey("alice/photo.jpg/x", "photo.jpg", "photo.jpg.xmp"); ok {
 		t.Errorf("key without the photo's name at its end: got %q, want none", got)
+	}
+	if got, ok := followKey("alice/IMG_0001.JPG", "IMG_0001.JPG", "IMG_00012.MOV"); ok {
+		t.Errorf("another name: got %q, want none", got)
 	}
 }
 

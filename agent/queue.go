@@ -24,6 +24,7 @@ type queue struct {
 	queued    map[int64]journal.Identity // file id → waiting in a lane, as queued
 	active    map[int64]journal.Identity // file id → being uploaded, as queued
 	retrying  map[int64]*time.Timer
+	waiting   map[int64]*time.Timer   // file id → handed back for a moment (later): not failed
 	preparing map[int64]chan struct{} // file id → closed once its window is prepared
 	failures  map[int64]int           // file id → failed uploads in a row, in this run
 	threshold int64
@@ -49,6 +50,7 @@ func newQueue(threshold int64, workers int) *queue {
 		queued:    map[int64]journal.Identity{},
 		active:    map[int64]journal.Identity{},
 		retrying:  map[int64]*time.Timer{},
+		waiting:   map[int64]*time.Timer{},
 		preparing: map[int64]chan struct{}{},
 		failures:  map[int64]int{},
 		threshold: threshold,
@@ -81,6 +83,10 @@ func (q *queue) add(j job) {
 	if t, ok := q.retrying[j.file.ID]; ok {
 		t.Stop()
 		delete(q.retrying, j.file.ID)
+	}
+	if t, ok := q.waiting[j.file.ID]; ok {
+		t.Stop()
+		delete(q.waiting, j.file.ID)
 	}
 	if id, ok := q.queued[j.file.ID]; ok {
 		if id.Equal(j.file.Identity) {
@@ -128,6 +134,34 @@ func (q *queue) retryLater(j job, base time.Duration) time.Duration {
 		q.pushAgain(j)
 	})
 	return delay
+}
+
+// later queues j again after d, without counting a failure: a file that
+// may not be sent yet (a group member waiting for its main photo's key)
+// holds no worker meanwhile. A job of the file queued since, or its
+// retry, takes its place.
+func (q *queue) later(j job, d time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, queued := q.queued[j.file.ID]
+	_, retrying := q.retrying[j.file.ID]
+	_, waiting := q.waiting[j.file.ID]
+	if queued || retrying || waiting {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		q.mu.Lock()
+		mine := q.waiting[j.file.ID] == t // t is set: q.mu was held meanwhile
+		if mine {
+			delete(q.waiting, j.file.ID)
+		}
+		q.mu.Unlock()
+		if mine {
+			q.pushAgain(j)
+		}
+	})
+	q.waiting[j.file.ID] = t
 }
 
 // next waits for a job; false once ctx has ended, even with jobs queued:
@@ -215,13 +249,14 @@ func (q *queue) window(j job) (w []job, ready chan struct{}) {
 	return w, ready
 }
 
-// done releases j's worker; unless j is to be tried again, its failures
-// are forgotten.
+// done releases j's worker; unless j is to be tried again or was handed
+// back for a moment, its failures are forgotten.
 func (q *queue) done(j job) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.active, j.file.ID)
-	if _, retrying := q.retrying[j.file.ID]; !retrying {
+	_, retrying := q.retrying[j.file.ID]
+	if _, waiting := q.waiting[j.file.ID]; !retrying && !waiting {
 		delete(q.failures, j.file.ID)
 	}
 	if j.file.Size >= q.threshold {
@@ -307,7 +342,7 @@ type QueueStatus struct {
 func (q *queue) status() QueueStatus {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	s := QueueStatus{Files: len(q.small) + len(q.large), Retrying: len(q.retrying)}
+	s := QueueStatus{Files: len(q.small) + len(q.large) + len(q.waiting), Retrying: len(q.retrying)}
 	for _, lane := range [][]queued{q.small, q.large} {
 		for _, e := range lane {
 			s.Bytes += e.file.Size

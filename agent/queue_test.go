@@ -211,3 +211,32 @@ func TestQueue_RetryLaterWhenChangeQueued(t *testing.T) {
 		t.Errorf("queue: %d files, %d retrying; want 1 and 0", s.Files, s.Retrying)
 	}
 }
+
+// A file handed back for a moment (a group member waiting for its main
+// photo's key) comes back after the delay, holds no worker meanwhile and
+// counts no failure: its next failure waits the first delay.
+func TestQueue_Later(t *testing.T) {
+	q := newQueue(100, 2)
+	j := jobOf(1, 5)
+	q.push(j)
+	got, _ := q.next(context.Background())
+	q.later(got, 50*time.Millisecond)
+	q.done(got)
+	if s := q.status(); s.Files != 1 || s.Retrying != 0 {
+		t.Errorf("status while it waits: %+v, want 1 file, none retrying", s)
+	}
+	q.push(jobOf(2, 5))
+	if other, _ := q.next(context.Background()); other.file.ID != 2 {
+		t.Fatalf("next while file 1 waits: file %d, want 2", other.file.ID)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	back, ok := q.next(ctx)
+	if !ok || back.file.ID != 1 || time.Since(start) > 2*time.Second {
+		t.Fatalf("file 1 back: %v %v after %s", back.file.ID, ok, time.Since(start))
+	}
+	if d := q.retryLater(back, 30*time.Second); d != 30*time.Second {
+		t.Errorf("first failure after waiting: retry in %s, want 30s", d)
+	}
+}

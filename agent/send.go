@@ -79,13 +79,14 @@ func (s *sender) skip(ctx context.Context, j job, reason string) (outcome, uploa
 }
 
 // uploadJobs are the uploader's jobs for w, under the keys and with the
-// metadata send will use; files send will skip are left out.
+// metadata send will use; files send will skip, and group members whose
+// main's key is not known yet, are left out.
 func (s *sender) uploadJobs(ctx context.Context, w []job) []uploader.Job {
 	out := make([]uploader.Job, 0, len(w))
 	for _, j := range w {
-		a := s.describeAhead(ctx, j)
-		if skipReason(a.info.Time, s.since) != "" && a.read {
-			continue
+		a, known := s.describeAhead(ctx, j)
+		if !known || skipReason(a.info.Time, s.since) != "" && a.read {
+			continue // a member whose main's key is not known yet has no key to grant
 		}
 		out = append(out, uploader.Job{FileID: j.file.ID, Path: j.abs, Key: a.key, Meta: a.meta, Shared: !s.keys.DeviceScoped()})
 	}

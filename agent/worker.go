@@ -135,8 +135,14 @@ func (a *Agent) prepare(ctx context.Context, j job) {
 	}
 }
 
-// upload sends one file and acts on how it ended.
+// upload sends one file and acts on how it ended. A group member whose
+// main photo's key is not known yet goes back to the queue for a moment
+// (sender.later): it holds no worker while it waits, and does not fail.
 func (a *Agent) upload(uploads context.Context, j job) {
+	if a.send.later(uploads, j) {
+		a.queue.later(j, laterDelay)
+		return
+	}
 	o, res, err := a.send.send(uploads, j, a.track.begin(j), nil)
 	a.track.end(j, o, res, err)
 	switch o {
@@ -159,6 +165,10 @@ func (a *Agent) upload(uploads context.Context, j job) {
 		a.queue.retryLater(j, a.RetryBase)
 	}
 }
+
+// laterDelay is how long a group member waiting for its main photo's key
+// stays out of the queue before it is looked at again.
+const laterDelay = 500 * time.Millisecond
 
 // storageDown holds the queue because the storage does not answer: the
 // files wait for it, uncounted, instead of failing one by one.

@@ -65,6 +65,7 @@ func (w *world) backupOK() result {
 // its hash. The same bytes twice get one key. A lost journal gives the
 // same keys again, and a changed photo replaces its own object.
 func TestDateKeys_CaptureAndCollision(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.writeConfig("  key_template: \"{user}/{year}/{month}/{name}\"\n")
 	old := time.Date(2020, 3, 3, 12, 0, 0, 0, time.Local)
@@ -123,6 +124,7 @@ func TestDateKeys_CaptureAndCollision(t *testing.T) {
 // media.since: a photo taken before it is not uploaded, and the journal
 // and the status say why; moving media.since back uploads it.
 func TestDateKeys_MediaSince(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.writeConfig("  key_template: \"{user}/{year}/{month}/{name}\"\n")
 	w.top = "settle: 200ms\nmedia:\n  since: 2024-01-01\n"

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +21,7 @@ import (
 // first and seconds apart: Live Photos (HEIC + MOV), RAW + JPEG, Pixel's
 // RAW pair. A motion photo is one file marked Motion-Photo.
 func TestGroups_Pairs(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "settle: 200ms\n"
 	w.writeConfig("")
@@ -83,6 +87,7 @@ func TestGroups_Pairs(t *testing.T) {
 // renamed with its photo, it follows the photo's new key; beside a photo
 // that took a suffix, it takes the same.
 func TestGroups_Sidecars(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "settle: 200ms\n"
 	w.writeConfig("  key_template: \"{user}/{year}/{month}/{name}\"\n")
@@ -130,10 +135,106 @@ func TestGroups_Sidecars(t *testing.T) {
 	}
 }
 
+// Another device of the account holds IMG_0003.JPG and IMG_0004.JPG of
+// January: this device's photos of those names take a suffix, and their
+// sidecars, written just before them (the photo on disk but not queued
+// yet when the sidecar is looked at, or not written yet), wait for the
+// photo's key and lie beside it with the same suffix, never beside the
+// other device's photo.
+func TestGroups_SidecarBeforeSuffixedPhoto(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.top = "settle: 200ms\n"
+	w.writeConfig("  key_template: \"{user}/{year}/{month}/{name}\"\n")
+	exif := mediatest.EXIF{DateTimeOriginal: "2024:01:31 14:05:00", OffsetTimeOriginal: "+01:00"}
+	r := w.startAgent()
+	for i, gap := range []time.Duration{100 * time.Millisecond, 700 * time.Millisecond} {
+		name := fmt.Sprintf("IMG_000%d.JPG", 3+i)
+		theirs := w.putObject("alice/2024/01/"+name, "phone", mediatest.JPEG(t, 48+8*i, 48, exif))
+		now := time.Now()
+		side := w.writeMedia(name+".xmp", []byte(xmp(4)), now)
+		time.Sleep(gap)
+		photo := w.writeMedia(name, mediatest.JPEG(t, 64+8*i, 48, exif), now)
+		key := "alice/2024/01/" + strings.TrimSuffix(name, ".JPG") + "~" + photo[:8] + ".JPG"
+		w.eventually(20*time.Second, name+" and its sidecar are stored", func() bool {
+			got := w.backedUp()
+			return got[key] == photo && got[key+".xmp"] == side
+		})
+		got := w.backedUp()
+		if sum, ok := got["alice/2024/01/"+name+".xmp"]; ok {
+			t.Errorf("%s written %s before its photo lies beside the other device's photo (holds %s)", name+".xmp", gap, sum)
+		}
+		if got["alice/2024/01/"+name] != theirs {
+			t.Errorf("the other device's %s changed: %s, want %s", name, got["alice/2024/01/"+name], theirs)
+		}
+		if m := w.objectMeta(key + ".xmp"); m["Capture-Time"] != "2024-01-31T14:05:00+01:00" || m["Group"] != w.objectMeta(key)["Group"] {
+			t.Errorf("%s: sidecar metadata %v, want the photo's capture time and group", name, m)
+		}
+	}
+	r.stop()
+}
+
+// A Live Photo whose still takes a suffix (another device holds
+// IMG_0001.JPG of January) keeps its video beside it under the same
+// suffix: a restored folder never pairs the other device's still with
+// this video. When that key is taken too, the video takes its own suffix
+// after it.
+func TestGroups_LivePhotoFollowsSuffixedStill(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.top = "settle: 200ms\n"
+	w.writeConfig("  key_template: \"{user}/{year}/{month}/{name}\"\n")
+	exif := mediatest.EXIF{DateTimeOriginal: "2024:01:31 14:05:00", OffsetTimeOriginal: "+09:00", Make: "Apple"}
+	mov := func(id string) []byte {
+		return mediatest.MOV(t, mediatest.MOVMeta{Created: time.Date(2024, 1, 31, 5, 5, 0, 0, time.UTC), CreationDate: "2024-01-31T14:05:00+0900", ContentID: id})
+	}
+	still1, still2 := mediatest.JPEG(t, 64, 48, exif), mediatest.JPEG(t, 72, 48, exif)
+	h1, h2 := sha(still1), sha(still2)
+	theirs := w.putObject("alice/2024/01/IMG_0001.JPG", "phone", mediatest.JPEG(t, 48, 48, exif))
+	w.putObject("alice/2024/01/IMG_0002.JPG", "phone", mediatest.JPEG(t, 40, 48, exif))
+	w.putObject("alice/2024/01/IMG_0002~"+h2[:8]+".MOV", "phone", mov("THEIRS"))
+	r := w.startAgent()
+	now := time.Now()
+	w.writeMedia("IMG_0001.JPG", still1, now)
+	v1 := w.writeMedia("IMG_0001.MOV", mov("A1"), now)
+	w.writeMedia("IMG_0002.JPG", still2, now)
+	v2 := w.writeMedia("IMG_0002.MOV", mov("B2"), now)
+	k1, k2 := "alice/2024/01/IMG_0001~"+h1[:8], "alice/2024/01/IMG_0002~"+h2[:8]
+	want := map[string]string{k1 + ".JPG": h1, k1 + ".MOV": v1, k2 + ".JPG": h2, k2 + "~" + v2[:8] + ".MOV": v2}
+	w.eventually(30*time.Second, "both Live Photos are stored", func() bool {
+		got := w.backedUp()
+		for k, sum := range want {
+			if got[k] != sum {
+				return false
+			}
+		}
+		return true
+	})
+	r.stop()
+	got := w.backedUp()
+	for _, k := range []string{"alice/2024/01/IMG_0001.MOV", "alice/2024/01/IMG_0002.MOV"} {
+		if sum, ok := got[k]; ok {
+			t.Errorf("a video lies beside another device's still: %s holds %s", k, sum)
+		}
+	}
+	if got["alice/2024/01/IMG_0001.JPG"] != theirs {
+		t.Errorf("the other device's still changed: %s, want %s", got["alice/2024/01/IMG_0001.JPG"], theirs)
+	}
+	if a, b := w.objectMeta(k1 + ".JPG")["Group"], w.objectMeta(k1 + ".MOV")["Group"]; a == "" || a != b {
+		t.Errorf("still and video groups %q and %q, want one", a, b)
+	}
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
 // In account mode the objects carry the capture time, its source and the
 // group too: the grants made ahead for a window of files sign the same
 // metadata the uploads send.
 func TestGroups_AccountMode(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	id := s.signup("dora@example.com", "dora-pass-44")
 	w := newWorldOn(t, s.srv, s.url)

@@ -20,6 +20,7 @@ const dated = "  key_template: \"{user}/{year}/{month}/{name}\"\n"
 // made before, does not show. Its photo of the same name and month takes
 // a suffix.
 func TestDateKeys_SharedDevices(t *testing.T) {
+	t.Parallel()
 	d1 := newWorld(t)
 	d2 := newWorldOn(t, d1.srv, "")
 	for _, w := range []*world{d1, d2} {
@@ -49,6 +50,7 @@ func TestDateKeys_SharedDevices(t *testing.T) {
 // Two backups of two devices at the same moment, each with another
 // IMG_0001.JPG of one month: both photos are in the bucket.
 func TestDateKeys_SharedBackupsAtOnce(t *testing.T) {
+	t.Parallel()
 	d1 := newWorld(t)
 	d2 := newWorldOn(t, d1.srv, "")
 	exif := mediatest.EXIF{DateTimeOriginal: "2024:03:03 03:03:03"}
@@ -80,6 +82,7 @@ func TestDateKeys_SharedBackupsAtOnce(t *testing.T) {
 // suffix. An edit, also one an editor writes as a new file renamed over
 // the photo, replaces the photo's own object.
 func TestKeys_RecreatedIsAnotherFile(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	const p = "alice/laptop/pictures/"
 	now := time.Now()
@@ -127,6 +130,7 @@ func TestKeys_RecreatedIsAnotherFile(t *testing.T) {
 // is edited replaces its object in its first month (its sidecar stays
 // beside it), and a suffixed photo that changes keeps its suffix.
 func TestDateKeys_ChangedFileKeepsKey(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.writeConfig(dated)
 	now := time.Now()
@@ -163,6 +167,7 @@ func TestDateKeys_ChangedFileKeepsKey(t *testing.T) {
 
 // A sidecar written before its photo waits for it, and lands beside it.
 func TestGroups_SidecarBeforePhoto(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "settle: 200ms\n"
 	w.writeConfig(dated)
@@ -184,6 +189,7 @@ func TestGroups_SidecarBeforePhoto(t *testing.T) {
 // its own capture time: a Live Photo whose video's clock says the day
 // before, Pixel's RAW pair across midnight.
 func TestGroups_PartnersShareMonth(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.writeConfig(dated)
 	now := time.Now()
@@ -213,6 +219,7 @@ func TestGroups_PartnersShareMonth(t *testing.T) {
 // PUT onto the key the first stored meanwhile is refused by the storage
 // (the grant signs If-None-Match: *), and its photo takes a suffix.
 func TestAccountMode_SharedDateKeys(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{versitygw: onVersitygw()})
 	id := s.signup("erin@example.com", "erin-pass-55")
 	var ds []*world

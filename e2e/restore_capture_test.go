@@ -93,6 +93,7 @@ func (w *world) mustRun(args ...string) string {
 // ls and restore select by when the photos were taken, not by when the
 // files were last written; ls --long shows it as taken.
 func TestLsRestore_CaptureTime(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	set := writeCapturedSet(t, w)
 	w.mustRun("backup")
@@ -198,6 +199,7 @@ func assertTree(t *testing.T, w *world, dest string, set capturedSet, under stri
 // Restoring one file of a Live Photo brings its video too, and says so;
 // --group-aware=false restores the one file.
 func TestRestore_GroupAware(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	set := writeCapturedSet(t, w)
 	w.mustRun("backup")
@@ -232,6 +234,7 @@ func TestRestore_GroupAware(t *testing.T) {
 // With keys by date and name, ls and restore follow the keys' folders;
 // --to-roots cannot tell where each file was.
 func TestLsRestore_DatedKeys(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.writeConfig("  key_template: \"{user}/{year}/{month}/{name}\"\n")
 	set := writeCapturedSet(t, w)
@@ -262,6 +265,7 @@ func TestLsRestore_DatedKeys(t *testing.T) {
 // Through the account service too: the capture time and the groups come
 // back in its listings, and a group is restored whole.
 func TestAccountMode_LsRestoreGroups(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	s.signup("erin@example.com", "erin-pass-55")
 	w := newWorldOn(t, s.srv, s.url)

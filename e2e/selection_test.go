@@ -88,6 +88,7 @@ func folderLog(path, msg string) map[string]string {
 // agent runs stops new files there at once, and removing it backs the
 // folder's files up at once. Files already stored stay stored.
 func TestSelection_FolderMarkers(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "settle: 300ms\n"
 	w.writeConfig("")
@@ -166,6 +167,7 @@ func TestSelection_FolderMarkers(t *testing.T) {
 // Each exclude preset leaves out what its app or system writes, and the
 // log names the preset; a camera's photos are stored.
 func TestSelection_ExcludePresets(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "media:\n  exclude_presets: [screenshots, whatsapp, telegram, downloads]\n"
 	w.writeConfig("")
@@ -211,6 +213,7 @@ func TestSelection_ExcludePresets(t *testing.T) {
 // media.since leaves out photos taken before the day, by their capture
 // time: EXIF first, the file's mtime when there is no date in it.
 func TestSelection_Since(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "media:\n  since: 2024-01-01\n"
 	w.writeConfig("")

@@ -95,6 +95,7 @@ func thumbRequests(p *miniotest.Proxy, method string) int {
 // same content; none for a corrupt photo, whose original is stored all
 // the same and which is logged once; none for a video.
 func TestThumbnails_Backup(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	when := time.Date(2024, 1, 31, 14, 5, 0, 0, time.UTC)
 	jpg := mediatest.JPEG(t, 1200, 800, mediatest.EXIF{Orientation: 6, DateTimeOriginal: "2024:01:31 14:05:00"})
@@ -174,6 +175,7 @@ func TestThumbnails_Backup(t *testing.T) {
 
 // With media.thumbnails false no thumbnail is made.
 func TestThumbnails_Off(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "media:\n  thumbnails: false\n"
 	w.writeConfig("")
@@ -190,6 +192,7 @@ func TestThumbnails_Off(t *testing.T) {
 // after the journal was lost it asks the storage instead of sending it
 // again, and it stops promptly.
 func TestThumbnails_Agent(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	r := w.startAgent()
 	jpg := mediatest.JPEG(t, 900, 600, mediatest.EXIF{Orientation: 8})
@@ -224,6 +227,7 @@ func TestThumbnails_Agent(t *testing.T) {
 // In account mode the thumbnail goes under the account's folder, through
 // the account service's grants.
 func TestThumbnails_AccountMode(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	alice := s.signup("alice@example.com", "alice-pass-1")
 	w := newWorldOn(t, s.srv, s.url)
@@ -243,6 +247,7 @@ func TestThumbnails_AccountMode(t *testing.T) {
 // (one PUT each, no HEAD: the journal knows they were sent, not found),
 // and from the agent once it runs.
 func TestThumbnails_Backfill(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	off := func(off bool) {
 		w.top = ""
@@ -298,6 +303,7 @@ func sameSet(a, b []string) bool {
 // A photo no thumbnail can be made of is tried once per content: neither
 // the next backup nor the agent's start decodes it again or warns.
 func TestThumbnails_CorruptTriedOnce(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	good := mediatest.JPEG(t, 640, 480, mediatest.EXIF{})
 	mediatest.Write(t, filepath.Join(w.photos, "broken.jpg"), good[:len(good)/2], time.Time{})
@@ -327,6 +333,7 @@ func TestThumbnails_CorruptTriedOnce(t *testing.T) {
 // backup as a success: the files are stored. The next backup makes the
 // rest.
 func TestThumbnails_InterruptedBackup(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	const n = 24
 	big := mediatest.JPEG(t, 2400, 1600, mediatest.EXIF{})
