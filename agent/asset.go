@@ -399,23 +399,77 @@ func (s *sender) keyTime(dir, name string, taken time.Time) time.Time {
 // that are not RAW), else a RAW, else a video, in name order. false when
 // the folder cannot be read.
 func groupMain(dir, name string) (string, bool) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	names, ok := folderStems.members(dir, media.GroupStem(name))
+	if !ok {
 		return "", false
 	}
-	stem := media.GroupStem(name)
 	best, bestRank := "", 0
-	for _, e := range entries {
-		n := e.Name()
-		if !e.Type().IsRegular() || media.IsSidecar(n) || media.GroupStem(n) != stem {
-			continue
-		}
+	for _, n := range names {
 		r, ok := mainRank(n)
 		if ok && (best == "" || r < bestRank || (r == bestRank && n < best)) {
 			best, bestRank = n, r
 		}
 	}
 	return best, best != ""
+}
+
+// folderStems remembers, for the folders of the files being uploaded, which
+// regular files (sidecars left out) share each group stem. A folder is read
+// again when its modification time changes (a name added, removed or
+// renamed), so one listing serves all the files of a burst into it: read
+// per file, a folder of n photos cost n listings of n names.
+var folderStems = &stemCache{folders: map[string]*stemListing{}}
+
+type stemCache struct {
+	mu      sync.Mutex
+	folders map[string]*stemListing
+}
+
+type stemListing struct {
+	mtime time.Time
+	stems map[string][]string // group stem → names
+}
+
+// mtimeTick is more than the coarsest clock a file system stamps a
+// folder's changes with: a listing taken this long after the folder's
+// last change sees every change the same stamp could hide.
+const mtimeTick = 20 * time.Millisecond
+
+// maxStemFolders bounds the folders remembered at once.
+const maxStemFolders = 64
+
+// members returns the names of the regular files of dir whose group stem
+// is stem; false when the folder cannot be read.
+func (c *stemCache) members(dir, stem string) ([]string, bool) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	l := c.folders[dir]
+	c.mu.Unlock()
+	if l == nil || !l.mtime.Equal(fi.ModTime()) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, false
+		}
+		l = &stemListing{mtime: fi.ModTime(), stems: map[string][]string{}}
+		for _, e := range entries {
+			if n := e.Name(); e.Type().IsRegular() && !media.IsSidecar(n) {
+				st := media.GroupStem(n)
+				l.stems[st] = append(l.stems[st], n)
+			}
+		}
+		if time.Since(fi.ModTime()) > mtimeTick { // else a change within the same stamp could follow unseen
+			c.mu.Lock()
+			if len(c.folders) >= maxStemFolders {
+				clear(c.folders)
+			}
+			c.folders[dir] = l
+			c.mu.Unlock()
+		}
+	}
+	return l.stems[stem], true
 }
 
 // mainRank orders the members of a group: a still first, then a RAW,

@@ -3,6 +3,7 @@ package agent
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -160,5 +161,42 @@ func TestKeyTemplate_Gives(t *testing.T) {
 		if got := tc.t.Gives(tc.key, "pictures", tc.rel); got != tc.want {
 			t.Errorf("%s Gives(%q, %q) = %v, want %v", tc.t.Template, tc.key, tc.rel, got, tc.want)
 		}
+	}
+}
+
+// A folder's listing serves every file of a burst into it, and a name
+// added since is seen: the folder's modification time moved.
+func TestStemCache_SeesNewNames(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("IMG_0001.JPG")
+	write("IMG_0002.JPG")
+	old := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(dir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	c := &stemCache{folders: map[string]*stemListing{}}
+	if got, ok := c.members(dir, "img_0001"); !ok || !slices.Equal(got, []string{"IMG_0001.JPG"}) {
+		t.Fatalf("members: %v %v", got, ok)
+	}
+	if c.folders[dir] == nil {
+		t.Fatal("the listing of a folder quiet for a minute was not kept")
+	}
+	write("IMG_0001.MOV")
+	if got, _ := c.members(dir, "img_0001"); !slices.Equal(got, []string{"IMG_0001.JPG", "IMG_0001.MOV"}) {
+		t.Errorf("after IMG_0001.MOV was added: %v", got)
+	}
+	// Listed within a stamp of the change, the folder is read again next
+	// time: a change in the same stamp would not move its time.
+	write("IMG_0001.AAE.jpg")
+	if got, _ := c.members(dir, "img_0001"); len(got) != 2 {
+		t.Errorf("second look: %v", got)
+	}
+	if got, _ := c.members(dir, "img_0001.aae"); !slices.Equal(got, []string{"IMG_0001.AAE.jpg"}) {
+		t.Errorf("a name added within a stamp of the last listing is missing: %v", got)
 	}
 }
