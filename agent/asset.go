@@ -153,8 +153,9 @@ func (m *memo) dropClaim(file int64) {
 // its photo too. A file that changed keeps the key of its earlier content
 // (ownKey): only a new path, a recreated file or another file moved over
 // it takes a new key from the template. A member whose main is on its way
-// waits for its key here (cloudkeep backup); the agent's workers ask
-// later first, and hand such a member back to the queue instead.
+// waits for its key here; the agent's workers and backup ask later first
+// and hold such a member back instead (the queue, the end of the pass), so
+// this wait is left for a member sent when its main will not be stored.
 func (s *sender) describe(ctx context.Context, j job) asset {
 	a, _ := s.describeAs(ctx, j, waitHere)
 	return a

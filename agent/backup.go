@@ -84,20 +84,65 @@ func (b *Backup) Run(parent context.Context) (Summary, error) {
 	defer stop()
 	p := &pass{}
 	jobs := make(chan job, aheadFiles) // the walk stays a window ahead
-	ready := b.prepared(ctx, jobs)
-	b.sender.thumbs = b.thumbnailer() // told which originals were found stored
+	b.sender.thumbs = b.thumbnailer()  // told which originals were found stored
+	held := b.workers(ctx, stop, p, jobs, true)
+	b.plan(ctx, p, jobs)
+	close(jobs)
+	b.sendHeld(ctx, stop, p, held())
+	return p.sum, parent.Err()
+}
+
+// workers uploads the jobs of in, b.Files at once, told ahead in windows
+// (prepared). When hold, a group member whose main photo is not stored
+// yet (sender.later) is held back instead, holding no worker. The
+// returned func waits for in to be closed and done, and returns the jobs
+// held back.
+func (b *Backup) workers(ctx context.Context, stop func(), p *pass, in <-chan job, hold bool) func() []job {
+	ready := b.prepared(ctx, in)
+	var mu sync.Mutex
+	var held []job
 	var wg sync.WaitGroup
 	for range max(b.Files, 1) {
 		wg.Go(func() {
 			for j := range ready {
+				if hold && b.sender.later(ctx, j) {
+					mu.Lock()
+					held = append(held, j)
+					mu.Unlock()
+					continue
+				}
 				b.uploadOne(ctx, stop, j, p)
 			}
 		})
 	}
-	b.plan(ctx, p, jobs)
-	close(jobs)
-	wg.Wait()
-	return p.sum, parent.Err()
+	return func() []job {
+		wg.Wait()
+		return held
+	}
+}
+
+// sendHeld sends the group members the pass held back, once the files
+// before them are done: each then takes its main photo's key, suffix
+// included, as under cloudkeep run. A member whose main was held too (the
+// sidecar of a Live Photo's video) is held another round; once a round
+// sends none, those left are sent as they are: their main failed or is
+// not backed up, and they take the template's key.
+func (b *Backup) sendHeld(ctx context.Context, stop func(), p *pass, held []job) {
+	for hold := true; len(held) > 0 && ctx.Err() == nil; {
+		b.Log.Debug().Int("files", len(held)).Msg("sending the members that waited for their main photo")
+		in := make(chan job)
+		again := b.workers(ctx, stop, p, in, hold)
+		for _, j := range held {
+			select {
+			case in <- j:
+			case <-ctx.Done():
+			}
+		}
+		close(in)
+		next := again()
+		hold = len(next) < len(held)
+		held = next
+	}
 }
 
 // Thumbnails makes the thumbnails the stored photos lack, those of this
