@@ -480,16 +480,13 @@ func mainRank(name string) (int, bool) {
 	switch {
 	case !ok:
 		return 0, false
-	case k == media.Photo && !slices.Contains(rawExts, strings.ToLower(path.Ext(name))):
+	case k == media.Photo && !media.IsRAW(name):
 		return 0, true
 	case k == media.Photo:
 		return 1, true
 	}
 	return 2, true
 }
-
-// rawExts are the RAW photos, which a group's still outranks.
-var rawExts = []string{".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"}
 
 // ownKey returns the key j's file keeps when its content changes: the key
 // that holds its earlier content (journal.OwnKey: not when the file was

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -70,4 +71,10 @@ func IsSidecar(name string) bool {
 func KindOf(name string) (Kind, bool) {
 	k, ok := byExt[strings.ToLower(path.Ext(name))]
 	return k, ok
+}
+
+// IsRAW reports whether a file named name is a camera RAW photo by its
+// extension.
+func IsRAW(name string) bool {
+	return slices.Contains(rawExts, strings.ToLower(path.Ext(name)))
 }

@@ -2,9 +2,10 @@ package restore
 
 import (
 	"cmp"
-	"path"
 	"slices"
 	"strings"
+
+	"github.com/cloudkeep/cloudkeep/media"
 )
 
 // Asset is one line of a listing: a file alone, or the files of one group
@@ -116,24 +117,17 @@ const (
 	roleOther
 )
 
-var roles = map[string]role{}
-
-func init() {
-	for r, exts := range map[role][]string{
-		rolePhoto:   {".heic", ".heif", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"},
-		roleRAW:     {".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"},
-		roleVideo:   {".mov", ".mp4", ".m4v", ".3gp", ".mkv", ".avi", ".webm", ".mts", ".m2ts"},
-		roleSidecar: {".xmp", ".aae"},
-	} {
-		for _, e := range exts {
-			roles[e] = r
-		}
-	}
-}
-
 func roleOf(name string) role {
-	if r, ok := roles[strings.ToLower(path.Ext(name))]; ok {
-		return r
+	k, _ := media.KindOf(name)
+	switch {
+	case k == media.Photo && media.IsRAW(name):
+		return roleRAW
+	case k == media.Photo:
+		return rolePhoto
+	case k == media.Video:
+		return roleVideo
+	case k == media.Sidecar:
+		return roleSidecar
 	}
 	return roleOther
 }

@@ -18,11 +18,11 @@ import (
 	"image/png"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
+
+	"github.com/cloudkeep/cloudkeep/media"
 )
 
 // MaxSide is the longest side of a thumbnail, in pixels.
@@ -38,19 +38,12 @@ const Quality = 80
 // ErrUnsupported says no thumbnail can be made from this kind of file.
 var ErrUnsupported = errors.New("no thumbnail for this kind of file")
 
-// photoExts are the extensions Make may make a thumbnail of; Supports
-// tells them.
-var photoExts = map[string]bool{
-	".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true,
-	".heic": true, ".heif": true, ".avif": true,
-	".dng": true, ".cr2": true, ".cr3": true, ".nef": true, ".arw": true,
-	".raf": true, ".orf": true, ".rw2": true,
-}
-
 // Supports reports whether a file named name is a kind of photo Make may
-// make a thumbnail of. The content decides in the end.
+// make a thumbnail of (media's photos, by extension). The content decides
+// in the end.
 func Supports(name string) bool {
-	return photoExts[strings.ToLower(filepath.Ext(name))]
+	k, ok := media.KindOf(name)
+	return ok && k == media.Photo
 }
 
 // Make returns the thumbnail of the photo at path, a JPEG, with the EXIF
