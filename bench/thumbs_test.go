@@ -43,17 +43,7 @@ func photoData(tb testing.TB, n int) *dataset {
 	if d := sets[s]; d != nil {
 		return d
 	}
-	if dataDir == "" {
-		dir, err := os.MkdirTemp("", "cloudkeep-bench-")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		dataDir = dir
-	}
-	d := &dataset{spec: s, dir: filepath.Join(dataDir, fmt.Sprintf("real-%d", n))}
-	if err := os.Mkdir(d.dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
+	d := newDataset(tb, s, fmt.Sprintf("real-%d", n))
 	d.files = make([]string, n)
 	sizes := make([]int64, n)
 	var wg sync.WaitGroup

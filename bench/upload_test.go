@@ -82,6 +82,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// newDataset makes the empty folder name of a data set of s, below the
+// run's data folder (made the first time); dataMu is held.
+func newDataset(tb testing.TB, s spec, name string) *dataset {
+	tb.Helper()
+	if dataDir == "" {
+		dir, err := os.MkdirTemp("", "cloudkeep-bench-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		dataDir = dir
+	}
+	d := &dataset{spec: s, dir: filepath.Join(dataDir, name)}
+	if err := os.Mkdir(d.dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
 // data returns the files of s, writing them the first time.
 func data(tb testing.TB, s spec) *dataset {
 	tb.Helper()
@@ -90,17 +108,7 @@ func data(tb testing.TB, s spec) *dataset {
 	if d := sets[s]; d != nil {
 		return d
 	}
-	if dataDir == "" {
-		dir, err := os.MkdirTemp("", "cloudkeep-bench-")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		dataDir = dir
-	}
-	d := &dataset{spec: s, dir: filepath.Join(dataDir, fmt.Sprintf("%dx%d%s", s.files, s.size, s.ext))}
-	if err := os.Mkdir(d.dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
+	d := newDataset(tb, s, fmt.Sprintf("%dx%d%s", s.files, s.size, s.ext))
 	for i := range s.files {
 		if err := d.add(filepath.Join(d.dir, fmt.Sprintf("IMG_%05d%s", i, s.ext)), s.size, uint64(i+1)); err != nil {
 			tb.Fatal(err)
