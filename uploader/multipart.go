@@ -1,7 +1,6 @@
 package uploader
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -334,7 +333,9 @@ func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journ
 			return ctx.Err()
 		}
 	}
-	body := newSending(ratelimit.ReadSeeker(ctx, bytes.NewReader(buf), u.limiter), part.Size, job.Progress)
+	held := newHeldBody(buf)
+	defer held.release()
+	body := newSending(ratelimit.ReadSeeker(ctx, held, u.limiter), part.Size, job.Progress)
 	sent, err := u.st.PutPart(ctx, up.Key, up.UploadID, part.Number, body, part.Size, part.CRC32C)
 	if err != nil {
 		body.failed()

@@ -1,7 +1,6 @@
 package uploader
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -134,7 +133,8 @@ func (u *Uploader) read(f *os.File, path string, id journal.Identity) (content, 
 	if !ok {
 		d = digestOfBytes(*buf)
 	}
-	return content{digest: d, body: bytes.NewReader(*buf), release: func() { fileBuffers.put(buf) }}, nil
+	body := newHeldBody(*buf)
+	return content{digest: d, body: body, release: func() { body.release(); fileBuffers.put(buf) }}, nil
 }
 
 // fileBody is a file sent from disk, not from a buffer. When the file

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -77,10 +78,27 @@ func TestStartDistributed(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("read back %d bytes (%v), want the %d written", len(got), err, len(want))
 	}
-	put("after")
-	for _, d := range c.Nodes[1].Drives {
-		if _, err := os.Stat(filepath.Join(d, c.Bucket, "after", "xl.meta")); err != nil {
-			t.Errorf("node 1, back, holds no shard of a new object: %v", err)
+	// The other nodes may take a moment more to trust it again: within
+	// seconds, a new object has a shard on each of its drives.
+	var missing []string
+	for try := 0; ; try++ {
+		key := fmt.Sprintf("after-%d", try)
+		put(key)
+		missing = missing[:0]
+		for _, d := range c.Nodes[1].Drives {
+			if _, err := os.Stat(filepath.Join(d, c.Bucket, key, "xl.meta")); err != nil {
+				missing = append(missing, d)
+			}
 		}
+		if len(missing) == 0 {
+			if try > 0 {
+				t.Logf("a new object reached node 1's drives at try %d", try+1)
+			}
+			break
+		}
+		if try == 50 {
+			t.Fatalf("node 1, back, holds no shard of new objects on %v", missing)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
