@@ -71,6 +71,11 @@ type Agent struct {
 	// under the account's .thumbs/ folder; nil: no thumbnails.
 	Thumbs storage.Storage
 
+	Verification // periodic light verify (verify.go)
+	UploadRules  // when uploads may go (rules.go)
+	Alerting     // alerts (alerts.go)
+	Manifesting  // the device's manifest in the bucket (manifest.go)
+
 	scan    *scanner
 	send    *sender
 	queue   *queue
@@ -106,6 +111,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		a.track.metrics = newMetrics(reg, a)
 		a.thumbs.register(reg)
+		a.verifyMetrics(reg)
+		a.rulesMetrics(reg)
+		a.alertsMetrics(reg)
 	}
 	w, err := newWatcher(a.Roots, a.PollInterval, a.changes, a.rescans, a.Log)
 	if err != nil {
@@ -137,6 +145,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { a.rescanLoop(gctx); return nil })
 	g.Go(func() error { a.awaitStateRoom(gctx); return nil })
 	g.Go(func() error { a.thumbs.run(gctx); return nil })
+	g.Go(func() error { a.verifyLoop(gctx); return nil })
+	g.Go(func() error { a.rulesLoop(gctx); return nil })
+	g.Go(func() error { a.alertLoop(gctx); return nil })
+	g.Go(func() error { a.manifestLoop(gctx); return nil })
 	if web != nil {
 		g.Go(func() error { return a.serveWeb(gctx, web, reg) })
 	}
@@ -209,6 +221,15 @@ func (a *Agent) Init() {
 	if a.QuotaRetry <= 0 {
 		a.QuotaRetry = time.Minute
 	}
+	if a.Journal != nil {
+		if last, err := a.Journal.LastUploaded(context.Background()); err == nil {
+			a.track.totals.LastUpload = last
+		}
+	}
+	a.initVerify()
+	a.initRules()
+	a.initAlerts()
+	a.initManifest()
 }
 
 // signedOut stops uploading until the device signs in again; it logs once.
@@ -283,6 +304,9 @@ func (a *Agent) Status() Status {
 	}
 	s.Roots = append(make([]RootHealth, 0, len(a.Roots)), a.watch.snapshot()...)
 	s.Queue = a.track.withWaiting(a.queue.status())
+	a.fillVerify(&s)
+	a.fillRules(&s)
+	a.fillAlerts(&s)
 	return s
 }
 

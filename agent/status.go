@@ -43,6 +43,9 @@ type Status struct {
 	Errors         []ErrorEntry   `json:"errors"`
 	Totals         Totals         `json:"totals"`
 	Recent         []Recent       `json:"recent"`
+	Verify         *VerifyStatus  `json:"verify,omitempty"` // the last light verify; nil before the first
+	Rules          *RulesStatus   `json:"rules,omitempty"`  // what the upload rules say; nil without rules
+	Alerts         []AlertStatus  `json:"alerts,omitempty"` // alerts open
 }
 
 // UploadStatus is one upload in flight.
@@ -80,7 +83,7 @@ type Totals struct {
 	Skipped       int       `json:"skipped"`              // taken before media.since: not backed up
 	Failed        int       `json:"failed"`               // uploads that failed, files that could not be read
 	Bytes         int64     `json:"bytes"`                // sent
-	LastUpload    time.Time `json:"last_upload,omitzero"` // when a file was last uploaded or copied
+	LastUpload    time.Time `json:"last_upload,omitzero"` // when a file was last uploaded or copied (also before this start)
 }
 
 const (

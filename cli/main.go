@@ -64,7 +64,8 @@ func mainWith(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	pf.StringVarP(&g.configPath, "config", "c", "", "config file (default $CLOUDKEEP_CONFIG, the user's config, or /etc/cloudkeep/config.yaml)")
 	pf.StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
 	pf.StringVar(&g.logFormat, "log-format", "", "auto, console or json (overrides log.format)")
-	root.AddCommand(backupCmd(g), runCmd(g), lsCmd(g), restoreCmd(g), serviceCmd(g), loginCmd(g), logoutCmd(g), whoamiCmd(g), accountServerCmd(g), statusCmd(g), pauseCmd(g), resumeCmd(g), configCmd(g), versionCmd(g))
+	root.AddCommand(backupCmd(g), runCmd(g), lsCmd(g), restoreCmd(g), serviceCmd(g), loginCmd(g), logoutCmd(g), whoamiCmd(g), accountServerCmd(g), statusCmd(g), pauseCmd(g), resumeCmd(g), configCmd(g), versionCmd(g),
+		verifyCmd(g), freeUpCmd(g), pruneCmd(g))
 
 	failuresExit1(root)
 

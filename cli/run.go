@@ -101,5 +101,12 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		a.SignedIn = be.session.SignedIn
 		a.Account = be.session.AccountID
 	}
+	a.VerifyInterval = time.Duration(cfg.VerifyInterval)
+	for _, configure := range []func(*agent.Agent, *config.Agent, *backend) error{configureRules, configureAlerts, configureManifest} {
+		if err := configure(a, cfg, be); err != nil {
+			be.Close()
+			return nil, nil, err
+		}
+	}
 	return a, be.Close, nil
 }

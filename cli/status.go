@@ -153,6 +153,9 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 			fmt.Fprintf(w, "  %s %s: %s\n", e.Time.Local().Format(time.TimeOnly), e.Path, e.Error)
 		}
 	}
+	printRules(w, s, now)
+	printVerify(w, s, now)
+	printAlerts(w, s, now)
 }
 
 func bar(percent float64, width int) string {

@@ -127,6 +127,7 @@ const (
 
 	DefaultSettle         = 2 * time.Second
 	DefaultRescanInterval = time.Hour
+	DefaultVerifyInterval = 24 * time.Hour
 	DefaultPollInterval   = time.Minute
 	DefaultShutdownGrace  = 10 * time.Second
 	// MaxShutdownGrace is the longest shutdown_grace accepted: the packaged
@@ -172,6 +173,9 @@ func (c *Agent) setDefaults() error {
 	setIfZero(&c.RescanInterval, Duration(DefaultRescanInterval))
 	setIfZero(&c.PollInterval, Duration(DefaultPollInterval))
 	setIfZero(&c.ShutdownGrace, Duration(DefaultShutdownGrace))
+	setIfZero(&c.VerifyInterval, Duration(DefaultVerifyInterval))
+	c.rulesDefaults()
+	c.alertsDefaults()
 	setIfZero(&c.Log.Level, "info")
 	setIfZero(&c.Log.Format, "auto")
 	return c.expandPaths()

@@ -25,6 +25,11 @@ type Agent struct {
 	ShutdownGrace  Duration `yaml:"shutdown_grace"`
 	Control        Control  `yaml:"control"`
 	Metrics        Metrics  `yaml:"metrics"`
+	// VerifyInterval is how often the agent compares its journal with
+	// the storage's listing (a light verify, no re-hash); default 24h.
+	VerifyInterval Duration `yaml:"verify_interval"`
+	Rules          Rules    `yaml:"rules"`  // when uploads may go (rules.go)
+	Alerts         Alerts   `yaml:"alerts"` // who is told when something is wrong (alerts.go)
 
 	source source // where each key was read from, for error messages
 }

@@ -41,6 +41,9 @@ func (c *Agent) Validate() error {
 	c.validateStorage(v)
 	c.validateWatch(v)
 	c.validateMedia(v)
+	c.validateRules(v)
+	c.validateAlerts(v)
+	v.atLeast("verify_interval", c.VerifyInterval, time.Minute)
 	if strings.Contains(c.Device.Name, "/") {
 		v.add("device.name", "%q must not contain '/'", c.Device.Name)
 	} else if strings.HasPrefix(c.Device.Name, ".") {

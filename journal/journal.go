@@ -29,6 +29,9 @@ const (
 	Done      State = "done"      // stored under Key with SHA256
 	Failed    State = "failed"    // the last attempt failed with LastError
 	Deleted   State = "deleted"   // gone locally; the remote copy stays
+	// Freed: stored, proven so, and moved to the trash by free-up: not a
+	// deletion, not to be uploaded again.
+	Freed State = "freed"
 )
 
 // Identity is what tells whether a file changed without reading it.
@@ -177,6 +180,28 @@ var migrations = []string{
 	// key it was given, before each upload.
 	`DROP INDEX files_object_key;
 	CREATE INDEX files_object_key ON files (object_key);`,
+	// Version 8: when free-up moved a stored file to the trash; the keys
+	// live on this device over time, for its manifest; bytes sent per
+	// local day (rules.daily_cap); the alerts open.
+	`ALTER TABLE files ADD COLUMN freed_ns INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE live_keys (
+		key     TEXT NOT NULL,
+		size    INTEGER NOT NULL,
+		sha256  TEXT NOT NULL,
+		from_ns INTEGER NOT NULL,
+		to_ns   INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (key, from_ns)
+	);
+	CREATE INDEX live_keys_open ON live_keys (to_ns, key);
+	CREATE TABLE sent_daily (
+		day   TEXT PRIMARY KEY,
+		bytes INTEGER NOT NULL
+	);
+	CREATE TABLE alerts (
+		cause     TEXT PRIMARY KEY,
+		subject   TEXT NOT NULL,
+		opened_ns INTEGER NOT NULL
+	);`,
 }
 
 // tx runs fn in one transaction, committing when it returns nil.

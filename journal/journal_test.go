@@ -127,7 +127,7 @@ func TestJournal_RefusesNewerSchema(t *testing.T) {
 	if err == nil {
 		t.Fatal("opened a journal with a newer schema")
 	}
-	want := "open journal " + path + ": schema version 99 is newer than this cloudkeep knows (7): upgrade cloudkeep"
+	want := "open journal " + path + ": schema version 99 is newer than this cloudkeep knows (8): upgrade cloudkeep"
 	if err.Error() != want {
 		t.Errorf("got %q, want %q", err, want)
 	}

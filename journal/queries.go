@@ -189,3 +189,16 @@ func (j *Journal) PendSkipped(ctx context.Context, keep string) (int, error) {
 	}
 	return int(n), nil
 }
+
+// LastUploaded returns when a file was last stored (uploaded or copied);
+// zero when none ever was.
+func (j *Journal) LastUploaded(ctx context.Context) (time.Time, error) {
+	var ns int64
+	if err := j.db.QueryRowContext(ctx, `SELECT coalesce(max(uploaded_ns), 0) FROM files`).Scan(&ns); err != nil {
+		return time.Time{}, fmt.Errorf("last upload: %w", err)
+	}
+	if ns == 0 {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, ns), nil
+}

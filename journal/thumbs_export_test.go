@@ -10,6 +10,9 @@ func DropThumbErrorForTest(path string) error {
 		return err
 	}
 	defer db.Close()
-	_, err = db.Exec(`ALTER TABLE thumbs DROP COLUMN error; PRAGMA user_version = 5`)
+	_, err = db.Exec(`ALTER TABLE thumbs DROP COLUMN error;
+		ALTER TABLE files DROP COLUMN freed_ns;
+		DROP TABLE live_keys; DROP TABLE sent_daily; DROP TABLE alerts;
+		PRAGMA user_version = 5`)
 	return err
 }
