@@ -100,7 +100,7 @@ func TestAgent_StartWithTrackedFilesQueuesNothing(t *testing.T) {
 	}
 	b := &Backup{Roots: a.Roots, Filter: a.Filter, Keys: a.Keys, Journal: a.Journal, Uploader: a.Uploader, Files: 2, Log: zerolog.Nop()}
 	if sum, err := b.Run(context.Background()); err != nil || sum.Uploaded != len(keys) {
-		t.Fatalf("first backup: %d uploaded, %v", sum.Uploaded, err)
+		t.Fatalf("first backup: %d uploaded of %d (%+v), %v", sum.Uploaded, len(keys), sum, err)
 	}
 	a.Log = zerolog.New(&out)
 	a.Init()
