@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -19,39 +20,104 @@ import (
 )
 
 func statusCmd(g *globals) *cobra.Command {
-	var asJSON bool
+	var asJSON, watch bool
+	var every time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show what the agent is doing: folders, queue, uploads, errors",
-		Args:  cobra.NoArgs,
+		Long: `Shows what the running agent is doing — folders, queue, uploads, the upload
+rules, the last verify, alerts open — or, when none runs, what the journal
+holds. With --watch it refreshes in place until interrupted (Ctrl-C).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
-			st, err := agent.NewClient(cfg.Control.Socket).Status(cmd.Context())
-			if errors.Is(err, agent.ErrNotRunning) {
-				return g.offlineStatus(cmd, cfg, asJSON)
+			if !watch {
+				return g.status(cmd, cfg, g.stdout, asJSON)
 			}
-			if err != nil {
-				return err
+			if every < 100*time.Millisecond {
+				return usageError(fmt.Errorf("--interval %s: at least 100ms", every))
 			}
-			if asJSON {
-				return writeJSON(g.stdout, st)
-			}
-			printStatus(g.stdout, st, time.Now())
-			return nil
+			return g.watchStatus(cmd, cfg, asJSON, every)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON (with --watch: one line per refresh)")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh until interrupted")
+	cmd.Flags().DurationVar(&every, "interval", 2*time.Second, "time between refreshes with --watch")
 	return cmd
 }
 
+// status writes the agent's status, or the journal's when no agent runs,
+// to w.
+func (g *globals) status(cmd *cobra.Command, cfg *config.Agent, w io.Writer, asJSON bool) error {
+	st, err := agent.NewClient(cfg.Control.Socket).Status(cmd.Context())
+	if errors.Is(err, agent.ErrNotRunning) {
+		return g.offlineStatus(cmd, cfg, w, asJSON)
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(w, st)
+	}
+	printStatus(w, st, time.Now())
+	return nil
+}
+
+// watchStatus shows the status every interval until the command's context
+// ends (Ctrl-C), which is not an error. On a terminal each refresh
+// replaces the last; elsewhere (a pipe, a log) they follow each other, as
+// JSON one per line.
+func (g *globals) watchStatus(cmd *cobra.Command, cfg *config.Agent, asJSON bool, every time.Duration) error {
+	ctx := cmd.Context()
+	inPlace := isTerminal(g.stdout) && !asJSON
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		var b strings.Builder
+		err := g.status(cmd, cfg, &b, asJSON)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			fmt.Fprintf(&b, "status: %v\n", err) // an agent stopping or starting: the next refresh tells
+		}
+		out := b.String()
+		switch {
+		case inPlace:
+			out = "\x1b[H\x1b[2J" + time.Now().Format(time.TimeOnly) + "  (every " + every.String() + "; Ctrl-C to stop)\n" + out
+		case asJSON:
+			out = compactJSON(out)
+		default:
+			out = "--- " + time.Now().Format(time.DateTime) + "\n" + out
+		}
+		if _, err := io.WriteString(g.stdout, out); err != nil {
+			return err // the reader went away
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// compactJSON puts an indented JSON document on one line.
+func compactJSON(s string) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
+		return s
+	}
+	return b.String() + "\n"
+}
+
 // offlineStatus reports from the journal when no agent runs.
-func (g *globals) offlineStatus(cmd *cobra.Command, cfg *config.Agent, asJSON bool) error {
+func (g *globals) offlineStatus(cmd *cobra.Command, cfg *config.Agent, w io.Writer, asJSON bool) error {
 	j, err := openJournalReadOnly(cmd.Context(), cfg)
 	if errors.Is(err, journal.ErrNoJournal) {
-		return g.noJournalStatus(cfg, asJSON)
+		return g.noJournalStatus(cfg, w, asJSON)
 	}
 	if err != nil {
 		return err
@@ -61,17 +127,25 @@ func (g *globals) offlineStatus(cmd *cobra.Command, cfg *config.Agent, asJSON bo
 	if err != nil {
 		return err
 	}
+	last, err := j.LastUploaded(cmd.Context())
+	if err != nil {
+		return err
+	}
 	lastErr, at, failed := lastErrorAt(cfg.StateDir)
 	if asJSON {
 		out := map[string]any{"state": "not running", "journal": totals}
+		if !last.IsZero() {
+			out["last_upload"] = last
+		}
 		if failed {
 			out["last_error"], out["last_error_at"] = lastErr, at
 		}
-		return writeJSON(g.stdout, out)
+		return writeJSON(w, out)
 	}
-	fmt.Fprintln(g.stdout, "agent: not running (start it with `cloudkeep run` or `cloudkeep service start`)")
-	printLastError(g.stdout, cfg.StateDir)
-	printTotals(g.stdout, totals)
+	fmt.Fprintln(w, "agent: not running (start it with `cloudkeep run` or `cloudkeep service start`)")
+	printLastError(w, cfg.StateDir)
+	printTotals(w, totals)
+	fmt.Fprintf(w, "last upload: %s\n", when(last, time.Now()))
 	return nil
 }
 
@@ -147,6 +221,7 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 		fmt.Fprintf(w, ", %d skipped (taken before media.since)", t.Skipped)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "last upload: %s\n", when(t.LastUpload, now))
 	if len(s.Errors) > 0 {
 		fmt.Fprintln(w, "recent errors:")
 		for _, e := range s.Errors {
@@ -161,4 +236,24 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 func bar(percent float64, width int) string {
 	n := min(max(int(percent*float64(width)/100), 0), width)
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
+
+// when says when t was, seen at now: the time and how long ago, the date
+// for what was not today; "never" for zero.
+func when(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	ago := now.Sub(t).Round(time.Second)
+	if ago < 0 {
+		ago = 0
+	}
+	if ago > time.Hour {
+		ago = ago.Round(time.Minute)
+	}
+	layout := time.TimeOnly
+	if y, m, d := t.Local().Date(); y != now.Local().Year() || m != now.Local().Month() || d != now.Local().Day() {
+		layout = "2006-01-02 15:04"
+	}
+	return fmt.Sprintf("%s (%s ago)", t.Local().Format(layout), ago)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/cloudkeep/cloudkeep/config"
@@ -18,11 +19,11 @@ func openJournalReadOnly(ctx context.Context, cfg *config.Agent) (*journal.Journ
 
 // noJournalStatus is the offline status of a state directory without a
 // journal: no agent has run with it.
-func (g *globals) noJournalStatus(cfg *config.Agent, asJSON bool) error {
+func (g *globals) noJournalStatus(cfg *config.Agent, w io.Writer, asJSON bool) error {
 	if asJSON {
-		return writeJSON(g.stdout, map[string]any{"state": "not running", "journal": nil})
+		return writeJSON(w, map[string]any{"state": "not running", "journal": nil})
 	}
-	fmt.Fprintln(g.stdout, "agent: not running (start it with `cloudkeep run` or `cloudkeep service start`)")
-	fmt.Fprintf(g.stdout, "journal: none yet in %s (the agent has not run with this state_dir)\n", cfg.StateDir)
+	fmt.Fprintln(w, "agent: not running (start it with `cloudkeep run` or `cloudkeep service start`)")
+	fmt.Fprintf(w, "journal: none yet in %s (the agent has not run with this state_dir)\n", cfg.StateDir)
 	return nil
 }
