@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 //	GET  /v1/status  Status as JSON
 //	POST /v1/pause   stop uploading (watching goes on)
 //	POST /v1/resume  upload again
+//	POST /v1/repair  queue files again (JSON RepairRequest; answers RepairResult)
 
 // ErrNotRunning means no agent answers on the control socket.
 var ErrNotRunning = errors.New("the agent is not running")
@@ -52,6 +54,20 @@ func serveControl(ctx context.Context, l net.Listener, a *Agent) error {
 	})
 	mux.HandleFunc("POST /v1/pause", func(w http.ResponseWriter, r *http.Request) { a.Pause() })
 	mux.HandleFunc("POST /v1/resume", func(w http.ResponseWriter, r *http.Request) { a.Resume() })
+	mux.HandleFunc("POST /v1/repair", func(w http.ResponseWriter, r *http.Request) {
+		var req RepairRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<20)).Decode(&req); err != nil {
+			http.Error(w, "bad repair request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		res, err := a.Repair(r.Context(), req.Files)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(res)
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -97,8 +113,28 @@ func (c *Client) Resume(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/resume", nil)
 }
 
+// RepairRequest is the body of POST /v1/repair.
+type RepairRequest struct {
+	Files []RepairFile `json:"files"`
+}
+
+// Repair asks the agent to upload the files again now.
+func (c *Client) Repair(ctx context.Context, files []RepairFile) (RepairResult, error) {
+	var res RepairResult
+	body, err := json.Marshal(RepairRequest{Files: files})
+	if err != nil {
+		return res, err
+	}
+	err = c.send(ctx, http.MethodPost, "/v1/repair", bytes.NewReader(body), &res)
+	return res, err
+}
+
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, nil)
+	return c.send(ctx, method, path, nil, out)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, body)
 	if err != nil {
 		return err
 	}

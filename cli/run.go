@@ -101,7 +101,7 @@ func (g *globals) newAgent(cmd *cobra.Command, cfg *config.Agent) (*agent.Agent,
 		a.SignedIn = be.session.SignedIn
 		a.Account = be.session.AccountID
 	}
-	a.VerifyInterval = time.Duration(cfg.VerifyInterval)
+	a.VerifyInterval, a.VerifyStore = time.Duration(cfg.VerifyInterval), be.st
 	for _, configure := range []func(*agent.Agent, *config.Agent, *backend) error{configureRules, configureAlerts, configureManifest} {
 		if err := configure(a, cfg, be); err != nil {
 			be.Close()

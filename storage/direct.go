@@ -218,6 +218,19 @@ func (d *Direct) List(ctx context.Context, prefix string, fn func(Object) error)
 	return nil
 }
 
+// ListKeys lists keys, sizes and ETags, without metadata (KeyLister).
+func (d *Direct) ListKeys(ctx context.Context, prefix string, fn func(Object) error) error {
+	for info := range d.client.ListObjects(ctx, d.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if info.Err != nil {
+			return fmt.Errorf("list %s: %w", prefix, classify(info.Err))
+		}
+		if err := fn(Object{Key: info.Key, Size: info.Size, ETag: strings.Trim(info.ETag, `"`), LastModified: info.LastModified}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ListFolder asks for one page of the folder's listing (key and size, no
 // metadata): a folder of more than limit objects, or of more than one
 // page, is not complete.

@@ -236,10 +236,23 @@ func (r *Retry) Get(ctx context.Context, key string, offset int64) (rc io.ReadCl
 // List retries a listing that fails before fn has seen an object, and
 // resumes after the last object seen otherwise.
 func (r *Retry) List(ctx context.Context, prefix string, fn func(Object) error) error {
+	return r.list(ctx, prefix, r.Storage.List, fn)
+}
+
+// ListKeys retries, from where it stopped, the inner storage's ListKeys,
+// or its List when it has none.
+func (r *Retry) ListKeys(ctx context.Context, prefix string, fn func(Object) error) error {
+	if kl, ok := r.Storage.(KeyLister); ok {
+		return r.list(ctx, prefix, kl.ListKeys, fn)
+	}
+	return r.List(ctx, prefix, fn)
+}
+
+func (r *Retry) list(ctx context.Context, prefix string, list func(context.Context, string, func(Object) error) error, fn func(Object) error) error {
 	last := ""
 	var fnErr error
 	err := r.do(ctx, "list "+prefix, func() error {
-		return r.Storage.List(ctx, prefix, func(o Object) error {
+		return list(ctx, prefix, func(o Object) error {
 			if o.Key <= last {
 				return nil // seen before a retry
 			}
