@@ -30,6 +30,8 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
+require github.com/godbus/dbus/v5 v5.2.4
+
 require (
 	github.com/abema/go-mp4 v1.4.1
 	github.com/evanoberholster/imagemeta v0.3.1

@@ -120,7 +120,26 @@ func (g *Gate) Grant(ctx context.Context, c Caller, req wire.GrantRequest) (wire
 		return wire.GrantResponse{}, err
 	}
 	g.run(ctx, c, req.Ops, res, held)
-	return wire.GrantResponse{Results: res}, nil
+	return wire.GrantResponse{Results: res, Usage: g.usageAfter(ctx, c, req.Ops, res)}, nil
+}
+
+// usageAfter is the account's use after a request that stored something
+// (a commit or a complete went through), for the device to tell its
+// person when the account is nearly full; nil otherwise, without a quota,
+// or when it cannot be read.
+func (g *Gate) usageAfter(ctx context.Context, c Caller, ops []wire.Op, res []wire.Result) *wire.Usage {
+	stored := false
+	for i, op := range ops {
+		stored = stored || (res[i].Error == nil && (op.Op == wire.OpCommit || op.Op == wire.OpComplete))
+	}
+	if !stored {
+		return nil
+	}
+	u, err := g.Usage(ctx, c.AccountID)
+	if err != nil || u.Quota <= 0 {
+		return nil
+	}
+	return &wire.Usage{Used: u.Used, Quota: u.Quota}
 }
 
 // run carries out every op not refused yet: presigning at once, storage

@@ -20,5 +20,6 @@ func (c *Agent) Redacted() ([]byte, error) {
 	if cp.Storage.Credentials.SecretKey != "" {
 		cp.Storage.Credentials.SecretKey = redacted
 	}
+	cp.Alerts = cp.Alerts.redacted()
 	return yaml.Marshal(&cp)
 }

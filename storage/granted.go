@@ -44,6 +44,7 @@ type Granted struct {
 	stats  statCache
 	calls  atomic.Int64
 	held   heldGrants
+	usage  atomic.Pointer[wire.Usage] // the account's, as last told
 }
 
 // NewGranted returns the storage granted by the account service at
@@ -339,8 +340,23 @@ func (g *Granted) grant(ctx context.Context, ops []wire.Op) ([]wire.Result, erro
 			}
 			continue
 		}
-		return decodeGrant(status, b, len(ops))
+		res, usage, err := decodeGrant(status, b, len(ops))
+		if usage != nil {
+			g.usage.Store(usage)
+		}
+		return res, err
 	}
+}
+
+// Usage is the account's storage use as the account service last told it
+// (after an upload), and whether it told any: it says so only for an
+// account with a quota.
+func (g *Granted) Usage() (used, quota int64, ok bool) {
+	u := g.usage.Load()
+	if u == nil {
+		return 0, 0, false
+	}
+	return u.Used, u.Quota, true
 }
 
 func (g *Granted) post(ctx context.Context, token string, body []byte) (int, []byte, error) {
@@ -363,8 +379,9 @@ func (g *Granted) post(ctx context.Context, token string, body []byte) (int, []b
 	return resp.StatusCode, b, nil
 }
 
-// decodeGrant reads a grant answer: n results, or one error for all.
-func decodeGrant(status int, b []byte, n int) ([]wire.Result, error) {
+// decodeGrant reads a grant answer: n results and the account's usage
+// when told, or one error for all.
+func decodeGrant(status int, b []byte, n int) ([]wire.Result, *wire.Usage, error) {
 	if status != http.StatusOK {
 		e := &wire.Error{}
 		if json.Unmarshal(b, e) != nil || e.Code == "" {
@@ -374,16 +391,16 @@ func decodeGrant(status int, b []byte, n int) ([]wire.Result, error) {
 		if status >= 400 && status < 500 && !IsPermanent(err) && status != http.StatusTooManyRequests {
 			err = &PermanentError{err}
 		}
-		return nil, fmt.Errorf("storage grant: %w", err)
+		return nil, nil, fmt.Errorf("storage grant: %w", err)
 	}
 	var resp wire.GrantResponse
 	if err := json.Unmarshal(b, &resp); err != nil {
-		return nil, fmt.Errorf("storage grant: %w", err)
+		return nil, nil, fmt.Errorf("storage grant: %w", err)
 	}
 	if len(resp.Results) != n {
-		return nil, fmt.Errorf("storage grant: %d results for %d operations", len(resp.Results), n)
+		return nil, nil, fmt.Errorf("storage grant: %d results for %d operations", len(resp.Results), n)
 	}
-	return resp.Results, nil
+	return resp.Results, resp.Usage, nil
 }
 
 // opError turns an error of the storage gate into this package's.

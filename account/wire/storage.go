@@ -110,6 +110,16 @@ type Part struct {
 // GrantResponse answers a GrantRequest: one Result per Op, in order.
 type GrantResponse struct {
 	Results []Result `json:"results"`
+	// Usage is the account's storage use once the request is done, when
+	// it stored something (a commit or a complete) and the account has a
+	// quota: how a device learns that its account is nearly full.
+	Usage *Usage `json:"usage,omitempty"`
+}
+
+// Usage is an account's storage use.
+type Usage struct {
+	Used  int64 `json:"used"`  // bytes stored
+	Quota int64 `json:"quota"` // bytes allowed
 }
 
 // Result is the answer to one Op: a presigned request, the outcome of a
