@@ -1,14 +1,11 @@
 package alerts_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/cloudkeep/cloudkeep/alerts"
+	"github.com/cloudkeep/cloudkeep/internal/dbustest"
 	"github.com/cloudkeep/cloudkeep/internal/smtptest"
 )
 
@@ -109,7 +107,7 @@ func TestEmail_Send(t *testing.T) {
 // The desktop sender calls org.freedesktop.Notifications.Notify on a
 // private session bus, served here by a stand-in notification daemon.
 func TestDesktop_Send(t *testing.T) {
-	addr := privateBus(t)
+	addr := dbustest.Start(t)
 	srv, err := dbus.Connect(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -146,32 +144,4 @@ type notifications struct{ got chan []any }
 func (n *notifications) Notify(app string, replaces uint32, icon, summary, body string, actions []string, hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
 	n.got <- []any{app, replaces, icon, summary, body}
 	return 7, nil
-}
-
-// privateBus starts a dbus-daemon of its own and returns its address.
-func privateBus(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("dbus-daemon is not installed")
-	}
-	conf := t.TempDir() + "/session.conf"
-	os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:tmpdir=`+t.TempDir()+`</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`), 0o600)
-	cmd := exec.Command(bin, "--config-file="+conf, "--nofork", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon: %v", err)
-	}
-	return strings.TrimSpace(line)
 }
