@@ -35,6 +35,7 @@ type queue struct {
 	full      bool // the storage quota is reached: nothing fits until space frees
 	stateFull bool // the state disk is full: nothing can be journaled
 	down      bool // the storage does not answer: files wait for it
+	ruled     bool // a rule of rules: holds uploads (rules.go)
 
 	idle func() // told, q.mu held, whenever the queue is found not busy (thumbnails wait for that); nil: nobody
 }
@@ -191,7 +192,7 @@ func (q *queue) next(ctx context.Context) (job, bool) {
 // pick takes the first small file, else the first big one while the big
 // lane has a worker to spare; never a file already being uploaded.
 func (q *queue) pick() (job, bool) {
-	if q.paused || q.held || q.full || q.stateFull || q.down {
+	if q.paused || q.held || q.full || q.stateFull || q.down || q.ruled {
 		return job{}, false
 	}
 	if j, ok := q.take(&q.small); ok {
@@ -299,6 +300,10 @@ func (q *queue) setFull(f bool) bool { return q.set(&q.full, f) }
 // go, and reports whether that changed anything.
 func (q *queue) setDown(d bool) bool { return q.set(&q.down, d) }
 
+// setRuled holds the queue while a rule of rules: does not allow uploads,
+// or lets it go, and reports whether that changed anything.
+func (q *queue) setRuled(r bool) bool { return q.set(&q.ruled, r) }
+
 // setStateFull holds the queue while the state disk is full, or lets it go.
 func (q *queue) setStateFull(f bool) { q.set(&q.stateFull, f) }
 
@@ -319,7 +324,8 @@ func (q *queue) signal() {
 }
 
 // busy reports whether an upload is queued or in flight, or the queue is
-// held (paused, signed out, full, storage down): thumbnails wait for it.
+// held (paused, signed out, full, storage down, a rule): thumbnails wait
+// for it.
 // Files waiting for a retry do not count.
 func (q *queue) busy() bool {
 	q.mu.Lock()
@@ -328,7 +334,7 @@ func (q *queue) busy() bool {
 }
 
 func (q *queue) busyLocked() bool {
-	return len(q.small)+len(q.large)+len(q.active) > 0 || q.paused || q.held || q.full || q.stateFull || q.down
+	return len(q.small)+len(q.large)+len(q.active) > 0 || q.paused || q.held || q.full || q.stateFull || q.down || q.ruled
 }
 
 // QueueStatus is what is waiting.

@@ -180,9 +180,10 @@ func (s *sender) logResult(j job, o outcome, res uploader.Result, err error) {
 
 // interrupted reports whether err is the end of ctx (a stop, the end of a
 // pass): the upload resumes later and nothing failed. A deadline that ran
-// out inside a call while ctx lives is a failure like any other.
+// out inside a call while ctx lives is a failure like any other. An
+// upload a rule held when the agent stopped is interrupted too.
 func interrupted(ctx context.Context, err error) bool {
-	return err != nil && ctx.Err() != nil &&
+	return errors.Is(err, uploader.ErrHeld) || err != nil && ctx.Err() != nil &&
 		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 

@@ -105,8 +105,16 @@ func (d *decoder) noteZero(n *yaml.Node, v reflect.Value, key string) {
 	d.src.zero[key] = true
 }
 
+// scalarForm is a struct that a single value may also write, e.g. an
+// upload window given as "01:00-06:00" rather than {time: 01:00-06:00}.
+type scalarForm interface{ fromScalar(string) }
+
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 	if isNull(n) {
+		return
+	}
+	if s, ok := v.Addr().Interface().(scalarForm); ok && n.Kind == yaml.ScalarNode {
+		s.fromScalar(n.Value)
 		return
 	}
 	if n.Kind != yaml.MappingNode {

@@ -259,7 +259,8 @@ func (u *Uploader) serverParts(ctx context.Context, m journal.Multipart) (map[in
 // (the server holds it) or sends it.
 //
 // The parts the server holds count as progress at once; one that turns out
-// to differ from the file is taken back and sent again.
+// to differ from the file is taken back and sent again. Each part waits
+// for the gate (Gate) before it is read and before it is sent.
 func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identity, job Job, up *upload) error {
 	var held int64
 	for _, k := range up.known {
@@ -269,6 +270,9 @@ func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identit
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		for n, off := 1, int64(0); off < id.Size; n, off = n+1, off+up.PartSize {
+			if err := u.mayGo(gctx); err != nil {
+				return err
+			}
 			size := min(up.PartSize, id.Size-off)
 			buf, err := u.buffers.get(gctx, size)
 			if err != nil {
@@ -325,13 +329,16 @@ func partOf(buf []byte, n int) journal.Part {
 // would share the same bandwidth and all finish late, so that a crash
 // would lose them all; one at a time, a crash loses one part at most.
 func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journal.Part, buf []byte) error {
-	if u.limiter != nil {
+	if u.limited() {
 		select {
 		case up.turn <- struct{}{}:
 			defer func() { <-up.turn }()
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	if err := u.mayGo(ctx); err != nil { // a part read before a rule held uploads waits
+		return err
 	}
 	held := newHeldBody(buf)
 	defer held.release()
@@ -347,7 +354,7 @@ func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journ
 		return err
 	}
 	body.acked() // a part shows as done once a crash cannot lose it
-	job.sent.Add(part.Size)
+	u.acked(job, part.Size)
 	up.record(part)
 	return nil
 }

@@ -70,7 +70,7 @@ func (u *Uploader) putSingle(ctx context.Context, f *os.File, id journal.Identit
 		return Result{}, err
 	}
 	body.acked()
-	job.sent.Add(id.Size)
+	u.acked(job, id.Size)
 	res.ETag = obj.ETag
 	return res, nil
 }

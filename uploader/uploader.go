@@ -19,7 +19,6 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
-	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/storage"
 )
@@ -59,6 +58,9 @@ type Uploader struct {
 	hashed  sync.Map // path → hashedFile, from Ahead
 	listed  *listings
 	begun   sync.Map // file id → true: a multipart upload began in this process (Job.New no longer holds)
+
+	allow func(ctx context.Context) error // lets each part go; nil: always (see Gate)
+	sent  func(n int64)                   // told the bytes acknowledged; may be nil
 }
 
 // New returns an Uploader that stores into st and checkpoints in store.
@@ -72,7 +74,7 @@ func New(st storage.Storage, store Store, cfg Config, log zerolog.Logger) *Uploa
 		st:      st,
 		store:   store,
 		cfg:     cfg,
-		limiter: ratelimit.New(cfg.BandwidthLimit),
+		limiter: newLimiter(cfg.BandwidthLimit),
 		buffers: newBufferPool(cfg.PartsInFlight),
 		log:     log.With().Str("component", "uploader").Logger(),
 		listed:  newListings(st),

@@ -1,0 +1,167 @@
+package uploader_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cloudkeep/cloudkeep/uploader"
+)
+
+// gate lets parts go while it is open.
+type gate struct {
+	mu   sync.Mutex
+	open bool
+	ch   chan struct{} // closed when open changes
+}
+
+func newGate() *gate { return &gate{open: true, ch: make(chan struct{})} }
+
+func (g *gate) set(open bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = open
+	close(g.ch)
+	g.ch = make(chan struct{})
+}
+
+func (g *gate) allow(ctx context.Context) error {
+	for {
+		g.mu.Lock()
+		open, ch := g.open, g.ch
+		g.mu.Unlock()
+		if open {
+			return ctx.Err()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// partPuts counts the UploadPart requests the server was sent.
+func (e *env) partPuts() int {
+	n := 0
+	for _, r := range e.proxy.Requests() {
+		if r.Method == "PUT" && strings.Contains(r.Target, "partNumber=") {
+			n++
+		}
+	}
+	return n
+}
+
+// A gate that closes mid-upload stops it after the parts in flight; opened
+// again, the upload goes on where it stopped: no part is sent twice.
+func TestUploader_GateHoldsBetweenParts(t *testing.T) {
+	e := newEnv(t)
+	up := e.uploader(uploader.Config{PartsInFlight: 2, BandwidthLimit: 20 * MiB})
+	g := newGate()
+	var sent atomic.Int64
+	var closed sync.Once
+	up.Gate(g.allow, func(n int64) {
+		if sent.Add(n) >= 10*MiB {
+			closed.Do(func() { g.set(false) }) // two parts stored: a rule holds uploads
+		}
+	})
+	const size = 30 * MiB
+	path, sum := e.file(t, "v.mp4", size, 51)
+	id := e.track(t, path)
+	done := make(chan error, 1)
+	go func() {
+		_, err := up.Upload(context.Background(), uploader.Job{FileID: id, Path: path, Key: "alice/v.mp4"})
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for sent.Load() < 10*MiB && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(700 * time.Millisecond) // the part in flight at the closing ends
+	held := e.partPuts()
+	time.Sleep(500 * time.Millisecond)
+	if now := e.partPuts(); now != held {
+		t.Fatalf("parts went on while the gate was closed: %d, then %d", held, now)
+	}
+	if held >= 6 {
+		t.Fatalf("all %d parts went despite the gate", held)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the upload ended while held: %v", err)
+	default:
+	}
+	g.set(true)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := e.partPuts(); n != 6 {
+		t.Errorf("%d part uploads for 6 parts (%d before the hold), want 6: none sent twice", n, held)
+	}
+	if sent.Load() != size {
+		t.Errorf("acknowledged %d bytes, want %d", sent.Load(), size)
+	}
+	e.assertObject(t, "alice/v.mp4", sum, size)
+	e.assertNoIncomplete(t)
+}
+
+// An upload held when its caller stops returns the gate's error; the next
+// upload of the file sends only the parts not stored.
+func TestUploader_GateStopThenResume(t *testing.T) {
+	e := newEnv(t)
+	up := e.uploader(uploader.Config{PartsInFlight: 1})
+	g := newGate()
+	var sent atomic.Int64
+	var closed sync.Once
+	up.Gate(g.allow, func(n int64) {
+		if sent.Add(n) >= 10*MiB {
+			closed.Do(func() { g.set(false) })
+		}
+	})
+	const size = 30 * MiB
+	path, sum := e.file(t, "w.mp4", size, 52)
+	id := e.track(t, path)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := up.Upload(ctx, uploader.Job{FileID: id, Path: path, Key: "alice/w.mp4"})
+		done <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); sent.Load() < 10*MiB && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("held upload at a stop: got %v, want context.Canceled", err)
+	}
+	before := e.partPuts()
+	g.set(true)
+	if _, err := up.Upload(context.Background(), uploader.Job{FileID: id, Path: path, Key: "alice/w.mp4"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.partPuts(); n != 6 {
+		t.Errorf("%d part uploads for 6 parts (%d before the stop), want 6: none sent twice", n, before)
+	}
+	e.assertObject(t, "alice/w.mp4", sum, size)
+}
+
+func TestUploader_SetBandwidthLimit(t *testing.T) {
+	e := newEnv(t)
+	up := e.uploader(uploader.Config{})
+	if got := up.BandwidthLimit(); got != 0 {
+		t.Errorf("no limit: got %d", got)
+	}
+	up.SetBandwidthLimit(2 * MiB)
+	if got := up.BandwidthLimit(); got != 2*MiB {
+		t.Errorf("after SetBandwidthLimit(2MiB): got %d", got)
+	}
+	up.SetBandwidthLimit(0)
+	if got := up.BandwidthLimit(); got != 0 {
+		t.Errorf("after SetBandwidthLimit(0): got %d", got)
+	}
+}
