@@ -76,8 +76,9 @@
 //	                         ▼    │
 //	                         failed
 //
-//	any state ── MarkDeleted, MarkGone, MarkGoneUnder ──▶ deleted
+//	any state ── MarkDeleted, MarkGone, MarkGoneUnder ──▶ deleted  (but freed)
 //	any state ── Track: the file changed, or is back ──▶ pending
+//	done ── MarkFreed (free-up) ──▶ freed ── Track: back unchanged ──▶ done
 //
 // Who moves each edge:
 //
@@ -96,7 +97,12 @@
 //     vanished during the upload.
 //   - any → deleted: scanner.scanRoot calls MarkGone for the files a scan no
 //     longer finds; Agent.gone calls MarkGone or MarkGoneUnder for a file
-//     or folder the settler found gone. Nothing remote is deleted.
+//     or folder the settler found gone. Nothing remote is deleted. A freed
+//     row stays freed: free-up moved its file to the trash.
+//   - done → freed: `cloudkeep free-up` (package freeup) calls
+//     journal.MarkFreed before it moves a proven file to the trash. Track
+//     makes it done again when the same file is back (put back from the
+//     trash), pending when another one is.
 //   - (new) | any → done: `cloudkeep restore` calls journal.MarkRestored
 //     for a file it writes where its key is the object it came from
 //     (restore.Recorder), before the file takes its name: the agent finds

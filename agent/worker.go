@@ -101,6 +101,9 @@ func (a *Agent) current(ctx context.Context, j *job) bool {
 		return true // the upload says what is wrong
 	}
 	j.file.Attempts, j.file.Key = row.Attempts, row.Key // no longer new once tried or stored
+	if row.State == journal.Freed {
+		return false // stored, then moved to the trash by free-up: not gone, not to send
+	}
 	if row.State != journal.Done && row.State != journal.Skipped {
 		return true
 	}

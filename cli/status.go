@@ -157,7 +157,7 @@ func writeJSON(w io.Writer, v any) error {
 
 func printTotals(w io.Writer, t journal.Totals) {
 	fmt.Fprintf(w, "journal: %d file(s) backed up (%s)", t[journal.Done].Files, humanize.IBytes(uint64(t[journal.Done].Bytes)))
-	for _, s := range []journal.State{journal.Pending, journal.Uploading, journal.Failed, journal.Skipped, journal.Deleted} {
+	for _, s := range []journal.State{journal.Pending, journal.Uploading, journal.Failed, journal.Skipped, journal.Deleted, journal.Freed} {
 		if n := t[s].Files; n > 0 {
 			fmt.Fprintf(w, ", %d %s", n, s)
 		}

@@ -53,7 +53,7 @@ func (j *Journal) Get(ctx context.Context, id int64) (File, error) {
 func (j *Journal) Track(ctx context.Context, root, path string, id Identity) (File, bool, error) {
 	// A row that needs no change is only read, so a rescan writes nothing.
 	f, err := j.Lookup(ctx, root, path)
-	if err == nil && f.Identity.Equal(id) && f.State != Deleted {
+	if err == nil && f.Identity.Equal(id) && f.State != Deleted && f.State != Freed {
 		return f, f.State.needsUpload(), nil
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -78,7 +78,7 @@ const Skipped State = "skipped"
 
 // needsUpload reports whether a file in state s waits for an upload: not
 // stored, not skipped.
-func (s State) needsUpload() bool { return s != Done && s != Skipped }
+func (s State) needsUpload() bool { return s != Done && s != Skipped && s != Freed }
 
 // Seen is a file of a root met on a scan.
 type Seen struct {
@@ -97,7 +97,7 @@ func (j *Journal) TrackAll(ctx context.Context, root string, files []Seen) ([]Fi
 		now := time.Now().UnixNano()
 		for i, s := range files {
 			f, err := scanFile(lookup.QueryRowContext(ctx, root, s.Path))
-			if err != nil || !f.Identity.Equal(s.Identity) || f.State == Deleted {
+			if err != nil || !f.Identity.Equal(s.Identity) || f.State == Deleted || f.State == Freed {
 				f, err = scanFile(track.QueryRowContext(ctx, root, s.Path, s.Size,
 					sqlitedb.Nanos(s.MTime), s.Inode, Pending, now))
 			}
@@ -116,7 +116,11 @@ func (j *Journal) TrackAll(ctx context.Context, root string, files []Seen) ([]Fi
 
 // trackSQL inserts a pending row, or updates the existing one in the same
 // statement: a changed identity or a deleted row goes back to pending, any
-// other row keeps its state. It always returns the row.
+// other row keeps its state. A freed file back at its path with the same
+// identity (restored from the trash) is done again, with no upload; with
+// another identity it is pending, and begins anew: its key holds the freed
+// file's only copy, which only the same content may replace. It always
+// returns the row.
 //
 // created_ns is when the file at the path began: a row revived after a
 // delete, or whose new content is another tracked file moved over it
@@ -126,16 +130,19 @@ func (j *Journal) TrackAll(ctx context.Context, root string, files []Seen) ([]Fi
 const trackSQL = `INSERT INTO files (root, path, size, mtime_ns, inode, state, created_ns, updated_ns)
 	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
 	ON CONFLICT (root, path) DO UPDATE SET
-		state = CASE WHEN ` + trackChanged + ` THEN excluded.state ELSE files.state END,
+		state = CASE WHEN ` + trackChanged + ` THEN excluded.state
+			WHEN files.state = '` + string(Freed) + `' THEN '` + string(Done) + `' ELSE files.state END,
+		freed_ns = CASE WHEN files.state = '` + string(Freed) + `' THEN 0 ELSE files.freed_ns END,
 		updated_ns = CASE WHEN ` + trackChanged + ` THEN excluded.updated_ns ELSE files.updated_ns END,
 		created_ns = CASE WHEN ` + trackAnew + ` THEN max(excluded.created_ns, files.uploaded_ns + 1) ELSE files.created_ns END,
 		size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode
 	RETURNING ` + fileColumns
 
 // trackAnew is true, in an upsert, when the file at the path is another
-// one than the row's: recreated after a delete, or moved over it from
-// another tracked path.
-const trackAnew = `(files.state = '` + string(Deleted) + `' OR (excluded.inode != 0 AND excluded.inode != files.inode
+// one than the row's: recreated after a delete or a free-up, or moved over
+// it from another tracked path.
+const trackAnew = `(files.state = '` + string(Deleted) + `'
+	OR (files.state = '` + string(Freed) + `' AND ` + trackChanged + `) OR (excluded.inode != 0 AND excluded.inode != files.inode
 	AND EXISTS (SELECT 1 FROM files o WHERE o.inode = excluded.inode AND o.size = excluded.size
 		AND o.mtime_ns = excluded.mtime_ns AND o.id != files.id)))`
 

@@ -32,10 +32,11 @@ func (j *Journal) Unfinished(ctx context.Context) ([]File, error) {
 
 // MarkGone marks the rows of root at the given paths deleted, in one
 // transaction, and returns how many were changed. Their uploads in flight
-// stay journaled until aborted (DeletedUploads).
+// stay journaled until aborted (DeletedUploads). A freed row stays freed:
+// free-up moved its file away, its absence is no deletion.
 func (j *Journal) MarkGone(ctx context.Context, root string, paths []string) (int, error) {
 	n, err := j.markGone(ctx, `UPDATE files SET state = ?, updated_ns = ?
-		WHERE root = ? AND path = ? AND state != ?`, root, len(paths), func(i int) any { return paths[i] })
+		WHERE root = ? AND path = ? AND state != ? AND state != '`+string(Freed)+`'`, root, len(paths), func(i int) any { return paths[i] })
 	if err != nil {
 		return 0, fmt.Errorf("mark files of %s deleted: %w", root, err)
 	}
@@ -45,7 +46,7 @@ func (j *Journal) MarkGone(ctx context.Context, root string, paths []string) (in
 // MarkGoneIDs is MarkGone for rows of root given by id (Snapshot.Gone).
 func (j *Journal) MarkGoneIDs(ctx context.Context, root string, ids []int64) (int, error) {
 	n, err := j.markGone(ctx, `UPDATE files SET state = ?, updated_ns = ?
-		WHERE root = ? AND id = ? AND state != ?`, root, len(ids), func(i int) any { return ids[i] })
+		WHERE root = ? AND id = ? AND state != ? AND state != '`+string(Freed)+`'`, root, len(ids), func(i int) any { return ids[i] })
 	if err != nil {
 		return 0, fmt.Errorf("mark files of %s deleted: %w", root, err)
 	}
@@ -106,7 +107,7 @@ func (j *Journal) Totals(ctx context.Context) (Totals, error) {
 
 // MarkGoneUnder marks deleted every row of root inside the folder dir (a
 // slash-separated path inside the root; "" is the root itself, all its
-// rows), and returns how many it changed. Paths are compared as bytes, as
+// rows) but the freed ones, and returns how many it changed. Paths are compared as bytes, as
 // they are on disk. Their uploads in flight stay journaled until aborted
 // (DeletedUploads).
 func (j *Journal) MarkGoneUnder(ctx context.Context, root, dir string) (int, error) {
@@ -117,8 +118,8 @@ func (j *Journal) MarkGoneUnder(ctx context.Context, root, dir string) (int, err
 	var n int64
 	err := j.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE files SET state = ?, updated_ns = ?
-			WHERE root = ? AND substr(CAST(path AS BLOB), 1, ?) = CAST(? AS BLOB) AND state != ?`,
-			Deleted, time.Now().UnixNano(), root, len(prefix), prefix, Deleted)
+			WHERE root = ? AND substr(CAST(path AS BLOB), 1, ?) = CAST(? AS BLOB) AND state NOT IN (?, ?)`,
+			Deleted, time.Now().UnixNano(), root, len(prefix), prefix, Deleted, Freed)
 		if err != nil {
 			return err
 		}

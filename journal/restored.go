@@ -69,7 +69,7 @@ func (j *Journal) AddRestored(ctx context.Context, r Restored) error {
 // "sha256 != ”" lets SQLite use the partial index files_sha256.
 const findContentSQL = `SELECT key, etag FROM (
 		SELECT 0 AS rank, object_key AS key, etag, updated_ns AS at FROM files
-		WHERE sha256 = ?1 AND sha256 != '' AND size = ?2 AND state IN (?6, ?7)
+		WHERE sha256 = ?1 AND sha256 != '' AND size = ?2 AND state IN (?6, ?7, '` + string(Freed) + `')
 		UNION ALL
 		SELECT 1, source_key, etag, restored_ns FROM restored
 		WHERE sha256 = ?1 AND size = ?2)
@@ -83,8 +83,8 @@ type Source struct {
 
 // FindContent returns an object, other than except and with a key that
 // starts with prefix, that holds size bytes with the given SHA-256: a file
-// stored earlier (done, or since deleted locally: nothing remote is
-// deleted), or the source of a restored file, in that order of preference.
+// stored earlier (done, or since deleted or freed locally: nothing remote
+// is deleted), or the source of a restored file, in that order of preference.
 // ErrNotFound when there is none. It is one prepared query on the sha256
 // indexes.
 func (j *Journal) FindContent(ctx context.Context, sha256 string, size int64, prefix, except string) (Source, error) {
