@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
 
+	"github.com/cloudkeep/cloudkeep/internal/dbustest"
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
 )
 
@@ -134,24 +133,7 @@ func grepLines(s, sub string) string {
 // sets; it returns the bus address and the properties.
 func rulesNetworkManager(t *testing.T, metered uint32) (string, *prop.Properties) {
 	t.Helper()
-	bin, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("dbus-daemon is not installed")
-	}
-	cmd := exec.Command(bin, "--session", "--nofork", "--nopidfile", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon printed no address: %v", err)
-	}
-	addr := strings.TrimSpace(line)
+	addr := dbustest.Start(t)
 	conn, err := dbus.Connect(addr)
 	if err != nil {
 		t.Fatal(err)

@@ -1,16 +1,15 @@
 package rules
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
+
+	"github.com/cloudkeep/cloudkeep/internal/dbustest"
 )
 
 // fakeNM answers Metered as NetworkManager would, or fails.
@@ -42,35 +41,11 @@ func TestNetworkManager_Metered(t *testing.T) {
 	}
 }
 
-// privateBus starts a dbus-daemon of its own for the test and returns its
-// address.
-func privateBus(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("dbus-daemon is not installed")
-	}
-	cmd := exec.Command(bin, "--session", "--nofork", "--nopidfile", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon printed no address: %v", err)
-	}
-	return strings.TrimSpace(addr)
-}
-
 // A NetworkManager of the test's own on a real bus: its Metered property
 // is read over D-Bus, follows its changes, and a NetworkManager that
 // leaves the bus is told apart.
 func TestNetworkManager_OverDBus(t *testing.T) {
-	addr := privateBus(t)
+	addr := dbustest.Start(t)
 	server, err := dbus.Connect(addr)
 	if err != nil {
 		t.Fatal(err)
