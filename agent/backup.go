@@ -32,6 +32,9 @@ type Backup struct {
 	// under the account's .thumbs/ folder (Thumbnails, after Run); nil: no
 	// thumbnails.
 	Thumbs storage.Storage
+	// Manifest, when set, is where the device's manifest goes at the end of
+	// the pass (manifest.go); nil: none is written.
+	Manifest storage.Storage
 
 	sender *sender
 	thumbs *thumbnailer
@@ -89,6 +92,12 @@ func (b *Backup) Run(parent context.Context) (Summary, error) {
 	b.plan(ctx, p, jobs)
 	close(jobs)
 	b.sendHeld(ctx, stop, p, held())
+	if b.Manifest != nil && ctx.Err() == nil {
+		mw := &ManifestWriter{Storage: b.Manifest, Journal: b.Journal, Keys: b.Keys}
+		if _, err := mw.Write(ctx, true); err != nil {
+			b.Log.Warn().Str("error", storage.Short(err)).Msg("could not write the manifest: the next backup writes it")
+		}
+	}
 	return p.sum, parent.Err()
 }
 

@@ -84,6 +84,7 @@ func (g *globals) backup(cmd *cobra.Command) error {
 	defer giveUp(nil)
 	go giveUpWhenUnreachable(ctx, be.health, giveUpAfter, giveUp)
 	b.StateDir = cfg.StateDir
+	b.Manifest = be.st
 	if cfg.Media.Thumbnails {
 		b.Thumbs = be.st
 	}

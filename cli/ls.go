@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/auth"
 	"github.com/cloudkeep/cloudkeep/config"
+	"github.com/cloudkeep/cloudkeep/manifest"
 	"github.com/cloudkeep/cloudkeep/restore"
 	"github.com/cloudkeep/cloudkeep/storage"
 )
@@ -25,6 +28,9 @@ import (
 // restoreFlags select what ls and restore act on.
 type restoreFlags struct {
 	device, prefix, since, until string
+	asOf                         string // the state at this day or instant, by the manifests
+	all                          bool   // every version ever stored, not the state
+	verb                         string // "restoring" or "listing", for the notes
 }
 
 func (f *restoreFlags) add(cmd *cobra.Command) {
@@ -32,6 +38,25 @@ func (f *restoreFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.prefix, "prefix", "", "only paths starting with this (below the account, e.g. laptop/pictures/2024/)")
 	cmd.Flags().StringVar(&f.since, "since", "", "only files taken on or after this day (YYYY-MM-DD, local time; by capture time, else modification time)")
 	cmd.Flags().StringVar(&f.until, "until", "", "only files taken on or before this day (YYYY-MM-DD, the whole day, local time)")
+	cmd.Flags().StringVar(&f.asOf, "as-of", "", "the files the devices held at the end of this day (YYYY-MM-DD, local time) or at this time (RFC 3339), instead of now")
+	cmd.Flags().BoolVar(&f.all, "all", false, "every file ever stored: also those deleted or renamed since on their device")
+}
+
+// state is the restore.State that f asks for; nil with --all.
+func (f restoreFlags) state() (*restore.State, error) {
+	switch {
+	case f.all && f.asOf != "":
+		return nil, usageError(errors.New("--all and --as-of do not go together: --all is every file ever stored, --as-of the files of one day"))
+	case f.all:
+		return nil, nil
+	case f.asOf == "":
+		return &restore.State{}, nil
+	}
+	at, err := manifest.ParseAsOf(f.asOf)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("--as-of %q: want a date such as 2026-03-01 or a time such as 2026-03-01T18:00:00+01:00", f.asOf))
+	}
+	return &restore.State{At: at}, nil
 }
 
 // filter is the restore.Filter of the dates (the device is the key's, see
@@ -63,11 +88,12 @@ func (f restoreFlags) filter() (restore.Filter, error) {
 type selection struct {
 	items    []restore.Item // in key order, partners included
 	partners int
+	left     int // stored files left out: not in the state asked for
 }
 
 // items lists the stored files of this account (or static user) that f
 // selects; with groups, also the other files of each selected file's group.
-func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f restoreFlags, groups bool) (selection, error) {
+func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f restoreFlags, groups bool) (sel selection, err error) {
 	filter, err := f.filter()
 	if err != nil {
 		return selection{}, err
@@ -75,14 +101,29 @@ func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f re
 	if err := be.requireSignIn(cmd.Context()); err != nil {
 		return selection{}, err
 	}
+	state, err := f.state()
+	if err != nil {
+		return selection{}, err
+	}
 	kt := keyTemplate(cfg, be.bucket)
 	base := kt.UserPrefix()
-	l := lister{ctx: cmd.Context(), st: be.st, base: base, kp: kt.Parser(), seen: map[string]bool{}}
+	if state != nil {
+		if state.Set, err = restore.Manifests(cmd.Context(), be.st, base); err != nil {
+			return selection{}, storageFailure(err)
+		}
+	}
+	l := lister{ctx: cmd.Context(), st: be.st, base: base, kp: kt.Parser(), seen: map[string]bool{}, state: state}
 	if err := l.list(f.prefix); err != nil {
 		return selection{}, err
 	}
+	defer g.stateNotes(state, f, base, l.seen)
+	defer func() {
+		if state != nil {
+			sel.left = state.Left
+		}
+	}()
 	filter.Device = f.device
-	sel := selection{items: filter.Select(l.all)}
+	sel = selection{items: filter.Select(l.all)}
 	if !groups {
 		return sel, nil
 	}
@@ -108,6 +149,7 @@ type lister struct {
 	all    []restore.Item
 	seen   map[string]bool // keys
 	listed []string        // prefixes below base
+	state  *restore.State  // keeps the items of the state asked for; nil: all
 }
 
 // list adds the items under base+under, each with the device its key names.
@@ -129,6 +171,9 @@ func (l *lister) list(under string) error {
 		l.seen[it.Key] = true
 		if p, ok := l.kp.Parse(it.Key); ok && p.Device != "" {
 			it.Device = p.Device // what the path says, whatever the metadata
+		}
+		if l.state != nil && !l.state.Keep(it) {
+			continue
 		}
 		l.all = append(l.all, it)
 	}
@@ -207,7 +252,7 @@ func lsCmd(g *globals) *cobra.Command {
 				printItems(g.stdout, items, long)
 			}
 			if err == nil && len(items) == 0 {
-				err = &exitError{exitFailed, lsNoMatch(f)}
+				err = &exitError{exitFailed, stateHint(lsNoMatch(f), f, sel.left)}
 			}
 			return err
 		},
@@ -304,6 +349,9 @@ func (f restoreFlags) selection(prefixName string) []string {
 	if f.until != "" {
 		sel = append(sel, "--until "+f.until)
 	}
+	if f.asOf != "" {
+		sel = append(sel, "--as-of "+f.asOf)
+	}
 	return sel
 }
 
@@ -314,4 +362,53 @@ func lsNoMatch(f restoreFlags) error {
 		return errors.New("this account has no backed-up files")
 	}
 	return fmt.Errorf("no backed-up file matches %s", strings.Join(sel, " "))
+}
+
+// stateNotes says on stderr which devices have no manifest (all their
+// stored files were taken), and which files the manifests hold that the
+// storage no longer does (not an error for the others).
+func (g *globals) stateNotes(state *restore.State, f restoreFlags, base string, seen map[string]bool) {
+	if state == nil {
+		return
+	}
+	verb := cmp.Or(f.verb, "listing")
+	for _, d := range state.Unknown {
+		if f.device != "" && d != f.device {
+			continue
+		}
+		name := d
+		if d == "" {
+			name = "files of no named device"
+		}
+		fmt.Fprintf(g.stderr, "no manifest for %s: %s every stored version; the agent (or cloudkeep backup) of that device writes one\n", name, verb)
+	}
+	missing := state.Missing(base+f.prefix, seen)
+	for _, d := range slices.Sorted(maps.Keys(missing)) {
+		if f.device != "" && d != f.device {
+			continue
+		}
+		keys := missing[d]
+		fmt.Fprintf(g.stderr, "%s: %d file(s) of its manifest are no longer in the storage: %s\n", d, len(keys), firstFew(keys))
+	}
+}
+
+// stateHint adds to err, a selection that holds nothing, that left stored
+// files were left out as deleted or renamed away, and how to have them.
+func stateHint(err error, f restoreFlags, left int) error {
+	if left == 0 {
+		return err
+	}
+	how := "--as-of DAY for the files of an earlier day, --all for every file ever stored"
+	when := "now"
+	if f.asOf != "" {
+		how, when = "--all for every file ever stored", "at "+f.asOf
+	}
+	if f.device == "" && f.prefix == "" && f.since == "" && f.until == "" {
+		what := "nothing to list"
+		if f.verb == "restoring" {
+			what = "nothing to restore"
+		}
+		return fmt.Errorf("%s: no stored file was on its device %s (%d deleted or renamed away there): %s", what, when, left, how)
+	}
+	return fmt.Errorf("%w; %d stored file(s) were deleted or renamed away on their device (%s): %s", err, left, when, how)
 }

@@ -33,7 +33,7 @@ type restoreTo struct {
 }
 
 func restoreCmd(g *globals) *cobra.Command {
-	var f restoreFlags
+	f := restoreFlags{verb: "restoring"}
 	var to restoreTo
 	cmd := &cobra.Command{
 		Use:   "restore {DEST | --to-roots}",
@@ -50,7 +50,13 @@ it takes its place, and gets its original modification time. A file already
 there with the same content is skipped; a different one is kept, and the
 restored copy gets " (restored)" in its name unless --overwrite. Restored
 files are recorded in the journal, so the backup never sends them again.
-Run it again to finish an interrupted restore.`,
+Run it again to finish an interrupted restore.
+
+By default it restores the state of each device now: the files it holds,
+as its manifest in the bucket says (renamed files under their new names
+only, deleted files left out); --as-of DAY the state at the end of that
+day (or at an RFC 3339 time); --all every file ever stored. A device
+without a manifest has all its stored files restored, and it is said.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if to.toRoots && len(args) > 0 {
 				return fmt.Errorf("--to-roots takes no DEST: the files go back to the watched folders they came from")
@@ -153,7 +159,7 @@ func (g *globals) restoreItems(cmd *cobra.Command, cfg *config.Agent, be *backen
 	}
 	switch {
 	case len(items) == 0 && left.files() == 0:
-		return nil, left, &exitError{exitFailed, noMatch(cfg, f, to)}
+		return nil, left, &exitError{exitFailed, stateHint(noMatch(cfg, f, to), f, sel.left)}
 	case len(items) == 0:
 		left.print(g, cfg)
 		return nil, left, &exitError{exitFailed, left.err()}

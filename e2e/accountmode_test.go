@@ -228,7 +228,9 @@ func (w *world) tryLogin(s *stack, user, password, email string) (string, error)
 func (s *stack) bucketKeys() []string {
 	var keys []string
 	for o := range s.srv.Client.ListObjects(context.Background(), s.srv.Bucket, minio.ListObjectsOptions{Recursive: true}) {
-		keys = append(keys, o.Key)
+		if !strings.Contains(o.Key, "/.cloudkeep/") { // the devices' manifests
+			keys = append(keys, o.Key)
+		}
 	}
 	return keys
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -93,11 +94,12 @@ func (w *world) eventually(limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-// sizes returns every key in the bucket with its size.
+// sizes returns every key in the bucket with its size, but the devices'
+// manifests (.cloudkeep/).
 func (w *world) sizes() map[string]int64 {
 	out := map[string]int64{}
 	for o := range w.srv.Client.ListObjects(context.Background(), w.srv.Bucket, minio.ListObjectsOptions{Recursive: true}) {
-		if o.Err == nil {
+		if o.Err == nil && !strings.Contains("/"+o.Key, "/.cloudkeep/") {
 			out[o.Key] = o.Size
 		}
 	}

@@ -205,7 +205,8 @@ func (w *world) file(rel string, header []byte, size int64, seed uint64) string 
 }
 
 // objects returns every key in the bucket with its metadata sha256, but
-// the photos' thumbnails (.thumbs/, see thumbs_test.go).
+// the photos' thumbnails (.thumbs/, see thumbs_test.go) and the devices'
+// manifests (.cloudkeep/, see manifest_test.go).
 func (w *world) objects() map[string]string {
 	w.t.Helper()
 	ctx := context.Background()
@@ -214,7 +215,7 @@ func (w *world) objects() map[string]string {
 		if o.Err != nil {
 			w.t.Fatal(o.Err)
 		}
-		if strings.Contains("/"+o.Key, "/.thumbs/") {
+		if strings.Contains("/"+o.Key, "/.thumbs/") || strings.Contains("/"+o.Key, "/.cloudkeep/") {
 			continue
 		}
 		info, err := w.srv.Client.StatObject(ctx, w.srv.Bucket, o.Key, minio.StatObjectOptions{})

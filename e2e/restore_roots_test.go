@@ -26,6 +26,9 @@ func (w *world) stamps() map[string]stamp {
 		if o.Err != nil {
 			w.t.Fatal(o.Err)
 		}
+		if strings.Contains("/"+o.Key, "/.cloudkeep/") {
+			continue // the manifest, written again by each backup
+		}
 		out[o.Key] = stamp{o.ETag, o.LastModified}
 	}
 	return out
@@ -101,7 +104,9 @@ func TestRestore_ToRootsWhileAgentRuns(t *testing.T) {
 	})
 
 	w.proxy.Reset()
-	res := w.run("restore", "--to-roots")
+	// The agent saw the files go: the device's state holds none of them
+	// now, so the whole of what was stored is asked for (--all).
+	res := w.run("restore", "--to-roots", "--all")
 	if res.code != 0 || !strings.Contains(res.stdout, fmt.Sprintf("restored %d file(s)", len(want))) {
 		t.Fatalf("restore --to-roots: %d %q %q", res.code, res.stdout, res.stderr)
 	}
@@ -140,7 +145,7 @@ func TestRestore_ToRootsWhileAgentRuns(t *testing.T) {
 		t.Errorf("%d done rows, want %d", n, len(want)+1)
 	}
 	// A second run finds everything in place.
-	res = w.run("restore", "--to-roots")
+	res = w.run("restore", "--to-roots", "--all")
 	if res.code != 0 || !strings.Contains(res.stdout, fmt.Sprintf("%d already in place", len(want)+1)) {
 		t.Errorf("second restore --to-roots: %d %q", res.code, res.stdout)
 	}

@@ -48,12 +48,12 @@ func isThumbnail(key string) bool {
 }
 
 // List returns the items whose keys start with base+under, sorted by key,
-// with Rel below base (the account's prefix, "alice/"); thumbnails are
-// left out.
+// with Rel below base (the account's prefix, "alice/"); thumbnails and
+// manifests are left out.
 func List(ctx context.Context, st storage.Storage, base, under string) ([]Item, error) {
 	var out []Item
 	err := st.List(ctx, base+under, func(o storage.Object) error {
-		if !isThumbnail(o.Key) {
+		if !isHidden(o.Key) {
 			out = append(out, itemOf(o, base))
 		}
 		return nil
