@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// The status page shows the last upload, each open alert and the last
-// verify's result, with what to run when it found something.
+// The status page shows the last upload, each open alert, the rule
+// holding the queue and the last verify's result, with what to run when it
+// found something.
 func TestStatusPage_LastUploadAlertsVerify(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.Local)
 	s := Status{State: StateRunning, Device: "laptop", Now: now, StartedAt: now.Add(-time.Hour)}
@@ -30,6 +31,16 @@ func TestStatusPage_LastUploadAlertsVerify(t *testing.T) {
 		`<b id="last-upload">1m30s ago</b>`,
 		`<p class="warn" id="alert-storage_unreachable">Alert: storage unreachable — since 11:00:00 (1h0m0s)</p>`,
 		`<p id="verify">10:00:00: 120 files, 119 objects — <span class="warn">1 not stored whole</span> · 1 missing_remote; run <code>cloudkeep verify --repair</code></p>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks\n%s\nin\n%s", want, page)
+		}
+	}
+	s.Rules = &RulesStatus{Holding: "outside the upload windows (next opens Sun 01:00)", Rule: "rules.windows", SentTodayBytes: 3 << 20, DailyCapBytes: 5 << 30}
+	page = render()
+	for _, want := range []string{
+		`<p class="warn" id="rules">Uploads held: outside the upload windows (next opens Sun 01:00) — <code>rules.windows</code></p>`,
+		`<p id="daily-cap">Sent today: 3.0 MiB of the 5.0 GiB daily cap</p>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks\n%s\nin\n%s", want, page)
