@@ -2,12 +2,14 @@ package uploader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
 
 	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
 )
 
 // Claim reserves key for the file of a job, whose content has the SHA-256
@@ -102,12 +104,43 @@ func (u *Uploader) place(ctx context.Context, job Job, id journal.Identity, d di
 		case at == sameObject:
 			u.log.Debug().Str("key", key).Msg("already stored with the same content")
 			return key, etag, true, h, nil
-		case at == noObject || h == Own:
+		case at == noObject:
 			return key, "", false, h, nil
+		case h == Own:
+			mine, err := u.ownObject(ctx, job, key)
+			if err != nil {
+				return "", "", false, Held, err
+			}
+			if mine {
+				return key, "", false, h, nil
+			}
 		}
 		u.log.Debug().Str("key", key).Msg("the bucket holds another content under this key")
 	}
 	return "", "", false, Held, &PermanentError{Err: fmt.Errorf("no free key for %s: %s and its suffixed forms hold other files", job.Path, job.Key)}
+}
+
+// ownObject reports whether the object at key, which the journal says
+// holds job's file's earlier content, is this device's to replace. Under
+// keys other devices share, the object may have gone behind this device's
+// back and another device's file taken the key since: that one is never
+// replaced, and the file goes to a suffixed key.
+func (u *Uploader) ownObject(ctx context.Context, job Job, key string) (bool, error) {
+	if !job.Shared {
+		return true, nil
+	}
+	info, err := u.st.Stat(ctx, key)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	if info.Meta.Device != "" && info.Meta.Device != u.cfg.Device {
+		u.log.Debug().Str("key", key).Str("device", info.Meta.Device).Msg("another device's file took this file's key")
+		return false, nil
+	}
+	return true, nil
 }
 
 // ifAbsent reports whether job's file, placed, is written only while its

@@ -217,3 +217,44 @@ func TestUploader_SharedKeyTaken(t *testing.T) {
 	}
 	e.assertNoIncomplete(t)
 }
+
+// Under keys devices share, a changed file whose object went behind this
+// device's back, and whose key another device's file took since, does
+// not replace that file: it goes to its suffixed key. While the object is
+// still its own, it is replaced in place.
+func TestUploader_SharedOwnKeyTakenByAnotherDevice(t *testing.T) {
+	e := newEnv(t)
+	up := e.uploader(uploader.Config{Device: "laptop"})
+	ctx := context.Background()
+	for _, size := range []int64{1000, 12 * MiB} {
+		key := fmt.Sprintf("alice/2024/01/IMG_%d.JPG", size)
+		mine, _ := e.file(t, "mine.jpg", size, 21)
+		id := e.track(t, mine)
+		own := &claims{answer: map[string]uploader.Hold{key: uploader.Own}}
+		if _, err := up.Upload(ctx, uploader.Job{FileID: id, Path: mine, Key: key, Claim: own.claim, Shared: true}); err != nil {
+			t.Fatal(err)
+		}
+		edited, editedSum := e.file(t, "mine.jpg", size, 22) // the photo edited in place
+		res, err := up.Upload(ctx, uploader.Job{FileID: e.track(t, edited), Path: edited, Key: key, Claim: own.claim, Shared: true})
+		if err != nil || res.Key != key {
+			t.Fatalf("size %d: an edit of its own object went to %q (%v), want %q", size, res.Key, err, key)
+		}
+		e.assertObject(t, key, editedSum, size)
+
+		theirs, theirSum := e.file(t, "theirs.jpg", size, 23)
+		meta := map[string]string{wire.MetaSHA256: theirSum, wire.MetaDevice: "phone"}
+		if _, err := e.srv.Client.FPutObject(ctx, e.srv.Bucket, key, theirs, minio.PutObjectOptions{UserMetadata: meta}); err != nil {
+			t.Fatal(err)
+		}
+		again, againSum := e.file(t, "mine.jpg", size, 24)
+		res, err = up.Upload(ctx, uploader.Job{FileID: e.track(t, again), Path: again, Key: key, Claim: own.claim, Shared: true})
+		if want := uploader.Suffixed(key, againSum, 8); err != nil || res.Key != want {
+			t.Fatalf("size %d: stored at %q (%v), want %q", size, res.Key, err, want)
+		}
+		if info, err := e.srv.Client.StatObject(ctx, e.srv.Bucket, key, minio.StatObjectOptions{}); err != nil || info.UserMetadata[wire.MetaSHA256] != theirSum || info.UserMetadata[wire.MetaDevice] != "phone" {
+			t.Errorf("size %d: the phone's object: %v %v, want its own", size, info.UserMetadata, err)
+		}
+		e.assertObject(t, res.Key, againSum, size)
+	}
+	e.assertNoIncomplete(t)
+}
