@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -76,6 +77,9 @@ type ruleState struct {
 	logged  string        // the rule last said to hold uploads; "" when they may go
 	told    map[string]bool
 
+	nmAnswered bool // NetworkManager said whether the network is metered, once at least
+	nmLost     bool // it has not answered since: said once
+
 	stopped chan struct{} // closed when the agent stops
 	stop    sync.Once
 }
@@ -137,22 +141,14 @@ func (a *Agent) rulesLoop(ctx context.Context) {
 
 // readConditions asks the sensors whether the network is metered and the
 // machine on battery, for the rules that care. What cannot be told is
-// said once: the network is then metered as rules.metered_network says,
-// and the machine on mains.
+// said once: the network is then metered as rules.metered_network says
+// (see meteredFrom), and the machine on mains.
 func (a *Agent) readConditions(ctx context.Context) {
 	r := a.rules
 	metered, battery := a.MeteredNetwork, false
 	if s := a.RulesSensors.Metered; r.policy.PauseMetered && s != nil {
 		m, err := s(ctx)
-		switch {
-		case err == nil:
-			metered = m
-		case ctx.Err() == nil:
-			a.tellOnce("metered", func() {
-				a.Log.Info().Str("error", err.Error()).Bool("metered_network", a.MeteredNetwork).
-					Msg("cannot ask NetworkManager whether the network is metered: rules.metered_network says")
-			})
-		}
+		metered = a.meteredFrom(ctx, m, err)
 	}
 	if s := a.RulesSensors.OnBattery; r.policy.PauseOnBattery && s != nil {
 		b, err := s()
@@ -171,6 +167,47 @@ func (a *Agent) readConditions(ctx context.Context) {
 	r.mu.Lock()
 	r.cond.Metered, r.cond.OnBattery = metered, battery
 	r.mu.Unlock()
+}
+
+// meteredFrom is whether the network counts as metered after
+// NetworkManager answered m, err (ctx bounded the question). Once it has
+// answered, no answer (too slow, or gone from the bus) keeps its last
+// one: a network it called metered stays metered until it says
+// otherwise, said once with why. Only a NetworkManager that never
+// answered leaves it to rules.metered_network.
+func (a *Agent) meteredFrom(ctx context.Context, m bool, err error) bool {
+	r := a.rules
+	r.mu.Lock()
+	answered, lost, last := r.nmAnswered, r.nmLost, r.cond.Metered
+	if err == nil {
+		r.nmAnswered, r.nmLost = true, false
+	}
+	r.mu.Unlock()
+	if err == nil {
+		if lost {
+			a.Log.Info().Bool("metered", m).Msg("NetworkManager answers again whether the network is metered")
+		}
+		return m
+	}
+	why := err.Error()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		why = fmt.Sprintf("no answer within %s", a.RulesPoll)
+	}
+	if !answered {
+		a.tellOnce("metered", func() {
+			a.Log.Info().Str("error", why).Bool("metered_network", a.MeteredNetwork).
+				Msg("cannot ask NetworkManager whether the network is metered: rules.metered_network says")
+		})
+		return a.MeteredNetwork
+	}
+	if !lost && !errors.Is(ctx.Err(), context.Canceled) {
+		r.mu.Lock()
+		r.nmLost = true
+		r.mu.Unlock()
+		a.Log.Warn().Str("error", why).Bool("metered", last).
+			Msg("NetworkManager does not answer whether the network is metered: keeping its last answer until it does")
+	}
+	return last
 }
 
 // tellOnce runs say the first time what is said.
@@ -334,6 +371,9 @@ func (a *Agent) fillRules(s *Status) {
 	}
 	for _, h := range v.Holds {
 		rs.HeldBy = append(rs.HeldBy, h.Rule)
+	}
+	for i := range s.Uploads { // they wait between parts
+		s.Uploads[i].Held = rs.Rule
 	}
 	s.Rules = rs
 }

@@ -1,13 +1,18 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/rs/zerolog"
+
+	"github.com/cloudkeep/cloudkeep/internal/dbustest"
 
 	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/rules"
@@ -161,5 +166,137 @@ func TestRules_AllowPart(t *testing.T) {
 	go a.rulesLoop(ctx) // the agent stops
 	if err := <-got; !errors.Is(err, uploader.ErrHeld) {
 		t.Fatalf("gate at a stop while held: got %v, want ErrHeld", err)
+	}
+}
+
+// slowNM is a NetworkManager on a bus that answers Metered after delay.
+type slowNM struct {
+	mu      sync.Mutex
+	metered uint32
+	delay   time.Duration
+}
+
+func (n *slowNM) set(metered uint32, delay time.Duration) {
+	n.mu.Lock()
+	n.metered, n.delay = metered, delay
+	n.mu.Unlock()
+}
+
+// Get is org.freedesktop.DBus.Properties.Get.
+func (n *slowNM) Get(iface, name string) (dbus.Variant, *dbus.Error) {
+	n.mu.Lock()
+	m, d := n.metered, n.delay
+	n.mu.Unlock()
+	time.Sleep(d)
+	return dbus.MakeVariant(m), nil
+}
+
+// startSlowNM puts a slowNM on a bus of the test's own, and returns the
+// bus address, the NetworkManager and its connection.
+func startSlowNM(t *testing.T, metered uint32) (string, *slowNM, *dbus.Conn) {
+	t.Helper()
+	addr := dbustest.Start(t)
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	nm := &slowNM{metered: metered}
+	if err := conn.Export(nm, "/org/freedesktop/NetworkManager", "org.freedesktop.DBus.Properties"); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := conn.RequestName("org.freedesktop.NetworkManager", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("own NetworkManager's name: %v, %v", reply, err)
+	}
+	return addr, nm, conn
+}
+
+// meteredAgent is an agent whose rules ask the NetworkManager at addr,
+// every poll, with metered: pause.
+func meteredAgent(t *testing.T, addr string, log *bytes.Buffer) *Agent {
+	t.Helper()
+	nm := &rules.NetworkManager{Address: addr}
+	t.Cleanup(func() { nm.Close() })
+	a := &Agent{Log: zerolog.New(log), queue: newQueue(100, 2)}
+	a.RulesPolicy = &rules.Policy{PauseMetered: true}
+	a.RulesSensors = rules.Sensors{Metered: nm.Metered}
+	a.RulesPoll = 300 * time.Millisecond
+	a.initRules()
+	return a
+}
+
+// poll reads the conditions once, as rulesLoop does.
+func (a *Agent) pollRules() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.RulesPoll)
+	defer cancel()
+	a.readConditions(ctx)
+	a.refreshRules()
+}
+
+// A metered network stays metered when NetworkManager answers too slowly
+// or leaves the bus: uploads stay held, not let go as if
+// rules.metered_network (false) said so; said once, with why.
+func TestRules_MeteredKeptWhenNetworkManagerDoesNotAnswer(t *testing.T) {
+	addr, nm, conn := startSlowNM(t, 1) // metered: yes
+	var log bytes.Buffer
+	a := meteredAgent(t, addr, &log)
+	a.queue.push(jobOf(1, 5))
+	if handsOut(a.queue) {
+		t.Fatal("a file was handed out on a metered network")
+	}
+	nm.set(1, time.Second) // slower than the poll
+	for range 3 {
+		a.pollRules()
+		if handsOut(a.queue) {
+			t.Fatalf("a file was handed out when NetworkManager answered late; log:\n%s", log.String())
+		}
+	}
+	if n := strings.Count(log.String(), "NetworkManager does not answer"); n != 1 {
+		t.Errorf("told %d times that NetworkManager does not answer, want once; log:\n%s", n, log.String())
+	}
+	if !strings.Contains(log.String(), `"error":"no answer within 300ms"`) {
+		t.Errorf("the log does not say why:\n%s", log.String())
+	}
+	nm.set(2, 0) // not metered, at once
+	a.pollRules()
+	if !handsOut(a.queue) {
+		t.Fatalf("still held once NetworkManager says the network is not metered; log:\n%s", log.String())
+	}
+	nm.set(1, 0)
+	a.pollRules()
+	if _, err := conn.ReleaseName("org.freedesktop.NetworkManager"); err != nil {
+		t.Fatal(err)
+	}
+	a.pollRules()
+	if handsOut(a.queue) {
+		t.Fatalf("a file was handed out once NetworkManager left the bus, after it said metered; log:\n%s", log.String())
+	}
+	var s Status
+	a.fillRules(&s)
+	if s.Rules == nil || s.Rules.Rule != rules.RuleMetered || !s.Rules.Metered {
+		t.Errorf("status: got %+v, want held by rules.metered", s.Rules)
+	}
+}
+
+// A NetworkManager never there since the start leaves it to
+// rules.metered_network.
+func TestRules_MeteredNetworkWithoutNetworkManager(t *testing.T) {
+	for _, metered := range []bool{false, true} {
+		var log bytes.Buffer
+		nm := &rules.NetworkManager{Address: "unix:path=" + t.TempDir() + "/no-bus"}
+		a := &Agent{Log: zerolog.New(&log), queue: newQueue(100, 2)}
+		a.MeteredNetwork = metered
+		a.RulesPolicy = &rules.Policy{PauseMetered: true}
+		a.RulesSensors = rules.Sensors{Metered: nm.Metered}
+		a.RulesPoll = 300 * time.Millisecond
+		a.initRules()
+		a.pollRules()
+		a.queue.push(jobOf(1, 5))
+		if handsOut(a.queue) == metered {
+			t.Errorf("metered_network: %v: handed out %v", metered, !metered)
+		}
+		if n := strings.Count(log.String(), "rules.metered_network says"); n != 1 {
+			t.Errorf("told %d times that rules.metered_network says, want once; log:\n%s", n, log.String())
+		}
 	}
 }

@@ -55,6 +55,9 @@ type UploadStatus struct {
 	Size    int64   `json:"size"`
 	Done    int64   `json:"done"`
 	Percent float64 `json:"percent"`
+	// Held is the rule holding the upload between parts, e.g.
+	// "rules.windows"; "" while it goes.
+	Held string `json:"held,omitempty"`
 }
 
 // ErrorEntry is a recent failure.

@@ -41,7 +41,7 @@ func policy(cfg *config.Agent) rules.Policy {
 		if err != nil {
 			continue // config.Validate refused it
 		}
-		win.Limit = int64(w.BandwidthLimit)
+		win.Limit, win.Unlimited = int64(w.BandwidthLimit), w.Unlimited
 		p.Windows = append(p.Windows, win)
 	}
 	return p

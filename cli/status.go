@@ -211,7 +211,11 @@ func printStatus(w io.Writer, s agent.Status, now time.Time) {
 	if len(s.Uploads) > 0 {
 		fmt.Fprintln(w, "uploading:")
 		for _, u := range s.Uploads {
-			fmt.Fprintf(w, "  %s  %s %3.0f%% of %s\n", u.Key, bar(u.Percent, 20), u.Percent, humanize.IBytes(uint64(u.Size)))
+			fmt.Fprintf(w, "  %s  %s %3.0f%% of %s", u.Key, bar(u.Percent, 20), u.Percent, humanize.IBytes(uint64(u.Size)))
+			if u.Held != "" {
+				fmt.Fprintf(w, " (held: %s)", u.Held)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	t := s.Totals

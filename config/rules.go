@@ -23,7 +23,10 @@ type Rules struct {
 // bandwidth_limit: 2MiB/s} with a bandwidth of its own.
 type Window struct {
 	Time           string `yaml:"time"`
-	BandwidthLimit Rate   `yaml:"bandwidth_limit"` // while the window is open; 0: storage.bandwidth_limit
+	BandwidthLimit Rate   `yaml:"bandwidth_limit"` // while the window is open; unset: storage.bandwidth_limit
+	// Unlimited is bandwidth_limit: 0 written in the window: no limit
+	// while it is open, as 0 means none for storage.bandwidth_limit.
+	Unlimited bool `yaml:"-"`
 }
 
 // fromScalar takes a window written as its time alone.
@@ -44,8 +47,12 @@ func (c *Agent) validateRules(v *validator) {
 			v.add(key, "%q: %s", w.Time, err)
 		}
 	}
-	if r.DailyCap < 0 {
+	switch {
+	case r.DailyCap < 0:
 		v.add("rules.daily_cap", "must not be negative")
+	case r.DailyCap > 0 && r.DailyCap < 1<<20:
+		// "daily_cap: 5" is read as 5 bytes: surely 5 GiB was meant.
+		v.add("rules.daily_cap", "%d B: too small to be meant; write a unit, e.g. %dGiB (at least 1MiB, or 0 for no cap)", int64(r.DailyCap), int64(r.DailyCap))
 	}
 }
 
@@ -53,4 +60,7 @@ func (c *Agent) validateRules(v *validator) {
 func (c *Agent) rulesDefaults() {
 	setIfZero(&c.Rules.Metered, "allow")
 	setIfZero(&c.Rules.OnBattery, "allow")
+	for i := range c.Rules.Windows {
+		c.Rules.Windows[i].Unlimited = c.source.zero[fmt.Sprintf("rules.windows[%d].bandwidth_limit", i)]
+	}
 }

@@ -16,6 +16,7 @@ func TestLoad_Rules(t *testing.T) {
     - "01:00-06:00"
     - "Sat 00:00-Sun 23:59"
     - {time: "12:00-13:00", bandwidth_limit: 2MiB/s}
+    - {time: "14:00-15:00", bandwidth_limit: 0}
   daily_cap: 5GiB
 `))
 	if err != nil {
@@ -25,7 +26,8 @@ func TestLoad_Rules(t *testing.T) {
 	if r.Metered != "pause" || r.OnBattery != "pause" || r.MeteredNetwork || r.DailyCap != 5<<30 {
 		t.Errorf("rules: got %+v", r)
 	}
-	want := []config.Window{{Time: "01:00-06:00"}, {Time: "Sat 00:00-Sun 23:59"}, {Time: "12:00-13:00", BandwidthLimit: 2 << 20}}
+	want := []config.Window{{Time: "01:00-06:00"}, {Time: "Sat 00:00-Sun 23:59"}, {Time: "12:00-13:00", BandwidthLimit: 2 << 20},
+		{Time: "14:00-15:00", Unlimited: true}}
 	if len(r.Windows) != len(want) {
 		t.Fatalf("windows: got %+v, want %+v", r.Windows, want)
 	}
@@ -61,6 +63,7 @@ func TestLoad_RulesErrors(t *testing.T) {
 		{"rules:\n  metered: stop\n", `:28: rules.metered: "stop" is not one of pause, allow`},
 		{"rules:\n  on_battery: yes\n", `:28: rules.on_battery: "yes" is not one of pause, allow`},
 		{"rules:\n  daily_cap: lots\n", `:28: rules.daily_cap: "lots" is not a size (use e.g. 16MiB, 1GiB)`},
+		{"rules:\n  daily_cap: 5\n", `:28: rules.daily_cap: 5 B: too small to be meant; write a unit, e.g. 5GiB (at least 1MiB, or 0 for no cap)`},
 		{"rules:\n  window: [\"01:00-06:00\"]\n", `:28: rules.window: unknown key (known keys here: metered, metered_network, on_battery, windows, daily_cap)`},
 	} {
 		_, err := config.Load(write(t, valid+tc.rules))

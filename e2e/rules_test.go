@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,4 +232,185 @@ func TestRun_RulesStopWhileHeld(t *testing.T) {
 	if n := rulesPartPuts(w); n != 8 {
 		t.Errorf("%d part uploads for 8 parts (%d before the stop), want 8: none sent twice", n, held)
 	}
+}
+
+// A 60 MiB video held mid-upload by a closed window is rewritten in place
+// (dd conv=notrunc) during the hold: when the window opens, the upload
+// starts over with the new content at once; no part of the new content
+// goes into the upload of the old. While held, the status marks the
+// upload held, and `cloudkeep resume` says the rule still holds it.
+func TestRun_RulesFileChangedWhileHeld(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	setClock := rulesClock(w, "2026-11-28T03:00:00")
+	w.top = "settle: 200ms\nrules:\n  windows: [\"01:00-06:00\"]\n"
+	w.writeConfig("  bandwidth_limit: 10MiB/s\n")
+	const size, parts = 60 * MiB, 12
+	w.file("redo.mp4", mp4Header, size, 64)
+	const key = "alice/laptop/pictures/redo.mp4"
+	r := w.startAgent()
+	w.eventually(20*time.Second, "two parts are stored", func() bool {
+		return w.journalCount(`SELECT count(*) FROM parts`) >= 2
+	})
+	setClock("2026-11-28T07:00:00")
+	held := rulesSettled(w, time.Second)
+	t.Logf("held after %d of %d parts", held, parts)
+
+	text := w.run("status").stdout
+	if !strings.Contains(text, "of 60 MiB (held: rules.windows)\n") {
+		t.Errorf("status while held:\n%s\nwant the upload marked (held: rules.windows)", text)
+	}
+	if out := w.run("resume").stdout; out != "resumed\nuploads still held: outside the upload windows (next opens Sun 01:00) — rules.windows\n" {
+		t.Errorf("resume while a window holds uploads: got %q", out)
+	}
+
+	path := filepath.Join(w.photos, "redo.mp4")
+	dd := execCommand("dd", "if=/dev/urandom", "of="+path, "bs=1M", "count=4", "seek=40", "conv=notrunc")
+	if out, err := dd.CombinedOutput(); err != nil {
+		t.Fatalf("dd: %v\n%s", err, out)
+	}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256(content))
+
+	setClock("2026-11-29T01:00:00")
+	w.eventually(30*time.Second, "the video is stored", func() bool { _, ok := w.sizes()[key]; return ok })
+	if got := w.contentSHA256(key); got != sum {
+		t.Errorf("object %s: sha256 %s, want %s: the content after dd", key, got, sum)
+	}
+	if n := rulesPartPuts(w); n != held+parts {
+		t.Errorf("%d part uploads: %d before the hold, then %d; want %d: the new content whole, none of the old after the hold", n, held, n-held, held+parts)
+	}
+	if n := w.journalCount(`SELECT sum(bytes) FROM sent_daily`); n != (held+parts)*5*MiB {
+		t.Errorf("sent_daily counts %d bytes, want %d: %d parts before the hold and the new content once", n, (held+parts)*5*MiB, held)
+	}
+	w.assertNoIncomplete()
+	r.stop()
+}
+
+// slowNetworkManager is a NetworkManager that answers Metered after a
+// delay the test sets.
+type slowNetworkManager struct {
+	mu      sync.Mutex
+	metered uint32
+	delay   time.Duration
+}
+
+func (n *slowNetworkManager) set(metered uint32, delay time.Duration) {
+	n.mu.Lock()
+	n.metered, n.delay = metered, delay
+	n.mu.Unlock()
+}
+
+// Get is org.freedesktop.DBus.Properties.Get.
+func (n *slowNetworkManager) Get(iface, name string) (dbus.Variant, *dbus.Error) {
+	n.mu.Lock()
+	m, d := n.metered, n.delay
+	n.mu.Unlock()
+	time.Sleep(d)
+	return dbus.MakeVariant(m), nil
+}
+
+// NetworkManager says the network is metered, then answers slower than
+// the agent asks, then leaves the bus: the upload stays held all along
+// (the last answer holds, said once in the log), and goes on once
+// NetworkManager is back and says the network is not metered.
+func TestRun_RulesMeteredNetworkManagerSlowOrGone(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	addr := dbustest.Start(t)
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	nm := &slowNetworkManager{metered: 4} // guess-no
+	if err := conn.Export(nm, "/org/freedesktop/NetworkManager", "org.freedesktop.DBus.Properties"); err != nil {
+		t.Fatal(err)
+	}
+	const name = "org.freedesktop.NetworkManager"
+	own := func() {
+		t.Helper()
+		if reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+			t.Fatalf("own %s: %v, %v", name, reply, err)
+		}
+	}
+	own()
+	w.env = append(w.env, "DBUS_SYSTEM_BUS_ADDRESS="+addr, "CLOUDKEEP_TEST_CLOCK_FILE="+filepath.Join(w.dir, "no-clock"))
+	w.top = "settle: 200ms\nrules:\n  metered: pause\n"
+	w.writeConfig("  bandwidth_limit: 10MiB/s\n")
+	const size, parts = 60 * MiB, 12
+	sum := w.file("slow.mp4", mp4Header, size, 65)
+	const key = "alice/laptop/pictures/slow.mp4"
+	r := w.startAgent()
+	w.eventually(20*time.Second, "two parts are stored", func() bool {
+		return w.journalCount(`SELECT count(*) FROM parts`) >= 2
+	})
+	nm.set(1, 0) // metered
+	w.eventually(5*time.Second, "the metered network holds uploads", func() bool {
+		s, ok := r.status()
+		return ok && s.Rules != nil && s.Rules.Rule == "rules.metered"
+	})
+	held := rulesSettled(w, time.Second)
+
+	nm.set(1, 2*time.Second) // slower than the agent waits
+	time.Sleep(3 * time.Second)
+	if n := rulesPartPuts(w); n != held {
+		t.Errorf("%d parts went while NetworkManager answered late (%d before)", n-held, held)
+	}
+	if s, ok := r.status(); !ok || s.Rules == nil || s.Rules.Rule != "rules.metered" {
+		t.Errorf("status while NetworkManager answers late: got %+v, want held by rules.metered", s.Rules)
+	}
+	nm.set(1, 0)
+	if _, err := conn.ReleaseName(name); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if n := rulesPartPuts(w); n != held {
+		t.Errorf("%d parts went once NetworkManager left the bus (%d before)", n-held, held)
+	}
+	if text := w.run("status").stdout; !strings.Contains(text, "uploads held: metered network — rules.metered: pause\n") {
+		t.Errorf("status once NetworkManager left:\n%s\nwant it held by rules.metered", text)
+	}
+	if n := strings.Count(r.logs.String(), "NetworkManager does not answer whether the network is metered"); n < 1 || n > 2 {
+		t.Errorf("told %d times that NetworkManager does not answer, want once an outage", n)
+	}
+	if strings.Contains(r.logs.String(), "uploads allowed by the rules again") {
+		t.Error("the log says uploads were allowed again while NetworkManager did not answer")
+	}
+
+	nm.set(2, 0) // back, not metered
+	own()
+	w.eventually(30*time.Second, "the video is stored", func() bool { _, ok := w.sizes()[key]; return ok })
+	if got := w.contentSHA256(key); got != sum {
+		t.Errorf("object %s: sha256 %s, want %s", key, got, sum)
+	}
+	if n := rulesPartPuts(w); n != parts {
+		t.Errorf("%d part uploads for %d parts, want %d: none sent twice", n, parts, parts)
+	}
+	r.stop()
+}
+
+// On Monday 03:00 the window "22:00-06:00" opened on Sunday night: the
+// status says it closes at 06:00, not now; its bandwidth_limit: 0 means
+// no limit in it, even under a storage.bandwidth_limit.
+func TestRun_RulesWindowFromLastWeekWithoutLimit(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	rulesClock(w, "2026-11-30T03:00:00") // Monday
+	w.top = "settle: 200ms\nrules:\n  windows:\n    - {time: \"22:00-06:00\", bandwidth_limit: 0}\n"
+	w.writeConfig("  bandwidth_limit: 2MiB/s\n")
+	r := w.startAgent()
+	// status writes the closing as seen from the real clock, not the
+	// rules' one: check it in the JSON.
+	closes := time.Date(2026, 11, 30, 6, 0, 0, 0, time.Local)
+	if s, _ := r.status(); s.Rules == nil || s.Rules.BandwidthLimit != 0 || !s.Rules.WindowCloses.Equal(closes) {
+		t.Errorf("status: got %+v, want the window open until Mon 06:00 without a bandwidth limit", s.Rules)
+	}
+	if text := w.run("status").stdout; !strings.Contains(text, "upload window 22:00-06:00 open until ") || strings.Contains(text, "at most") {
+		t.Errorf("status:\n%s\nwant the window open, with no \"at most\"", text)
+	}
+	r.stop()
 }

@@ -81,7 +81,10 @@ func (p Policy) Evaluate(now time.Time, c Conditions) Verdict {
 	if len(p.Windows) > 0 {
 		if w, ok := p.openWindow(now); ok {
 			v.Window, v.Closes = w.Text, closing(p.Windows, now)
-			if w.Limit > 0 {
+			switch {
+			case w.Unlimited:
+				v.Limit = 0
+			case w.Limit > 0:
 				v.Limit = w.Limit
 			}
 		} else {

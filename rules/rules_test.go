@@ -6,8 +6,9 @@ import (
 )
 
 func TestPolicy_Evaluate(t *testing.T) {
-	night := windows(t, "01:00-06:00", "Sat 00:00-Sun 23:59")
+	night := windows(t, "01:00-06:00", "Sat 00:00-Sun 23:59", "Wed 12:00-13:00")
 	night[0].Limit = 2 << 20
+	night[2].Unlimited = true // bandwidth_limit: 0
 	p := Policy{PauseMetered: true, PauseOnBattery: true, Windows: night, DailyCap: 5 << 30, BaseLimit: 1 << 20}
 	for _, tc := range []struct {
 		name   string
@@ -19,6 +20,7 @@ func TestPolicy_Evaluate(t *testing.T) {
 	}{
 		{"in a window with its limit", at(1, 2, 0), Conditions{}, nil, "", 2 << 20},
 		{"in a window with the storage's limit", at(5, 12, 0), Conditions{}, nil, "", 1 << 20},
+		{"in a window without a limit", at(2, 12, 30), Conditions{}, nil, "", 0},
 		{"outside", at(1, 12, 0), Conditions{}, []string{RuleWindows}, "outside the upload windows (next opens Wed 01:00)", 1 << 20},
 		{"outside, later today", at(1, 0, 30), Conditions{}, []string{RuleWindows}, "outside the upload windows (next opens 01:00)", 1 << 20},
 		{"metered", at(1, 2, 0), Conditions{Metered: true}, []string{RuleMetered}, "metered network", 2 << 20},

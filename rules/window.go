@@ -20,7 +20,10 @@ var dayNames = []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
 type Window struct {
 	Text  string // as written, e.g. "01:00-06:00" or "Sat 00:00-Sun 23:59"
 	Limit int64  // bytes per second while the window is open; 0: the storage's bandwidth limit
-	spans []span
+	// Unlimited means no limit while the window is open, not even the
+	// storage's: bandwidth_limit: 0 written in the window.
+	Unlimited bool
+	spans     []span
 }
 
 // span is [from, to) in seconds since Monday 00:00; to may pass the end
@@ -180,7 +183,9 @@ func closing(ws []Window, t time.Time) time.Time {
 		next := end
 		for _, w := range ws {
 			for _, p := range w.spans {
-				for _, shift := range []int{0, week, 2 * week} {
+				// -week: a span begun last week, open still (a night
+				// into Monday morning).
+				for _, shift := range []int{-week, 0, week, 2 * week} {
 					if p.from+shift <= end && end < p.to+shift && p.to+shift > next {
 						next = p.to + shift
 					}
@@ -200,8 +205,20 @@ func closing(ws []Window, t time.Time) time.Time {
 
 // wallAfter is the local time at week second s counted from the Monday
 // before t (s may pass the end of that week), found by the calendar so
-// that a change of daylight saving time does not move it.
+// that a change of daylight saving time does not move it. A time the
+// clocks skip (02:30 when they go from 02:00 to 03:00) is the first
+// instant whose clock shows it or later: the moment they jump.
 func wallAfter(t time.Time, s int) time.Time {
 	monday := t.AddDate(0, 0, -((int(t.Weekday()) + 6) % 7))
-	return time.Date(monday.Year(), monday.Month(), monday.Day()+s/day, 0, 0, s%day, 0, t.Location())
+	y, m, d := monday.Date()
+	w := time.Date(y, m, d+s/day, 0, 0, s%day, 0, t.Location())
+	want := time.Date(y, m, d+s/day, 0, 0, s%day, 0, time.UTC)
+	shown := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, time.UTC)
+	switch start, end := w.ZoneBounds(); {
+	case shown.After(want) && !start.IsZero(): // moved past the gap
+		return start
+	case shown.Before(want) && !end.IsZero(): // moved before the gap
+		return end
+	}
+	return w
 }

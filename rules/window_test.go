@@ -118,3 +118,44 @@ func TestNextStart_DaylightSaving(t *testing.T) {
 		t.Errorf("next start: got %s, want %s", got, want)
 	}
 }
+
+// A window begun last week and open still (a night into Monday morning)
+// closes when it ends, not at once.
+func TestClosing_SpanFromLastWeek(t *testing.T) {
+	for _, tc := range []struct {
+		window    string
+		now, want time.Time
+	}{
+		{"22:00-06:00", at(0, 3, 0), at(0, 6, 0)},
+		{"Sun 23:00-Mon 01:00", at(0, 0, 30), at(0, 1, 0)},
+		{"Sun 22:00-Mon 02:00", at(0, 1, 0), at(0, 2, 0)},
+	} {
+		if got := closing(windows(t, tc.window), tc.now); !got.Equal(tc.want) {
+			t.Errorf("%q from %s closes at %s, want %s", tc.window, tc.now.Format("Mon 15:04"), got.Format("Mon 15:04"), tc.want.Format("Mon 15:04"))
+		}
+	}
+	// Monday 03:00 outside a window begun last week: the next start is
+	// counted from this week.
+	if got, want := nextStart(windows(t, "Sun 23:00-Mon 01:00"), at(0, 3, 0)), at(6, 23, 0); !got.Equal(want) {
+		t.Errorf("next start after Mon 03:00: got %s, want %s", got, want)
+	}
+}
+
+// On the night the clocks go forward (02:00 CET to 03:00 CEST) a window
+// from 02:30 opens, and one until 02:30 closes, at the jump: 03:00 CEST.
+func TestWindow_SpringForward(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	jump := time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC) // Sunday 03:00 CEST
+	if got := nextStart(windows(t, "02:30-04:00"), time.Date(2026, 3, 29, 1, 30, 0, 0, berlin)); !got.Equal(jump) {
+		t.Errorf("next start of 02:30-04:00 from 01:30 CET: got %s, want %s", got, jump.In(berlin))
+	}
+	if got := closing(windows(t, "22:00-02:30"), time.Date(2026, 3, 29, 1, 59, 0, 0, berlin)); !got.Equal(jump) {
+		t.Errorf("22:00-02:30 from 01:59 CET closes at %s, want %s", got, jump.In(berlin))
+	}
+	if got, want := nextStart(windows(t, "01:30-04:00"), time.Date(2026, 3, 29, 1, 0, 0, 0, berlin)), time.Date(2026, 3, 29, 1, 30, 0, 0, berlin); !got.Equal(want) {
+		t.Errorf("a time the clocks show moved: got %s, want %s", got, want)
+	}
+}

@@ -1,8 +1,12 @@
 package uploader_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,4 +168,66 @@ func TestUploader_SetBandwidthLimit(t *testing.T) {
 	if got := up.BandwidthLimit(); got != 0 {
 		t.Errorf("after SetBandwidthLimit(0): got %d", got)
 	}
+}
+
+// A file changed while a rule held its upload: once the gate opens, the
+// upload stops at once and starts over with the new content; no part of
+// the new content goes into the upload of the old.
+func TestUploader_GateFileChangedWhileHeld(t *testing.T) {
+	e := newEnv(t)
+	up := e.uploader(uploader.Config{PartsInFlight: 1, BandwidthLimit: 20 * MiB})
+	g := newGate()
+	var sent atomic.Int64
+	var closed sync.Once
+	up.Gate(g.allow, func(n int64) {
+		if sent.Add(n) >= 10*MiB {
+			closed.Do(func() { g.set(false) })
+		}
+	})
+	const size = 30 * MiB
+	path, _ := e.file(t, "c.mp4", size, 53)
+	id := e.track(t, path)
+	done := make(chan error, 1)
+	go func() {
+		_, err := up.Upload(context.Background(), uploader.Job{FileID: id, Path: path, Key: "alice/c.mp4"})
+		done <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); sent.Load() < 10*MiB && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(700 * time.Millisecond) // the part in flight at the closing ends
+	held := e.partPuts()
+
+	// Rewritten in place, as dd conv=notrunc does: same size, new mtime.
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xAB}, MiB), 20*MiB); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	later := time.Now().Add(2 * time.Second)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256(content))
+
+	g.set(true)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := e.partPuts(); n != held+6 {
+		t.Errorf("%d part uploads: %d before the hold, then %d; want %d before and 6 of the new content, none of the old after the hold",
+			n, held, n-held, held)
+	}
+	if got, want := sent.Load(), int64(held)*5*MiB+size; got != want {
+		t.Errorf("acknowledged %d bytes, want %d", got, want)
+	}
+	e.assertObject(t, "alice/c.mp4", sum, size)
+	e.assertNoIncomplete(t)
 }

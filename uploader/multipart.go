@@ -270,7 +270,7 @@ func (u *Uploader) sendParts(ctx context.Context, f *os.File, id journal.Identit
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		for n, off := 1, int64(0); off < id.Size; n, off = n+1, off+up.PartSize {
-			if err := u.mayGo(gctx); err != nil {
+			if err := u.mayGo(gctx, job.Path, id); err != nil {
 				return err
 			}
 			size := min(up.PartSize, id.Size-off)
@@ -337,7 +337,7 @@ func (u *Uploader) sendPart(ctx context.Context, job Job, up *upload, part journ
 			return ctx.Err()
 		}
 	}
-	if err := u.mayGo(ctx); err != nil { // a part read before a rule held uploads waits
+	if err := u.mayGo(ctx, job.Path, up.Identity); err != nil { // a part read before a rule held uploads waits
 		return err
 	}
 	held := newHeldBody(buf)

@@ -3,10 +3,12 @@ package uploader
 import (
 	"context"
 	"errors"
+	"os"
 
 	"golang.org/x/time/rate"
 
 	"github.com/cloudkeep/cloudkeep/internal/ratelimit"
+	"github.com/cloudkeep/cloudkeep/journal"
 )
 
 // ErrHeld is what a gate (see Gate) returns when uploads stop while it
@@ -56,12 +58,21 @@ func newLimiter(bytesPerSecond int64) *rate.Limiter {
 // limited reports whether a bandwidth limit is in force.
 func (u *Uploader) limited() bool { return u.limiter.Limit() != rate.Inf }
 
-// mayGo waits until the gate lets a part go.
-func (u *Uploader) mayGo(ctx context.Context) error {
+// mayGo waits until the gate lets a part of the file at path go. The
+// file may have changed while a rule held its upload: then the upload
+// stops at once (ErrChanged) and starts over, rather than sending parts
+// of the new content into the upload of the old.
+func (u *Uploader) mayGo(ctx context.Context, path string, id journal.Identity) error {
 	if u.allow == nil {
 		return ctx.Err()
 	}
-	return u.allow(ctx)
+	if err := u.allow(ctx); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(path); err != nil || !journal.IdentityOf(fi).Equal(id) {
+		return ErrChanged
+	}
+	return nil
 }
 
 // acked counts n bytes the server acknowledged for job.
