@@ -21,6 +21,7 @@ import (
 //	POST /v1/pause   stop uploading (watching goes on)
 //	POST /v1/resume  upload again
 //	POST /v1/repair  queue files again (JSON RepairRequest; answers RepairResult)
+//	POST /v1/verify  run a light verify once the queue is idle
 
 // ErrNotRunning means no agent answers on the control socket.
 var ErrNotRunning = errors.New("the agent is not running")
@@ -54,6 +55,7 @@ func serveControl(ctx context.Context, l net.Listener, a *Agent) error {
 	})
 	mux.HandleFunc("POST /v1/pause", func(w http.ResponseWriter, r *http.Request) { a.Pause() })
 	mux.HandleFunc("POST /v1/resume", func(w http.ResponseWriter, r *http.Request) { a.Resume() })
+	mux.HandleFunc("POST /v1/verify", func(w http.ResponseWriter, r *http.Request) { a.verifyAgain() })
 	mux.HandleFunc("POST /v1/repair", func(w http.ResponseWriter, r *http.Request) {
 		var req RepairRequest
 		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<20)).Decode(&req); err != nil {
@@ -111,6 +113,12 @@ func (c *Client) Pause(ctx context.Context) error {
 // Resume restarts the agent's uploads.
 func (c *Client) Resume(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/resume", nil)
+}
+
+// Verify asks the agent for a light verify once its queue is idle, so that
+// its status drops findings mended since its last one.
+func (c *Client) Verify(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/verify", nil)
 }
 
 // RepairRequest is the body of POST /v1/repair.

@@ -31,6 +31,7 @@ type Verification struct {
 
 // verified holds the last light verify's result and its metrics.
 type verified struct {
+	again   chan struct{} // a light verify is asked for (after a repair)
 	mu      sync.Mutex
 	last    *VerifyStatus
 	reasons *prometheus.GaugeVec // nil without metrics
@@ -60,13 +61,14 @@ const verifyAfterEnv = "CLOUDKEEP_TEST_VERIFY_AFTER"
 // idle before it runs anyway: its listing competes little with uploads.
 const verifyIdleWait = time.Hour
 
-func (a *Agent) initVerify() { a.verified = &verified{} }
+func (a *Agent) initVerify() { a.verified = &verified{again: make(chan struct{}, 1)} }
 
 // verifyLoop runs the light verify some minutes after the first scan, then
-// every VerifyInterval, each time once the queue is idle (or after
-// verifyIdleWait).
+// every VerifyInterval (0: never), and once more after each repair, so
+// that the status does not keep findings the repair mended. Each waits
+// for the queue to be idle (or for verifyIdleWait).
 func (a *Agent) verifyLoop(ctx context.Context) {
-	if a.VerifyInterval <= 0 || a.VerifyStore == nil {
+	if a.VerifyStore == nil {
 		return
 	}
 	first := verifyFirstAfter
@@ -78,17 +80,31 @@ func (a *Agent) verifyLoop(ctx context.Context) {
 		return
 	case <-a.ready:
 	}
-	for wait := first; ; wait = a.VerifyInterval {
+	var tick <-chan time.Time
+	if a.VerifyInterval > 0 {
+		tick = time.After(first)
+	}
+	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-tick:
+			tick = time.After(a.VerifyInterval)
+		case <-a.verified.again:
 		}
 		since := time.Now()
 		if a.queue.busy() && !pollUntil(ctx, time.Second, func() bool { return !a.queue.busy() || time.Since(since) > verifyIdleWait }) {
 			return
 		}
 		a.lightVerify(ctx)
+	}
+}
+
+// verifyAgain asks verifyLoop for a light verify once the queue is idle.
+func (a *Agent) verifyAgain() {
+	select {
+	case a.verified.again <- struct{}{}:
+	default: // one is asked for already
 	}
 }
 
@@ -202,7 +218,10 @@ func listObjects(ctx context.Context, st storage.Storage, prefix string, in veri
 	var ask []int
 	err := kl.ListKeys(ctx, prefix, func(o storage.Object) error {
 		r := stored[o.Key]
-		settled := r != nil && (r.State != journal.Done && r.State != journal.Freed || o.Size != r.Size || r.ETag != "" && o.ETag == r.ETag)
+		// Under a shared prefix an object of another size may be another
+		// device's file: its metadata tells.
+		settled := r != nil && (r.State != journal.Done && r.State != journal.Freed ||
+			o.Size != r.Size && in.Device == "" || r.ETag != "" && o.ETag == r.ETag)
 		if !settled && (r != nil || in.Device != "") {
 			ask = append(ask, len(out))
 		}
@@ -298,6 +317,9 @@ func surveyOne(f Found, filter *media.Filter, tracked bool, fn func(verify.Local
 type RepairFile struct {
 	Root string `json:"root"`
 	Path string `json:"path"` // slash-separated, inside the root
+	// NewKey: its key holds another device's file now; it is stored
+	// under a new key, and that object is left alone.
+	NewKey bool `json:"new_key,omitempty"`
 }
 
 // RepairResult says what a repair queued, and what it left and why.
@@ -322,6 +344,7 @@ func (a *Agent) Repair(ctx context.Context, files []RepairFile) (RepairResult, e
 		roots[r.Name] = r
 	}
 	var jobs []job
+	newKey := map[int64]bool{}
 	for _, f := range files {
 		j, why, err := a.repairJob(ctx, roots, f)
 		if err != nil {
@@ -331,20 +354,29 @@ func (a *Agent) Repair(ctx context.Context, files []RepairFile) (RepairResult, e
 			res.Left = append(res.Left, RepairLeft{f, why})
 			continue
 		}
+		if f.NewKey {
+			newKey[j.file.ID] = true
+		}
 		jobs = append(jobs, j)
 	}
 	ids := make([]int64, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.file.ID
 	}
-	if _, err := a.Journal.Repend(ctx, ids); err != nil {
+	if _, err := a.Journal.Repend(ctx, ids, newKey); err != nil {
 		return res, err
 	}
 	for _, j := range jobs {
 		j.file.State = journal.Pending
+		if newKey[j.file.ID] {
+			j.file.Key, j.file.ETag = "", ""
+		}
 		a.queue.push(j)
 	}
 	res.Queued = len(jobs)
+	if res.Queued > 0 {
+		a.verifyAgain()
+	}
 	a.Log.Info().Int("files", res.Queued).Int("left", len(res.Left)).Msg("verify --repair: files queued again")
 	return res, nil
 }

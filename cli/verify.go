@@ -1,9 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +17,7 @@ import (
 	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/config"
 	"github.com/cloudkeep/cloudkeep/journal"
+	"github.com/cloudkeep/cloudkeep/storage"
 	"github.com/cloudkeep/cloudkeep/verify"
 )
 
@@ -43,9 +44,13 @@ device's key prefix, and prints every difference, one a line:
   remote_only     an object no journal row holds (not a failure)
 
 It exits 0 when every file that should be stored is, 1 otherwise.
---repair uploads again what can be: through the running agent, or itself
-when none runs. Freed files (free-up) whose object is gone cannot be: they
-are in the trash.`,
+--repair uploads again what can be, itself when no agent runs (then it
+verifies again and exits by that), or through the running agent, which
+only queues the files: it exits 1 then, until a verify finds them stored.
+A key another device's file took (a key template without {device}) is
+left to it: the file goes under a new key. Freed files (free-up) whose
+object is gone cannot be repaired: they are in the trash; nor can files
+--deep found damaged.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.verify(cmd, o)
@@ -57,14 +62,29 @@ are in the trash.`,
 	return cmd
 }
 
-// verifyOutput is what --json prints.
+// verifyOutput is what --json prints: the findings of the verify, and
+// with --repair what the repair did.
 type verifyOutput struct {
 	verify.Report
-	OK         bool                `json:"ok"`
-	DurationMS int64               `json:"duration_ms"`
-	Repair     *agent.RepairResult `json:"repair,omitempty"`
+	OK         bool          `json:"ok"` // after the repair, with --repair
+	DurationMS int64         `json:"duration_ms"`
+	Repair     *verifyRepair `json:"repair,omitempty"`
 	asJSON     bool
 }
+
+// verifyRepair is what --repair did.
+type verifyRepair struct {
+	// By is "agent" when the running agent queued the files (they are
+	// not uploaded yet), "verify" when verify uploaded them itself.
+	By     string             `json:"by"`
+	Queued int                `json:"queued"`
+	Left   []agent.RepairLeft `json:"left,omitempty"`
+	After  *verify.Report     `json:"after,omitempty"` // the verify after the uploads (by "verify")
+}
+
+// errQueued ends a repair through the agent: the files are queued, not
+// stored yet.
+var errQueued = errors.New("queued: run `cloudkeep verify` again once `cloudkeep status` shows the uploads done")
 
 func (g *globals) verify(cmd *cobra.Command, o verifyOptions) error {
 	ctx := cmd.Context()
@@ -73,52 +93,68 @@ func (g *globals) verify(cmd *cobra.Command, o verifyOptions) error {
 		return err
 	}
 	client := agent.NewClient(cfg.Control.Socket)
-	_, err = client.Status(ctx)
+	status, err := client.Status(ctx)
 	running := err == nil
 	start := time.Now()
 	rep, err := g.verifyOnce(cmd, cfg, o.deep)
 	if err != nil {
 		return err
 	}
+	if running && rep.OK() && status.Verify != nil && status.Verify.Failing > 0 {
+		// The agent's status still shows findings that are mended.
+		if err := client.Verify(ctx); err != nil {
+			fmt.Fprintf(g.stderr, "cloudkeep: could not ask the agent to verify again: %v\n", err)
+		}
+	}
 	out := verifyOutput{Report: rep, OK: rep.OK(), DurationMS: time.Since(start).Milliseconds(), asJSON: o.json}
 	files := repairable(rep)
 	if !o.repair {
 		return g.verifyDone(out, len(files))
 	}
-	if !o.json {
-		printFindings(g.stdout, out)
-	}
 	if len(files) == 0 {
-		if o.json {
-			return g.verifyDone(out, 0)
-		}
-		if !rep.OK() {
+		out.Repair = &verifyRepair{By: "verify"}
+		if !o.json && !rep.OK() {
+			printFindings(g.stdout, out)
 			return &exitError{exitFailed, errors.New("nothing verify can repair: see the lines above")}
 		}
-		return nil
+		return g.verifyDone(out, 0)
+	}
+	if !o.json {
+		printFindings(g.stdout, out)
 	}
 	if err := g.correctMeta(cmd, cfg, rep); err != nil {
 		return err
 	}
 	if running {
-		res, err := client.Repair(ctx, files)
-		if err != nil {
-			return fmt.Errorf("ask the agent to repair: %w", err)
-		}
-		out.Repair = &res
-		if o.json {
-			return g.verifyDone(out, 0)
-		}
-		fmt.Fprintf(g.stdout, "repair: the agent queued %d file(s) again; `cloudkeep status` shows the uploads, `cloudkeep verify` checks again\n", res.Queued)
-		for _, l := range res.Left {
-			fmt.Fprintf(g.stdout, "  left: %s/%s: %s\n", l.Root, l.Path, l.Why)
-		}
-		if len(res.Left) > 0 || unrepairable(rep) > 0 {
-			return &exitError{exitFailed, errors.New("some files cannot be repaired: see the lines above")}
-		}
-		return nil
+		return g.repairByAgent(cmd, client, out, files)
 	}
-	return g.repairHere(cmd, cfg, o, rep)
+	return g.repairHere(cmd, cfg, out)
+}
+
+// repairByAgent has the running agent queue files again. They are not
+// stored yet when it answers: the exit is 1 (errQueued) unless nothing
+// was queued and nothing fails.
+func (g *globals) repairByAgent(cmd *cobra.Command, client *agent.Client, out verifyOutput, files []agent.RepairFile) error {
+	res, err := client.Repair(cmd.Context(), files)
+	if err != nil {
+		return fmt.Errorf("ask the agent to repair: %w", err)
+	}
+	out.Repair = &verifyRepair{By: "agent", Queued: res.Queued, Left: res.Left}
+	out.OK = false
+	if out.asJSON {
+		if err := writeJSON(g.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(g.stdout, "repair: the agent queued %d file(s) again; `cloudkeep status` shows the uploads\n", res.Queued)
+		for _, l := range res.Left {
+			fmt.Fprintf(g.stdout, "  left: %s: %s\n", shown(l.Root+"/"+l.Path), l.Why)
+		}
+	}
+	if len(res.Left) > 0 || unrepairable(out.Report) > 0 {
+		return &exitError{exitFailed, fmt.Errorf("some files cannot be repaired: see the findings; %w", errQueued)}
+	}
+	return &exitError{exitFailed, errQueued}
 }
 
 // verifyOnce reads the three views and compares them.
@@ -130,29 +166,41 @@ func (g *globals) verifyOnce(cmd *cobra.Command, cfg *config.Agent, deep bool) (
 		return verify.Report{}, err
 	}
 	defer be.Close()
+	be.health.Logging(log.With().Str("component", "storage").Logger(), "cannot verify")
 	if err := be.requireSignIn(ctx); err != nil {
 		return verify.Report{}, err
 	}
-	if err := be.awaitBucket(ctx, time.Duration(cfg.Storage.GiveUpAfter)); err != nil {
+	if err := be.awaitBucket(ctx, min(time.Duration(cfg.Storage.GiveUpAfter), verifyReachWait)); err != nil {
+		if ue := (*storage.UnreachableError)(nil); errors.As(err, &ue) {
+			return verify.Report{}, &exitError{exitFailed, fmt.Errorf("%s unreachable: cannot verify (no answer for %s: %s)",
+				cmp.Or(ue.Server, storage.NameStorage), ue.For.Round(time.Second), ue.LastError)}
+		}
 		return verify.Report{}, err
 	}
-	j, err := openJournal(ctx, cfg)
-	if err != nil {
+	// Read only, like status: verify creates no journal where none is.
+	in := verify.Input{Walked: true, Roots: map[string]string{}, Rows: []journal.Row{}}
+	j, err := openJournalReadOnly(ctx, cfg)
+	switch {
+	case errors.Is(err, journal.ErrNoJournal):
+		j = nil
+	case err != nil:
 		return verify.Report{}, err
+	default:
+		defer j.Close()
 	}
-	defer j.Close()
-	in := verify.Input{Walked: true, Roots: map[string]string{}}
 	for _, r := range cfg.Watch {
 		in.Roots[r.Name] = r.Path
 	}
 	stored := map[string]journal.Row{}
-	err = j.Rows(ctx, func(r journal.Row) error {
-		in.Rows = append(in.Rows, r)
-		stored[r.Root+"/"+r.Path] = r
-		return nil
-	})
-	if err != nil {
-		return verify.Report{}, err
+	if j != nil {
+		err = j.Rows(ctx, func(r journal.Row) error {
+			in.Rows = append(in.Rows, r)
+			stored[r.Root+"/"+r.Path] = r
+			return nil
+		})
+		if err != nil {
+			return verify.Report{}, err
+		}
 	}
 	tracked := func(root, rel string) bool {
 		r, ok := stored[root+"/"+rel]
@@ -180,6 +228,10 @@ func (g *globals) verifyOnce(cmd *cobra.Command, cfg *config.Agent, deep bool) (
 	return agent.Check(ctx, j, be.st, keyTemplate(cfg, be.bucket), in)
 }
 
+// verifyReachWait bounds how long verify waits for a storage that does not
+// answer: it has nothing to do without it.
+const verifyReachWait = 5 * time.Second
+
 // hashFile returns the hex SHA-256 of the file at path.
 func hashFile(path string) (string, error) {
 	f, err := os.Open(path)
@@ -206,9 +258,7 @@ func hashOf(r io.Reader) (string, error) {
 // verifyDone prints the findings and ends with the exit they call for.
 func (g *globals) verifyDone(out verifyOutput, fixable int) error {
 	if out.asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(g.stdout, out); err != nil {
 			return err
 		}
 	} else {
@@ -218,15 +268,25 @@ func (g *globals) verifyDone(out verifyOutput, fixable int) error {
 		}
 	}
 	if !out.OK {
-		return &exitError{exitFailed, fmt.Errorf("%d file(s) not stored whole", out.Failing)}
+		failing := out.Failing
+		if out.Repair != nil && out.Repair.After != nil {
+			failing = out.Repair.After.Failing
+		}
+		return &exitError{exitFailed, fmt.Errorf("%d file(s) not stored whole", failing)}
 	}
 	return nil
 }
 
 // printFindings writes one line per finding, then the summary.
 func printFindings(w io.Writer, out verifyOutput) {
+	for _, r := range out.RootErrors {
+		fmt.Fprintln(w, r.Line())
+	}
 	for _, f := range out.Findings {
-		fmt.Fprintf(w, "%-14s  %s  %s\n", f.Reason, cmpOr(f.Path, f.Key), f.Detail)
+		fmt.Fprintf(w, "%-14s  %s  %s\n", f.Reason, shown(cmpOr(f.Path, f.Key)), f.Detail)
+	}
+	if out.JournalEmpty {
+		fmt.Fprintln(w, "the journal is empty: run `cloudkeep backup` to rebuild it — files already stored are found, not sent again")
 	}
 	fmt.Fprintln(w, summaryLine(out.Report, time.Duration(out.DurationMS)*time.Millisecond))
 }
@@ -244,7 +304,11 @@ func cmpOr(a, b string) string {
 func summaryLine(rep verify.Report, d time.Duration) string {
 	head := fmt.Sprintf("verified %s files, %s objects in %s: ", humanize.Comma(int64(rep.Tracked)),
 		humanize.Comma(int64(rep.Objects)), d.Round(time.Millisecond))
-	return head + countsText(rep.Counts, rep.Failing)
+	text := countsText(rep.Counts, rep.Failing)
+	if n := len(rep.RootErrors); n > 0 {
+		text = strings.TrimSuffix(fmt.Sprintf("%d watched folder(s) not walked, %s", n, text), ", ")
+	}
+	return head + text
 }
 
 // countsText names the findings by reason, or says that all is stored.
@@ -277,6 +341,13 @@ func repairable(rep verify.Report) []agent.RepairFile {
 		if f.Repair && !seen[rf] {
 			seen[rf] = true
 			out = append(out, rf)
+		}
+		if f.Repair && f.NewKey {
+			for i := range out {
+				if out[i].Root == f.Root && out[i].Path == f.Rel {
+					out[i].NewKey = true
+				}
+			}
 		}
 	}
 	return out
@@ -328,29 +399,31 @@ func unrepairable(rep verify.Report) int {
 
 // repairHere, with no agent running, makes the files pending again in the
 // journal and backs them up as `cloudkeep backup` does, then verifies
-// again.
-func (g *globals) repairHere(cmd *cobra.Command, cfg *config.Agent, o verifyOptions, rep verify.Report) error {
+// again. The JSON keeps the findings from before and adds the repair.
+func (g *globals) repairHere(cmd *cobra.Command, cfg *config.Agent, out verifyOutput) error {
 	ctx := cmd.Context()
 	var ids []int64
-	for _, f := range rep.Findings {
+	newKey := map[int64]bool{}
+	for _, f := range out.Findings {
 		if f.Repair && f.FileID != 0 {
 			ids = append(ids, f.FileID)
+			newKey[f.FileID] = newKey[f.FileID] || f.NewKey
 		}
 	}
 	j, err := openJournal(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	n, err := j.Repend(ctx, ids)
+	n, err := j.Repend(ctx, ids, newKey)
 	j.Close()
 	if err != nil {
 		return err
 	}
-	if !o.json {
+	if !out.asJSON {
 		fmt.Fprintf(g.stdout, "repair: %d file(s) queued again; backing up\n", n)
 	}
 	stdout := g.stdout
-	if o.json {
+	if out.asJSON {
 		g.stdout = io.Discard // the JSON is the only output
 	}
 	berr := g.backup(cmd)
@@ -360,9 +433,12 @@ func (g *globals) repairHere(cmd *cobra.Command, cfg *config.Agent, o verifyOpti
 	if err != nil {
 		return err
 	}
-	out := verifyOutput{Report: after, OK: after.OK(), DurationMS: time.Since(start).Milliseconds(), asJSON: o.json}
-	if !o.json {
+	if out.asJSON {
+		out.Repair = &verifyRepair{By: "verify", Queued: n, After: &after}
+		out.OK = after.OK()
+	} else {
 		fmt.Fprintln(g.stdout, "after the repair:")
+		out = verifyOutput{Report: after, OK: after.OK(), DurationMS: time.Since(start).Milliseconds()}
 	}
 	if err := g.verifyDone(out, 0); err != nil {
 		return err

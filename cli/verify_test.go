@@ -2,10 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloudkeep/cloudkeep/agent"
+	"github.com/cloudkeep/cloudkeep/verify"
 )
 
 func TestPrintVerify(t *testing.T) {
@@ -33,5 +36,33 @@ func TestPrintVerify(t *testing.T) {
 				t.Errorf("got %q, want %q", b.String(), tt.want)
 			}
 		})
+	}
+}
+
+func TestVerifyRepairable_NewKey(t *testing.T) {
+	rep := verify.Report{Findings: []verify.Finding{
+		{Reason: verify.NotUploaded, Root: "p", Rel: "a.jpg", Repair: true},
+		{Reason: verify.MissingRemote, Root: "p", Rel: "a.jpg", Repair: true, NewKey: true},
+		{Reason: verify.MissingRemote, Root: "p", Rel: "b.jpg", Repair: true},
+		{Reason: verify.HashMismatch, Root: "p", Rel: "c.jpg"},
+	}}
+	got := repairable(rep)
+	want := []agent.RepairFile{{Root: "p", Path: "a.jpg", NewKey: true}, {Root: "p", Path: "b.jpg"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestVerifySummaryLine(t *testing.T) {
+	rep := verify.Report{Tracked: 2, Failing: 1, RootErrors: []verify.RootError{{Path: "/p", Missing: true}},
+		Counts: map[verify.Reason]int{verify.NotUploaded: 0, verify.RemoteOnly: 0}}
+	if got, want := summaryLine(rep, time.Second), "verified 2 files, 0 objects in 1s: 1 watched folder(s) not walked"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	var b bytes.Buffer
+	printFindings(&b, verifyOutput{Report: verify.Report{Counts: map[verify.Reason]int{}, Findings: []verify.Finding{
+		{Reason: verify.NotUploaded, Path: "/p/a\nb.jpg", Detail: "not in the journal"}}}})
+	if want := "not_uploaded    \"/p/a\\nb.jpg\"  not in the journal\n"; !strings.HasPrefix(b.String(), want) {
+		t.Errorf("got %q, want it to start with %q", b.String(), want)
 	}
 }

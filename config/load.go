@@ -173,7 +173,9 @@ func (c *Agent) setDefaults() error {
 	setIfZero(&c.RescanInterval, Duration(DefaultRescanInterval))
 	setIfZero(&c.PollInterval, Duration(DefaultPollInterval))
 	setIfZero(&c.ShutdownGrace, Duration(DefaultShutdownGrace))
-	setIfZero(&c.VerifyInterval, Duration(DefaultVerifyInterval))
+	if !c.source.zero["verify_interval"] { // 0 in the file: never
+		setIfZero(&c.VerifyInterval, Duration(DefaultVerifyInterval))
+	}
 	c.rulesDefaults()
 	c.alertsDefaults()
 	setIfZero(&c.Log.Level, "info")

@@ -26,7 +26,8 @@ type Agent struct {
 	Control        Control  `yaml:"control"`
 	Metrics        Metrics  `yaml:"metrics"`
 	// VerifyInterval is how often the agent compares its journal with
-	// the storage's listing (a light verify, no re-hash); default 24h.
+	// the storage's listing (a light verify, no re-hash); default 24h,
+	// 0 never.
 	VerifyInterval Duration `yaml:"verify_interval"`
 	Rules          Rules    `yaml:"rules"`  // when uploads may go (rules.go)
 	Alerts         Alerts   `yaml:"alerts"` // who is told when something is wrong (alerts.go)

@@ -43,7 +43,9 @@ func (c *Agent) Validate() error {
 	c.validateMedia(v)
 	c.validateRules(v)
 	c.validateAlerts(v)
-	v.atLeast("verify_interval", c.VerifyInterval, time.Minute)
+	if !c.source.zero["verify_interval"] { // 0: no periodic verify
+		v.atLeast("verify_interval", c.VerifyInterval, time.Minute)
+	}
 	if strings.Contains(c.Device.Name, "/") {
 		v.add("device.name", "%q must not contain '/'", c.Device.Name)
 	} else if strings.HasPrefix(c.Device.Name, ".") {

@@ -64,18 +64,22 @@ func (j *Journal) rowsAfter(ctx context.Context, after int64, limit int) ([]Row,
 // Repend makes the rows with the given ids pending again, so that they are
 // uploaded anew (verify --repair), and returns how many it changed. Freed
 // and deleted rows are left as they are: their files are not on the disk.
-func (j *Journal) Repend(ctx context.Context, ids []int64) (int, error) {
+// The rows newKey names also lose their object key: it holds another
+// device's file now, so the upload places them anew and never replaces
+// that object.
+func (j *Journal) Repend(ctx context.Context, ids []int64, newKey map[int64]bool) (int, error) {
 	var n int
 	err := j.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE files SET state = ?, updated_ns = ?
-			WHERE id = ? AND state NOT IN (?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `UPDATE files SET state = ?1, updated_ns = ?2,
+			object_key = CASE WHEN ?5 THEN '' ELSE object_key END, etag = CASE WHEN ?5 THEN '' ELSE etag END
+			WHERE id = ?3 AND state NOT IN (?4, ?6)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		now := time.Now().UnixNano()
 		for _, id := range ids {
-			res, err := stmt.ExecContext(ctx, Pending, now, id, Freed, Deleted)
+			res, err := stmt.ExecContext(ctx, Pending, now, id, Freed, newKey[id], Deleted)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,9 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"path/filepath"
 	"slices"
@@ -56,10 +58,16 @@ type Finding struct {
 	Root   string `json:"root,omitempty"`
 	Rel    string `json:"rel,omitempty"`
 	FileID int64  `json:"-"`
+	// NewKey says the key holds another device's file: the repair stores
+	// this one under a new key and leaves that object alone.
+	NewKey bool `json:"new_key,omitempty"`
 	// Reread is the SHA-256 of the object's bytes when --deep read them
 	// back and found them other than its metadata says: the metadata is
 	// set right before a repair, so that the upload replaces the object.
 	Reread string `json:"-"`
+	// damaged: --deep found the local file's bytes other than stored
+	// under the same size and time.
+	damaged bool
 }
 
 // Local is a file met on a walk of the roots.
@@ -93,13 +101,35 @@ type Input struct {
 
 // Report is what Compare found.
 type Report struct {
-	At       time.Time      `json:"at"`
-	Tracked  int            `json:"tracked_files"` // rows whose file is on the device or freed
-	Stored   int            `json:"stored_files"`  // of those, stored (done or freed) and found whole
-	Objects  int            `json:"objects"`       // objects listed
-	Counts   map[Reason]int `json:"counts"`        // findings by reason
-	Failing  int            `json:"failing"`       // findings that make the backup not whole
-	Findings []Finding      `json:"findings"`
+	At      time.Time      `json:"at"`
+	Tracked int            `json:"tracked_files"` // rows whose file is on the device or freed
+	Stored  int            `json:"stored_files"`  // of those, stored (done or freed) and found whole
+	Objects int            `json:"objects"`       // objects listed
+	Counts  map[Reason]int `json:"counts"`        // findings by reason
+	Failing int            `json:"failing"`       // findings that make the backup not whole
+	// JournalEmpty says the journal holds no row while the storage holds
+	// objects under the device's prefix: the journal was lost, and a
+	// backup rebuilds it without sending again what is stored.
+	JournalEmpty bool `json:"journal_empty"`
+	// RootErrors are the watched folders that could not be walked: their
+	// files are not named one by one. Each counts as failing.
+	RootErrors []RootError `json:"root_errors"`
+	Findings   []Finding   `json:"findings"`
+}
+
+// RootError is a watched folder verify could not walk.
+type RootError struct {
+	Path    string `json:"path"`
+	Missing bool   `json:"missing"`
+	Error   string `json:"error"`
+}
+
+// Line is how a RootError is printed: "root missing: /path".
+func (e RootError) Line() string {
+	if e.Missing {
+		return "root missing: " + e.Path
+	}
+	return "root unreadable: " + e.Path + ": " + e.Error
 }
 
 // OK reports whether everything that should be stored is.
@@ -107,15 +137,21 @@ func (r Report) OK() bool { return r.Failing == 0 }
 
 // Compare names every difference between the views in in.
 func Compare(in Input) Report {
-	rep := Report{Counts: map[Reason]int{}, Findings: []Finding{}}
+	rep := Report{Counts: map[Reason]int{}, Findings: []Finding{}, RootErrors: []RootError{}}
+	for _, r := range Reasons {
+		rep.Counts[r] = 0 // every key, for scripts
+	}
 	objects := make(map[string]storage.Object, len(in.Objects))
+	others := map[string]storage.Object{} // objects another device stored
 	for _, o := range in.Objects {
 		if in.Device != "" && o.Meta.Device != "" && o.Meta.Device != in.Device {
+			others[o.Key] = o
 			continue
 		}
 		objects[o.Key] = o
 	}
 	rep.Objects = len(objects)
+	rep.JournalEmpty = len(in.Rows) == 0 && slices.ContainsFunc(sortedKeys(objects), func(k string) bool { return !hidden(k) })
 	held := make(map[string]bool, len(in.Rows))
 	rows := make(map[string]*journal.Row, len(in.Rows))
 	for i := range in.Rows {
@@ -127,7 +163,7 @@ func Compare(in Input) Report {
 		if r.State != journal.Deleted {
 			rep.Tracked++
 		}
-		if f, ok := compareRow(in, r, objects); ok {
+		if f, ok := compareRow(in, r, objects, others); ok {
 			rep.add(f)
 		} else if r.State == journal.Done || r.State == journal.Freed {
 			rep.Stored++
@@ -135,10 +171,19 @@ func Compare(in Input) Report {
 	}
 	if in.Walked {
 		for _, l := range in.Locals {
+			if l.Rel == "" && l.Err != nil {
+				rep.RootErrors = append(rep.RootErrors, RootError{Path: l.Abs, Missing: errors.Is(l.Err, fs.ErrNotExist), Error: l.Err.Error()})
+				rep.Failing++
+				continue
+			}
 			if f, ok := compareLocal(in, l, rows[l.Root+"/"+l.Rel]); ok {
+				if rep.JournalEmpty && f.Repair {
+					f.Repair, f.Detail = false, "not in the journal, which is empty: `cloudkeep backup` finds it if it is stored"
+				}
 				rep.add(f)
 			}
 		}
+		keepDamaged(&rep, in)
 	}
 	for _, key := range sortedKeys(objects) {
 		if !held[key] && !hidden(key) {
@@ -158,16 +203,26 @@ func (r *Report) add(f Finding) {
 }
 
 // compareRow checks one row against the listing: a stored row's object
-// must be there whole; a row not stored is named with why.
-func compareRow(in Input, r *journal.Row, objects map[string]storage.Object) (Finding, bool) {
+// must be there whole; a row not stored is named with why. others are the
+// objects other devices stored under the shared prefix: a key one of them
+// took (after this device's object was deleted) no longer holds this
+// device's file, and is never replaced.
+func compareRow(in Input, r *journal.Row, objects, others map[string]storage.Object) (Finding, bool) {
 	f := Finding{Path: localPath(in, r.Root, r.Path), Key: r.Key, Root: r.Root, Rel: r.Path, FileID: r.ID, Failing: true}
 	switch r.State {
 	case journal.Done, journal.Freed:
 		f.Repair = r.State == journal.Done
 		o, ok := objects[r.Key]
+		other, taken := others[r.Key]
 		switch {
+		case !ok && taken:
+			f.Reason, f.NewKey = MissingRemote, true
+			f.Detail = fmt.Sprintf("stored %s; the key now holds another device's file (%s)", day(r.UploadedAt), other.Meta.Device)
 		case !ok:
 			f.Reason, f.Detail = MissingRemote, fmt.Sprintf("stored %s, the object is gone", day(r.UploadedAt))
+		case in.Device != "" && o.Meta.SHA256 != "" && o.Meta.SHA256 != r.SHA256 && (r.ETag == "" || o.ETag != r.ETag):
+			f.Reason, f.NewKey = MissingRemote, true
+			f.Detail = fmt.Sprintf("stored %s; the key now holds another file (sha256 %s, stored %s)", day(r.UploadedAt), short(o.Meta.SHA256), short(r.SHA256))
 		case o.Size != r.Size:
 			f.Reason, f.Detail = SizeMismatch, fmt.Sprintf("object %d bytes, file %d bytes", o.Size, r.Size)
 		default:
@@ -258,13 +313,65 @@ func compareLocal(in Input, l Local, r *journal.Row) (Finding, bool) {
 		// Same size and time, other bytes: a disk error or a tool that
 		// kept the time. Uploading it could replace a good backup with a
 		// damaged file: the person decides.
-		f.Reason = HashMismatch
+		f.Reason, f.damaged = HashMismatch, true
 		f.Detail = "the file's content differs from its backup (sha256 " + short(l.SHA256) + ", stored " +
 			short(r.SHA256) + ") with the same size and time: check the file; restore it if it is damaged"
 	default:
 		return Finding{}, false
 	}
 	return f, true
+}
+
+// keepDamaged keeps --repair from uploading a file --deep found damaged
+// (same size and time as stored, other bytes), whatever its object's
+// state: that could replace or stand for a good backup. Its findings stay,
+// and say where the bucket still holds its stored content.
+func keepDamaged(rep *Report, in Input) {
+	damaged := map[int64]bool{}
+	for _, f := range rep.Findings {
+		if f.damaged {
+			damaged[f.FileID] = true
+		}
+	}
+	if len(damaged) == 0 {
+		return
+	}
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		if !damaged[f.FileID] {
+			continue
+		}
+		f.Repair = false
+		if f.Reason == HashMismatch {
+			if key := storedElsewhere(in, f.FileID); key != "" {
+				f.Detail += "; its stored content is also under " + key + ": `cloudkeep restore` can bring it back"
+			}
+		} else {
+			f.Detail += "; not uploaded again: the file's content differs from its backup"
+		}
+	}
+}
+
+// storedElsewhere returns the key of another stored row of the same
+// content as row id's whose object is listed whole, or "".
+func storedElsewhere(in Input, id int64) string {
+	var sum string
+	for _, r := range in.Rows {
+		if r.ID == id {
+			sum = r.SHA256
+		}
+	}
+	listed := map[string]int64{}
+	for _, o := range in.Objects {
+		listed[o.Key] = o.Size
+	}
+	for _, r := range in.Rows {
+		if size, ok := listed[r.Key]; ok && r.ID != id && sum != "" && r.SHA256 == sum && size == r.Size &&
+			(r.State == journal.Done || r.State == journal.Freed || r.State == journal.Deleted) {
+			return r.Key
+		}
+	}
+	return ""
 }
 
 // hidden reports whether a key lies in a hidden folder or names a hidden

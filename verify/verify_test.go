@@ -2,6 +2,7 @@ package verify
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,5 +161,70 @@ func BenchmarkCompare(b *testing.B) {
 		if rep := Compare(in); !rep.OK() {
 			b.Fatal(rep.Findings[0])
 		}
+	}
+}
+
+// A key template without {device}: a key this device's object was
+// deleted from, then another device stored its own file under, is this
+// device's missing_remote, repaired under a new key.
+func TestCompare_SharedKeyTakenByAnotherDevice(t *testing.T) {
+	byPhone := object("a.jpg", 838, "ppp", "phone-etag")
+	byPhone.Meta.Device = "phone"
+	noDevice := object("b.jpg", 10, "qqq", "other")
+	rep := Compare(Input{Device: "laptop",
+		Rows:    []journal.Row{row(1, "a.jpg", journal.Done, 833, "aaa"), row(2, "b.jpg", journal.Done, 10, "bbb")},
+		Objects: []storage.Object{byPhone, noDevice}})
+	if len(rep.Findings) != 2 {
+		t.Fatalf("got %+v, want two missing_remote", rep.Findings)
+	}
+	for _, f := range rep.Findings {
+		if f.Reason != MissingRemote || !f.NewKey || !f.Repair || !f.Failing {
+			t.Errorf("got %+v, want missing_remote repaired under a new key", f)
+		}
+	}
+	if d := rep.Findings[0].Detail; d != "stored earlier; the key now holds another device's file (phone)" {
+		t.Errorf("detail: got %q", d)
+	}
+	if rep.Counts[SizeMismatch] != 0 || rep.Counts[HashMismatch] != 0 || rep.Counts[RemoteOnly] != 0 {
+		t.Errorf("counts: got %v", rep.Counts)
+	}
+}
+
+// --deep found the local file damaged and its object is gone: the repair
+// must not upload the damaged file; the content stored under another key
+// is named.
+func TestCompare_DamagedFileNeverRepaired(t *testing.T) {
+	done := row(1, "a.jpg", journal.Done, 10, "aaa")
+	copyRow := row(2, "copy.jpg", journal.Done, 10, "aaa")
+	rep := Compare(Input{Rows: []journal.Row{done, copyRow}, Walked: true,
+		Locals:  []Local{{Root: "photos", Rel: "a.jpg", Identity: done.Identity, SHA256: "a0a"}},
+		Objects: []storage.Object{object("copy.jpg", 10, "aaa", "etag-copy.jpg")}})
+	if len(rep.Findings) != 2 {
+		t.Fatalf("got %+v, want missing_remote and hash_mismatch", rep.Findings)
+	}
+	for _, f := range rep.Findings {
+		if f.Repair || !f.Failing {
+			t.Errorf("got %+v, want failing and not repaired", f)
+		}
+	}
+	if d := rep.Findings[1].Detail; !strings.HasSuffix(d, "; its stored content is also under alice/laptop/photos/copy.jpg: `cloudkeep restore` can bring it back") {
+		t.Errorf("detail: got %q", d)
+	}
+}
+
+func TestCompare_CountsEveryReason(t *testing.T) {
+	rep := Compare(Input{})
+	for _, r := range Reasons {
+		if n, ok := rep.Counts[r]; !ok || n != 0 {
+			t.Errorf("counts[%s]: got %d, %v, want 0, true", r, n, ok)
+		}
+	}
+}
+
+func TestCompare_JournalEmpty(t *testing.T) {
+	rep := Compare(Input{Walked: true, Locals: []Local{{Root: "photos", Rel: "a.jpg"}},
+		Objects: []storage.Object{object("a.jpg", 10, "aaa", "e")}})
+	if !rep.JournalEmpty || rep.Findings[0].Repair {
+		t.Errorf("got %+v, want the journal empty and nothing to repair", rep)
 	}
 }
