@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloudkeep/cloudkeep/alerts"
+	"github.com/cloudkeep/cloudkeep/journal"
 	"github.com/cloudkeep/cloudkeep/storage"
 )
 
@@ -77,6 +78,7 @@ func (a *Agent) initAlerts() {
 		Senders: a.AlertSenders, Device: a.Device, Account: a.Account,
 		Log:    a.Log.With().Str("component", "alerts").Logger(),
 		Warmup: min(max(a.AlertAfter, 10*time.Second), time.Minute),
+		Hold:   min(a.AlertAfter, time.Minute),
 	}
 	if a.Journal != nil {
 		a.notifier.Store = a.Journal
@@ -134,21 +136,17 @@ func (a *Agent) alertCausesAt(now time.Time) []alerts.Cause {
 	}
 	if subject := a.quotaSubject(v); subject != "" {
 		add(CauseQuota, subject, "Uploads stop when it is full: delete files, or ask for a bigger quota.", first("quota"), 0)
+	} else if open, ok := a.openAlert(CauseQuota); ok && a.quotaUnknown() && !v.totals.LastUpload.After(v.started) {
+		add(CauseQuota, open.Subject, "", open.Since, 0) // not known since the start: still as told
 	}
-	if c, ok := a.failingCause(now, v, first); ok {
+	if c, ok := a.failingCause(v, first); ok {
 		cs = append(cs, c)
 	}
 	if c, ok := a.watchCause(first); ok {
 		cs = append(cs, c)
 	}
-	if files := a.queue.status().Files; a.QuietDays > 0 && files > 0 {
-		last := v.totals.LastUpload
-		if last.IsZero() {
-			last = v.started
-		}
-		days := time.Duration(a.QuietDays) * 24 * time.Hour
-		add(CauseNothingUploaded, "nothing uploaded while files wait",
-			fmt.Sprintf("%d files wait to be uploaded; nothing was uploaded for %d days (since %s).", files, a.QuietDays, last.Local().Format("2006-01-02 15:04")), last, days)
+	if c, ok := a.quietCause(now, v); ok {
+		cs = append(cs, c)
 	}
 	for key := range a.alertSeen {
 		if !seen[key] {
@@ -156,6 +154,61 @@ func (a *Agent) alertCausesAt(now time.Time) []alerts.Cause {
 		}
 	}
 	return cs
+}
+
+// quietCause is nothing uploaded for QuietDays while files have waited
+// for QuietDays of the agent's running time. Not while the person paused
+// uploads or a rule holds them: the person chose that.
+func (a *Agent) quietCause(now time.Time, v alertView) (alerts.Cause, bool) {
+	q := a.queue.status()
+	if a.QuietDays <= 0 || q.Files == 0 || a.uploadsHeld() {
+		return alerts.Cause{}, false
+	}
+	last, waiting := cmp.Or(v.totals.LastUpload, v.started), cmp.Or(q.OldestPending, now)
+	since := last
+	if waiting.After(since) {
+		since = waiting
+	}
+	days := time.Duration(a.QuietDays) * 24 * time.Hour
+	detail := fmt.Sprintf("%d files wait to be uploaded, since %s; nothing was uploaded for %d days (since %s).",
+		q.Files, waiting.Local().Format("2006-01-02 15:04"), a.QuietDays, last.Local().Format("2006-01-02 15:04"))
+	return alerts.Cause{Name: CauseNothingUploaded, Subject: "nothing uploaded while files wait", Detail: detail, Since: since, Due: since.Add(days)}, true
+}
+
+// uploadsHeld reports whether the person paused uploads or a rule holds
+// them.
+func (a *Agent) uploadsHeld() bool {
+	if a.queue.isPaused() {
+		return true
+	}
+	r := a.rules
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, held := r.verdict.Holding()
+	return held
+}
+
+// quotaUnknown reports whether, in account mode, the account service has
+// not told the account's use since the start.
+func (a *Agent) quotaUnknown() bool {
+	if a.QuotaUse == nil {
+		return false
+	}
+	_, _, ok := a.QuotaUse()
+	return !ok
+}
+
+// openAlert returns the alert open for cause.
+func (a *Agent) openAlert(cause string) (journal.Alert, bool) {
+	for _, o := range a.notifier.Open() {
+		if o.Cause == cause {
+			return o, true
+		}
+	}
+	return journal.Alert{}, false
 }
 
 // quotaFull is the share of the quota above which the person is told.
@@ -177,17 +230,15 @@ func (a *Agent) quotaSubject(v alertView) string {
 	return fmt.Sprintf("storage %d%% full (%s of %s)", used*100/quota, humanize.IBytes(uint64(used)), humanize.IBytes(uint64(quota)))
 }
 
-// failingCause is the files that have failed for AlertAfter, as one cause
-// that names the first few.
-func (a *Agent) failingCause(now time.Time, v alertView, first func(string) time.Time) (alerts.Cause, bool) {
+// failingCause is the files that fail, as one cause that names the first
+// few, due AlertAfter after the first began to fail. It holds while any
+// fails, due or not, so that an alert open before a restart stays open.
+func (a *Agent) failingCause(v alertView, first func(string) time.Time) (alerts.Cause, bool) {
 	var since time.Time
 	var lines []string
 	n := 0
 	for _, path := range v.failing {
 		t := first("file:" + path)
-		if now.Sub(t) < a.AlertAfter {
-			continue
-		}
 		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 			continue // gone: nothing left to back up
 		}

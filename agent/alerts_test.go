@@ -58,11 +58,21 @@ func TestAgent_AlertCauses(t *testing.T) {
 	if c := cs[CauseQuota]; c.Subject != "storage 93% full (93 GiB of 100 GiB)" || !c.Due.Equal(now) {
 		t.Errorf("quota: %+v, want 93%% full, due now", c)
 	}
-	if c := cs[CauseNothingUploaded]; c.Subject != "nothing uploaded while files wait" || !c.Due.Equal(a.track.totals.LastUpload.Add(72*time.Hour)) {
-		t.Errorf("nothing uploaded: %+v", c)
+	// Off for days with a queue: the files have not waited quiet_days of
+	// the agent's running time yet.
+	oldest := a.queue.status().OldestPending
+	if c := cs[CauseNothingUploaded]; c.Subject != "nothing uploaded while files wait" || oldest.IsZero() || !c.Due.Equal(oldest.Add(72*time.Hour)) {
+		t.Errorf("nothing uploaded: %+v, want due 3 days after the files began to wait (%s)", c, oldest)
 	}
-	if _, ok := cs[CauseFilesFailing]; ok {
-		t.Errorf("files failing before alert_after: %+v", cs[CauseFilesFailing])
+	a.queue.setPaused(true)
+	if c, ok := causeNames(a.alertCausesAt(now))[CauseNothingUploaded]; ok {
+		t.Errorf("nothing uploaded while paused: %+v, want none", c)
+	}
+	a.queue.setPaused(false)
+	// Failing files hold before alert_after, due after it: an alert open
+	// before a restart stays open.
+	if c := cs[CauseFilesFailing]; c.Subject != "1 file fails to upload" || !c.Due.Equal(now.Add(time.Hour)) {
+		t.Errorf("files failing before alert_after: %+v, want due an hour after it was seen", c)
 	}
 	later := causeNames(a.alertCausesAt(now.Add(time.Hour)))
 	if c := later[CauseFilesFailing]; c.Subject != "1 file fails to upload" || c.Detail != photo+": cannot read: permission denied" || !c.Since.Equal(now) {
@@ -93,5 +103,21 @@ func TestAgent_AlertCauses(t *testing.T) {
 	a.QuotaUse = func() (int64, int64, bool) { return 89 << 30, 100 << 30, true }
 	if c, ok := causeNames(a.alertCausesAt(now))[CauseQuota]; ok {
 		t.Errorf("quota at 89%%: %+v, want none", c)
+	}
+}
+
+// An account quota alert open before a restart stays open until the
+// account service tells the use again: not known is not resolved.
+func TestAgent_QuotaAlertKeptUntilKnown(t *testing.T) {
+	a := alertAgent()
+	a.notifier.Observe(t.Context(), []alerts.Cause{{Name: CauseQuota, Subject: "storage 95% full", Since: time.Now(), Due: time.Now()}})
+	known := false
+	a.QuotaUse = func() (int64, int64, bool) { return 10, 100, known }
+	if c, ok := causeNames(a.alertCausesAt(time.Now()))[CauseQuota]; !ok || c.Subject != "storage 95% full" {
+		t.Errorf("quota not known yet: %+v, want the open alert held", c)
+	}
+	known = true
+	if c, ok := causeNames(a.alertCausesAt(time.Now()))[CauseQuota]; ok {
+		t.Errorf("quota at 10%%: %+v, want none", c)
 	}
 }

@@ -80,7 +80,7 @@ func openJournal(t *testing.T, path string) *journal.Journal {
 func newNotifier(t *testing.T, store alerts.Store, r *recorder, c *clock, log zerolog.Logger) *alerts.Notifier {
 	t.Helper()
 	n := &alerts.Notifier{Senders: []alerts.Sender{r}, Store: store, Device: "laptop", Now: c.now, Log: log,
-		Warmup: time.Minute, RetryBase: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond}
+		Warmup: time.Minute, Hold: time.Minute, RetryBase: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond}
 	if err := n.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestNotifier_OpenOnceResolveOnceAcrossRestart(t *testing.T) {
 		n.Observe(ctx, []alerts.Cause{down(start)})
 	}
 	got := r.wait(t, 1)
-	if a := got[0]; a.State != alerts.StateOpen || a.Cause != "storage_unreachable" || a.Device != "laptop" || !a.Time.Equal(start) {
+	if a := got[0]; a.State != alerts.StateOpen || a.Cause != "storage_unreachable" || a.Device != "laptop" || !a.Since.Equal(start) || !a.Time.Equal(start.Add(time.Hour)) {
 		t.Errorf("got %+v, want storage_unreachable open on laptop since %s", a, start)
 	}
 	if open, _ := j.OpenAlerts(ctx); len(open) != 1 || open[0].Subject != "storage unreachable" || !open[0].Since.Equal(start) {
@@ -143,9 +143,10 @@ func TestNotifier_OpenOnceResolveOnceAcrossRestart(t *testing.T) {
 	}
 
 	n2.Observe(ctx, nil) // gone
+	c.t = c.t.Add(time.Minute)
 	n2.Observe(ctx, nil)
 	got = r2.wait(t, 1)
-	if a := got[0]; a.State != alerts.StateResolved || a.Cause != "storage_unreachable" || a.Subject != "storage unreachable" {
+	if a := got[0]; a.State != alerts.StateResolved || a.Cause != "storage_unreachable" || a.Subject != "storage unreachable" || !a.Time.Equal(c.t) || !a.Since.Equal(start) {
 		t.Errorf("got %+v, want storage_unreachable resolved", a)
 	}
 	time.Sleep(50 * time.Millisecond)
@@ -163,7 +164,7 @@ func TestNotifier_ResolvesLoadedAfterWarmup(t *testing.T) {
 	ctx := context.Background()
 	j := openJournal(t, filepath.Join(t.TempDir(), "journal.db"))
 	since := time.Date(2026, 3, 1, 13, 2, 0, 0, time.UTC)
-	if err := j.OpenAlert(ctx, journal.OpenAlert{Cause: "signed_out", Subject: "signed out", Since: since}); err != nil {
+	if err := j.PutAlert(ctx, journal.Alert{Cause: "signed_out", Subject: "signed out", Since: since, Told: since}); err != nil {
 		t.Fatal(err)
 	}
 	c := &clock{t: since.Add(5 * time.Hour)}
@@ -197,9 +198,97 @@ func TestNotifier_RetriesAndLogsOnce(t *testing.T) {
 	if got := countLines(log.String(), "alert not sent"); got != 1 {
 		t.Errorf("%d log lines say the alert was not sent, want 1:\n%s", got, log.String())
 	}
+	for deadline := time.Now().Add(5 * time.Second); countLines(log.String(), "alert sent after failures") == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // logged once Send returns
+	}
 	if got := countLines(log.String(), "alert sent after failures"); got != 1 {
 		t.Errorf("%d log lines say the alert went after failures, want 1:\n%s", got, log.String())
 	}
 }
 
 func countLines(s, sub string) int { return strings.Count(s, sub) }
+
+// An opening no sender took before a stop is sent after the restart; a
+// resolution of an opening never sent is not sent alone.
+func TestNotifier_UndeliveredOpenSentAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "journal.db")
+	start := time.Date(2026, 3, 1, 13, 2, 0, 0, time.UTC)
+	c := &clock{t: start.Add(time.Hour)}
+	r := newRecorder()
+	r.fail = 1 << 30
+	n := &alerts.Notifier{Senders: []alerts.Sender{r}, Store: openJournal(t, path), Device: "laptop", Now: c.now, Log: zerolog.Nop(),
+		Warmup: time.Minute, Hold: time.Minute, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond}
+	if err := n.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { n.Run(runCtx); close(done) }()
+	n.Observe(ctx, []alerts.Cause{down(start)})
+	time.Sleep(50 * time.Millisecond) // a few failed tries
+	cancel()
+	<-done
+
+	r2 := newRecorder()
+	newNotifier(t, openJournal(t, path), r2, c, zerolog.Nop())
+	if a := r2.wait(t, 1)[0]; a.State != alerts.StateOpen || a.Cause != "storage_unreachable" || a.Detail != "connection refused" || !a.Time.Equal(start.Add(time.Hour)) {
+		t.Errorf("got %+v, want the opening sent after the restart", a)
+	}
+	// Delivered now: a third start sends nothing.
+	r3 := newRecorder()
+	newNotifier(t, openJournal(t, path), r3, c, zerolog.Nop())
+	time.Sleep(50 * time.Millisecond)
+	if got := r3.alerts(); len(got) != 0 {
+		t.Errorf("sent again at the third start: %+v", got)
+	}
+
+	// A second cause, never delivered, then gone: nothing is sent.
+	r4 := newRecorder()
+	r4.fail = 1 << 30
+	n4 := newNotifier(t, openJournal(t, filepath.Join(t.TempDir(), "j.db")), r4, c, zerolog.Nop())
+	n4.Observe(ctx, []alerts.Cause{down(start)})
+	c.t = c.t.Add(2 * time.Minute)
+	n4.Observe(ctx, nil)
+	c.t = c.t.Add(2 * time.Minute)
+	n4.Observe(ctx, nil)
+	r4.mu.Lock()
+	r4.fail = 0
+	r4.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	if got := r4.alerts(); len(got) != 0 {
+		t.Errorf("sent %+v for an alert whose opening never went, want nothing", got)
+	}
+}
+
+// A cause gone for less than Hold and back continues the same alert: no
+// resolution, no second opening.
+func TestNotifier_FlappingIsOneAlert(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)
+	c := &clock{t: start}
+	r := newRecorder()
+	n := newNotifier(t, nil, r, c, zerolog.Nop())
+	cause := func(since time.Time) alerts.Cause {
+		return alerts.Cause{Name: "storage_unreachable", Subject: "storage unreachable", Since: since, Due: since.Add(5 * time.Second)}
+	}
+	for i := range 4 { // 7 s down, 7 s up
+		t0 := start.Add(time.Duration(i) * 14 * time.Second)
+		for s := 0; s <= 7; s++ {
+			c.t = t0.Add(time.Duration(s) * time.Second)
+			n.Observe(ctx, []alerts.Cause{cause(t0)})
+		}
+		for s := 8; s < 14; s++ {
+			c.t = t0.Add(time.Duration(s) * time.Second)
+			n.Observe(ctx, nil)
+		}
+	}
+	r.wait(t, 1)
+	c.t = c.t.Add(time.Minute)
+	n.Observe(ctx, nil)
+	r.wait(t, 2)
+	time.Sleep(50 * time.Millisecond)
+	if got := r.alerts(); len(got) != 2 || got[0].State != alerts.StateOpen || got[1].State != alerts.StateResolved {
+		t.Errorf("got %+v, want one opening and one resolution", got)
+	}
+}

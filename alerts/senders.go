@@ -3,6 +3,7 @@ package alerts
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -117,7 +119,40 @@ func (e *Email) Send(ctx context.Context, a Alert) error {
 	}
 	m.Subject(a.Title())
 	m.SetBodyString(mail.TypeTextPlain, a.Text())
-	opts := []mail.Option{mail.WithPort(p), mail.WithTimeout(20 * time.Second)}
+	var mu sync.Mutex
+	var stops []func() bool
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	// go-mail bounds the dial by ctx but not the talk after it: a server
+	// that accepts and never greets would hold a stop. The connection is
+	// closed when ctx ends.
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		d := &net.Dialer{}
+		var conn net.Conn
+		var err error
+		if p == 465 {
+			conn, err = (&tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}).DialContext(dctx, network, addr)
+		} else {
+			conn, err = d.DialContext(dctx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		stops = append(stops, context.AfterFunc(ctx, func() { conn.Close() }))
+		mu.Unlock()
+		return conn, nil
+	}
+	timeout := 20 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(d)), time.Millisecond)
+	}
+	opts := []mail.Option{mail.WithPort(p), mail.WithTimeout(timeout), mail.WithDialContextFunc(dial)}
 	switch {
 	case p == 465:
 		opts = append(opts, mail.WithSSL())
@@ -134,6 +169,9 @@ func (e *Email) Send(ctx context.Context, a Alert) error {
 		return fmt.Errorf("email: %w", err)
 	}
 	if err := c.DialAndSendWithContext(ctx, m); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		return fmt.Errorf("email via %s: %w", e.Addr, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -101,6 +102,33 @@ func TestEmail_Send(t *testing.T) {
 		if m.Subject != "cloudkeep on laptop: storage unreachable" || !strings.Contains(m.Body, sample.Detail) {
 			t.Errorf("%s: got %+v", to, m)
 		}
+	}
+}
+
+// A mail server that accepts and never greets does not hold the sender
+// past the end of its context.
+func TestEmail_SendHonoursContext(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	e := &alerts.Email{Addr: l.Addr().String(), From: "cloudkeep@example.org", To: []string{"me@example.org"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	begin := time.Now()
+	err = e.Send(ctx, sample)
+	if took := time.Since(begin); err == nil || took > 2*time.Second {
+		t.Errorf("Send returned %v after %s, want an error within 2s of the cancel", err, took)
 	}
 }
 

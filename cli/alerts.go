@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/cloudkeep/cloudkeep/agent"
 	"github.com/cloudkeep/cloudkeep/alerts"
 	"github.com/cloudkeep/cloudkeep/config"
+	"github.com/cloudkeep/cloudkeep/journal"
 )
 
 // configureAlerts sets up the agent's alerts from cfg: the senders, with
@@ -92,4 +94,18 @@ func sinceText(t, now time.Time) string {
 		return t.Format("15:04")
 	}
 	return t.Format("2006-01-02 15:04")
+}
+
+// journalAlerts returns the alerts the journal holds open, for the status
+// when no agent runs; none when it cannot read them.
+func journalAlerts(ctx context.Context, j *journal.Journal) []agent.AlertStatus {
+	open, err := j.OpenAlerts(ctx)
+	if err != nil {
+		return nil
+	}
+	out := make([]agent.AlertStatus, 0, len(open))
+	for _, o := range open {
+		out = append(out, agent.AlertStatus{Cause: o.Cause, Subject: o.Subject, Since: o.Since})
+	}
+	return out
 }

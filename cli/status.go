@@ -132,8 +132,9 @@ func (g *globals) offlineStatus(cmd *cobra.Command, cfg *config.Agent, w io.Writ
 		return err
 	}
 	lastErr, at, failed := lastErrorAt(cfg.StateDir)
+	open := journalAlerts(cmd.Context(), j)
 	if asJSON {
-		out := map[string]any{"state": "not running", "journal": totals}
+		out := map[string]any{"state": "not running", "journal": totals, "alerts": open}
 		if !last.IsZero() {
 			out["last_upload"] = last
 		}
@@ -146,6 +147,7 @@ func (g *globals) offlineStatus(cmd *cobra.Command, cfg *config.Agent, w io.Writ
 	printLastError(w, cfg.StateDir)
 	printTotals(w, totals)
 	fmt.Fprintf(w, "last upload: %s\n", when(last, time.Now()))
+	printAlerts(w, agent.Status{Alerts: open}, time.Now())
 	return nil
 }
 

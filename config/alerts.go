@@ -49,15 +49,45 @@ func (a Alerts) Any() bool {
 	return a.Webhook != "" || a.Ntfy != "" || a.Email.SMTP != ""
 }
 
-// redacted is a without the paths of its URLs: a webhook's path often
-// holds its token, and anyone who knows an ntfy topic may read it.
+// redacted is a without the user, paths and queries of its URLs: a
+// webhook's path often holds its token, and anyone who knows an ntfy
+// topic may read it.
 func (a Alerts) redacted() Alerts {
 	for _, u := range []*string{&a.Webhook, &a.Ntfy} {
-		if p, err := url.Parse(*u); err == nil && p.Host != "" && (p.Path != "" || p.RawQuery != "") {
-			*u = p.Scheme + "://" + p.Host + "/" + redacted
+		if p, err := url.Parse(*u); err == nil && p.Host != "" && (p.Path != "" || p.RawQuery != "" || p.User != nil) {
+			*u = redactURL(*u)
 		}
 	}
 	return a
+}
+
+// redactURL is u with its scheme and host alone: "https://hooks.example.org/…".
+// Anything else may be a secret.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme == "" {
+		return redacted
+	}
+	if p.Host == "" {
+		return p.Scheme + ":" + redacted
+	}
+	return p.Scheme + "://" + p.Hostname() + portOf(p) + "/" + redacted
+}
+
+func portOf(p *url.URL) string {
+	if port := p.Port(); port != "" {
+		return ":" + port
+	}
+	return ""
+}
+
+// alertWarnings: an ntfy token sent over plain http.
+func (c *Agent) alertWarnings() []*Error {
+	a := c.Alerts
+	if p, err := url.Parse(a.Ntfy); err == nil && p.Scheme == "http" && a.NtfyTokenFile != "" {
+		return []*Error{c.source.errorf("alerts.ntfy_token_file", "the token is sent over plain http to %s, where anyone on the way can read it: use an https:// topic URL", p.Hostname())}
+	}
+	return nil
 }
 
 // validateAlerts checks alerts:.
@@ -72,7 +102,7 @@ func (c *Agent) validateAlerts(v *validator) {
 			continue
 		}
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			v.add(key, "%q is not an http or https URL", u)
+			v.add(key, "%q is not an http or https URL, e.g. https://hooks.example.org/… (the rest of it is not shown: it may hold a secret)", redactURL(u))
 		}
 	}
 	if a.Ntfy == "" && a.NtfyTokenFile != "" {
@@ -99,12 +129,17 @@ func (c *Agent) validateAlertEmail(v *validator) {
 		v.add("alerts.email.from", "%q is not an email address", e.From)
 	}
 	if len(e.To) == 0 {
-		v.add("alerts.email.to", "required: who gets the alerts, e.g. [me@example.org]")
+		e := v.src.errorf("alerts.email", "required: who gets the alerts, e.g. [me@example.org]")
+		e.Key = "alerts.email.to"
+		v.errs = append(v.errs, e)
 	}
 	for i, to := range e.To {
 		if _, err := mail.ParseAddress(to); err != nil {
 			v.add(fmt.Sprintf("alerts.email.to[%d]", i), "%q is not an email address", to)
 		}
+	}
+	if _, port, _ := net.SplitHostPort(e.SMTP); e.Username != "" && !e.StartTLS && port != "465" {
+		v.add("alerts.email.username", "the password would go in plain text, which mail servers and cloudkeep refuse: set alerts.email.starttls: true, or use port 465 (TLS from the start), or remove the username for a local relay without authentication")
 	}
 	if e.Username != "" && e.PasswordFile == "" {
 		v.add("alerts.email.password_file", "required with alerts.email.username: a file holding the SMTP password (mode 0600)")

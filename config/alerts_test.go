@@ -68,7 +68,12 @@ func TestLoad_AlertsErrors(t *testing.T) {
 	}{
 		{"alert_after too small", "  alert_after: 500ms\n", "28: alerts.alert_after: 500ms is below the minimum of 1s"},
 		{"quiet_days negative", "  quiet_days: -1\n", "28: alerts.quiet_days: -1 is out of range 0 (never) to 3650"},
-		{"webhook not a URL", "  webhook: example.org/hook\n", `28: alerts.webhook: "example.org/hook" is not an http or https URL`},
+		{"webhook not a URL", "  webhook: example.org/hook\n", `28: alerts.webhook: "<redacted>" is not an http or https URL, e.g. https://hooks.example.org/… (the rest of it is not shown: it may hold a secret)`},
+		{"webhook scheme misspelt", "  webhook: htps://hooks.slack.com/services/T0/B0/SECRETXYZ\n", `28: alerts.webhook: "htps://hooks.slack.com/<redacted>" is not an http or https URL`},
+		{"email to missing", "  email:\n    smtp: smtp.example.org:587\n    from: a@example.org\n",
+			`29: alerts.email.to: required: who gets the alerts, e.g. [me@example.org]`},
+		{"username without starttls", "  email:\n    smtp: smtp.example.org:587\n    from: a@example.org\n    to: [b@example.org]\n    username: me\n    password_file: " + private + "\n    starttls: false\n",
+			`32: alerts.email.username: the password would go in plain text, which mail servers and cloudkeep refuse: set alerts.email.starttls: true, or use port 465`},
 		{"token without ntfy", "  ntfy_token_file: " + private + "\n", "28: alerts.ntfy_token_file: set alerts.ntfy too: the token is for an ntfy topic"},
 		{"token readable", "  ntfy: https://ntfy.sh/t\n  ntfy_token_file: " + open + "\n",
 			"29: alerts.ntfy_token_file: " + open + " can be read by others (mode 0644): run `chmod 600 " + open + "`"},
@@ -92,9 +97,27 @@ func TestLoad_AlertsErrors(t *testing.T) {
 }
 
 // `config check` shows where alerts go, without the tokens in their URLs.
+// An ntfy token over plain http is a warning.
+func TestWarnings_NtfyTokenOverHTTP(t *testing.T) {
+	clearEnv(t)
+	tok := filepath.Join(t.TempDir(), "tok")
+	os.WriteFile(tok, []byte("tk_x"), 0o600)
+	c, err := config.Load(write(t, valid+"alerts:\n  ntfy: http://ntfy.example.org/t\n  ntfy_token_file: "+tok+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range c.Warnings() {
+		got = append(got, w.Error())
+	}
+	if s := strings.Join(got, "\n"); !strings.Contains(s, "alerts.ntfy_token_file: the token is sent over plain http to ntfy.example.org") {
+		t.Errorf("warnings: %s", s)
+	}
+}
+
 func TestRedacted_AlertURLs(t *testing.T) {
 	clearEnv(t)
-	c, err := config.Load(write(t, valid+"alerts:\n  webhook: https://hooks.example.org/services/T0/B0/XXXX\n  ntfy: https://ntfy.sh/secret-topic\n"))
+	c, err := config.Load(write(t, valid+"alerts:\n  webhook: https://hooks.example.org/services/T0/B0/XXXX\n  ntfy: https://user:PASSWD@ntfy.example.org\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +125,7 @@ func TestRedacted_AlertURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, leak := range []string{"XXXX", "secret-topic"} {
+	for _, leak := range []string{"XXXX", "secret-topic", "PASSWD"} {
 		if strings.Contains(string(out), leak) {
 			t.Errorf("config check shows %q:\n%s", leak, out)
 		}

@@ -288,6 +288,7 @@ func (c *Agent) Warnings() []*Error {
 	if w := c.inlineSecretWarning(); w != nil {
 		ws = append(ws, w)
 	}
+	ws = append(ws, c.alertWarnings()...)
 	if d := c.Media.Since; d.Time().After(time.Now()) {
 		ws = append(ws, c.source.errorf("media.since", "%s is in the future: no photo or video is backed up until one is taken on or after that day", d))
 	}

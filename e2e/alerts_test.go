@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -240,5 +241,151 @@ func TestAlerts_QuotaNearlyFull(t *testing.T) {
 	got.mu.Unlock()
 	if hook["cause"] != "quota" || hook["state"] != "resolved" {
 		t.Errorf("webhook: %v", hook)
+	}
+}
+
+// Receivers that fail when an alert opens, and an agent stopped before
+// they work again: the opening is sent after the restart, before its
+// resolution; `cloudkeep status` without an agent shows it open.
+func TestAlerts_UndeliveredOpenSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var mu sync.Mutex
+	failing, tries := true, 0
+	var hooks []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			tries++
+			rw.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		var m map[string]any
+		json.Unmarshal(body, &m)
+		hooks = append(hooks, m)
+	}))
+	t.Cleanup(srv.Close)
+	w.top = "settle: 200ms\nshutdown_grace: 1s\nalerts:\n  alert_after: 2s\n  quiet_days: 0\n  webhook: " + srv.URL + "/hook\n  desktop: false\n"
+	w.writeConfig("")
+	r := w.startAgent()
+	w.srv.Kill()
+	w.file("IMG_0001.jpg", jpegHeader(t), 64<<10, 1)
+	w.eventually(20*time.Second, "the webhook is tried and fails", func() bool { mu.Lock(); defer mu.Unlock(); return tries > 0 })
+	r.stop()
+	if st := w.run("status"); !strings.Contains(st.stdout, "alerts open: storage unreachable for ") {
+		t.Errorf("status without an agent does not show the alert:\n%s", st.stdout)
+	}
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	w.startAgent()
+	w.eventually(20*time.Second, "the opening is sent after the restart", func() bool { mu.Lock(); defer mu.Unlock(); return len(hooks) >= 1 })
+	w.srv.Restart(t)
+	w.eventually(30*time.Second, "the resolution is sent", func() bool { mu.Lock(); defer mu.Unlock(); return len(hooks) >= 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(hooks) != 2 || hooks[0]["state"] != "open" || hooks[0]["cause"] != "storage_unreachable" || hooks[1]["state"] != "resolved" {
+		t.Fatalf("webhook got %v, want storage_unreachable open, then resolved", hooks)
+	}
+	if hooks[1]["time"] == hooks[0]["time"] || hooks[1]["since"] != hooks[0]["since"] {
+		t.Errorf("resolved time %v since %v, open time %v since %v: want the resolution's own time, the same since", hooks[1]["time"], hooks[1]["since"], hooks[0]["time"], hooks[0]["since"])
+	}
+}
+
+// A mail server that accepts and never greets does not hold the agent's
+// stop: it ends within a second or two, not after the send's timeout.
+func TestAlerts_StopDoesNotWaitForHungMailServer(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	accepted := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // held open, never greeted
+		}
+	}()
+	w.top = fmt.Sprintf("settle: 200ms\nshutdown_grace: 10s\nalerts:\n  alert_after: 1s\n  quiet_days: 0\n  email:\n    smtp: %s\n    from: cloudkeep@example.org\n    to: [me@example.org]\n    starttls: false\n  desktop: false\n", l.Addr())
+	w.writeConfig("")
+	if err := os.Remove(w.photos); err != nil { // a folder missing: an alert, and no upload to hold the stop
+		t.Fatal(err)
+	}
+	r := w.startAgent()
+	select {
+	case c := <-accepted:
+		t.Cleanup(func() { c.Close() })
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent never connected to the mail server")
+	}
+	code, took := r.stop()
+	if code != 0 || took > 3*time.Second {
+		t.Errorf("stop: exit %d after %s, want 0 within 3s", code, took)
+	}
+	if logs := r.logs.String(); !strings.Contains(logs, "alert messages left unsent: they are sent at the next start") {
+		t.Errorf("the log does not say an alert was left unsent:\n%s", logs)
+	}
+}
+
+// A file that keeps failing with its alert open, across a restart: no
+// "resolved" and no second opening while it still fails.
+func TestAlerts_FileFailingStaysOpenAcrossRestart(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to run the agent as another user than the files' owner")
+	}
+	w, got, _ := alertsWorld(t)
+	w.top = strings.Replace(w.top, "alert_after: 2s", "alert_after: 20s", 1)
+	w.writeConfig("")
+	w.asUser = &userIDs{uid: 65534, gid: 65534}
+	r := w.startAgent()
+	src, path := filepath.Join(w.dir, "IMG_0003.jpg"), filepath.Join(w.photos, "IMG_0003.jpg")
+	b := make([]byte, 50_000)
+	copy(b, jpegHeader(t))
+	if err := os.WriteFile(src, b, 0o600); err != nil { // unreadable to the agent
+		t.Fatal(err)
+	}
+	if err := os.Rename(src, path); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually(60*time.Second, "the webhook is told the file fails", func() bool { a, _ := got.counts(); return a == 1 })
+	r.stop()
+	w.startAgent()
+	time.Sleep(45 * time.Second) // past the warm-up and alert_after
+	got.mu.Lock()
+	hooks := append([]map[string]any(nil), got.webhook...)
+	got.mu.Unlock()
+	if len(hooks) != 1 {
+		t.Fatalf("webhook got %v after a restart while the file still fails, want the one opening", hooks)
+	}
+	if st := w.run("status"); !strings.Contains(st.stdout, "alerts open: 1 file fails to upload for ") {
+		t.Errorf("status:\n%s", st.stdout)
+	}
+}
+
+// `config check` shows neither the password of a webhook URL without a
+// path nor, when the URL is wrong, its path.
+func TestAlerts_ConfigCheckHidesWebhookSecrets(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.top = "alerts:\n  webhook: https://user:PASSWD@hooks.example.org\n  desktop: false\n"
+	w.writeConfig("")
+	res := w.run("config", "check")
+	if strings.Contains(res.stdout+res.stderr, "PASSWD") || !strings.Contains(res.stdout, "webhook: https://hooks.example.org/<redacted>") {
+		t.Errorf("config check (exit %d):\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	w.top = "alerts:\n  webhook: htps://hooks.slack.com/services/T0/B0/SECRETXYZ\n  desktop: false\n"
+	w.writeConfig("")
+	res = w.run("config", "check")
+	if res.code == 0 || strings.Contains(res.stdout+res.stderr, "SECRETXYZ") || !strings.Contains(res.stderr, `alerts.webhook: "htps://hooks.slack.com/<redacted>" is not an http or https URL`) {
+		t.Errorf("config check (exit %d):\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
 }

@@ -180,10 +180,20 @@ var migrations = []string{
 	// key it was given, before each upload.
 	`DROP INDEX files_object_key;
 	CREATE INDEX files_object_key ON files (object_key);`,
-	// Version 8: when free-up moved a stored file to the trash; the keys
-	// live on this device over time, for its manifest; bytes sent per
-	// local day (rules.daily_cap); the alerts open.
+	// Version 8: when free-up moved a stored file to the trash, and the
+	// backups of the files it freed, kept live even once another file
+	// takes the row (freed); the keys live on this device over time, for
+	// its manifest; bytes sent per local day (rules.daily_cap); the
+	// alerts open, and which receivers have yet to be told.
 	`ALTER TABLE files ADD COLUMN freed_ns INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE freed (
+		key         TEXT PRIMARY KEY,
+		file_id     INTEGER NOT NULL,
+		size        INTEGER NOT NULL,
+		sha256      TEXT NOT NULL,
+		uploaded_ns INTEGER NOT NULL,
+		freed_ns    INTEGER NOT NULL
+	);
 	CREATE TABLE live_keys (
 		key     TEXT NOT NULL,
 		size    INTEGER NOT NULL,
@@ -198,9 +208,13 @@ var migrations = []string{
 		bytes INTEGER NOT NULL
 	);
 	CREATE TABLE alerts (
-		cause     TEXT PRIMARY KEY,
-		subject   TEXT NOT NULL,
-		opened_ns INTEGER NOT NULL
+		cause       TEXT PRIMARY KEY,
+		subject     TEXT NOT NULL,
+		detail      TEXT NOT NULL DEFAULT '',
+		opened_ns   INTEGER NOT NULL,
+		told_ns     INTEGER NOT NULL DEFAULT 0,
+		resolved_ns INTEGER NOT NULL DEFAULT 0,
+		unsent      TEXT NOT NULL DEFAULT ''
 	);`,
 }
 

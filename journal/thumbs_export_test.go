@@ -12,7 +12,7 @@ func DropThumbErrorForTest(path string) error {
 	defer db.Close()
 	_, err = db.Exec(`ALTER TABLE thumbs DROP COLUMN error;
 		ALTER TABLE files DROP COLUMN freed_ns;
-		DROP TABLE live_keys; DROP TABLE sent_daily; DROP TABLE alerts;
+		DROP TABLE freed; DROP TABLE live_keys; DROP TABLE sent_daily; DROP TABLE alerts;
 		PRAGMA user_version = 5`)
 	return err
 }
