@@ -93,7 +93,7 @@ func (b *Backup) Run(parent context.Context) (Summary, error) {
 	close(jobs)
 	b.sendHeld(ctx, stop, p, held())
 	if b.Manifest != nil && ctx.Err() == nil {
-		mw := &ManifestWriter{Storage: b.Manifest, Journal: b.Journal, Keys: b.Keys}
+		mw := &ManifestWriter{Storage: b.Manifest, Journal: b.Journal, Keys: b.Keys, StateDir: b.StateDir, Log: b.Log}
 		if _, err := mw.Write(ctx, true); err != nil {
 			b.Log.Warn().Str("error", storage.Short(err)).Msg("could not write the manifest: the next backup writes it")
 		}

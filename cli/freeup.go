@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type freeUpFlags struct {
 	folder         string
 	dryRun, yes    bool
 	remove, detail bool
+	readBack       bool
 }
 
 func freeUpCmd(g *globals) *cobra.Command {
@@ -55,6 +57,7 @@ Windows has none here: use --delete.`,
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "list what would be freed, change nothing")
 	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for a confirmation")
 	fl.BoolVar(&f.remove, "delete", false, "delete the files instead of moving them to the trash")
+	fl.BoolVar(&f.readBack, "read-back", false, "download each object and hash it before freeing its file, rather than trust its recorded checksum (slow, thorough)")
 	fl.BoolVarP(&f.detail, "verbose", "v", false, "list every file freed and every file kept, with why")
 	return cmd
 }
@@ -91,16 +94,39 @@ func (g *globals) freeUp(cmd *cobra.Command, f freeUpFlags) error {
 	if be.journal, err = openJournal(ctx, cfg); err != nil {
 		return err
 	}
+	if !f.dryRun {
+		unlock, err := freeup.Lock(cfg.StateDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	var roots []freeup.Root
+	var paths []string
 	for _, r := range cfg.Watch {
 		roots = append(roots, freeup.Root{Name: r.Name, Path: r.Path})
+		paths = append(paths, r.Path)
 	}
-	p := &freeup.Prover{Journal: be.journal, Storage: be.st, Roots: roots}
+	if t, err := freeup.SystemTrash(); err == nil && !f.dryRun {
+		// A free-up killed between a .trashinfo and its move left one
+		// whose file never went.
+		for _, info := range t.Sweep(paths) {
+			fmt.Fprintf(g.stderr, "removed %s: left by an interrupted free-up, its file is still in its folder\n", info)
+		}
+	}
+	p := &freeup.Prover{Journal: be.journal, Storage: be.st, Roots: roots, ReadBack: f.readBack}
 	plan, err := p.Plan(ctx, scope)
 	if err != nil {
 		return err
 	}
 	printPlan(g.stdout, plan, age, f.dryRun || f.detail, f.detail)
+	switch {
+	case len(plan.Free) == 0:
+	case f.readBack:
+		fmt.Fprintln(g.stdout, "Proof: each object read back from the storage, its SHA-256 the file's.")
+	default:
+		fmt.Fprintln(g.stdout, "Proof: each object's size, SHA-256 and recorded checksum (CRC32C) match the file's; --read-back reads the objects back.")
+	}
 	switch {
 	case len(plan.Free) == 0:
 		fmt.Fprintln(g.stdout, "Nothing to free.")
@@ -118,14 +144,25 @@ func (g *globals) freeUp(cmd *cobra.Command, f freeUpFlags) error {
 		if !ok || !term.IsTerminal(int(in.Fd())) {
 			return usageError(fmt.Errorf("free-up would %s: with no terminal to ask on, run it again with --yes", action))
 		}
+		asked := time.Now()
 		if !confirm(g.stdout, in, strings.ToUpper(action[:1])+action[1:]+"?") {
 			fmt.Fprintln(g.stdout, "Nothing changed.")
 			return nil
+		}
+		if time.Since(asked) > recheckAfter {
+			n := len(plan.Free)
+			if plan = freeup.Recheck(plan); len(plan.Free) < n {
+				fmt.Fprintf(g.stdout, "Read again after the wait: %s kept, changed meanwhile (or of a group with one that did).\n", fileCount(n-len(plan.Free)))
+			}
 		}
 	}
 	res, err := freeup.Free(ctx, be.journal, plan, move)
 	return reportFreed(g.stdout, g.stderr, res, err, f.remove, where, f.detail)
 }
+
+// recheckAfter is how long a confirmation may wait before the files are
+// read again: the person may have edited one meanwhile.
+const recheckAfter = 10 * time.Second
 
 // mover returns how files leave the disk, and where to, for the report.
 func mover(remove bool) (freeup.Mover, string, error) {
@@ -149,18 +186,44 @@ func folderScope(cfg *config.Agent, folder string) (root, dir string, err error)
 	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
 		return "", "", fmt.Errorf("--folder %s: not a folder", folder)
 	}
+	real, err := filepath.EvalSymlinks(abs) // a link into a watched folder: where it leads
+	if err != nil {
+		return "", "", fmt.Errorf("--folder %s: %w", folder, err)
+	}
 	var watched []string
 	for _, w := range cfg.Watch {
-		rel, err := filepath.Rel(w.Path, abs)
-		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			if rel == "." {
-				rel = ""
+		for _, p := range []string{abs, real} {
+			if rel, ok := inside(w.Path, p); ok {
+				return w.Name, rel, nil
 			}
-			return w.Name, filepath.ToSlash(rel), nil
 		}
 		watched = append(watched, w.Path)
 	}
 	return "", "", fmt.Errorf("--folder %s: not inside a watched folder (%s)", folder, strings.Join(watched, ", "))
+}
+
+// inside returns path relative to the watched folder root, slash
+// separated ("" for root itself), when it is in it; the watched folder
+// too may be a link.
+func inside(root, path string) (string, bool) {
+	for _, r := range []string{root, evalOr(root)} {
+		rel, err := filepath.Rel(r, path)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			if rel == "." {
+				rel = ""
+			}
+			return filepath.ToSlash(rel), true
+		}
+	}
+	return "", false
+}
+
+// evalOr returns path with its links resolved, or path when that fails.
+func evalOr(path string) string {
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		return p
+	}
+	return path
 }
 
 // parseOlderThan reads --older-than: a number of days ("90d") or weeks ("2w"),
@@ -187,7 +250,8 @@ func parseOlderThan(s string) (time.Duration, error) {
 
 // keptOrder is the order of the reasons in the summary.
 var keptOrder = []freeup.Reason{freeup.NotBackedUp, freeup.LeftOut, freeup.Changed, freeup.NotOnDisk,
-	freeup.Unreadable, freeup.RemoteMissing, freeup.RemoteDiffers, freeup.PartnerKept}
+	freeup.Unreadable, freeup.RemoteMissing, freeup.RemoteDiffers, freeup.PartnerKept, freeup.PartnerUnproven,
+	freeup.Symlink, freeup.HardLinked}
 
 // printPlan says what free-up would free and what it keeps: the counts,
 // and with list each file to free, with kept each file kept and why.
@@ -231,11 +295,18 @@ func printPlan(w io.Writer, p freeup.Plan, age time.Duration, list, kept bool) {
 // the command fail.
 func reportFreed(out, errw io.Writer, res freeup.Result, err error, remove bool, where string, list bool) error {
 	var n int64
+	var trashes []string // every trash used: a file on another volume goes to that volume's
 	for _, f := range res.Freed {
 		n += f.Size
 		if list && f.To != "" {
 			fmt.Fprintf(out, "  moved %s → %s\n", f.Abs, f.To)
 		}
+		if t := filepath.Dir(filepath.Dir(f.To)); f.To != "" && !slices.Contains(trashes, t) {
+			trashes = append(trashes, t)
+		}
+	}
+	if len(trashes) > 0 {
+		where = strings.Join(trashes, ", ")
 	}
 	switch {
 	case remove:

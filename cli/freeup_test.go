@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudkeep/cloudkeep/freeup"
+	"github.com/cloudkeep/cloudkeep/journal"
 )
 
 func TestParseOlderThan(t *testing.T) {
@@ -37,5 +40,23 @@ func TestConfirm(t *testing.T) {
 		if out.String() != "Move 2 files (1.0 KiB) to the trash? [y/N] " {
 			t.Errorf("question %q", out.String())
 		}
+	}
+}
+
+// The summary names every trash a file went to: one on another volume
+// goes to that volume's.
+func TestReportFreed_EveryTrash(t *testing.T) {
+	res := freeup.Result{Freed: []freeup.Freed{
+		{Item: freeup.Item{File: journal.File{Identity: journal.Identity{Size: 1024}}}, To: "/home/a/.local/share/Trash/files/a.jpg"},
+		{Item: freeup.Item{File: journal.File{Identity: journal.Identity{Size: 1024}}}, To: "/dev/shm/.Trash-1000/files/b.jpg"},
+		{Item: freeup.Item{File: journal.File{Identity: journal.Identity{Size: 1024}}}, To: "/home/a/.local/share/Trash/files/c.jpg"},
+	}}
+	var out, errw strings.Builder
+	if err := reportFreed(&out, &errw, res, nil, false, "/home/a/.local/share/Trash", false); err != nil {
+		t.Fatal(err)
+	}
+	want := "Moved 3 files (3.0 KiB) to the trash (/home/a/.local/share/Trash, /dev/shm/.Trash-1000).\n"
+	if out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }

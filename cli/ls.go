@@ -88,7 +88,8 @@ func (f restoreFlags) filter() (restore.Filter, error) {
 type selection struct {
 	items    []restore.Item // in key order, partners included
 	partners int
-	left     int // stored files left out: not in the state asked for
+	left     int // stored files left out: deleted or renamed away by then
+	notYet   int // stored files left out: stored after --as-of
 }
 
 // items lists the stored files of this account (or static user) that f
@@ -108,7 +109,7 @@ func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f re
 	kt := keyTemplate(cfg, be.bucket)
 	base := kt.UserPrefix()
 	if state != nil {
-		if state.Set, err = restore.Manifests(cmd.Context(), be.st, base); err != nil {
+		if state.Set, state.Unreadable, err = restore.Manifests(cmd.Context(), be.st, base); err != nil {
 			return selection{}, storageFailure(err)
 		}
 	}
@@ -119,7 +120,7 @@ func (g *globals) items(cmd *cobra.Command, cfg *config.Agent, be *backend, f re
 	defer g.stateNotes(state, f, base, l.seen)
 	defer func() {
 		if state != nil {
-			sel.left = state.Left
+			sel.left, sel.notYet = state.Left, state.NotYet
 		}
 	}()
 	filter.Device = f.device
@@ -252,7 +253,7 @@ func lsCmd(g *globals) *cobra.Command {
 				printItems(g.stdout, items, long)
 			}
 			if err == nil && len(items) == 0 {
-				err = &exitError{exitFailed, stateHint(lsNoMatch(f), f, sel.left)}
+				err = &exitError{exitFailed, stateHint(lsNoMatch(f), f, sel.left, sel.notYet)}
 			}
 			return err
 		},
@@ -372,6 +373,23 @@ func (g *globals) stateNotes(state *restore.State, f restoreFlags, base string, 
 		return
 	}
 	verb := cmp.Or(f.verb, "listing")
+	for _, d := range slices.Sorted(maps.Keys(state.Unreadable)) {
+		if f.device != "" && d != f.device {
+			continue
+		}
+		fmt.Fprintf(g.stderr, "the manifest of %s cannot be read (%v): %s every stored version of %s\n", d, state.Unreadable[d], verb, d)
+	}
+	for _, d := range slices.Sorted(maps.Keys(state.LeftBy)) {
+		if f.device != "" && d != f.device {
+			continue
+		}
+		name := cmp.Or(d, "no named device")
+		how := "--as-of DAY or --all brings them"
+		if f.asOf != "" {
+			how = "--all brings them"
+		}
+		fmt.Fprintf(g.stderr, "left out %d file(s) deleted or renamed away on %s: %s\n", state.LeftBy[d], name, how)
+	}
 	for _, d := range state.Unknown {
 		if f.device != "" && d != f.device {
 			continue
@@ -394,9 +412,12 @@ func (g *globals) stateNotes(state *restore.State, f restoreFlags, base string, 
 
 // stateHint adds to err, a selection that holds nothing, that left stored
 // files were left out as deleted or renamed away, and how to have them.
-func stateHint(err error, f restoreFlags, left int) error {
-	if left == 0 {
+func stateHint(err error, f restoreFlags, left, notYet int) error {
+	if left == 0 && notYet == 0 {
 		return err
+	}
+	if left == 0 {
+		return fmt.Errorf("%w: no stored file existed on its device at %s (%d stored later): a later --as-of, or --all for every file ever stored", err, f.asOf, notYet)
 	}
 	how := "--as-of DAY for the files of an earlier day, --all for every file ever stored"
 	when := "now"

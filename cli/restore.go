@@ -159,7 +159,7 @@ func (g *globals) restoreItems(cmd *cobra.Command, cfg *config.Agent, be *backen
 	}
 	switch {
 	case len(items) == 0 && left.files() == 0:
-		return nil, left, &exitError{exitFailed, stateHint(noMatch(cfg, f, to), f, sel.left)}
+		return nil, left, &exitError{exitFailed, stateHint(noMatch(cfg, f, to), f, sel.left, sel.notYet)}
 	case len(items) == 0:
 		left.print(g, cfg)
 		return nil, left, &exitError{exitFailed, left.err()}

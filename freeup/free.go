@@ -48,7 +48,7 @@ func Free(ctx context.Context, j *journal.Journal, plan Plan, move Mover) (Resul
 	var res Result
 	changed := map[string]bool{} // groups with a file changed since the proof: all kept
 	for _, it := range plan.Free {
-		if fi, err := os.Lstat(it.Abs); err != nil || !journal.IdentityOf(fi).Equal(it.Seen) {
+		if !unchanged(it) {
 			changed[it.Group] = true
 		}
 	}
@@ -80,9 +80,16 @@ func (s sentinel) Error() string { return string(s) }
 
 const errChanged = sentinel("changed")
 
-func freeOne(ctx context.Context, j *journal.Journal, it Item, move Mover) (string, error) {
+// unchanged reports whether the file of it is at its path as the proof
+// read it: its size, mtime, inode and status change time (any write or
+// touch moves it, one that keeps the other three too).
+func unchanged(it Item) bool {
 	fi, err := os.Lstat(it.Abs)
-	if err != nil || !journal.IdentityOf(fi).Equal(it.Seen) {
+	return err == nil && journal.IdentityOf(fi).Equal(it.Seen) && ctimeOf(fi) == it.Ctime
+}
+
+func freeOne(ctx context.Context, j *journal.Journal, it Item, move Mover) (string, error) {
+	if !unchanged(it) {
 		return "", errChanged
 	}
 	ok, err := j.MarkFreed(ctx, it.ID, it.Seen, it.SHA256)
@@ -94,6 +101,13 @@ func freeOne(ctx context.Context, j *journal.Journal, it Item, move Mover) (stri
 	}
 	to, err := move(it.Abs)
 	if err != nil {
+		// Done again only when the file is still there as it was: one
+		// that left anyway (another free-up took it) stays freed, or a
+		// running agent would take it for deleted and its backup for one
+		// that may go.
+		if !unchanged(it) {
+			return "", fmt.Errorf("%w; %s is no longer there as it was: left marked freed, its backup kept", err, it.Abs)
+		}
 		if uerr := j.Unfree(context.WithoutCancel(ctx), it.ID); uerr != nil {
 			return "", fmt.Errorf("%w; and %w", err, uerr)
 		}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudkeep/cloudkeep/journal"
 )
@@ -31,7 +33,7 @@ func stored(t *testing.T, j *journal.Journal, dir, rel, g string) Item {
 		t.Fatal(err)
 	}
 	f, _ = j.Lookup(ctx, "pictures", rel)
-	return Item{File: f, Abs: abs, Seen: d.id, Group: g}
+	return Item{File: f, Abs: abs, Seen: d.id, Ctime: d.ctime, Group: g}
 }
 
 func openJournal(t *testing.T) *journal.Journal {
@@ -89,5 +91,104 @@ func TestFree_GroupChangedSinceProof(t *testing.T) {
 		if s := stateOf(t, j, rel); s != want {
 			t.Errorf("%s: %s, want %s", rel, s, want)
 		}
+	}
+}
+
+// A move that fails because the file left anyway (another free-up moved
+// it first) leaves the row freed: done, a running agent would take the
+// file for deleted and its backup for one prune may remove.
+func TestFree_MoveFailsFileGone(t *testing.T) {
+	j, dir := openJournal(t), t.TempDir()
+	it := stored(t, j, dir, "a.jpg", "a")
+	taken := func(p string) (string, error) {
+		if err := os.Rename(p, p+".elsewhere"); err != nil {
+			t.Fatal(err)
+		}
+		return "", &os.LinkError{Op: "rename", Old: p, New: "trash", Err: os.ErrNotExist}
+	}
+	res, err := Free(context.Background(), j, Plan{Free: []Item{it}}, taken)
+	if err != nil || len(res.Failed) != 1 {
+		t.Fatalf("Free: %+v, %v; want one failure", res, err)
+	}
+	if msg := res.Failed[0].Err.Error(); !strings.Contains(msg, "is no longer there as it was: left marked freed, its backup kept") {
+		t.Errorf("failure: %q", msg)
+	}
+	if s := stateOf(t, j, "a.jpg"); s != journal.Freed {
+		t.Errorf("row after a failed move of a file gone: %s, want freed", s)
+	}
+}
+
+// A file rewritten in place with its size, mtime and inode kept (dd
+// conv=notrunc, then touch -d) since the proof stays: its ctime moved.
+func TestFree_RewrittenInPlace(t *testing.T) {
+	j, dir := openJournal(t), t.TempDir()
+	it := stored(t, j, dir, "a.jpg", "a")
+	fi, err := os.Stat(it.Abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // a ctime tick apart on coarse clocks
+	f, err := os.OpenFile(it.Abs, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("X"), 0)
+	f.Close()
+	os.Chtimes(it.Abs, fi.ModTime(), fi.ModTime())
+	res, err := Free(context.Background(), j, Plan{Free: []Item{it}}, Delete)
+	if err != nil || len(res.Freed) != 0 || len(res.Failed) != 1 || res.Failed[0].Reason != Changed {
+		t.Fatalf("Free: %+v, %v; want it kept as changed", res, err)
+	}
+	if _, err := os.Stat(it.Abs); err != nil {
+		t.Errorf("the rewritten file was taken: %v", err)
+	}
+}
+
+// Two free-ups never run at once: the second is told another runs.
+func TestLock(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(dir); !errors.Is(err, ErrRunning) {
+		t.Errorf("second Lock: %v, want ErrRunning", err)
+	}
+	unlock()
+	unlock, err = Lock(dir)
+	if err != nil {
+		t.Fatalf("Lock after unlock: %v", err)
+	}
+	unlock()
+}
+
+// Recheck, after a long confirmation, reads the files again: one edited
+// meanwhile stays with its group, even with its size, mtime and inode
+// kept.
+func TestRecheck(t *testing.T) {
+	j, dir := openJournal(t), t.TempDir()
+	heic, mov := stored(t, j, dir, "IMG_1.HEIC", "g1"), stored(t, j, dir, "IMG_1.MOV", "g1")
+	lone := stored(t, j, dir, "lone.jpg", "g2")
+	fi, err := os.Stat(mov.Abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(mov.Abs, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("X"), 0)
+	f.Close()
+	os.Chtimes(mov.Abs, fi.ModTime(), fi.ModTime())
+	p := Recheck(Plan{Free: []Item{heic, mov, lone}})
+	if len(p.Free) != 1 || p.Free[0].Path != "lone.jpg" {
+		t.Fatalf("free after Recheck: %+v, want only lone.jpg", p.Free)
+	}
+	got := map[string]Reason{}
+	for _, it := range p.Kept {
+		got[it.Path] = it.Reason
+	}
+	if got["IMG_1.MOV"] != Changed || got["IMG_1.HEIC"] != PartnerKept {
+		t.Errorf("kept: %v, want IMG_1.MOV changed and IMG_1.HEIC with it", got)
 	}
 }

@@ -53,6 +53,12 @@ const (
 	RemoteMissing Reason = "remote copy missing"
 	RemoteDiffers Reason = "remote copy differs"
 	PartnerKept   Reason = "a file of its group is kept"
+	Symlink       Reason = "a symbolic link"
+	HardLinked    Reason = "other hard links hold it: no space would be freed"
+	// PartnerUnproven: a file on the disk whose name ties it to the group
+	// (media.GroupStem) is not in the journal to prove: excluded by
+	// media.exclude, or new since the last scan. Its Detail names it.
+	PartnerUnproven Reason = "a file of its group is not backed up"
 )
 
 // Item is one file weighed.
@@ -60,8 +66,10 @@ type Item struct {
 	journal.File
 	Abs  string
 	When time.Time // taken, or modified when that is unknown
-	// Seen is the identity the proof read the file with.
-	Seen journal.Identity
+	// Seen is the identity the proof read the file with, Ctime its status
+	// change time then (ns; 0 where the system has none).
+	Seen  journal.Identity
+	Ctime int64
 	// Reason is why the file is kept; "" when it may be freed.
 	Reason Reason
 	// Detail says more of the reason, for -v.
@@ -105,6 +113,10 @@ type Prover struct {
 	Roots   []Root
 	// Workers is how many files are proven at once; 4 when 0.
 	Workers int
+	// ReadBack reads each object back and hashes it, rather than trust
+	// the checksum the storage recorded when it got it: slow, and it
+	// finds bytes rotten on the storage's disk since.
+	ReadBack bool
 }
 
 // Plan weighs the files of scope: a file may be freed when it is stored
@@ -131,7 +143,9 @@ func (p *Prover) Plan(ctx context.Context, sc Scope) (Plan, error) {
 		out.Recent += recent
 	}
 	var items []*Item
+	listed := map[string][]os.DirEntry{}
 	for _, g := range groups {
+		keepUnlisted(g, listed)
 		items = append(items, g...)
 	}
 	eg, ectx := errgroup.WithContext(ctx)
@@ -159,6 +173,65 @@ func (p *Prover) Plan(ctx context.Context, sc Scope) (Plan, error) {
 		}
 	}
 	return out, nil
+}
+
+// Recheck reads the files of p.Free again, as Plan did, and keeps with
+// their groups those no longer as proven: for a plan that waited long (a
+// confirmation) before the move, in which a file may have been edited.
+func Recheck(p Plan) Plan {
+	changed := map[string]string{}
+	for i := range p.Free {
+		it := &p.Free[i]
+		d, err := digestFile(it.Abs)
+		if err != nil || !d.id.Equal(it.Seen) || d.sha256 != it.SHA256 {
+			changed[it.Group] = it.Path
+			continue
+		}
+		it.Ctime = d.ctime
+	}
+	if len(changed) == 0 {
+		return p
+	}
+	out := Plan{Kept: p.Kept, Recent: p.Recent}
+	for _, it := range p.Free {
+		switch by, ok := changed[it.Group]; {
+		case !ok:
+			out.Free = append(out.Free, it)
+		case by == it.Path:
+			it.Reason, it.Detail = Changed, "it changed while free-up waited"
+			out.Kept = append(out.Kept, it)
+		default:
+			it.Reason, it.Detail = PartnerKept, by+": "+string(Changed)
+			out.Kept = append(out.Kept, it)
+		}
+	}
+	return out
+}
+
+// keepUnlisted keeps the whole group g when its folder holds a file of
+// the group that is not in it (not in the journal, or deleted there): a
+// group is freed all or nothing over the files on the disk. listed caches
+// the folders read.
+func keepUnlisted(g []*Item, listed map[string][]os.DirEntry) {
+	dir := filepath.Dir(g[0].Abs)
+	entries, ok := listed[dir]
+	if !ok {
+		entries, _ = os.ReadDir(dir) // an unreadable folder: its files fail their proof
+		listed[dir] = entries
+	}
+	stem := media.GroupStem(g[0].Path)
+	for _, e := range entries {
+		if e.IsDir() || media.GroupStem(e.Name()) != stem ||
+			slices.ContainsFunc(g, func(it *Item) bool { return filepath.Base(it.Abs) == e.Name() }) {
+			continue
+		}
+		for _, it := range g {
+			if it.Reason == "" {
+				it.Reason, it.Detail = PartnerUnproven, e.Name()
+			}
+		}
+		return
+	}
 }
 
 // inScope groups the rows of root r (media.GroupStem in one folder) and
@@ -205,6 +278,16 @@ func inScope(r Root, rows []journal.Local, sc Scope) ([][]*Item, int) {
 // prove sets it.Reason when its file may not be freed. Only a storage
 // that does not answer is an error.
 func (p *Prover) prove(ctx context.Context, it *Item) error {
+	if fi, err := os.Lstat(it.Abs); err == nil {
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			it.Reason = Symlink
+			return nil
+		case fi.Mode().IsRegular() && linksOf(fi) > 1:
+			it.Reason, it.Detail = HardLinked, fmt.Sprintf("%d names", linksOf(fi))
+			return nil
+		}
+	}
 	d, err := digestFile(it.Abs)
 	var ce *changedError
 	switch {
@@ -218,7 +301,7 @@ func (p *Prover) prove(ctx context.Context, it *Item) error {
 		it.Reason, it.Detail = Unreadable, err.Error()
 		return nil
 	}
-	it.Seen = d.id
+	it.Seen, it.Ctime = d.id, d.ctime
 	if !d.id.Equal(it.Identity) {
 		it.Reason, it.Detail = Changed, "its size, time or inode differ from the journal's"
 		return nil
@@ -248,13 +331,14 @@ func (p *Prover) compare(ctx context.Context, it *Item, o storage.Object, d dige
 		return RemoteDiffers, it.Key + ": no sha256 in its metadata"
 	case o.Meta.SHA256 != d.sha256:
 		return RemoteDiffers, it.Key + ": another sha256 in its metadata"
-	case o.FullObject && o.CRC32C != "":
+	case o.FullObject && o.CRC32C != "" && !p.ReadBack:
 		if o.CRC32C != d.crc32c {
 			return RemoteDiffers, it.Key + ": its bytes differ (CRC32C)"
 		}
 		return "", ""
 	}
-	// No whole-object checksum to compare: read the object back.
+	// No whole-object checksum to compare, or --read-back: read the
+	// object back.
 	sum, err := p.remoteSHA256(ctx, it.Key)
 	if err != nil {
 		return RemoteDiffers, it.Key + ": could not read it back: " + err.Error()
@@ -281,6 +365,7 @@ func (p *Prover) remoteSHA256(ctx context.Context, key string) (string, error) {
 // digest is what a read of a whole file found.
 type digest struct {
 	id             journal.Identity
+	ctime          int64
 	sha256, crc32c string
 }
 
@@ -315,9 +400,9 @@ func digestFile(path string) (digest, error) {
 		return digest{}, err
 	}
 	id := journal.IdentityOf(before)
-	if !journal.IdentityOf(after).Equal(id) {
+	if !journal.IdentityOf(after).Equal(id) || ctimeOf(after) != ctimeOf(before) {
 		return digest{}, &changedError{path}
 	}
 	crc := binary.BigEndian.AppendUint32(nil, c.Sum32())
-	return digest{id: id, sha256: hex.EncodeToString(h.Sum(nil)), crc32c: base64.StdEncoding.EncodeToString(crc)}, nil
+	return digest{id: id, ctime: ctimeOf(before), sha256: hex.EncodeToString(h.Sum(nil)), crc32c: base64.StdEncoding.EncodeToString(crc)}, nil
 }

@@ -1,6 +1,8 @@
 package freeup
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -59,5 +61,40 @@ func TestInScope(t *testing.T) {
 	}
 	if all, _ := inScope(Root{Name: "pictures", Path: "/p"}, rows, Scope{Now: now}); len(all) != 5 {
 		t.Errorf("with no age and no folder: %d groups, want 5", len(all))
+	}
+}
+
+// A group is freed all or nothing over the files on the disk: one of its
+// files the journal does not hold (excluded, or new since the last scan)
+// keeps it whole, named.
+func TestKeepUnlisted(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"IMG_3.HEIC", "IMG_3.MOV", "DSC_9.JPG", "DSC_9.JPG.xmp", "lone.jpg", "lone_2.jpg"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	item := func(name string) *Item {
+		return &Item{File: journal.File{Path: "2024/" + name}, Abs: filepath.Join(dir, name)}
+	}
+	listed := map[string][]os.DirEntry{}
+	for _, tc := range []struct {
+		group []*Item
+		want  string
+	}{
+		{[]*Item{item("IMG_3.HEIC")}, "IMG_3.MOV"},
+		{[]*Item{item("DSC_9.JPG")}, "DSC_9.JPG.xmp"},
+		{[]*Item{item("lone.jpg")}, ""},
+	} {
+		keepUnlisted(tc.group, listed)
+		for _, it := range tc.group {
+			want := Reason("")
+			if tc.want != "" {
+				want = PartnerUnproven
+			}
+			if it.Reason != want || it.Detail != tc.want {
+				t.Errorf("%s: %q (%s), want %q (%s)", it.Path, it.Reason, it.Detail, want, tc.want)
+			}
+		}
 	}
 }

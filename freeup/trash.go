@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Trash moves files to the system trash. On Linux and the other free
@@ -49,3 +50,25 @@ func candidate(name string, n int) string {
 
 // maxTries bounds the search for a free name in a trash folder.
 const maxTries = 10000
+
+// maxName is the longest name most file systems take (NAME_MAX), less
+// what the trash adds: ".trashinfo" and a number up to maxTries.
+const maxName = 255 - len(".trashinfo") - len(".10000")
+
+// trashName returns the name a file named name takes in the trash:
+// name itself, or when too long for its .trashinfo, name shortened to fit
+// with its extension kept. The .trashinfo still records the whole path.
+func trashName(name string) string {
+	if len(name) <= maxName {
+		return name
+	}
+	ext := filepath.Ext(name)
+	if len(ext) > 32 {
+		ext = "" // no extension, a long dotted name
+	}
+	cut := maxName - len(ext)
+	for cut > 0 && !utf8.RuneStart(name[cut]) { // on a character's boundary
+		cut--
+	}
+	return name[:cut] + ext
+}

@@ -25,7 +25,7 @@ func (t *Trash) Move(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	base := filepath.Base(abs)
+	base := trashName(filepath.Base(abs))
 	for n := 1; n <= maxTries; n++ {
 		to := filepath.Join(t.Home, candidate(base, n))
 		err := renameNoReplace(abs, to)

@@ -50,7 +50,7 @@ func (t *Trash) Move(path string) (string, error) {
 		}
 	}
 	info := "[Trash Info]\nPath=" + escapePath(rel) + "\nDeletionDate=" + t.now().Format("2006-01-02T15:04:05") + "\n"
-	base := filepath.Base(abs)
+	base := trashName(filepath.Base(abs))
 	for n := 1; n <= maxTries; n++ {
 		name := candidate(base, n)
 		infoPath := filepath.Join(dir, "info", name+".trashinfo")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -229,4 +230,58 @@ func statDev(path string, s *unixStat) error {
 	}
 	s.dev = st.Dev
 	return nil
+}
+
+// A name near the 255-byte limit is shortened in the trash, with its
+// extension kept and cut on a character's boundary; its .trashinfo keeps
+// the whole path.
+func TestTrash_MoveLongName(t *testing.T) {
+	tr, dir := newTrash(t)
+	name := strings.Repeat("é", 124) + ".jpeg" // 253 bytes
+	src := filepath.Join(dir, name)
+	writeFile(t, src, "photo")
+	to, err := tr.Move(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Base(to)
+	if !strings.HasSuffix(short, ".jpeg") || len(short) > maxName || !utf8.ValidString(short) || !strings.HasPrefix(name, strings.TrimSuffix(short, ".jpeg")) {
+		t.Errorf("trash name %q (%d bytes), want %s shortened to %d bytes or less, .jpeg kept", short, len(short), name, maxName)
+	}
+	info := readFile(t, filepath.Join(tr.Home, "info", short+".trashinfo"))
+	if !strings.Contains(info, "\nPath="+escapePath(src)+"\n") {
+		t.Errorf(".trashinfo %q does not record the whole path %s", info, src)
+	}
+}
+
+// Sweep removes the .trashinfo a killed free-up left (its file still at
+// its path, none in the trash), and no other entry of the trash.
+func TestTrash_Sweep(t *testing.T) {
+	tr, dir := newTrash(t)
+	root := filepath.Join(dir, "photos")
+	writeFile(t, filepath.Join(root, "orphan.jpg"), "still here")
+	writeFile(t, filepath.Join(root, "moved.jpg"), "moved")
+	if _, err := tr.Move(filepath.Join(root, "moved.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	entry := func(name, path string) string {
+		p := filepath.Join(tr.Home, "info", name+".trashinfo")
+		writeFile(t, p, "[Trash Info]\nPath="+escapePath(path)+"\nDeletionDate=2026-11-27T14:05:00\n")
+		return p
+	}
+	orphan := entry("orphan.jpg", filepath.Join(root, "orphan.jpg"))
+	others := []string{
+		entry("elsewhere.jpg", filepath.Join(dir, "elsewhere.jpg")), // not in a watched folder
+		entry("gone.jpg", filepath.Join(root, "gone.jpg")),          // its file is nowhere
+	}
+	writeFile(t, filepath.Join(dir, "elsewhere.jpg"), "x")
+	got := tr.Sweep([]string{root})
+	if len(got) != 1 || got[0] != orphan {
+		t.Errorf("Sweep removed %q, want only %s", got, orphan)
+	}
+	for _, p := range append(others, filepath.Join(tr.Home, "info", "moved.jpg.trashinfo")) {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("Sweep removed %s: %v", p, err)
+		}
+	}
 }

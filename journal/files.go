@@ -63,12 +63,26 @@ func (j *Journal) Track(ctx context.Context, root, path string, id Identity) (Fi
 		var err error
 		f, err = scanFile(tx.StmtContext(ctx, j.stmt.track).QueryRowContext(ctx, root, path, id.Size,
 			sqlitedb.Nanos(id.MTime), id.Inode, Pending, time.Now().UnixNano()))
-		return err
+		if err != nil {
+			return err
+		}
+		return backFromTrash(ctx, tx, f)
 	})
 	if err != nil {
 		return File{}, false, fmt.Errorf("track %s/%s: %w", root, path, err)
 	}
 	return f, f.State.needsUpload(), nil
+}
+
+// backFromTrash forgets the freed record of f when the upsert of Track
+// made it done: a freed file back unchanged holds its key again, and a
+// later deletion of it is a deletion like any other.
+func backFromTrash(ctx context.Context, tx *sql.Tx, f File) error {
+	if f.State != Done {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, forgetFreedSQL, f.ID)
+	return err
 }
 
 // Skipped is the state of a file left out on purpose (media.since): not
@@ -100,6 +114,9 @@ func (j *Journal) TrackAll(ctx context.Context, root string, files []Seen) ([]Fi
 			if err != nil || !f.Identity.Equal(s.Identity) || f.State == Deleted || f.State == Freed {
 				f, err = scanFile(track.QueryRowContext(ctx, root, s.Path, s.Size,
 					sqlitedb.Nanos(s.MTime), s.Inode, Pending, now))
+				if err == nil {
+					err = backFromTrash(ctx, tx, f)
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("track %s/%s: %w", root, s.Path, err)

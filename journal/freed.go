@@ -62,8 +62,11 @@ func (j *Journal) MarkFreed(ctx context.Context, id int64, ident Identity, sha25
 		if err != nil {
 			return err
 		}
-		n, _ = res.RowsAffected()
-		return nil
+		if n, _ = res.RowsAffected(); n != 1 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, recordFreedSQL, now, id)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("mark file %d freed: %w", id, err)
@@ -71,12 +74,32 @@ func (j *Journal) MarkFreed(ctx context.Context, id int64, ident Identity, sha25
 	return n == 1, nil
 }
 
-// Unfree undoes MarkFreed when the file could not be moved: the row is
-// done again.
+// recordFreedSQL keeps the backup of a freed file in the freed table, by
+// its key: the row may later be taken by another file at the same path
+// (a camera that numbers from IMG_0001 again), and the freed file, in the
+// trash or gone with it, has no other copy than that object. Its key
+// stays live on the device (SyncLiveKeys) until the file is back.
+const recordFreedSQL = `INSERT INTO freed (key, file_id, size, sha256, uploaded_ns, freed_ns)
+	SELECT object_key, id, size, sha256, uploaded_ns, ?1 FROM files WHERE id = ?2 AND object_key != ''
+	ON CONFLICT (key) DO UPDATE SET file_id = excluded.file_id, size = excluded.size,
+		sha256 = excluded.sha256, uploaded_ns = excluded.uploaded_ns, freed_ns = excluded.freed_ns`
+
+// forgetFreedSQL drops the freed record of file ?1 once its row holds
+// the key again as done: the file was not moved, or is back.
+const forgetFreedSQL = `DELETE FROM freed WHERE file_id = ?1
+	AND key = (SELECT object_key FROM files WHERE id = ?1 AND state = '` + string(Done) + `')`
+
+// Unfree undoes MarkFreed when the file could not be moved and is still
+// at its path as it was: the row is done again. A caller must not undo
+// when the file left anyway (another free-up moved it): the row then
+// stays freed, its key live.
 func (j *Journal) Unfree(ctx context.Context, id int64) error {
 	err := j.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE files SET state = ?, freed_ns = 0, updated_ns = ?
-			WHERE id = ? AND state = ?`, Done, time.Now().UnixNano(), id, Freed)
+		if _, err := tx.ExecContext(ctx, `UPDATE files SET state = ?, freed_ns = 0, updated_ns = ?
+			WHERE id = ? AND state = ?`, Done, time.Now().UnixNano(), id, Freed); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, forgetFreedSQL, id)
 		return err
 	})
 	if err != nil {

@@ -97,3 +97,54 @@ func TestSyncLiveKeys(t *testing.T) {
 		t.Errorf("forgetting b.jpg: %s; want a.jpg alone", after)
 	}
 }
+
+// A freed file's key stays live when another file takes its path (a
+// camera that numbers from IMG_0001 again) and is stored under another
+// key; a freed file back from the trash holds its key as any file does.
+func TestSyncLiveKeys_FreedRowTaken(t *testing.T) {
+	ctx := context.Background()
+	j, err := journal.Open(ctx, filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	t0 := time.Now().Add(time.Hour)
+	id := journal.Identity{Size: 10, MTime: time.Unix(1700000000, 5), Inode: 7}
+	f := freedRow(t, j, "IMG_0001.JPG", id, "aa")
+	back := freedRow(t, j, "IMG_0002.JPG", journal.Identity{Size: 11, MTime: id.MTime, Inode: 8}, "bb")
+
+	// Another file at IMG_0001.JPG: its row begins anew, stored elsewhere.
+	other := journal.Identity{Size: 20, MTime: time.Unix(1800000000, 0), Inode: 9}
+	g, need, err := j.Track(ctx, "pictures", "IMG_0001.JPG", other)
+	if err != nil || !need || g.ID != f.ID {
+		t.Fatalf("Track of a new file over a freed row: %+v, %v, %v", g, need, err)
+	}
+	newKey := "alice/laptop/pictures/IMG_0001~9e1b776b.JPG"
+	if err := j.MarkDone(ctx, g.ID, journal.Stored{Identity: other, Key: newKey, ETag: "e", SHA256: "cc"}); err != nil {
+		t.Fatal(err)
+	}
+	// IMG_0002.JPG back from the trash, then deleted.
+	if _, _, err := j.Track(ctx, "pictures", "IMG_0002.JPG", back.Identity); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.MarkGone(ctx, "pictures", []string{"IMG_0002.JPG"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.SyncLiveKeys(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]bool{}
+	err = j.LiveKeys(ctx, func(k journal.LiveKey) error {
+		open[k.Key] = k.To.IsZero()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{f.Key: true, newKey: true, back.Key: false}
+	for k, live := range want {
+		if open[k] != live {
+			t.Errorf("%s: live %v, want %v; all: %v", k, open[k], live, open)
+		}
+	}
+}

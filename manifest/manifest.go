@@ -9,6 +9,7 @@ package manifest
 import (
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -108,7 +109,11 @@ type Manifest struct {
 	Version int       `json:"version"`
 	Device  string    `json:"device"`
 	Written time.Time `json:"written"` // keys stored after this are not known to it
-	Keys    []Entry   `json:"keys"`    // by key
+	// Writer names the journal that wrote it (random, kept in the state
+	// directory): another one under the same device name is another
+	// machine, or another user, writing the same manifest.
+	Writer string  `json:"writer,omitempty"`
+	Keys   []Entry `json:"keys"` // by key
 }
 
 // Live returns the entries live at the instant at; a zero at means now.
@@ -147,6 +152,27 @@ func Encode(w io.Writer, m *Manifest) error {
 	return zw.Close()
 }
 
+// NewerError is the error of Decode for a manifest of a newer format than
+// this cloudkeep reads: it must not be written over.
+type NewerError struct {
+	Device  string
+	Version int
+}
+
+func (e *NewerError) Error() string {
+	return fmt.Sprintf("manifest of %s has format %d, newer than this cloudkeep reads (%d): upgrade cloudkeep", e.Device, e.Version, Version)
+}
+
+// IsNewer reports whether err is a NewerError.
+func IsNewer(err error) bool {
+	var n *NewerError
+	return errors.As(err, &n)
+}
+
+// maxSize bounds a manifest once decompressed: a few hundred bytes a key,
+// so millions of keys, and a manifest that would fill the memory is refused.
+var maxSize int64 = 512 << 20
+
 // Decode reads a manifest Encode wrote.
 func Decode(r io.Reader) (*Manifest, error) {
 	zr, err := gzip.NewReader(r)
@@ -154,12 +180,16 @@ func Decode(r io.Reader) (*Manifest, error) {
 		return nil, fmt.Errorf("manifest: not gzip: %w", err)
 	}
 	defer zr.Close()
+	lr := &io.LimitedReader{R: zr, N: maxSize + 1}
 	var m Manifest
-	if err := json.NewDecoder(zr).Decode(&m); err != nil {
+	if err := json.NewDecoder(lr).Decode(&m); err != nil {
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("manifest: larger than %d MiB decompressed", maxSize>>20)
+		}
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	if m.Version > Version {
-		return nil, fmt.Errorf("manifest of %s has format %d, newer than this cloudkeep reads (%d): upgrade cloudkeep", m.Device, m.Version, Version)
+		return nil, &NewerError{m.Device, m.Version}
 	}
 	slices.SortFunc(m.Keys, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
 	return &m, nil

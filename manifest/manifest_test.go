@@ -2,6 +2,7 @@ package manifest_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -62,7 +63,7 @@ func TestEncodeDecode(t *testing.T) {
 	if err := manifest.Encode(&buf, &manifest.Manifest{Version: manifest.Version + 1, Device: "phone"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := manifest.Decode(&buf); err == nil || err.Error() != "manifest of phone has format 2, newer than this cloudkeep reads (1): upgrade cloudkeep" {
+	if _, err := manifest.Decode(&buf); err == nil || err.Error() != "manifest of phone has format 2, newer than this cloudkeep reads (1): upgrade cloudkeep" || !manifest.IsNewer(err) {
 		t.Errorf("newer format: got %v", err)
 	}
 	if _, err := manifest.Decode(bytes.NewReader([]byte("{}"))); err == nil {
@@ -173,5 +174,21 @@ func TestManifest_100000Keys(t *testing.T) {
 	t.Logf("100,000 keys: %.2f MB compressed, encode %s, decode %s", float64(size)/1e6, encoded.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	if size > 8<<20 {
 		t.Errorf("%d bytes compressed: want a few MB", size)
+	}
+}
+
+// A manifest that decompresses beyond MaxSize is refused, not read into
+// memory.
+func TestDecodeBounded(t *testing.T) {
+	defer manifest.SetMaxSize(2 << 20)()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"version":1,"device":"laptop","keys":[{"k":"`))
+	zw.Write(bytes.Repeat([]byte("a"), 2<<20))
+	zw.Write([]byte(`","s":1,"l":[]}]}`))
+	zw.Close()
+	_, err := manifest.Decode(&buf)
+	if err == nil || err.Error() != "manifest: larger than 2 MiB decompressed" || manifest.IsNewer(err) {
+		t.Errorf("got %v", err)
 	}
 }
