@@ -371,6 +371,9 @@ func keysIn(t testing.TB, srv *miniotest.Server) []string {
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
+		if isManifest(o.Key) {
+			continue
+		}
 		out = append(out, o.Key)
 	}
 	return out
