@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
 
 	"github.com/cloudkeep/cloudkeep/account/wire"
 	"github.com/cloudkeep/cloudkeep/internal/miniotest"
@@ -303,8 +304,17 @@ func (r *replicaSet) assertStored(w *world, id string, want map[string]string) {
 	if err := conn.QueryRow(r.t.Context(), `SELECT used, objects FROM usage WHERE account_id = $1`, id).Scan(&used, &objects); err != nil {
 		r.t.Fatalf("usage of %s: %v", id, err)
 	}
-	if used != total || objects != int64(len(want)) {
-		r.t.Errorf("usage of %s in the store: %d bytes in %d objects, want %d bytes in %d", id, used, objects, total, len(want))
+	// The device's manifest counts in its account's usage too.
+	wantObjects := int64(len(want))
+	for o := range w.srv.Client.ListObjects(r.t.Context(), w.srv.Bucket, minio.ListObjectsOptions{Prefix: id + "/.cloudkeep/", Recursive: true}) {
+		if o.Err != nil {
+			r.t.Fatal(o.Err)
+		}
+		total += o.Size
+		wantObjects++
+	}
+	if used != total || objects != wantObjects {
+		r.t.Errorf("usage of %s in the store: %d bytes in %d objects, want %d bytes in %d (the manifest included)", id, used, objects, total, wantObjects)
 	}
 }
 

@@ -109,9 +109,10 @@ func TestRun_RulesWindowClosesMidUpload(t *testing.T) {
 	if n := rulesPartPuts(w); n != 12 {
 		t.Errorf("%d part uploads for 12 parts (%d before the window closed), want 12: none sent twice", n, held)
 	}
-	if n := w.journalCount(`SELECT sum(bytes) FROM sent_daily`); n != size {
-		t.Errorf("sent_daily counts %d bytes, want %d", n, size)
-	}
+	// The bytes sent are journaled at the rules' next look.
+	w.eventually(5*time.Second, "sent_daily counts the 60 MiB", func() bool {
+		return w.journalCount(`SELECT sum(bytes) FROM sent_daily`) == size
+	})
 	if s, _ := r.status(); s.Rules == nil || s.Rules.Holding != "" {
 		t.Errorf("status once the window opened: got %+v, want nothing held", s.Rules)
 	}
@@ -283,9 +284,10 @@ func TestRun_RulesFileChangedWhileHeld(t *testing.T) {
 	if n := rulesPartPuts(w); n != held+parts {
 		t.Errorf("%d part uploads: %d before the hold, then %d; want %d: the new content whole, none of the old after the hold", n, held, n-held, held+parts)
 	}
-	if n := w.journalCount(`SELECT sum(bytes) FROM sent_daily`); n != (held+parts)*5*MiB {
-		t.Errorf("sent_daily counts %d bytes, want %d: %d parts before the hold and the new content once", n, (held+parts)*5*MiB, held)
-	}
+	want := (held + parts) * 5 * MiB
+	w.eventually(5*time.Second, "sent_daily counts the parts before the hold and the new content once", func() bool {
+		return w.journalCount(`SELECT sum(bytes) FROM sent_daily`) == want
+	})
 	w.assertNoIncomplete()
 	r.stop()
 }
