@@ -82,7 +82,9 @@ func TestAccountMode_BackupGivesUpWhenAServerHangs(t *testing.T) {
 		// call that commits (the service checks the object) hangs as the
 		// uploads do, and either may be the first found not answering.
 		{"storage swallows packets", 4 * time.Second, func(b *accountBackup) { b.s.proxy.BlackHole() },
-			func(b *accountBackup) string { return "(storage at " + regexp.QuoteMeta(b.s.proxy.Addr) + "|" + service(b) + ")" }},
+			func(b *accountBackup) string {
+				return "(storage at " + regexp.QuoteMeta(b.s.proxy.Addr) + "|" + service(b) + ")"
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newAccountBackup(t, fmt.Sprintf("  give_up_after: %s\n  request_timeout: %s\n", give, tc.timeout), 600)
