@@ -167,13 +167,36 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A first try whose answer a loaded machine lost is retried by the
-	// client, which then hears that the bucket is already there: its own.
-	err = s.Client.MakeBucket(context.Background(), s.Bucket, minio.MakeBucketOptions{})
-	if err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
+	if err := MakeBucket(s.Endpoint, s.AccessKey, s.SecretKey, "", s.Bucket); err != nil {
 		t.Fatalf("make bucket: %v", err)
 	}
 	return s
+}
+
+// MakeBucket creates bucket with one request, never retried: on a loaded
+// machine a retry of a request whose answer was late could create the
+// bucket again after a test removed it. A request that fails is followed
+// by a look: a bucket that is there is made.
+func MakeBucket(endpoint, accessKey, secretKey, region, bucket string) error {
+	client, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, ""), Region: region, MaxRetries: 1})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	err = client.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: region})
+	if err == nil {
+		return nil
+	}
+	for range 50 {
+		if ok, lookErr := client.BucketExists(ctx, bucket); lookErr == nil {
+			if ok {
+				return nil
+			}
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }
 
 // launch starts the server process and waits until it is live.
