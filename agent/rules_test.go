@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
 	"github.com/rs/zerolog"
 
 	"github.com/cloudkeep/cloudkeep/internal/dbustest"
@@ -169,48 +168,6 @@ func TestRules_AllowPart(t *testing.T) {
 	}
 }
 
-// slowNM is a NetworkManager on a bus that answers Metered after delay.
-type slowNM struct {
-	mu      sync.Mutex
-	metered uint32
-	delay   time.Duration
-}
-
-func (n *slowNM) set(metered uint32, delay time.Duration) {
-	n.mu.Lock()
-	n.metered, n.delay = metered, delay
-	n.mu.Unlock()
-}
-
-// Get is org.freedesktop.DBus.Properties.Get.
-func (n *slowNM) Get(iface, name string) (dbus.Variant, *dbus.Error) {
-	n.mu.Lock()
-	m, d := n.metered, n.delay
-	n.mu.Unlock()
-	time.Sleep(d)
-	return dbus.MakeVariant(m), nil
-}
-
-// startSlowNM puts a slowNM on a bus of the test's own, and returns the
-// bus address, the NetworkManager and its connection.
-func startSlowNM(t *testing.T, metered uint32) (string, *slowNM, *dbus.Conn) {
-	t.Helper()
-	addr := dbustest.Start(t)
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	nm := &slowNM{metered: metered}
-	if err := conn.Export(nm, "/org/freedesktop/NetworkManager", "org.freedesktop.DBus.Properties"); err != nil {
-		t.Fatal(err)
-	}
-	if reply, err := conn.RequestName("org.freedesktop.NetworkManager", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("own NetworkManager's name: %v, %v", reply, err)
-	}
-	return addr, nm, conn
-}
-
 // meteredAgent is an agent whose rules ask the NetworkManager at addr,
 // every poll, with metered: pause.
 func meteredAgent(t *testing.T, addr string, log *bytes.Buffer) *Agent {
@@ -237,14 +194,14 @@ func (a *Agent) pollRules() {
 // or leaves the bus: uploads stay held, not let go as if
 // rules.metered_network (false) said so; said once, with why.
 func TestRules_MeteredKeptWhenNetworkManagerDoesNotAnswer(t *testing.T) {
-	addr, nm, conn := startSlowNM(t, 1) // metered: yes
+	addr, nm, conn := dbustest.StartNetworkManager(t, 1) // metered: yes
 	var log bytes.Buffer
 	a := meteredAgent(t, addr, &log)
 	a.queue.push(jobOf(1, 5))
 	if handsOut(a.queue) {
 		t.Fatal("a file was handed out on a metered network")
 	}
-	nm.set(1, time.Second) // slower than the poll
+	nm.Set(1, time.Second) // slower than the poll
 	for range 3 {
 		a.pollRules()
 		if handsOut(a.queue) {
@@ -257,14 +214,14 @@ func TestRules_MeteredKeptWhenNetworkManagerDoesNotAnswer(t *testing.T) {
 	if !strings.Contains(log.String(), `"error":"no answer within 300ms"`) {
 		t.Errorf("the log does not say why:\n%s", log.String())
 	}
-	nm.set(2, 0) // not metered, at once
+	nm.Set(2, 0) // not metered, at once
 	a.pollRules()
 	if !handsOut(a.queue) {
 		t.Fatalf("still held once NetworkManager says the network is not metered; log:\n%s", log.String())
 	}
-	nm.set(1, 0)
+	nm.Set(1, 0)
 	a.pollRules()
-	if _, err := conn.ReleaseName("org.freedesktop.NetworkManager"); err != nil {
+	if _, err := conn.ReleaseName(dbustest.NetworkManagerName); err != nil {
 		t.Fatal(err)
 	}
 	a.pollRules()

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -292,29 +291,6 @@ func TestRun_RulesFileChangedWhileHeld(t *testing.T) {
 	r.stop()
 }
 
-// slowNetworkManager is a NetworkManager that answers Metered after a
-// delay the test sets.
-type slowNetworkManager struct {
-	mu      sync.Mutex
-	metered uint32
-	delay   time.Duration
-}
-
-func (n *slowNetworkManager) set(metered uint32, delay time.Duration) {
-	n.mu.Lock()
-	n.metered, n.delay = metered, delay
-	n.mu.Unlock()
-}
-
-// Get is org.freedesktop.DBus.Properties.Get.
-func (n *slowNetworkManager) Get(iface, name string) (dbus.Variant, *dbus.Error) {
-	n.mu.Lock()
-	m, d := n.metered, n.delay
-	n.mu.Unlock()
-	time.Sleep(d)
-	return dbus.MakeVariant(m), nil
-}
-
 // NetworkManager says the network is metered, then answers slower than
 // the agent asks, then leaves the bus: the upload stays held all along
 // (the last answer holds, said once in the log), and goes on once
@@ -322,24 +298,7 @@ func (n *slowNetworkManager) Get(iface, name string) (dbus.Variant, *dbus.Error)
 func TestRun_RulesMeteredNetworkManagerSlowOrGone(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	addr := dbustest.Start(t)
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	nm := &slowNetworkManager{metered: 4} // guess-no
-	if err := conn.Export(nm, "/org/freedesktop/NetworkManager", "org.freedesktop.DBus.Properties"); err != nil {
-		t.Fatal(err)
-	}
-	const name = "org.freedesktop.NetworkManager"
-	own := func() {
-		t.Helper()
-		if reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-			t.Fatalf("own %s: %v, %v", name, reply, err)
-		}
-	}
-	own()
+	addr, nm, conn := dbustest.StartNetworkManager(t, 4) // guess-no
 	w.env = append(w.env, "DBUS_SYSTEM_BUS_ADDRESS="+addr, "CLOUDKEEP_TEST_CLOCK_FILE="+filepath.Join(w.dir, "no-clock"))
 	w.top = "settle: 200ms\nrules:\n  metered: pause\n"
 	w.writeConfig("  bandwidth_limit: 10MiB/s\n")
@@ -350,14 +309,14 @@ func TestRun_RulesMeteredNetworkManagerSlowOrGone(t *testing.T) {
 	w.eventually(20*time.Second, "two parts are stored", func() bool {
 		return w.journalCount(`SELECT count(*) FROM parts`) >= 2
 	})
-	nm.set(1, 0) // metered
+	nm.Set(1, 0) // metered
 	w.eventually(5*time.Second, "the metered network holds uploads", func() bool {
 		s, ok := r.status()
 		return ok && s.Rules != nil && s.Rules.Rule == "rules.metered"
 	})
 	held := rulesSettled(w, time.Second)
 
-	nm.set(1, 2*time.Second) // slower than the agent waits
+	nm.Set(1, 2*time.Second) // slower than the agent waits
 	time.Sleep(3 * time.Second)
 	if n := rulesPartPuts(w); n != held {
 		t.Errorf("%d parts went while NetworkManager answered late (%d before)", n-held, held)
@@ -365,8 +324,8 @@ func TestRun_RulesMeteredNetworkManagerSlowOrGone(t *testing.T) {
 	if s, ok := r.status(); !ok || s.Rules == nil || s.Rules.Rule != "rules.metered" {
 		t.Errorf("status while NetworkManager answers late: got %+v, want held by rules.metered", s.Rules)
 	}
-	nm.set(1, 0)
-	if _, err := conn.ReleaseName(name); err != nil {
+	nm.Set(1, 0)
+	if _, err := conn.ReleaseName(dbustest.NetworkManagerName); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
@@ -383,8 +342,8 @@ func TestRun_RulesMeteredNetworkManagerSlowOrGone(t *testing.T) {
 		t.Error("the log says uploads were allowed again while NetworkManager did not answer")
 	}
 
-	nm.set(2, 0) // back, not metered
-	own()
+	nm.Set(2, 0) // back, not metered
+	dbustest.Own(t, conn)
 	w.eventually(30*time.Second, "the video is stored", func() bool { _, ok := w.sizes()[key]; return ok })
 	if got := w.contentSHA256(key); got != sum {
 		t.Errorf("object %s: sha256 %s, want %s", key, got, sum)

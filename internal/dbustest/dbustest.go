@@ -9,7 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
 )
 
 // config is a session bus on a socket in a directory of the test's, where
@@ -59,4 +63,60 @@ func Start(t testing.TB) string {
 		t.Fatalf("dbus-daemon printed no address: %v", err)
 	}
 	return strings.TrimSpace(line)
+}
+
+// NetworkManager stands in for NetworkManager's Metered property: it
+// answers org.freedesktop.DBus.Properties.Get with the value and after the
+// delay the test sets.
+type NetworkManager struct {
+	mu      sync.Mutex
+	metered uint32
+	delay   time.Duration
+}
+
+// Set makes later answers say metered (NMMetered: 1 yes, 2 no, 3 guess
+// yes, 4 guess no), each after delay.
+func (n *NetworkManager) Set(metered uint32, delay time.Duration) {
+	n.mu.Lock()
+	n.metered, n.delay = metered, delay
+	n.mu.Unlock()
+}
+
+// Get is org.freedesktop.DBus.Properties.Get.
+func (n *NetworkManager) Get(iface, name string) (dbus.Variant, *dbus.Error) {
+	n.mu.Lock()
+	m, d := n.metered, n.delay
+	n.mu.Unlock()
+	time.Sleep(d)
+	return dbus.MakeVariant(m), nil
+}
+
+// NetworkManagerName is the bus name NetworkManager owns.
+const NetworkManagerName = "org.freedesktop.NetworkManager"
+
+// StartNetworkManager starts a private bus (Start) with a NetworkManager
+// on it that says metered, and returns the bus address, the stand-in and
+// its connection (to leave the bus and come back: ReleaseName, Own).
+func StartNetworkManager(t testing.TB, metered uint32) (string, *NetworkManager, *dbus.Conn) {
+	t.Helper()
+	addr := Start(t)
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	nm := &NetworkManager{metered: metered}
+	if err := conn.Export(nm, "/org/freedesktop/NetworkManager", "org.freedesktop.DBus.Properties"); err != nil {
+		t.Fatal(err)
+	}
+	Own(t, conn)
+	return addr, nm, conn
+}
+
+// Own makes conn the owner of NetworkManager's name.
+func Own(t testing.TB, conn *dbus.Conn) {
+	t.Helper()
+	if reply, err := conn.RequestName(NetworkManagerName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("own %s: %v, %v", NetworkManagerName, reply, err)
+	}
 }
