@@ -60,19 +60,35 @@ func (e *env) partPuts() int {
 	return n
 }
 
+// closingGate sets a gate on up that closes once after bytes are
+// acknowledged, and returns it and the count of bytes acknowledged.
+func closingGate(up *uploader.Uploader, after int64) (*gate, *acked) {
+	g, sent := newGate(), &acked{}
+	var closed sync.Once
+	up.Gate(g.allow, func(n int64) {
+		if sent.Add(n) >= after {
+			closed.Do(func() { g.set(false) })
+		}
+	})
+	return g, sent
+}
+
+// acked counts the bytes the server acknowledged.
+type acked struct{ atomic.Int64 }
+
+// await waits, at most 10 s, until n bytes are acknowledged.
+func (a *acked) await(n int64) {
+	for deadline := time.Now().Add(10 * time.Second); a.Load() < n && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // A gate that closes mid-upload stops it after the parts in flight; opened
 // again, the upload goes on where it stopped: no part is sent twice.
 func TestUploader_GateHoldsBetweenParts(t *testing.T) {
 	e := newEnv(t)
 	up := e.uploader(uploader.Config{PartsInFlight: 2, BandwidthLimit: 20 * MiB})
-	g := newGate()
-	var sent atomic.Int64
-	var closed sync.Once
-	up.Gate(g.allow, func(n int64) {
-		if sent.Add(n) >= 10*MiB {
-			closed.Do(func() { g.set(false) }) // two parts stored: a rule holds uploads
-		}
-	})
+	g, sent := closingGate(up, 10*MiB) // two parts stored: a rule holds uploads
 	const size = 30 * MiB
 	path, sum := e.file(t, "v.mp4", size, 51)
 	id := e.track(t, path)
@@ -81,10 +97,7 @@ func TestUploader_GateHoldsBetweenParts(t *testing.T) {
 		_, err := up.Upload(context.Background(), uploader.Job{FileID: id, Path: path, Key: "alice/v.mp4"})
 		done <- err
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for sent.Load() < 10*MiB && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	sent.await(10 * MiB)
 	time.Sleep(700 * time.Millisecond) // the part in flight at the closing ends
 	held := e.partPuts()
 	time.Sleep(500 * time.Millisecond)
@@ -118,14 +131,7 @@ func TestUploader_GateHoldsBetweenParts(t *testing.T) {
 func TestUploader_GateStopThenResume(t *testing.T) {
 	e := newEnv(t)
 	up := e.uploader(uploader.Config{PartsInFlight: 1})
-	g := newGate()
-	var sent atomic.Int64
-	var closed sync.Once
-	up.Gate(g.allow, func(n int64) {
-		if sent.Add(n) >= 10*MiB {
-			closed.Do(func() { g.set(false) })
-		}
-	})
+	g, sent := closingGate(up, 10*MiB) // two parts stored: a rule holds uploads
 	const size = 30 * MiB
 	path, sum := e.file(t, "w.mp4", size, 52)
 	id := e.track(t, path)
@@ -135,9 +141,7 @@ func TestUploader_GateStopThenResume(t *testing.T) {
 		_, err := up.Upload(ctx, uploader.Job{FileID: id, Path: path, Key: "alice/w.mp4"})
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); sent.Load() < 10*MiB && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	sent.await(10 * MiB)
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -176,14 +180,7 @@ func TestUploader_SetBandwidthLimit(t *testing.T) {
 func TestUploader_GateFileChangedWhileHeld(t *testing.T) {
 	e := newEnv(t)
 	up := e.uploader(uploader.Config{PartsInFlight: 1, BandwidthLimit: 20 * MiB})
-	g := newGate()
-	var sent atomic.Int64
-	var closed sync.Once
-	up.Gate(g.allow, func(n int64) {
-		if sent.Add(n) >= 10*MiB {
-			closed.Do(func() { g.set(false) })
-		}
-	})
+	g, sent := closingGate(up, 10*MiB) // two parts stored: a rule holds uploads
 	const size = 30 * MiB
 	path, _ := e.file(t, "c.mp4", size, 53)
 	id := e.track(t, path)
@@ -192,9 +189,7 @@ func TestUploader_GateFileChangedWhileHeld(t *testing.T) {
 		_, err := up.Upload(context.Background(), uploader.Job{FileID: id, Path: path, Key: "alice/c.mp4"})
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); sent.Load() < 10*MiB && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	sent.await(10 * MiB)
 	time.Sleep(700 * time.Millisecond) // the part in flight at the closing ends
 	held := e.partPuts()
 
