@@ -28,6 +28,10 @@ type StoredObject struct {
 	Group         string    // 16 hex digits: the asset the file belongs to
 	Motion        bool      // a still with an embedded video
 	Updated       time.Time // when the index learnt of this version
+	// Kind is what the gallery makes of the key (objectKind): KindPhoto,
+	// KindVideo, KindSidecar, KindOther or KindHidden. The store computes
+	// it from the key when it writes the row.
+	Kind string
 }
 
 // storedObject is the index row of the account's object o.
@@ -143,4 +147,6 @@ type ObjectStore interface {
 	SetQuota(ctx context.Context, accountID string, quota int64) error
 	// AccountIDs lists every account and every account the index knows.
 	AccountIDs(ctx context.Context) ([]string, error)
+
+	GalleryStore
 }

@@ -89,6 +89,7 @@ func NewHandler(svc *Service, log zerolog.Logger, opts ...HandlerOption) http.Ha
 	h.routesStorage(mux)
 	h.routesOIDC(mux)
 	h.routesPages(mux)
+	h.routesGallery(mux)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /captcha/{file}", serveCaptcha)

@@ -78,3 +78,16 @@ func KindOf(name string) (Kind, bool) {
 func IsRAW(name string) bool {
 	return slices.Contains(rawExts, strings.ToLower(path.Ext(name)))
 }
+
+// Extensions returns the file extensions (lower case, with the dot) of the
+// files of kind k, sorted.
+func Extensions(k Kind) []string {
+	var out []string
+	for ext, kind := range byExt {
+		if kind == k {
+			out = append(out, ext)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,81 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// galleryURLTTL is the lifetime of every storage URL the gallery gives a
+// browser. The pages never hold one: their images, videos and downloads
+// point at the service, which checks the session and redirects to a URL
+// signed just then, so a page open for hours keeps working.
+const galleryURLTTL = 5 * time.Minute
+
+// routesGallery serves the account's photos: the pages (/photos, one item,
+// the redirects to the storage) and the downloads (ZIP, link lists).
+func (h *handler) routesGallery(mux *http.ServeMux) {
+	h.routesGalleryPages(mux)
+	h.routesGalleryDownloads(mux)
+}
+
+// fullKey is the key of rel, a key relative to the account's prefix, and
+// false when rel does not name a key of the account (empty, "." or ".."
+// parts, control characters, too long).
+func fullKey(account, rel string) (string, bool) {
+	key := account + "/" + rel
+	if rel == "" || checkKey(account, key, false) != nil {
+		return "", false
+	}
+	return key, true
+}
+
+// relKey is key without its "<account>/" prefix.
+func relKey(account, key string) string { return strings.TrimPrefix(key, account+"/") }
+
+// thumbKey is where the devices keep the thumbnail of a photo with this
+// SHA-256 (the agent's ThumbsFolder under the account's prefix).
+func thumbKey(account, sha256 string) string { return account + "/.thumbs/" + sha256 + ".jpg" }
+
+// presignGet signs a GET of key for galleryURLTTL. The storage answers it
+// with Cache-Control private (never kept by a shared cache) and, when not
+// empty, the given Content-Type and Content-Disposition. The caller has
+// checked that key belongs to the signed-in account.
+func (g *Gate) presignGet(ctx context.Context, key, contentType, disposition string) (*url.URL, error) {
+	q := url.Values{}
+	q.Set("response-cache-control", "private, max-age=300")
+	if contentType != "" {
+		q.Set("response-content-type", contentType)
+	}
+	if disposition != "" {
+		q.Set("response-content-disposition", disposition)
+	}
+	u, err := g.client.PresignedGetObject(ctx, g.cfg.Bucket, key, galleryURLTTL, q)
+	if err != nil {
+		return nil, fmt.Errorf("sign a download of %s: %w", key, err)
+	}
+	return u, nil
+}
+
+// storageOrigin is the scheme and host the presigned URLs point at.
+func (g *Gate) storageOrigin() string {
+	if g.cfg.Secure {
+		return "https://" + g.cfg.Endpoint
+	}
+	return "http://" + g.cfg.Endpoint
+}
+
+// galleryCSP replaces the pages' Content-Security-Policy with one that
+// also lets images and videos come from the storage (where the service's
+// redirects lead) and lets the page's script fetch more of the page.
+func (h *handler) galleryCSP(w http.ResponseWriter) {
+	origin := "'self'"
+	if h.gate != nil {
+		origin += " " + h.gate.storageOrigin()
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src "+origin+
+		"; media-src "+origin+"; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+}
