@@ -4,7 +4,6 @@ import (
 	"context"
 )
 
-
 // GalleryPage implements GalleryStore.
 func (s *Postgres) GalleryPage(ctx context.Context, accountID string, f GalleryFilter, after GalleryCursor, newer bool, limit int) ([]StoredObject, error) {
 	return nil, errGalleryTODO
