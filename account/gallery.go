@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -78,4 +79,49 @@ func (h *handler) galleryCSP(w http.ResponseWriter) {
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src "+origin+
 		"; media-src "+origin+"; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+}
+
+// galleryFilterFrom reads the gallery's filters from r's query (or form):
+// device, kind (photo or video), year (YYYY) with month (1–12), day
+// (YYYY-MM-DD) and q. Values that are not valid are left out.
+func galleryFilterFrom(r *http.Request) GalleryFilter {
+	f := GalleryFilter{Device: r.FormValue("device"), Search: strings.TrimSpace(r.FormValue("q"))}
+	if k := r.FormValue("kind"); k == KindPhoto || k == KindVideo {
+		f.Kind = k
+	}
+	if y, err := strconv.Atoi(r.FormValue("year")); err == nil && y >= 1000 && y <= 9999 {
+		f.Month = strconv.Itoa(y)
+		if m, err := strconv.Atoi(r.FormValue("month")); err == nil && m >= 1 && m <= 12 {
+			f.Month = fmt.Sprintf("%04d-%02d", y, m)
+		}
+	}
+	if d, err := time.Parse(time.DateOnly, r.FormValue("day")); err == nil {
+		f.Day = d.Format(time.DateOnly)
+	}
+	if len(f.Search) > 200 {
+		f.Search = f.Search[:200]
+	}
+	return f
+}
+
+// query is f as the query parameters galleryFilterFrom reads.
+func (f GalleryFilter) query() url.Values {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("device", f.Device)
+	set("kind", f.Kind)
+	if len(f.Month) >= 4 {
+		set("year", f.Month[:4])
+	}
+	if len(f.Month) == 7 {
+		m, _ := strconv.Atoi(f.Month[5:])
+		set("month", strconv.Itoa(m))
+	}
+	set("day", f.Day)
+	set("q", f.Search)
+	return q
 }
