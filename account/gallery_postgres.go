@@ -2,24 +2,80 @@ package account
 
 import (
 	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // GalleryPage implements GalleryStore.
 func (s *Postgres) GalleryPage(ctx context.Context, accountID string, f GalleryFilter, after GalleryCursor, newer bool, limit int) ([]StoredObject, error) {
-	return nil, errGalleryTODO
+	if limit <= 0 {
+		return nil, nil
+	}
+	q, args, err := galleryQuery(postgresGallery, accountID, f, after, newer, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read gallery of %s: %w", accountID, err)
+	}
+	return s.objects(ctx, accountID, q, args...)
+}
+
+// objects reads the rows of objectCols that q selects.
+func (s *Postgres) objects(ctx context.Context, accountID, q string, args ...any) ([]StoredObject, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read gallery of %s: %w", accountID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (StoredObject, error) {
+		return scanObject(row, accountID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read gallery of %s: %w", accountID, err)
+	}
+	return out, nil
 }
 
 // GroupObjects implements GalleryStore.
 func (s *Postgres) GroupObjects(ctx context.Context, accountID string, groups []string) ([]StoredObject, error) {
-	return nil, errGalleryTODO
+	groups = slices.DeleteFunc(slices.Clone(groups), func(g string) bool { return g == "" })
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	return s.objects(ctx, accountID, `SELECT `+objectCols+` FROM objects
+		WHERE account_id = $1 AND group_id = ANY($2) AND kind != '`+KindHidden+`' ORDER BY key`, accountID, groups)
 }
 
 // LookupObjects implements GalleryStore.
 func (s *Postgres) LookupObjects(ctx context.Context, accountID string, keys []string) ([]StoredObject, error) {
-	return nil, errGalleryTODO
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return s.objects(ctx, accountID, `SELECT `+objectCols+` FROM objects
+		WHERE account_id = $1 AND key = ANY($2) ORDER BY key`, accountID, keys)
 }
+
+var postgresFacetsQuery = galleryFacetsSQL("")
 
 // GalleryFacets implements GalleryStore.
 func (s *Postgres) GalleryFacets(ctx context.Context, accountID string) (GalleryFacets, error) {
-	return GalleryFacets{}, errGalleryTODO
+	rows, err := s.pool.Query(ctx, postgresFacetsQuery, accountID)
+	if err != nil {
+		return GalleryFacets{}, fmt.Errorf("read gallery facets of %s: %w", accountID, err)
+	}
+	var out GalleryFacets
+	var device *string
+	var lo, hi int64
+	_, err = pgx.ForEachRow(rows, []any{&device, &lo, &hi}, func() error {
+		if device != nil {
+			out.Devices = append(out.Devices, *device)
+		} else {
+			out.FirstNanos, out.LastNanos = lo, hi
+		}
+		return nil
+	})
+	if err != nil {
+		return GalleryFacets{}, fmt.Errorf("read gallery facets of %s: %w", accountID, err)
+	}
+	slices.Sort(out.Devices)
+	return out, nil
 }

@@ -24,8 +24,11 @@ func WithGate(g *Gate) HandlerOption { return func(h *handler) { h.gate = g } }
 
 // bodyLimit is the largest body a request may have.
 func bodyLimit(r *http.Request) int64 {
-	if r.URL.Path == wire.PathStorageGrant {
+	switch r.URL.Path {
+	case wire.PathStorageGrant:
 		return maxGrantBody
+	case "/photos/download":
+		return maxDownloadForm
 	}
 	return maxBody
 }

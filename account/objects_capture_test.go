@@ -188,7 +188,7 @@ func TestObjectStore_CaptureMigration(t *testing.T) {
 	const insert = `INSERT INTO objects (account_id, key, size, etag, sha256, mtime, device, updated_ns)
 		VALUES ('1000000001', 'a/old.jpg', 7, 'e', 'ab', '2020-01-01T00:00:00Z', 'laptop', 1000000000000)`
 	want := []StoredObject{{AccountID: "1000000001", Key: "a/old.jpg", Size: 7, ETag: "e", SHA256: "ab",
-		MTime: "2020-01-01T00:00:00Z", Device: "laptop", Updated: time.Unix(1000, 0)}}
+		MTime: "2020-01-01T00:00:00Z", Device: "laptop", Updated: time.Unix(1000, 0), Kind: KindPhoto}}
 	read := func(t *testing.T, s ObjectStore) {
 		t.Helper()
 		got, err := s.IndexedObjects(ctx, "1000000001", "a/", "a/~")
@@ -201,7 +201,7 @@ func TestObjectStore_CaptureMigration(t *testing.T) {
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "accounts.db")
-		db, err := sqlitedb.Open(ctx, path, sqliteSchema[:len(sqliteSchema)-1])
+		db, err := sqlitedb.Open(ctx, path, sqliteSchema[:len(sqliteSchema)-2])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +222,7 @@ func TestObjectStore_CaptureMigration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = migratePostgres(ctx, pool, postgresMigrations[:len(postgresMigrations)-1])
+		err = migratePostgres(ctx, pool, postgresMigrations[:len(postgresMigrations)-2])
 		if err == nil {
 			_, err = pool.Exec(ctx, insert)
 		}

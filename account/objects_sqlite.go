@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudkeep/cloudkeep/account/wire"
 	"github.com/cloudkeep/cloudkeep/internal/sqlitedb"
+	"github.com/cloudkeep/cloudkeep/media"
 )
 
 // objectsSchema is the storage gate's part of the SQLite schema: the object
@@ -231,28 +233,64 @@ ALTER TABLE objects ADD COLUMN group_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE objects ADD COLUMN motion INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX objects_capture ON objects (account_id, capture_ns, key);`
 
+// objectKindSchema keeps each row's kind (objectKind), rows already
+// stored included, and indexes what the gallery reads by: an account's
+// photos or videos newest first, a device's files newest first, and the
+// members of a group. The same text serves PostgreSQL.
+var objectKindSchema = `
+ALTER TABLE objects ADD COLUMN kind TEXT NOT NULL DEFAULT 'other';
+UPDATE objects SET kind = ` + objectKindSQL() + `;
+CREATE INDEX objects_kind ON objects (account_id, kind, capture_ns, key);
+CREATE INDEX objects_device ON objects (account_id, device, capture_ns, key);
+CREATE INDEX objects_group ON objects (account_id, group_id);`
+
+// objectKindSQL is objectKind of a row's account_id and key in SQL that
+// SQLite and PostgreSQL both read: a part after "<account>/" starting
+// with a dot is hidden, else the lower-case extension decides.
+func objectKindSQL() string {
+	rest := `(CASE WHEN substr(key, 1, length(account_id) + 1) = account_id || '/'
+		THEN substr(key, length(account_id) + 2) ELSE key END)`
+	var b strings.Builder
+	b.WriteString(`CASE WHEN ('/' || ` + rest + `) LIKE '%/.%' THEN '` + KindHidden + `'`)
+	for _, k := range []struct {
+		kind media.Kind
+		name string
+	}{{media.Photo, KindPhoto}, {media.Video, KindVideo}, {media.Sidecar, KindSidecar}} {
+		var like []string
+		for _, ext := range media.Extensions(k.kind) {
+			if strings.ContainsAny(ext, `%_'\`) {
+				panic("objectKindSQL: extension " + ext + " needs escaping")
+			}
+			like = append(like, `lower(key) LIKE '%`+ext+`'`)
+		}
+		b.WriteString("\n\tWHEN " + strings.Join(like, " OR ") + ` THEN '` + k.name + `'`)
+	}
+	b.WriteString("\n\tELSE '" + KindOther + "' END")
+	return b.String()
+}
+
 const upsertObject = `INSERT INTO objects (account_id, key, size, etag, sha256, mtime, device, updated_ns,
-		capture, capture_ns, capture_source, group_id, motion)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		capture, capture_ns, capture_source, group_id, motion, kind)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (account_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, sha256 = excluded.sha256,
 		mtime = excluded.mtime, device = excluded.device, updated_ns = excluded.updated_ns,
 		capture = excluded.capture, capture_ns = excluded.capture_ns, capture_source = excluded.capture_source,
-		group_id = excluded.group_id, motion = excluded.motion`
+		group_id = excluded.group_id, motion = excluded.motion, kind = excluded.kind`
 
 func objectArgs(o StoredObject) []any {
 	return []any{o.AccountID, o.Key, o.Size, o.ETag, o.SHA256, o.MTime, o.Device, sqlitedb.Nanos(o.Updated),
-		o.Capture, captureNanos(o.Capture), o.CaptureSource, o.Group, o.Motion}
+		o.Capture, captureNanos(o.Capture), o.CaptureSource, o.Group, o.Motion, objectKind(o.AccountID, o.Key)}
 }
 
 // objectCols are the columns IndexedObjects reads, in scanObject's order.
-const objectCols = `key, size, etag, sha256, mtime, device, updated_ns, capture, capture_source, group_id, motion`
+const objectCols = `key, size, etag, sha256, mtime, device, updated_ns, capture, capture_source, group_id, motion, kind`
 
 // scanObject reads a row of objectCols into an object of the account.
 func scanObject(row interface{ Scan(...any) error }, accountID string) (StoredObject, error) {
 	o := StoredObject{AccountID: accountID}
 	var updated int64
 	err := row.Scan(&o.Key, &o.Size, &o.ETag, &o.SHA256, &o.MTime, &o.Device, &updated,
-		&o.Capture, &o.CaptureSource, &o.Group, &o.Motion)
+		&o.Capture, &o.CaptureSource, &o.Group, &o.Motion, &o.Kind)
 	o.Updated = sqlitedb.Time(updated)
 	return o, err
 }

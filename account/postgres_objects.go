@@ -183,12 +183,12 @@ ALTER TABLE objects ADD COLUMN motion BOOLEAN NOT NULL DEFAULT false;
 CREATE INDEX objects_capture ON objects (account_id, capture_ns, key);`
 
 const pgUpsertObject = `INSERT INTO objects (account_id, key, size, etag, sha256, mtime, device, updated_ns,
-		capture, capture_ns, capture_source, group_id, motion)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		capture, capture_ns, capture_source, group_id, motion, kind)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 	ON CONFLICT (account_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, sha256 = excluded.sha256,
 		mtime = excluded.mtime, device = excluded.device, updated_ns = excluded.updated_ns,
 		capture = excluded.capture, capture_ns = excluded.capture_ns, capture_source = excluded.capture_source,
-		group_id = excluded.group_id, motion = excluded.motion`
+		group_id = excluded.group_id, motion = excluded.motion, kind = excluded.kind`
 
 const pgReleaseReservation = `DELETE FROM reservations WHERE account_id = $1 AND id = $2`
 

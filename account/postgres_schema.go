@@ -144,4 +144,5 @@ BEGIN
 END $$;
 CREATE TRIGGER reservations_parts AFTER DELETE ON reservations FOR EACH ROW
 	WHEN (OLD.id LIKE 'upload:%') EXECUTE FUNCTION reservations_parts();
-`, postgresSigningKeysSchema, postgresRetireReplicasSchema, postgresObjectCaptureSchema}
+`, postgresSigningKeysSchema, postgresRetireReplicasSchema, postgresObjectCaptureSchema,
+	objectKindSchema}

@@ -58,6 +58,9 @@ type page struct {
 	Usage                      string   // storage: "1.2 GiB of 50 GiB used"
 	Connecting                 []string // approved devices still to collect their tokens
 	Refresh                    string   // reload this address in a few seconds
+	// gallery: Nav shows the header's links (the account page shows them
+	// too), Wide gives the page the window's width for the photo grid.
+	Nav, Wide bool
 }
 
 // handler serves the pages and the API.
@@ -128,6 +131,9 @@ type statusWriter struct {
 }
 
 func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets http.ResponseController reach the connection (deadlines).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // csrfToken returns the form token for this browser, setting its cookie
 // on first use: the token is a keyed hash of the cookie (double submit).

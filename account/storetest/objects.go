@@ -20,6 +20,7 @@ func RunObjects(t *testing.T, open func(t *testing.T) account.ObjectStore) {
 		"Index":          testIndex,
 		"ExpiredPuts":    testExpiredPuts,
 		"IndexMeta":      testIndexMeta,
+		"Gallery":        testGallery,
 	} {
 		t.Run(name, func(t *testing.T) { test(t, open(t)) })
 	}
@@ -162,10 +163,11 @@ func testIndexMeta(t *testing.T, s account.ObjectStore) {
 	now := time.Unix(1000, 0)
 	photo := account.StoredObject{AccountID: "1000000001", Key: "a/IMG_0001.JPG", Size: 3, ETag: "e1",
 		SHA256: strings.Repeat("ab", 32), MTime: "2024-01-31T05:05:00.5Z", Device: "phone", Updated: now,
-		Capture: "2024-01-31T14:05:00+09:00", CaptureSource: "exif", Group: "0123456789abcdef", Motion: true}
+		Capture: "2024-01-31T14:05:00+09:00", CaptureSource: "exif", Group: "0123456789abcdef", Motion: true, Kind: account.KindPhoto}
 	video := photo
 	video.Key, video.ETag, video.Capture, video.CaptureSource, video.Motion = "a/IMG_0001.MOV", "e2", "2024-01-31T14:05:00.25+09:00", "video", false
-	plain := account.StoredObject{AccountID: "1000000001", Key: "a/notes.txt", Size: 1, ETag: "e3", Updated: now}
+	video.Kind = account.KindVideo
+	plain := account.StoredObject{AccountID: "1000000001", Key: "a/notes.txt", Size: 1, ETag: "e3", Updated: now, Kind: account.KindOther}
 	read := func(what string, want ...account.StoredObject) {
 		t.Helper()
 		got, err := s.IndexedObjects(ctx, "1000000001", "a/", "a/\U0010FFFF")
