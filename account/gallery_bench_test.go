@@ -27,7 +27,8 @@ var galleryFirstPages = []struct {
 const galleryPageSize = 121
 
 // syntheticGallery is n rows of account 1000000001, a fifth of them
-// thumbnails, over five years, and n/10 of account 1000000002.
+// thumbnails (without a capture time: they come first in the device
+// index), over five years, and n/10 of account 1000000002.
 func syntheticGallery(n int) map[string][]StoredObject {
 	zones := []*time.Location{time.UTC, time.FixedZone("", 9*3600), time.FixedZone("", -5*3600), time.FixedZone("", 14*3600)}
 	devices := []string{"laptop", "phone", "camera", "tablet"}
@@ -46,7 +47,7 @@ func syntheticGallery(n int) map[string][]StoredObject {
 			if i%5 == 4 {
 				o.Key = fmt.Sprintf("%s/.thumbs/%064d.jpg", acct.id, i)
 			}
-			if i%97 != 0 {
+			if i%97 != 0 && i%5 != 4 { // a thumbnail has no capture time, as the devices store it
 				o.Capture = base.Add(time.Duration(i) * step).In(zones[i%len(zones)]).Format(time.RFC3339)
 			}
 			out[acct.id] = append(out[acct.id], o)

@@ -27,6 +27,14 @@ echo
 echo "storage gate: grant endpoint with 50 concurrent devices, batches of 50 puts:"
 go test -run '^$' -bench '^BenchmarkGrant$' -benchtime "${GRANT_ROUNDS:-20}x" ./account | grep -E '^Benchmark|devices'
 
+# The gallery of an account of 100,000 index rows (account/gallery_*bench_test.go):
+# the store's first pages, then each page through the account handler.
+echo
+echo "gallery: 100,000 index rows, the store's first page (121 rows) and the pages through the handler, signed in:"
+go test -run '^$' -bench '^BenchmarkGallery(FirstPage|Page)$' -benchtime "${GALLERY_ROUNDS:-20}x" ./account |
+	awk '/^BenchmarkGalleryFirstPage\// { sub(/-[0-9]+$/, "", $1); printf "  store %-24s %8.2f ms\n", substr($1, 27), $3 / 1e6 }
+		/^BenchmarkGalleryPage\// { sub(/-[0-9]+$/, "", $1); printf "  page  %-24s %8.2f ms   %7d bytes\n", substr($1, 22), $5, $7 }'
+
 echo
 echo "storage gate: cloudkeep backup in account mode / static mode (throughput, same data, same MinIO, same run;"
 echo "means over rounds; CPU seconds per run of the device, the account service and MinIO):"
