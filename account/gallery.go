@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cloudkeep/cloudkeep/internal/keypath"
 )
 
 // galleryURLTTL is the lifetime of every storage URL the gallery gives a
@@ -125,3 +127,9 @@ func (f GalleryFilter) query() url.Values {
 	set("q", f.Search)
 	return q
 }
+
+// plainPath is the path a relative key stands for, as `cloudkeep restore`
+// writes it: the devices escape '%' and bytes that are not UTF-8 in keys
+// (internal/keypath), so "50%25 off.png" is the file "50% off.png". Names
+// shown, saved and zipped are plain paths; keys stay keys in URLs.
+func plainPath(rel string) string { return keypath.Unescape(rel) }

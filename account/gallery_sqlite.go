@@ -200,7 +200,7 @@ func (s *SQLite) LookupObjects(ctx context.Context, accountID string, keys []str
 // galleryFacetsSQL is GalleryFacets' one statement, in words both
 // stores read ($1 the account): the devices by a skip scan of the device
 // index, each kept when it has a row that is not hidden (SQLite, without
-// statistics, must be told to look that up by the device index); the
+// statistics, must be told to look that up by the index of those); the
 // first and last capture instants from the ends of each kind's index, 0
 // (unknown) left out.
 func galleryFacetsSQL(byDevice string) string {
@@ -221,7 +221,7 @@ func galleryFacetsSQL(byDevice string) string {
 	SELECT NULL, coalesce(min(lo), 0), coalesce(max(hi), 0) FROM span`
 }
 
-var sqliteFacetsQuery = strings.ReplaceAll(galleryFacetsSQL("INDEXED BY objects_device"), "$1", "?1")
+var sqliteFacetsQuery = strings.ReplaceAll(galleryFacetsSQL("INDEXED BY objects_device_shown"), "$1", "?1")
 
 // GalleryFacets implements GalleryStore.
 func (s *SQLite) GalleryFacets(ctx context.Context, accountID string) (GalleryFacets, error) {

@@ -235,14 +235,17 @@ CREATE INDEX objects_capture ON objects (account_id, capture_ns, key);`
 
 // objectKindSchema keeps each row's kind (objectKind), rows already
 // stored included, and indexes what the gallery reads by: an account's
-// photos or videos newest first, a device's files newest first, and the
-// members of a group. The same text serves PostgreSQL.
+// photos or videos newest first, a device's files newest first, the
+// members of a group, and the devices that have files to show (without
+// the thumbnails, which would otherwise be read one by one to find that
+// out). The same text serves PostgreSQL.
 var objectKindSchema = `
 ALTER TABLE objects ADD COLUMN kind TEXT NOT NULL DEFAULT 'other';
 UPDATE objects SET kind = ` + objectKindSQL() + `;
 CREATE INDEX objects_kind ON objects (account_id, kind, capture_ns, key);
 CREATE INDEX objects_device ON objects (account_id, device, capture_ns, key);
-CREATE INDEX objects_group ON objects (account_id, group_id);`
+CREATE INDEX objects_group ON objects (account_id, group_id);
+CREATE INDEX objects_device_shown ON objects (account_id, device) WHERE kind != 'hidden';`
 
 // objectKindSQL is objectKind of a row's account_id and key in SQL that
 // SQLite and PostgreSQL both read: a part after "<account>/" starting
