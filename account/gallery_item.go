@@ -83,11 +83,12 @@ func (h *handler) itemView(ctx context.Context, account string, row StoredObject
 	rel := relKey(account, row.Key)
 	file := "/photos/file?" + url.Values{"key": {rel}}.Encode()
 	ctype := inlineTypes[strings.ToLower(path.Ext(rel))]
-	it := &itemView{Rel: rel, Name: path.Base(rel), Type: fileType(rel), File: file, Download: file + "&download=1",
+	shown := shownPath(rel)
+	it := &itemView{Rel: rel, Name: path.Base(shown), Type: fileType(rel), File: file, Download: file + "&download=1",
 		Image: strings.HasPrefix(ctype, "image/"), Video: strings.HasPrefix(ctype, "video/"),
-		Taken: takenText(row), Device: row.Device, Folder: path.Dir(rel), Size: humanSize(row.Size), Motion: row.Motion}
+		Taken: takenText(row), Device: row.Device, Folder: path.Dir(shown), Size: humanSize(row.Size), Motion: row.Motion}
 	if it.Device == "" {
-		it.Device, _, _ = strings.Cut(rel, "/")
+		it.Device, _, _ = strings.Cut(shown, "/")
 	}
 	if row.SHA256 != "" {
 		thumbs, err := h.gate.store.LookupObjects(ctx, account, []string{thumbKey(account, row.SHA256)})
@@ -105,7 +106,7 @@ func (h *handler) itemView(ctx context.Context, account string, row StoredObject
 	for _, m := range groups[row.Group] {
 		if m.Key != row.Key {
 			mrel := relKey(account, m.Key)
-			it.Members = append(it.Members, memberView{Name: path.Base(mrel), Role: memberRole(row, m), Size: humanSize(m.Size),
+			it.Members = append(it.Members, memberView{Name: path.Base(shownPath(mrel)), Role: memberRole(row, m), Size: humanSize(m.Size),
 				Download: "/photos/file?" + url.Values{"key": {mrel}, "download": {"1"}}.Encode()})
 		}
 	}
@@ -180,7 +181,7 @@ func (h *handler) getPhotoFile(w http.ResponseWriter, r *http.Request) {
 		h.noSuchPhoto(w, r)
 		return
 	}
-	name := path.Base(row.Key)
+	name := path.Base(shownPath(relKey(account, row.Key)))
 	ctype, inline := inlineTypes[strings.ToLower(path.Ext(name))]
 	disposition := contentDisposition("inline", name)
 	if !inline || r.FormValue("download") == "1" {

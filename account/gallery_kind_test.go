@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestObjectStore_KindMigration(t *testing.T) {
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "accounts.db")
-		db, err := sqlitedb.Open(ctx, path, sqliteSchema[:len(sqliteSchema)-1])
+		db, err := sqlitedb.Open(ctx, path, sqliteSchema[:slices.Index(sqliteSchema, objectKindSchema)])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +78,7 @@ func TestObjectStore_KindMigration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = migratePostgres(ctx, pool, postgresMigrations[:len(postgresMigrations)-1])
+		err = migratePostgres(ctx, pool, postgresMigrations[:slices.Index(postgresMigrations, objectKindSchema)])
 		for _, k := range kindKeys() {
 			if err == nil {
 				_, err = pool.Exec(ctx, insert, k)

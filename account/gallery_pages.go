@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudkeep/cloudkeep/media"
@@ -44,6 +45,10 @@ type galleryView struct {
 	More, MoreFragment string
 	DownloadAll        string // every photo the filters select, as a ZIP
 	Item               *itemView
+	// StorageOrigin is where the photos come from, for gallery.js to name
+	// when they do not load.
+	StorageOrigin string
+	StorageDown   string // why the grid's images will not load
 }
 
 // selectField is one of the filter form's drop-down lists.
@@ -120,6 +125,14 @@ func (h *handler) getPhotos(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	f, after := galleryFilterFrom(r), parseCursor(account, r.FormValue("after"))
+	v.StorageOrigin = h.gate.storageOrigin()
+	if !h.gate.storageAnswers(ctx) {
+		v.StorageDown = "The storage is not answering: photos cannot be shown or downloaded right now."
+	}
+	month := loneMonth(r, f)
+	if month != 0 {
+		v.Notice = "Pick a year to choose a month."
+	}
 	facets, err := h.gate.store.GalleryFacets(ctx, account)
 	if err != nil {
 		h.galleryFailed(w, r, fmt.Errorf("read the gallery's facets: %w", err))
@@ -129,7 +142,7 @@ func (h *handler) getPhotos(w http.ResponseWriter, r *http.Request) {
 		h.galleryFailed(w, r, err)
 		return
 	}
-	v.Filters, v.Search = filterFields(f, facets), f.Search
+	v.Filters, v.Search = filterFields(f, facets, month), f.Search
 	q := f.query()
 	q.Set("format", "zip")
 	v.DownloadAll = "/photos/download?" + q.Encode()
@@ -138,6 +151,55 @@ func (h *handler) getPhotos(w http.ResponseWriter, r *http.Request) {
 		v.NoMatch = !v.Empty
 	}
 	h.renderGallery(w, r, http.StatusOK, "photos.html", v)
+}
+
+// loneMonth is the month (1–12) the request chose without a year, which
+// the filter leaves out; 0 when it chose none or a year with it.
+func loneMonth(r *http.Request, f GalleryFilter) int {
+	m, err := strconv.Atoi(r.FormValue("month"))
+	if err != nil || m < 1 || m > 12 || len(f.Month) == 7 {
+		return 0
+	}
+	return m
+}
+
+// storageCheckTimeout bounds the look at the storage before the grid is
+// shown, and storageCheckFor is how long its answer is kept, per replica.
+const (
+	storageCheckTimeout = 2 * time.Second
+	storageCheckFor     = 10 * time.Second
+)
+
+// storageCheck is the last look at a gate's storage.
+type storageCheck struct {
+	mu sync.Mutex
+	at time.Time
+	ok bool
+}
+
+var storageChecks sync.Map // *Gate → *storageCheck
+
+// storageAnswers reports whether the storage answered a look at the
+// bucket within storageCheckTimeout, asking at most every
+// storageCheckFor: when it does not, every thumbnail of the grid would
+// fail without a word why.
+func (g *Gate) storageAnswers(ctx context.Context) bool {
+	v, _ := storageChecks.LoadOrStore(g, &storageCheck{})
+	c := v.(*storageCheck)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && time.Since(c.at) < storageCheckFor {
+		return c.ok
+	}
+	ctx, cancel := context.WithTimeout(ctx, storageCheckTimeout)
+	defer cancel()
+	start := time.Now()
+	err := g.Check(ctx)
+	c.at, c.ok = time.Now(), err == nil
+	if err != nil {
+		g.log.Warn().Err(err).Int64("duration_ms", time.Since(start).Milliseconds()).Msg("storage not answering")
+	}
+	return c.ok
 }
 
 // getPhotosMore answers gallery.js with the next tiles, as a fragment.
@@ -292,7 +354,7 @@ func (h *handler) tiles(ctx context.Context, account string, f GalleryFilter, it
 
 func newTile(account string, it galleryItem, filters url.Values) galleryTile {
 	rel := relKey(account, it.Row.Key)
-	t := galleryTile{Rel: rel, Name: path.Base(rel), Type: fileType(rel), Href: itemHref(rel, filters),
+	t := galleryTile{Rel: rel, Name: path.Base(shownPath(rel)), Type: fileType(rel), Href: itemHref(rel, filters),
 		Video: it.Row.Kind == KindVideo, Motion: it.Row.Motion}
 	for _, m := range it.Group {
 		if m.Key == it.Row.Key {
@@ -303,6 +365,10 @@ func newTile(account string, it galleryItem, filters url.Values) galleryTile {
 	}
 	return t
 }
+
+// shownPath is the plain path of rel made valid UTF-8, as pages show it:
+// "phone/50% off.png" for the key "phone/50%25 off.png".
+func shownPath(rel string) string { return strings.ToValidUTF8(plainPath(rel), "\uFFFD") }
 
 // fileType is the name's extension as a tile shows it: "MP4", "HEIC".
 func fileType(name string) string {
@@ -321,16 +387,21 @@ func itemHref(rel string, filters url.Values) string {
 }
 
 // headOf is the day header of row: the date on the clock where it was
-// taken, else the date of the file's time, else "Date unknown".
+// taken, else the date of the file's time, else "Date unknown". A day
+// filter selects by the same dates (GalleryFilter), so its ZIP holds the
+// day's files of either.
 func headOf(row StoredObject, f GalleryFilter) dayHead {
-	if d, ok := dateOf(row.Capture); ok {
+	zip := func(d time.Time) string {
 		f.Day = d.Format(time.DateOnly)
 		q := f.query()
 		q.Set("format", "zip")
-		return dayHead{Day: f.Day, Label: d.Format("Monday, 2 January 2006"), Zip: "/photos/download?" + q.Encode()}
+		return "/photos/download?" + q.Encode()
+	}
+	if d, ok := dateOf(row.Capture); ok {
+		return dayHead{Day: d.Format(time.DateOnly), Label: d.Format("Monday, 2 January 2006"), Zip: zip(d)}
 	}
 	if d, ok := dateOf(row.MTime); ok {
-		return dayHead{Day: "file-" + d.Format(time.DateOnly), Label: d.Format("Monday, 2 January 2006") + " (file date)"}
+		return dayHead{Day: "file-" + d.Format(time.DateOnly), Label: d.Format("Monday, 2 January 2006") + " (file date)", Zip: zip(d)}
 	}
 	return dayHead{Day: "unknown", Label: "Date unknown"}
 }
@@ -370,8 +441,9 @@ func parseCursor(account, s string) GalleryCursor {
 }
 
 // filterFields are the filter form's lists: devices, kinds, the years
-// that hold photos (newest first) and the months.
-func filterFields(f GalleryFilter, facets GalleryFacets) []selectField {
+// that hold photos (newest first) and the months, loneMonth selected when
+// it was chosen without a year.
+func filterFields(f GalleryFilter, facets GalleryFacets, loneMonth int) []selectField {
 	devices := selectField{Name: "device", Label: "Device", Options: []option{{Value: "", Label: "All devices"}}}
 	for _, d := range facets.Devices {
 		devices.Options = append(devices.Options, option{Value: d, Label: d, Selected: d == f.Device})
@@ -387,6 +459,8 @@ func filterFields(f GalleryFilter, facets GalleryFacets) []selectField {
 	}
 	if len(f.Month) == 7 {
 		month, _ = strconv.Atoi(f.Month[5:])
+	} else if loneMonth != 0 {
+		month = loneMonth
 	}
 	years := selectField{Name: "year", Label: "Year", Options: []option{{Value: "", Label: "Any year"}}}
 	for _, y := range yearSpan(facets, year) {

@@ -54,6 +54,20 @@ func (s *Postgres) LookupObjects(ctx context.Context, accountID string, keys []s
 		WHERE account_id = $1 AND key = ANY($2) ORDER BY key`, accountID, keys)
 }
 
+// postgresMTimeOrderSchema is sqliteMTimeOrderSchema for PostgreSQL. The
+// cast to timestamptz fails on a text it cannot read, and a failed
+// migration stops the service: only texts that are RFC 3339, with a day
+// the month has, reach it (the CASE tests them in that order).
+var postgresMTimeOrderSchema = `UPDATE objects SET capture_ns = ` + mtimeNanosSQL(
+	`extract(epoch FROM (substr(mtime, 1, 19) || %s)::timestamptz)::bigint`, `rpad(%s, 9, '0')`) + `
+	WHERE capture = '' AND capture_ns = 0 AND CASE
+		WHEN mtime !~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$' THEN false
+		WHEN substr(mtime, 1, 4) IN ('1677', '2262') THEN false
+		WHEN substr(mtime, 6, 2) IN ('04', '06', '09', '11') THEN substr(mtime, 9, 2) <= '30'
+		WHEN substr(mtime, 6, 2) = '02' THEN substr(mtime, 9, 2) <= '28' OR substr(mtime, 9, 2) = '29' AND
+			substr(mtime, 1, 4)::int % 4 = 0 AND (substr(mtime, 1, 4)::int % 100 != 0 OR substr(mtime, 1, 4)::int % 400 = 0)
+		ELSE true END;`
+
 var postgresFacetsQuery = galleryFacetsSQL("")
 
 // GalleryFacets implements GalleryStore.

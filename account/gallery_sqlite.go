@@ -63,7 +63,7 @@ func galleryQuery(d galleryDialect, accountID string, f GalleryFilter, after Gal
 		if err != nil {
 			return "", nil, err
 		}
-		where += " AND capture_ns >= " + arg(lo) + " AND capture_ns <= " + arg(hi) + " AND capture LIKE " + arg(date+"%")
+		where += " AND capture_ns >= " + arg(lo) + " AND capture_ns <= " + arg(hi) + " AND " + galleryDate + " LIKE " + arg(date+"%")
 	}
 	if f.Search != "" {
 		where += " AND substr(key, " + arg(len(accountID)+2) + ") " + d.like + " " + arg("%"+escapeLike(f.Search)+"%") + ` ESCAPE '\'`
@@ -87,6 +87,11 @@ func galleryQuery(d galleryDialect, accountID string, f GalleryFilter, after Gal
 	ORDER BY ` + order + ` LIMIT ` + lim
 	return q, args, nil
 }
+
+// galleryDate is the text whose date a Month or Day filter tests: the
+// capture time on the clock where it was taken, else the file's time,
+// as capture_ns holds the one or the other (orderNanos).
+const galleryDate = "CASE WHEN capture != '' THEN capture ELSE mtime END"
 
 // localSpan is the span of capture instants that a date on the clock where
 // a photo was taken ("2024", "2024-01" or "2024-01-31") can fall in: the
@@ -219,6 +224,40 @@ func galleryFacetsSQL(byDevice string) string {
 		SELECT 1 FROM objects ` + byDevice + ` WHERE account_id = $1 AND device = d.device AND kind != '` + KindHidden + `')
 	UNION ALL
 	SELECT NULL, coalesce(min(lo), 0), coalesce(max(hi), 0) FROM span`
+}
+
+// sqliteMTimeOrderSchema gives the rows stored without a capture time the
+// instant of their file's time in capture_ns, as orderNanos does for the
+// rows written since, to the nanosecond: unixepoch reads the date, time
+// and offset, and the fraction's first nine digits are added, as
+// time.Parse reads them. A text that is not RFC 3339 keeps 0 (date and
+// time would make 30 February 2 March: they must give back the text).
+var sqliteMTimeOrderSchema = `UPDATE objects SET capture_ns = ` + mtimeNanosSQL(`unixepoch(substr(mtime, 1, 19) || %s)`, `substr(%s || '000000000', 1, 9)`) + `
+	WHERE capture = '' AND capture_ns = 0 AND mtime GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*'
+		AND substr(mtime, 1, 4) NOT IN ('1677', '2262')
+		AND date(substr(mtime, 1, 10)) = substr(mtime, 1, 10) AND time(substr(mtime, 12, 8)) = substr(mtime, 12, 8)
+		AND unixepoch(substr(mtime, 1, 19) || ` + mtimeZoneSQL + `) IS NOT NULL
+		AND (` + mtimeZoneSQL + ` = 'Z' OR ` + mtimeZoneSQL + ` GLOB '[+-][0-9][0-9]:[0-9][0-9]')
+		AND ` + mtimeFractionSQL + ` NOT GLOB '*[^0-9]*'
+		AND (substr(mtime, 20, 1) = '.' AND length(` + mtimeFractionSQL + `) > 0 OR length(mtime) = 19 + length(` + mtimeZoneSQL + `));`
+
+// mtimeZoneSQL is the offset of an RFC 3339 mtime ("Z" or "+09:00") and
+// mtimeFractionSQL its fraction's digits ("" without), in words SQLite and
+// PostgreSQL both read.
+const (
+	mtimeZoneSQL     = `(CASE WHEN substr(mtime, length(mtime), 1) = 'Z' THEN 'Z' ELSE substr(mtime, length(mtime) - 5) END)`
+	mtimeFractionSQL = `(CASE WHEN substr(mtime, 20, 1) = '.' THEN substr(mtime, 21, length(mtime) - 20 - length(` + mtimeZoneSQL + `)) ELSE '' END)`
+)
+
+// mtimeNanosSQL is the Unix ns of an RFC 3339 mtime, clamped as
+// captureNanos clamps (the years 1677 and 2262, where the clamp falls, are
+// left to the caller): seconds is the store's expression of the whole
+// seconds (%s the zone), fraction its expression of the fraction padded
+// to nine digits (%s the digits).
+func mtimeNanosSQL(seconds, fraction string) string {
+	return `CASE WHEN substr(mtime, 1, 4) < '1677' THEN -9223372036854775807 - 1
+		WHEN substr(mtime, 1, 4) > '2262' THEN 9223372036854775807
+		ELSE (` + fmt.Sprintf(seconds, mtimeZoneSQL) + `) * 1000000000 + CAST(` + fmt.Sprintf(fraction, mtimeFractionSQL) + ` AS BIGINT) END`
 }
 
 var sqliteFacetsQuery = strings.ReplaceAll(galleryFacetsSQL("INDEXED BY objects_device_shown"), "$1", "?1")

@@ -42,7 +42,8 @@ type GalleryFilter struct {
 	Kind   string // "", KindPhoto or KindVideo
 	// Month is "2024" or "2024-01", Day "2024-01-31": the date on the
 	// clock where the photo was taken (the capture text's own offset), so
-	// a photo taken at 23:30 in Tokyo is on the day Tokyo saw. "" = any.
+	// a photo taken at 23:30 in Tokyo is on the day Tokyo saw; a file
+	// without a capture time is on its file time's date. "" = any.
 	Month, Day string
 	// Search is matched, in any ASCII case, against the key after
 	// "<account>/" (device, folders and file name); "" = any.
@@ -84,8 +85,8 @@ type GalleryStore interface {
 	GalleryFacets(ctx context.Context, accountID string) (GalleryFacets, error)
 }
 
-// CaptureNanos is o's capture instant in the store's order (captureNanos).
-func (o StoredObject) CaptureNanos() int64 { return captureNanos(o.Capture) }
+// CaptureNanos is o's instant in the store's order (orderNanos).
+func (o StoredObject) CaptureNanos() int64 { return orderNanos(o.Capture, o.MTime) }
 
 // Cursor is the position of o in gallery order.
 func (o StoredObject) Cursor() GalleryCursor {

@@ -72,6 +72,18 @@ func captureNanos(capture string) int64 {
 	return t.UnixNano()
 }
 
+// orderNanos is the instant a row sorts by in the gallery (its capture_ns
+// column): when it was taken, else the file's time, so that a file
+// without a capture time sorts, and is found by a date filter, with the
+// day the file was written rather than below everything. 0 when neither
+// is RFC 3339.
+func orderNanos(capture, mtime string) int64 {
+	if _, err := time.Parse(time.RFC3339Nano, capture); err == nil {
+		return captureNanos(capture)
+	}
+	return captureNanos(mtime)
+}
+
 // The instants Unix nanoseconds in an int64 can hold.
 var (
 	minCapture = time.Unix(0, math.MinInt64)
@@ -136,6 +148,9 @@ type ObjectStore interface {
 	// PutObjects records completed objects of one account and drops the
 	// reservations release, all in one transaction.
 	PutObjects(ctx context.Context, accountID string, objs []StoredObject, release []string) error
+	// ForgetObject drops key from the account's index (and its usage): the
+	// storage no longer holds it. An unknown key is not an error.
+	ForgetObject(ctx context.Context, accountID, key string) error
 	// ReplaceObjects makes objs the account's whole index (a recount).
 	ReplaceObjects(ctx context.Context, accountID string, objs []StoredObject) error
 	// IndexedObjects returns index rows of the account with from <= key <= to.

@@ -282,7 +282,7 @@ const upsertObject = `INSERT INTO objects (account_id, key, size, etag, sha256, 
 
 func objectArgs(o StoredObject) []any {
 	return []any{o.AccountID, o.Key, o.Size, o.ETag, o.SHA256, o.MTime, o.Device, sqlitedb.Nanos(o.Updated),
-		o.Capture, captureNanos(o.Capture), o.CaptureSource, o.Group, o.Motion, objectKind(o.AccountID, o.Key)}
+		o.Capture, orderNanos(o.Capture, o.MTime), o.CaptureSource, o.Group, o.Motion, objectKind(o.AccountID, o.Key)}
 }
 
 // objectCols are the columns IndexedObjects reads, in scanObject's order.
@@ -338,6 +338,14 @@ func (s *SQLite) PutObjects(ctx context.Context, accountID string, objs []Stored
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("index %d objects of %s: %w", len(objs), accountID, err)
+	}
+	return nil
+}
+
+// ForgetObject implements ObjectStore; the usage follows by trigger.
+func (s *SQLite) ForgetObject(ctx context.Context, accountID, key string) error {
+	if _, err := s.exec(ctx, `DELETE FROM objects WHERE account_id = ? AND key = ?`, accountID, key); err != nil {
+		return fmt.Errorf("forget %s: %w", key, err)
 	}
 	return nil
 }

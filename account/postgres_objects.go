@@ -212,6 +212,17 @@ func (s *Postgres) PutObjects(ctx context.Context, accountID string, objs []Stor
 	return nil
 }
 
+// ForgetObject implements ObjectStore; the usage follows by trigger,
+// under the account's lock as every change of its usage.
+func (s *Postgres) ForgetObject(ctx context.Context, accountID, key string) error {
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM objects WHERE account_id = $1 AND key = $2`, accountID, key)
+	if err := s.locked(ctx, accountID, b); err != nil {
+		return fmt.Errorf("forget %s: %w", key, err)
+	}
+	return nil
+}
+
 // ReplaceObjects implements ObjectStore.
 func (s *Postgres) ReplaceObjects(ctx context.Context, accountID string, objs []StoredObject) error {
 	if err := s.putObjects(ctx, accountID, objs, nil, true); err != nil {

@@ -145,4 +145,4 @@ END $$;
 CREATE TRIGGER reservations_parts AFTER DELETE ON reservations FOR EACH ROW
 	WHEN (OLD.id LIKE 'upload:%') EXECUTE FUNCTION reservations_parts();
 `, postgresSigningKeysSchema, postgresRetireReplicasSchema, postgresObjectCaptureSchema,
-	objectKindSchema}
+	objectKindSchema, postgresMTimeOrderSchema}

@@ -79,7 +79,7 @@ CREATE TABLE throttles (
 );
 CREATE TABLE sessions (hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_ns INTEGER NOT NULL);
 `, objectsSchema, countersSchema, partsSchema, deviceNamesSchema, reservationGrantSchema, signingKeysSchema,
-	retireReplicasSchema, objectCaptureSchema, objectKindSchema}
+	retireReplicasSchema, objectCaptureSchema, objectKindSchema, sqliteMTimeOrderSchema}
 
 // OpenSQLite opens (creating if needed) the database at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {

@@ -114,7 +114,11 @@ func (h *handler) secure(next http.Handler) http.Handler {
 		}
 		rw := &statusWriter{ResponseWriter: w, status: 200}
 		r.Body = http.MaxBytesReader(rw, r.Body, bodyLimit(r))
-		if r.Method == http.MethodPost && !strings.HasPrefix(r.URL.Path, "/api/") && !h.validCSRF(r) {
+		if r.Method == http.MethodPost && r.URL.Path == "/photos/download" && r.ParseForm() != nil {
+			// Go reads at most 10,000 values of a form: more is not a stale token.
+			h.renderGallery(rw, r, http.StatusRequestEntityTooLarge, "photos.html", galleryView{page: page{Title: "Photos",
+				Error: "Too many photos chosen at once: choose fewer, or download a day, a month or all shown."}})
+		} else if r.Method == http.MethodPost && !strings.HasPrefix(r.URL.Path, "/api/") && !h.validCSRF(r) {
 			h.render(rw, r, http.StatusForbidden, "signin.html", page{Title: "Sign in",
 				Error: "This form expired: please try again."})
 		} else {
@@ -197,17 +201,33 @@ func (h *handler) show(w http.ResponseWriter, r *http.Request, name string, p pa
 	}
 }
 
-func (h *handler) signedIn(r *http.Request) string {
+// signedIn returns the account of the request's session: "" without one
+// (no cookie, an unknown or expired session), and an error when the store
+// did not answer, which is no reason to sign in again.
+func (h *handler) signedIn(r *http.Request) (string, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return ""
+		return "", nil
 	}
 	id, err := h.svc.SessionAccount(r.Context(), c.Value)
-	if err != nil {
-		return ""
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
 	}
-	return id
+	return id, err
 }
+
+// storeDownPage answers a page request the store could not serve: 503,
+// to be tried again in a while, rather than a sign-in form that would
+// not work either.
+func (h *handler) storeDownPage(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.Error().Err(err).Str("path", r.URL.Path).Msg("store down")
+	w.Header().Set("Retry-After", strconv.Itoa(int(storeDownRetry.Seconds())))
+	h.render(w, r, http.StatusServiceUnavailable, "message", page{Title: "Try again in a minute",
+		Error: "The service cannot reach its database right now: try again in a minute."})
+}
+
+// storeDownRetry is the Retry-After of a page the store could not serve.
+const storeDownRetry = 30 * time.Second
 
 // localNext returns next when it is a path on this site, and fallback
 // otherwise. Browsers drop tabs and newlines from a URL and read "\" as
@@ -437,9 +457,14 @@ func (h *handler) postSigninVerify(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// requireSignIn sends the browser to sign in and back.
+// requireSignIn sends the browser to sign in and back, or answers 503
+// when the store cannot tell whether it is signed in.
 func (h *handler) requireSignIn(w http.ResponseWriter, r *http.Request) string {
-	account := h.signedIn(r)
+	account, err := h.signedIn(r)
+	if err != nil {
+		h.storeDownPage(w, r, err)
+		return ""
+	}
 	if account == "" {
 		http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 	}
@@ -468,7 +493,11 @@ func (h *handler) getDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) postDevice(w http.ResponseWriter, r *http.Request) {
-	account := h.signedIn(r)
+	account, err := h.signedIn(r)
+	if err != nil {
+		h.storeDownPage(w, r, err)
+		return
+	}
 	if account == "" {
 		http.Redirect(w, r, "/signin?next=/device", http.StatusSeeOther)
 		return

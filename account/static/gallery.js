@@ -1,5 +1,6 @@
 // The gallery: loads the next tiles when "Older photos" comes into view,
-// counts the ticked photos, and steps through photos with the arrow keys.
+// counts the ticked photos, says when the photos do not load, and steps
+// through photos with the arrow keys.
 // Without it the pages work the same, a page at a time.
 (function () {
   var grid = document.getElementById("grid");
@@ -69,7 +70,23 @@
     form.classList.toggle("picking", n > 0);
   }
 
+  // When the tiles' images do not load although the service answered, the
+  // storage they come from is likely out of this browser's reach (a
+  // private address, a firewall): say so once, where it is.
+  var failed = 0;
+  function imageFailed(ev) {
+    if (ev.target.tagName !== "IMG" || ++failed !== 3 || document.getElementById("storage-down")) return;
+    var p = document.createElement("p");
+    p.className = "error";
+    p.id = "photos-not-loading";
+    p.setAttribute("role", "alert");
+    p.textContent = "Photos are not loading: the storage at " + (grid.getAttribute("data-storage") || "its address") +
+      " may not be reachable from this browser.";
+    form.parentNode.insertBefore(p, form);
+  }
+
   if (grid && form) {
+    grid.addEventListener("error", imageFailed, true); // error does not bubble: caught on its way down
     form.classList.add("js");
     watch();
     form.addEventListener("change", count);

@@ -22,8 +22,9 @@ var galleryRows = []account.StoredObject{
 	{Key: "A/phone/DCIM/live.mov", Device: "phone", Capture: "2024-01-15T11:00:00+01:00", Group: "g2"},        // the same instant
 	{Key: "A/laptop/Pictures/live.xmp", Device: "laptop", Capture: "2024-01-15T10:00:00Z", Group: "g2"},       // a sidecar
 	{Key: "A/camera/raw/IMG_1.CR2", Device: "camera", Capture: "2023-12-31T23:59:59-10:00"},                   // 1 January in UTC
-	{Key: "A/laptop/Docs/100%_Done.PDF", Device: "laptop"},                                                    // no capture
-	{Key: "A/laptop/Docs/100x_done.pdf", Device: "laptop"},                                                    // no capture
+	{Key: "A/laptop/Docs/100%_Done.PDF", Device: "laptop"},                                                    // no capture: the file's time
+	{Key: "A/laptop/Docs/100x_done.pdf", Device: "laptop", MTime: "2023-06-30T23:30:00.123456789-02:00"},      // 1 July in UTC
+	{Key: "A/laptop/Docs/undated.txt", Device: "laptop", MTime: "yesterday"},                                  // no time at all
 	{Key: "A/laptop/moon.mp4", Device: "laptop", Capture: "1969-07-20T20:17:00Z"},                             // before 1970
 	{Key: "A/.thumbs/abc.jpg", Device: "tablet", Capture: "2024-01-20T00:00:00Z", Group: "g2"},                // hidden
 	{Key: "A/laptop/.cloudkeep/manifest.json", Device: "laptop", Capture: "2025-01-01T00:00:00Z"},             // hidden
@@ -33,13 +34,14 @@ var galleryRows = []account.StoredObject{
 
 const galleryA, galleryB = "1000000001", "1000000002"
 
-// putGalleryRows stores galleryRows.
+// putGalleryRows stores galleryRows, their file's time 1 May 2024 unless
+// they say.
 func putGalleryRows(t *testing.T, s account.ObjectStore) {
 	t.Helper()
 	byAccount := map[string][]account.StoredObject{}
 	for _, o := range galleryRows {
 		id := map[string]string{"A": galleryA, "B": galleryB}[o.Key[:1]]
-		o.AccountID, o.Key, o.Size, o.ETag, o.MTime = id, id+o.Key[1:], 1, "e", "2024-05-01T00:00:00Z"
+		o.AccountID, o.Key, o.Size, o.ETag, o.MTime = id, id+o.Key[1:], 1, "e", cmp.Or(o.MTime, "2024-05-01T00:00:00Z")
 		byAccount[id] = append(byAccount[id], o)
 	}
 	for id, objs := range byAccount {
@@ -60,7 +62,8 @@ func rels(objs []account.StoredObject) []string {
 
 // testGallery: the gallery's queries list an account's photos, videos and
 // other files, never sidecars, hidden keys or another account's rows, in
-// gallery order, through every filter.
+// gallery order, through every filter. A file without a capture time is
+// where its file's time puts it, and a date filter finds it by that.
 func testGallery(t *testing.T, s account.ObjectStore) {
 	putGalleryRows(t, s)
 	page := func(t *testing.T, f account.GalleryFilter, after account.GalleryCursor, newer bool, limit int) []string {
@@ -71,8 +74,9 @@ func testGallery(t *testing.T, s account.ObjectStore) {
 		}
 		return rels(got)
 	}
-	all := []string{"laptop/back\\slash.jpg", "laptop/Pictures/tokyo.jpg", "phone/DCIM/kiribati.JPG", "phone/DCIM/live.mov",
-		"phone/DCIM/live.heic", "camera/raw/IMG_1.CR2", "laptop/Docs/100x_done.pdf", "laptop/Docs/100%_Done.PDF", "laptop/moon.mp4"}
+	all := []string{"laptop/Docs/100%_Done.PDF", "laptop/back\\slash.jpg", "laptop/Pictures/tokyo.jpg", "phone/DCIM/kiribati.JPG",
+		"phone/DCIM/live.mov", "phone/DCIM/live.heic", "camera/raw/IMG_1.CR2", "laptop/Docs/100x_done.pdf", "laptop/Docs/undated.txt",
+		"laptop/moon.mp4"}
 	for _, tc := range []struct {
 		name string
 		f    account.GalleryFilter
@@ -82,24 +86,29 @@ func testGallery(t *testing.T, s account.ObjectStore) {
 		{"photos", account.GalleryFilter{Kind: account.KindPhoto},
 			[]string{"laptop/back\\slash.jpg", "laptop/Pictures/tokyo.jpg", "phone/DCIM/kiribati.JPG", "phone/DCIM/live.heic", "camera/raw/IMG_1.CR2"}},
 		{"videos", account.GalleryFilter{Kind: account.KindVideo}, []string{"phone/DCIM/live.mov", "laptop/moon.mp4"}},
-		{"other", account.GalleryFilter{Kind: account.KindOther}, []string{"laptop/Docs/100x_done.pdf", "laptop/Docs/100%_Done.PDF"}},
+		{"other", account.GalleryFilter{Kind: account.KindOther}, []string{"laptop/Docs/100%_Done.PDF", "laptop/Docs/100x_done.pdf", "laptop/Docs/undated.txt"}},
 		{"device", account.GalleryFilter{Device: "phone"}, []string{"phone/DCIM/kiribati.JPG", "phone/DCIM/live.mov", "phone/DCIM/live.heic"}},
 		{"device of hidden rows only", account.GalleryFilter{Device: "tablet"}, nil},
 		{"January, Tokyo's 31st", account.GalleryFilter{Month: "2024-01"},
 			[]string{"laptop/Pictures/tokyo.jpg", "phone/DCIM/live.mov", "phone/DCIM/live.heic"}},
 		{"February, Kiribati's 1st", account.GalleryFilter{Month: "2024-02"}, []string{"phone/DCIM/kiribati.JPG"}},
 		{"December in Hawaii", account.GalleryFilter{Month: "2023-12"}, []string{"camera/raw/IMG_1.CR2"}},
-		{"year", account.GalleryFilter{Month: "2023"}, []string{"camera/raw/IMG_1.CR2"}},
-		{"year 2024", account.GalleryFilter{Month: "2024"}, all[:5]},
+		{"year", account.GalleryFilter{Month: "2023"}, []string{"camera/raw/IMG_1.CR2", "laptop/Docs/100x_done.pdf"}},
+		{"year 2024", account.GalleryFilter{Month: "2024"}, all[:6]},
+		{"May by the file's time", account.GalleryFilter{Month: "2024-05"}, []string{"laptop/Docs/100%_Done.PDF"}},
+		{"June by the file's own clock", account.GalleryFilter{Month: "2023-06"}, []string{"laptop/Docs/100x_done.pdf"}},
+		{"not July in UTC", account.GalleryFilter{Month: "2023-07"}, nil},
+		{"day by the file's time", account.GalleryFilter{Day: "2023-06-30"}, []string{"laptop/Docs/100x_done.pdf"}},
+		{"day by the file's time in UTC", account.GalleryFilter{Day: "2023-07-01"}, nil},
 		{"before 1970", account.GalleryFilter{Month: "1969-07"}, []string{"laptop/moon.mp4"}},
 		{"day 31", account.GalleryFilter{Day: "2024-01-31"}, []string{"laptop/Pictures/tokyo.jpg"}},
 		{"day 1", account.GalleryFilter{Day: "2024-02-01"}, []string{"phone/DCIM/kiribati.JPG"}},
 		{"day and another month", account.GalleryFilter{Month: "2024-01", Day: "2024-02-01"}, nil},
 		{"search %", account.GalleryFilter{Search: "%"}, []string{"laptop/Docs/100%_Done.PDF"}},
-		{"search _", account.GalleryFilter{Search: "_"}, []string{"camera/raw/IMG_1.CR2", "laptop/Docs/100x_done.pdf", "laptop/Docs/100%_Done.PDF"}},
+		{"search _", account.GalleryFilter{Search: "_"}, []string{"laptop/Docs/100%_Done.PDF", "camera/raw/IMG_1.CR2", "laptop/Docs/100x_done.pdf"}},
 		{"search _ as itself", account.GalleryFilter{Search: "0_"}, nil},
 		{"search mixed case", account.GalleryFilter{Search: "100X_DONE"}, []string{"laptop/Docs/100x_done.pdf"}},
-		{"search file name", account.GalleryFilter{Search: "dOnE.Pdf"}, []string{"laptop/Docs/100x_done.pdf", "laptop/Docs/100%_Done.PDF"}},
+		{"search file name", account.GalleryFilter{Search: "dOnE.Pdf"}, []string{"laptop/Docs/100%_Done.PDF", "laptop/Docs/100x_done.pdf"}},
 		{"search backslash", account.GalleryFilter{Search: `k\s`}, []string{"laptop/back\\slash.jpg"}},
 		{"search folder", account.GalleryFilter{Search: "dcim/live"}, []string{"phone/DCIM/live.mov", "phone/DCIM/live.heic"}},
 		{"search the account ID", account.GalleryFilter{Search: galleryA}, nil},
@@ -107,7 +116,7 @@ func testGallery(t *testing.T, s account.ObjectStore) {
 		{"search sidecar", account.GalleryFilter{Search: ".xmp"}, nil},
 		{"device, kind and month", account.GalleryFilter{Device: "phone", Kind: account.KindPhoto, Month: "2024-01"}, []string{"phone/DCIM/live.heic"}},
 		{"device and search", account.GalleryFilter{Device: "laptop", Search: "DO"},
-			[]string{"laptop/Docs/100x_done.pdf", "laptop/Docs/100%_Done.PDF"}},
+			[]string{"laptop/Docs/100%_Done.PDF", "laptop/Docs/100x_done.pdf", "laptop/Docs/undated.txt"}},
 		{"kind and year", account.GalleryFilter{Kind: account.KindVideo, Month: "2024"}, []string{"phone/DCIM/live.mov"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,19 +131,30 @@ func testGallery(t *testing.T, s account.ObjectStore) {
 		})
 	}
 	t.Run("cursor", func(t *testing.T) {
-		rows, err := s.GalleryPage(ctx, galleryA, account.GalleryFilter{}, account.GalleryCursor{}, false, 4)
-		if err != nil || len(rows) != 4 {
-			t.Fatalf("first page: %d rows, %v; want 4", len(rows), err)
+		rows, err := s.GalleryPage(ctx, galleryA, account.GalleryFilter{}, account.GalleryCursor{}, false, 5)
+		if err != nil || len(rows) != 5 {
+			t.Fatalf("first page: %d rows, %v; want 5", len(rows), err)
 		}
-		if rows[3].Kind != account.KindVideo || rows[0].Kind != account.KindPhoto {
-			t.Errorf("kinds %q, %q; want video, photo", rows[3].Kind, rows[0].Kind)
+		if rows[4].Kind != account.KindVideo || rows[0].Kind != account.KindOther || rows[1].Kind != account.KindPhoto {
+			t.Errorf("kinds %q, %q, %q; want video, other, photo", rows[4].Kind, rows[0].Kind, rows[1].Kind)
 		}
-		if got := page(t, account.GalleryFilter{}, rows[3].Cursor(), false, 3); !slices.Equal(got, all[4:7]) {
-			t.Errorf("after %s: %q, want %q", rows[3].Key, got, all[4:7])
+		if got := page(t, account.GalleryFilter{}, rows[4].Cursor(), false, 3); !slices.Equal(got, all[5:8]) {
+			t.Errorf("after %s: %q, want %q", rows[4].Key, got, all[5:8])
 		}
-		want := []string{all[2], all[1]}
-		if got := page(t, account.GalleryFilter{}, rows[3].Cursor(), true, 2); !slices.Equal(got, want) {
-			t.Errorf("newer than %s: %q, want %q", rows[3].Key, got, want)
+		want := []string{all[3], all[2]}
+		if got := page(t, account.GalleryFilter{}, rows[4].Cursor(), true, 2); !slices.Equal(got, want) {
+			t.Errorf("newer than %s: %q, want %q", rows[4].Key, got, want)
+		}
+		// A row placed by its file's time, to the nanosecond.
+		older, err := s.GalleryPage(ctx, galleryA, account.GalleryFilter{}, rows[4].Cursor(), false, 3)
+		if err != nil || len(older) != 3 || rels(older)[2] != all[7] {
+			t.Fatalf("after %s: %q, %v", rows[4].Key, rels(older), err)
+		}
+		if got := page(t, account.GalleryFilter{}, older[2].Cursor(), false, 5); !slices.Equal(got, all[8:]) {
+			t.Errorf("after %s: %q, want %q", older[2].Key, got, all[8:])
+		}
+		if got := page(t, account.GalleryFilter{}, older[2].Cursor(), true, 1); !slices.Equal(got, all[6:7]) {
+			t.Errorf("newer than %s: %q, want %q", older[2].Key, got, all[6:7])
 		}
 		if got := page(t, account.GalleryFilter{}, rows[0].Cursor(), true, 2); len(got) != 0 {
 			t.Errorf("newer than the newest: %q", got)
@@ -165,7 +185,7 @@ func testGallery(t *testing.T, s account.ObjectStore) {
 		got, err := s.GalleryFacets(ctx, galleryA)
 		want := account.GalleryFacets{Devices: []string{"camera", "laptop", "phone"},
 			FirstNanos: time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC).UnixNano(),
-			LastNanos:  time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC).UnixNano()}
+			LastNanos:  time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC).UnixNano()}
 		if err != nil || !slices.Equal(got.Devices, want.Devices) || got.FirstNanos != want.FirstNanos || got.LastNanos != want.LastNanos {
 			t.Errorf("facets: %+v, %v; want %+v", got, err, want)
 		}
@@ -190,6 +210,8 @@ func testGalleryPaging(t *testing.T, s account.ObjectStore) {
 			Key: fmt.Sprintf("%s/dev%d/p/%04d%s", id, i%3, i*7919%1100, exts[i%len(exts)])}
 		if i%41 != 0 {
 			o.Capture = base.Add(time.Duration(i/3) * 61 * time.Minute).In(zones[i%len(zones)]).Format(time.RFC3339)
+		} else if i%82 != 0 {
+			o.MTime = base.Add(time.Duration(i)*37*time.Minute + time.Duration(i)).In(zones[i%len(zones)]).Format(time.RFC3339Nano)
 		}
 		if i%50 == 0 {
 			o.Key = fmt.Sprintf("%s/.thumbs/%04d.jpg", id, i)
@@ -234,18 +256,20 @@ func testGalleryPaging(t *testing.T, s account.ObjectStore) {
 }
 
 // galleryModel is what GalleryPage lists of objs under f, in gallery
-// order, as the documentation says.
+// order, as the documentation says: a date filter tests the capture time,
+// else the file's time.
 func galleryModel(id string, objs []account.StoredObject, f account.GalleryFilter) []string {
 	var sel []account.StoredObject
 	for _, o := range objs {
 		rel := strings.TrimPrefix(o.Key, id+"/")
+		date := cmp.Or(o.Capture, o.MTime)
 		kind := map[string]string{".jpg": account.KindPhoto, ".heic": account.KindPhoto, ".mp4": account.KindVideo,
 			".pdf": account.KindOther, ".xmp": account.KindSidecar}[strings.ToLower(rel[strings.LastIndex(rel, "."):])]
 		switch {
 		case strings.HasPrefix(rel, "."), kind == account.KindSidecar, f.Kind != "" && kind != f.Kind,
 			f.Device != "" && o.Device != f.Device,
-			f.Month != "" && (o.Capture == "" || !strings.HasPrefix(o.Capture, f.Month)),
-			f.Day != "" && (o.Capture == "" || !strings.HasPrefix(o.Capture, f.Day)),
+			f.Month != "" && (date == "" || !strings.HasPrefix(date, f.Month)),
+			f.Day != "" && (date == "" || !strings.HasPrefix(date, f.Day)),
 			!strings.Contains(strings.ToLower(rel), strings.ToLower(f.Search)):
 			continue
 		}

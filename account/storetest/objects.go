@@ -21,6 +21,7 @@ func RunObjects(t *testing.T, open func(t *testing.T) account.ObjectStore) {
 		"ExpiredPuts":    testExpiredPuts,
 		"IndexMeta":      testIndexMeta,
 		"Gallery":        testGallery,
+		"ForgetObject":   testForgetObject,
 	} {
 		t.Run(name, func(t *testing.T) { test(t, open(t)) })
 	}
@@ -31,8 +32,9 @@ func RunObjects(t *testing.T, open func(t *testing.T) account.ObjectStore) {
 func testReserveBurst(t *testing.T, s account.ObjectStore) {
 	const k, n, size = 37, 120, 1000
 	now := time.Unix(1000, 0)
+	var next atomic.Int64 // each reservation its own ID: the same ID replaces, not adds
 	got := parallel(n, func() (int, bool) {
-		id := fmt.Sprintf("put:a/%p\n%d", new(int), size)
+		id := fmt.Sprintf("put:a/%d\n%d", next.Add(1), size)
 		ok, err := s.Reserve(ctx, "1000000001", []account.Reservation{{ID: id, Key: id[4:], Size: size, Expires: now.Add(time.Minute)}},
 			k*size, now)
 		if err != nil {
@@ -120,6 +122,38 @@ func testIndex(t *testing.T, s account.ObjectStore) {
 	s.SetQuota(ctx, "1000000002", 99)
 	if ids, err := s.AccountIDs(ctx); err != nil || !slices.Equal(ids, []string{"1000000001"}) {
 		t.Errorf("account IDs: %v, %v; want [1000000001]", ids, err)
+	}
+}
+
+// testForgetObject: a forgotten object leaves the index and the usage,
+// the account's other objects and another account's same key stay, and
+// forgetting it again is not an error.
+func testForgetObject(t *testing.T, s account.ObjectStore) {
+	now := time.Unix(1000, 0)
+	put := func(accountID, key string, size int64) {
+		t.Helper()
+		o := account.StoredObject{AccountID: accountID, Key: key, Size: size, ETag: "e", Updated: now}
+		if err := s.PutObject(ctx, o, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("1000000001", "1000000001/d/a.jpg", 10)
+	put("1000000001", "1000000001/d/b.jpg", 20)
+	put("1000000002", "1000000001/d/a.jpg", 40)
+	for range 2 {
+		if err := s.ForgetObject(ctx, "1000000001", "1000000001/d/a.jpg"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.IndexedObjects(ctx, "1000000001", "1000000001/", "1000000001/\U0010FFFF")
+	if err != nil || len(got) != 1 || got[0].Key != "1000000001/d/b.jpg" {
+		t.Errorf("index after forgetting a.jpg: %+v, %v; want b.jpg alone", got, err)
+	}
+	if u, err := s.Usage(ctx, "1000000001", 0, now); err != nil || u.Used != 20 || u.Objects != 1 {
+		t.Errorf("usage: %+v, %v; want 20 bytes in 1 object", u, err)
+	}
+	if u, err := s.Usage(ctx, "1000000002", 0, now); err != nil || u.Used != 40 || u.Objects != 1 {
+		t.Errorf("the other account's usage: %+v, %v; want 40 bytes in 1 object", u, err)
 	}
 }
 
