@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudkeep/cloudkeep/internal/keypath"
 )
@@ -87,7 +88,7 @@ func (h *handler) galleryCSP(w http.ResponseWriter) {
 // device, kind (photo or video), year (YYYY) with month (1–12), day
 // (YYYY-MM-DD) and q. Values that are not valid are left out.
 func galleryFilterFrom(r *http.Request) GalleryFilter {
-	f := GalleryFilter{Device: r.FormValue("device"), Search: strings.TrimSpace(r.FormValue("q"))}
+	f := GalleryFilter{Device: cut(r.FormValue("device"), 256), Search: cut(strings.TrimSpace(r.FormValue("q")), 200)}
 	if k := r.FormValue("kind"); k == KindPhoto || k == KindVideo {
 		f.Kind = k
 	}
@@ -100,10 +101,21 @@ func galleryFilterFrom(r *http.Request) GalleryFilter {
 	if d, err := time.Parse(time.DateOnly, r.FormValue("day")); err == nil {
 		f.Day = d.Format(time.DateOnly)
 	}
-	if len(f.Search) > 200 {
-		f.Search = f.Search[:200]
-	}
 	return f
+}
+
+// cut is s made valid UTF-8 and cut to at most n bytes at a character's
+// start: a filter longer than any name matches nothing and is not echoed
+// back whole.
+func cut(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // query is f as the query parameters galleryFilterFrom reads.

@@ -64,7 +64,7 @@ func (h *handler) getDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	f, msg := strictFilter(r)
 	if msg != "" {
-		h.renderGallery(w, r, http.StatusBadRequest, "photos.html", galleryView{page: page{Title: "Photos", Error: msg}})
+		h.badDownload(w, r, msg)
 		return
 	}
 	rows, err := h.filteredRows(r.Context(), account, f)
@@ -87,7 +87,7 @@ func (h *handler) postDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(r.PostForm["key"]) == 0 {
-		h.renderGallery(w, r, http.StatusBadRequest, "photos.html", galleryView{page: page{Title: "Photos", Error: nothingChosen}})
+		h.badDownload(w, r, nothingChosen)
 		return
 	}
 	rows, err := h.chosenRows(r.Context(), account, r.PostForm["key"])
@@ -96,6 +96,21 @@ func (h *handler) postDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.sendDownload(w, r, account, "selection", rows)
+}
+
+// badDownload answers a download asked for wrongly with why (400).
+func (h *handler) badDownload(w http.ResponseWriter, r *http.Request, msg string) {
+	h.renderGallery(w, r, http.StatusBadRequest, "photos.html", galleryView{page: page{Title: "Photos", Error: msg}})
+}
+
+// clip is a value of a request as a message quotes it: at most 40
+// bytes of valid UTF-8.
+func clip(v string) string {
+	if c := cut(v, 40); len(c) < len(v) {
+		return c + "…"
+	} else {
+		return c
+	}
 }
 
 // nothingChosen answers a selection download without a photo in it.
@@ -108,7 +123,7 @@ func strictFilter(r *http.Request) (GalleryFilter, string) {
 	f := galleryFilterFrom(r)
 	q := r.URL.Query()
 	bad := func(name, want string) (GalleryFilter, string) {
-		return f, name + "=" + q.Get(name) + " is not " + want + "."
+		return f, name + "=" + clip(q.Get(name)) + " is not " + want + "."
 	}
 	switch kind, year, month, day := q.Get("kind"), q.Get("year"), q.Get("month"), q.Get("day"); {
 	case kind != "" && kind != f.Kind:
@@ -119,7 +134,7 @@ func strictFilter(r *http.Request) (GalleryFilter, string) {
 		if m, err := strconv.Atoi(month); err != nil || m < 1 || m > 12 {
 			return bad("month", "a month (1 to 12)")
 		}
-		return f, "month=" + month + " needs a year (YYYY)."
+		return f, "month=" + clip(month) + " needs a year (YYYY)."
 	case day != "" && day != f.Day:
 		return bad("day", "a date (YYYY-MM-DD)")
 	}
@@ -226,6 +241,12 @@ func (h *handler) sendDownload(w http.ResponseWriter, r *http.Request, account, 
 		return
 	}
 	name := "cloudkeep-" + account + "-" + label
+	switch r.FormValue("format") {
+	case "", "zip", "txt":
+	default:
+		h.badDownload(w, r, "format="+clip(r.FormValue("format"))+" is not zip or txt.")
+		return
+	}
 	if r.FormValue("format") == "txt" {
 		h.sendLinks(w, r, account, name+".txt", rows)
 		return
@@ -240,8 +261,9 @@ func (h *handler) sendDownload(w http.ResponseWriter, r *http.Request, account, 
 func (h *handler) sendZip(w http.ResponseWriter, r *http.Request, account, filename string, rows []StoredObject) {
 	entries := make([]zipstream.Entry, len(rows))
 	now := h.svc.now()
+	names := zipNames{}
 	for i, row := range rows {
-		entries[i] = zipstream.Entry{Name: savedName(relKey(account, row.Key)), Size: row.Size, Modified: zipTime(row, now)}
+		entries[i] = zipstream.Entry{Name: names.of(relKey(account, row.Key)), Size: row.Size, Modified: zipTime(row, now)}
 	}
 	if err := zipstream.Check(entries); err != nil {
 		h.galleryFailed(w, r, fmt.Errorf("zip the photos of %s: %w", account, err))
@@ -299,6 +321,24 @@ func savedName(rel string) string {
 		return p
 	}
 	return rel
+}
+
+// zipNames gives the entries of one ZIP their names: the saved names,
+// with '\\' (a separator to Windows' extractors, which would then climb
+// out of the folder they extract to) made '_', each name once: two
+// different files whose saved names meet (a file named in Latin-1 and one
+// with a literal "%E9" in its name) are "name (2).ext" and so on.
+type zipNames map[string]bool
+
+func (z zipNames) of(rel string) string {
+	name := strings.ReplaceAll(savedName(rel), `\`, "_")
+	ext := path.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for n := 2; z[name]; n++ {
+		name = stem + " (" + strconv.Itoa(n) + ")" + ext
+	}
+	z[name] = true
+	return name
 }
 
 // zipTime is the date of row's entry in a ZIP: the file's modification

@@ -249,3 +249,46 @@ func TestGalleryDownload_ZipDates(t *testing.T) {
 		t.Errorf("got files %q, want 2", keysOf(got))
 	}
 }
+
+// Two different files whose saved names meet (a name in Latin-1 and one
+// with a literal "%E9") are both in the ZIP, and a backslash, a
+// separator to Windows' extractors, never reaches an entry's name.
+func TestGalleryDownload_ZipNamesMeet(t *testing.T) {
+	de := newDownloadEnv(t)
+	de.put(de.d, "laptop/P/caf%E9.jpg", noise(t, 600), "2024-03-01T11:00:00Z", "")
+	de.put(de.d, "laptop/P/caf%25E9.jpg", noise(t, 700), "2024-03-01T12:00:00Z", "")
+	de.put(de.d, `laptop/W/a\b\evil.jpg`, noise(t, 800), "2024-03-01T13:00:00Z", "")
+	got := readZip(t, de.request("GET", "/photos/download?day=2024-03-01", nil, true), "cloudkeep-"+de.d.account+"-2024-03-01.zip")
+	want := map[string]string{
+		"laptop/P/caf%E9.jpg":     "laptop/P/caf%25E9.jpg", // newest first: its own plain name
+		"laptop/P/caf%E9 (2).jpg": "laptop/P/caf%E9.jpg",   // the Latin-1 name, shown by its key
+		"laptop/W/a_b_evil.jpg":   `laptop/W/a\b\evil.jpg`,
+	}
+	if len(got) != len(want) {
+		t.Errorf("got files %q, want %d", keysOf(got), len(want))
+	}
+	for name, rel := range want {
+		if !bytes.Equal(got[name], de.files[rel]) {
+			t.Errorf("%q: got %d bytes, want the %d stored at %q (files %q)", name, len(got[name]), len(de.files[rel]), rel, keysOf(got))
+		}
+	}
+}
+
+// A format that is neither zip nor txt is refused, and a huge value is
+// neither echoed back whole nor read as no filter.
+func TestGalleryDownload_OddValues(t *testing.T) {
+	de := newDownloadEnv(t)
+	de.put(de.d, "laptop/Pictures/a.jpg", noise(t, 1000), "2024-01-31T10:00:00+01:00", "")
+	checkPage(t, "format=rar", de.request("GET", "/photos/download?format=rar", nil, true), 400, "format=rar is not zip or txt.")
+	long := strings.Repeat("x", 1<<20)
+	resp := de.request("GET", "/photos/download?device="+long, nil, true)
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 404 || len(b) > 64<<10 {
+		t.Errorf("a 1 MiB device: %d with %d bytes, want 404 and a short page", resp.StatusCode, len(b))
+	}
+	resp = de.request("GET", "/photos/download?day="+long, nil, true)
+	b, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || len(b) > 64<<10 {
+		t.Errorf("a 1 MiB day: %d with %d bytes, want 400 and a short page", resp.StatusCode, len(b))
+	}
+}
