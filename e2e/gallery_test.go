@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -313,6 +314,23 @@ func TestGallery_EndToEnd(t *testing.T) {
 		checkZip(t, path, body, files, []string{p + "IMG_0003.JPG", p + "IMG_0004.HEIC", p + "IMG_0004.MOV"})
 	}
 
+	// The same day as a list of links for a download manager: each line
+	// fetches its file without a cookie, under the file's own name.
+	resp, list := web.get("/photos/download?format=txt&day=2024-02-01")
+	lines := strings.Fields(string(list))
+	if resp.StatusCode != 200 || len(lines) != 3 {
+		t.Fatalf("the link list of 2024-02-01: %s, %d lines, want 200 and 3\n%s", resp.Status, len(lines), list)
+	}
+	plain := newCookieClient(t, s.url, "")
+	for _, line := range lines {
+		rel, _ := url.PathUnescape(line[strings.LastIndex(line, "/laptop/")+1:])
+		got, body := plain.storage(line, s.proxy.Addr)
+		if f, ok := files[rel]; got.StatusCode != 200 || !ok || !bytes.Equal(body, f.b) ||
+			!strings.Contains(got.Header.Get("Content-Disposition"), path.Base(rel)) {
+			t.Errorf("the list's line %s: %s, %d bytes, Content-Disposition %q, want the file %s", line, got.Status, len(body), got.Header.Get("Content-Disposition"), rel)
+		}
+	}
+
 	// Another account, in its own browser session, finds nothing there.
 	other := incognito(t, ctx)
 	chromeDo(t, other, chromedp.Navigate(s.url+"/photos"))
@@ -343,6 +361,10 @@ func TestGallery_EndToEnd(t *testing.T) {
 	}
 	if resp, _ := web.get(dl.Value); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin?next=") {
 		t.Errorf("download with the signed-out cookie: %s to %q, want 303 to /signin", resp.Status, resp.Header.Get("Location"))
+	}
+	// The link list ended with the sign-in it was made in.
+	if resp, body := plain.get(lines[0]); resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "This link expired") {
+		t.Errorf("a line of the list after signing out: %s %.200q, want 403 This link expired", resp.Status, body)
 	}
 }
 
