@@ -145,3 +145,15 @@ func (f GalleryFilter) query() url.Values {
 // (internal/keypath), so "50%25 off.png" is the file "50% off.png". Names
 // shown, saved and zipped are plain paths; keys stay keys in URLs.
 func plainPath(rel string) string { return keypath.Unescape(rel) }
+
+// galleryAccount is the signed-in account of a request that needs the
+// storage, or "" once the browser was sent to sign in (or told the
+// service keeps no storage: 404).
+func (h *handler) galleryAccount(w http.ResponseWriter, r *http.Request) string {
+	account := h.requireSignIn(w, r)
+	if account != "" && h.gate == nil {
+		http.NotFound(w, r)
+		return ""
+	}
+	return account
+}

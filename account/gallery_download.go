@@ -54,12 +54,8 @@ func (h *handler) routesGalleryDownloads(mux *http.ServeMux) {
 // getDownload sends everything the gallery's filters select (the whole
 // account without any), with the items' group members.
 func (h *handler) getDownload(w http.ResponseWriter, r *http.Request) {
-	account := h.requireSignIn(w, r)
+	account := h.galleryAccount(w, r)
 	if account == "" {
-		return
-	}
-	if h.gate == nil {
-		http.NotFound(w, r)
 		return
 	}
 	f, msg := strictFilter(r)
@@ -78,12 +74,8 @@ func (h *handler) getDownload(w http.ResponseWriter, r *http.Request) {
 // postDownload sends the chosen items (form: key=<rel> repeated) with
 // their group members. Keys the account may not see are left out.
 func (h *handler) postDownload(w http.ResponseWriter, r *http.Request) {
-	account := h.requireSignIn(w, r)
+	account := h.galleryAccount(w, r)
 	if account == "" {
-		return
-	}
-	if h.gate == nil {
-		http.NotFound(w, r)
 		return
 	}
 	if len(r.PostForm["key"]) == 0 {
