@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -26,11 +25,7 @@ func TestBrowser_GalleryPhotosNotLoading(t *testing.T) {
 	if err := m.gate.store.PutObjects(context.Background(), d.account, rows, nil); err != nil {
 		t.Fatal(err)
 	}
-	token, _ := m.svc.NewSession(context.Background(), d.account)
-	ctx := browser(t)
-	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: token, URL: m.api}); err != nil {
-		t.Fatal(err)
-	}
+	ctx := m.signedInBrowser(d.account)
 	do(t, ctx, chromedp.Navigate(m.api+"/photos"), chromedp.WaitVisible(chromedp.ID("grid")),
 		chromedp.WaitVisible(chromedp.ID("photos-not-loading")))
 	want := "Photos are not loading: the storage at http://" + m.s3.endpoint + " may not be reachable from this browser."

@@ -391,6 +391,21 @@ func galleryScreenshotPhotos(gf *galleryFixture) {
 	}
 }
 
+// signedInBrowser is a browser holding a session cookie of account for
+// the gate's pages.
+func (ge *gateEnv) signedInBrowser(account string) context.Context {
+	ge.t.Helper()
+	token, err := ge.svc.NewSession(context.Background(), account)
+	if err != nil {
+		ge.t.Fatal(err)
+	}
+	ctx := browser(ge.t)
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: token, URL: ge.api}); err != nil {
+		ge.t.Fatal(err)
+	}
+	return ctx
+}
+
 // Scrolling to the end of a page loads the next one into it, without
 // repeating the header of a day that goes on.
 func TestBrowser_GalleryScroll(t *testing.T) {
@@ -400,11 +415,7 @@ func TestBrowser_GalleryScroll(t *testing.T) {
 	if err := m.gate.store.PutObjects(context.Background(), d.account, rows, nil); err != nil {
 		t.Fatal(err)
 	}
-	token, _ := m.svc.NewSession(context.Background(), d.account)
-	ctx := browser(t)
-	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: token, URL: m.api}); err != nil {
-		t.Fatal(err)
-	}
+	ctx := m.signedInBrowser(d.account)
 	do(t, ctx, chromedp.Navigate(m.api+"/photos"), chromedp.WaitVisible(chromedp.ID("grid")))
 	if got := shownKeys(t, ctx); len(got) != 120 {
 		t.Fatalf("first page: %d tiles", len(got))

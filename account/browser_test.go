@@ -13,7 +13,7 @@ import (
 )
 
 // browser starts headless Chromium with a phone-sized window.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	path := os.Getenv("CHROMIUM")
 	if path == "" {

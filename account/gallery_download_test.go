@@ -75,19 +75,7 @@ func agentMeta(body []byte, capture, group string) *wire.Meta {
 // with the metadata m.
 func (de *downloadEnv) putMeta(d device, rel string, body []byte, m *wire.Meta) {
 	de.t.Helper()
-	key := d.account + "/" + rel
-	op := putOp(key, body)
-	op.Meta = m
-	r := de.one(d, op)
-	if r.Error != nil {
-		de.t.Fatalf("grant put %s: %+v", key, r.Error)
-	}
-	if code, msg := send(de.t, r, body, nil); code != 200 {
-		de.t.Fatalf("PUT %s: %d %s", key, code, msg)
-	}
-	if c := de.one(d, wire.Op{Op: wire.OpCommit, Key: key}); c.Error != nil {
-		de.t.Fatalf("commit %s: %+v", key, c.Error)
-	}
+	de.storeWithMeta(d, d.account+"/"+rel, body, m)
 	if d.account == de.d.account {
 		de.files[rel] = body
 	}

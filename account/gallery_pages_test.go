@@ -120,17 +120,24 @@ func (gf *galleryFixture) put(f galleryFile) {
 
 func (gf *galleryFixture) putMeta(d device, key string, body []byte, meta *wire.Meta) {
 	gf.t.Helper()
+	gf.storeWithMeta(d, key, body, meta)
+}
+
+// storeWithMeta stores body at key as a device does: a put granted with
+// the metadata meta, sent, and committed, so the index holds its row.
+func (ge *gateEnv) storeWithMeta(d device, key string, body []byte, meta *wire.Meta) {
+	ge.t.Helper()
 	op := putOp(key, body)
 	op.Meta = meta
-	r := gf.one(d, op)
+	r := ge.one(d, op)
 	if r.Error != nil {
-		gf.t.Fatalf("grant put %s: %+v", key, r.Error)
+		ge.t.Fatalf("grant put %s: %+v", key, r.Error)
 	}
-	if code, msg := send(gf.t, r, body, nil); code != 200 {
-		gf.t.Fatalf("PUT %s: %d %s", key, code, msg)
+	if code, msg := send(ge.t, r, body, nil); code != 200 {
+		ge.t.Fatalf("PUT %s: %d %s", key, code, msg)
 	}
-	if c := gf.one(d, wire.Op{Op: wire.OpCommit, Key: key}); c.Error != nil {
-		gf.t.Fatalf("commit %s: %+v", key, c.Error)
+	if c := ge.one(d, wire.Op{Op: wire.OpCommit, Key: key}); c.Error != nil {
+		ge.t.Fatalf("commit %s: %+v", key, c.Error)
 	}
 }
 
