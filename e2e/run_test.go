@@ -240,15 +240,21 @@ func TestRun_CatchesUpAfterStop(t *testing.T) {
 func TestRun_StatusAndGracefulStop(t *testing.T) {
 	w := newWorld(t)
 	w.top = "settle: 200ms\nshutdown_grace: 1s\n"
-	w.writeConfig("  bandwidth_limit: 10MiB/s\n  concurrency: {files: 1, parts: 2}\n")
+	w.writeConfig("  bandwidth_limit: 6MiB/s\n  concurrency: {files: 1, parts: 2}\n")
 	const size = 60 * MiB
 	sum := w.file("VID_long.mp4", mp4Header, size, 5)
-	w.file("VID_next.mp4", mp4Header, 6*MiB, 6)
 	r := w.startAgent()
-	var st statusView
-	w.eventually(30*time.Second, "status shows the upload under way", func() bool {
+	// The second file is written once the first is under way, so that it
+	// waits in the queue behind it (two files ready at once go in any order).
+	w.eventually(30*time.Second, "the long video is under way", func() bool {
 		s, ok := r.status()
-		if !ok || len(s.Uploads) != 1 || s.Uploads[0].Percent <= 5 {
+		return ok && len(s.Uploads) == 1
+	})
+	w.file("VID_next.mp4", mp4Header, 6*MiB, 6)
+	var st statusView
+	w.eventually(30*time.Second, "status shows the upload under way and one file queued", func() bool {
+		s, ok := r.status()
+		if !ok || len(s.Uploads) != 1 || s.Uploads[0].Percent <= 5 || s.Queue.Files == 0 {
 			return false
 		}
 		st = statusView{s.State, s.Uploads[0].Key, s.Uploads[0].Size, s.Queue.Files, s.Queue.Bytes, len(s.Roots)}
