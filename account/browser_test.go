@@ -3,41 +3,20 @@ package account
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/cloudkeep/cloudkeep/internal/chromiumtest"
 )
 
 // browser starts headless Chromium with a phone-sized window.
 func browser(t testing.TB) context.Context {
 	t.Helper()
-	path := os.Getenv("CHROMIUM")
-	if path == "" {
-		path, _ = exec.LookPath("chromium")
-	}
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no chromium: install Debian's chromium package (make test does)")
-		}
-		t.Skip("no chromium on PATH: apt-get install chromium")
-	}
-	opts := append(DefaultAllocator(), chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(412, 915),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	return ctx
-}
-
-// DefaultAllocator is chromedp's default options.
-func DefaultAllocator() []chromedp.ExecAllocatorOption {
-	return append([]chromedp.ExecAllocatorOption(nil), chromedp.DefaultExecAllocatorOptions[:]...)
+	return chromiumtest.Start(t, 412, 915, 90*time.Second)
 }
 
 // shot saves a screenshot of the page: under $CLOUDKEEP_SCREENSHOTS when
