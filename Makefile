@@ -56,7 +56,7 @@ lint: staticcheck
 
 # The packages whose tests start no server (MinIO, versitygw, the built
 # binary) and drive no browser: those that import none of the helpers below.
-SERVER_TEST_IMPORTS := internal/miniotest|internal/versitygwtest|internal/testbin|internal/nspawntest|internal/pgtest|chromedp/chromedp
+SERVER_TEST_IMPORTS := internal/miniotest|internal/versitygwtest|internal/testbin|internal/nspawntest|internal/pgtest|internal/chromiumtest|chromedp/chromedp
 CHECK_PKGS = $(shell go list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... \
 	| grep -Ev ' [^ ]*($(SERVER_TEST_IMPORTS))( |$$)' | cut -d' ' -f1)
 
@@ -66,11 +66,13 @@ check: lint
 	go test -count=1 $(CHECK_PKGS)
 
 # The whole suite: real MinIO, real SQLite, the real binary; then the
-# end-to-end tests again against versitygw, the second S3 server.
+# end-to-end tests again against versitygw, the second S3 server. Only the
+# e2e tests call t.Parallel (they mostly wait): 8 of them run side by side.
 test: tools lint
-	go test -race -count=1 -parallel 4 -timeout 30m ./...
-	# The e2e suite again on versitygw; the race detector already ran above.
-	CLOUDKEEP_E2E_S3=versitygw go test -count=1 -parallel 4 -timeout 30m ./e2e
+	go test -race -count=1 -parallel 8 -timeout 30m ./...
+	# The e2e tests of the storage's side again on versitygw (the others skip
+	# there: sameOnEveryServer); the race detector already ran above.
+	CLOUDKEEP_E2E_S3=versitygw go test -count=1 -parallel 8 -timeout 30m ./e2e
 
 # The kill -9 soak (e2e TestSoak_KillNine) with SOAK_CYCLES cycles, without
 # the race detector so that its timings are a user's; it prints its figures.

@@ -63,6 +63,7 @@ var unreachableFor = regexp.MustCompile(` unreachable for (\S+), giving up: `)
 // and it does not wait for the last commits.
 func TestAccountMode_BackupGivesUpWhenAServerHangs(t *testing.T) {
 	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "the account service and its database")
 	const give = 3 * time.Second
 	stop := func(b *accountBackup) {
 		b.s.cmd.Process.Signal(syscall.SIGSTOP)
@@ -125,6 +126,8 @@ func TestAccountMode_BackupGivesUpWhenAServerHangs(t *testing.T) {
 // service, and once to be back; the storage, which answered all along,
 // is never said to be unreachable; every photo is stored.
 func TestAccountMode_BackupRidesOutAKilledAccountService(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "the account service and its database")
 	const photos = 400
 	b := newAccountBackup(t, "  give_up_after: 1m\n  request_timeout: 5s\n", photos)
 	code, _, stderr, _ := b.run(t, 30, func() {

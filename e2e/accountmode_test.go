@@ -238,6 +238,7 @@ func (s *stack) bucketKeys() []string {
 // Two people, two devices: each backs up under its own account ID only,
 // and lists only its own files.
 func TestAccountMode_BackupPerAccount(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	alice := s.signup("alice@example.com", "alice-pass-1")
 	bob := s.signup("bob@example.com", "bob-pass-22")
@@ -288,6 +289,7 @@ func TestAccountMode_BackupPerAccount(t *testing.T) {
 // outlives several of each and completes without sending any part twice.
 func TestAccountMode_RenewalDuringUpload(t *testing.T) {
 	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "the account service and its database")
 	s := startStack(t, stackOptions{accessTTL: "10s", grantTTL: "5s"})
 	id := s.signup("carol@example.com", "carol-pass-3")
 	w := newWorldOn(t, s.srv, s.url)
@@ -316,6 +318,7 @@ func TestAccountMode_RenewalDuringUpload(t *testing.T) {
 // within a grant's lifetime: it says it is signed out (once), new files
 // wait, and `ls` is refused; after a new login they are uploaded.
 func TestAccountMode_DisconnectedDevice(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	s := startStack(t, stackOptions{grantTTL: "5s"})
 	id := s.signup("dave@example.com", "dave-pass-44")
 	w := newWorldOn(t, s.srv, s.url)
@@ -364,6 +367,7 @@ func TestAccountMode_DisconnectedDevice(t *testing.T) {
 // the queue holds; raising the quota lets it go on.
 func TestAccountMode_Quota(t *testing.T) {
 	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "the account service and its database")
 	s := startStack(t, stackOptions{quota: "10MiB"})
 	id := s.signup("gus@example.com", "gus-pass-77")
 	w := newWorldOn(t, s.srv, s.url)
@@ -398,6 +402,7 @@ func TestAccountMode_Quota(t *testing.T) {
 
 // The whole journey on versitygw: sign up, log in, run, ls, restore.
 func TestAccountMode_JourneyOnVersitygw(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{versitygw: true})
 	id := s.signup("hana@example.com", "hana-pass-88")
 	w := newWorldOn(t, s.srv, s.url)
@@ -550,6 +555,7 @@ func (s *stack) disconnect(user, password, email, deviceID string) {
 
 // The default login: the device flow, approved in the web pages.
 func TestAccountMode_DeviceFlowLogin(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	id := s.signup("fay@example.com", "fay-pass-66")
 	w := newWorldOn(t, s.srv, s.url)
@@ -641,6 +647,7 @@ func (f *faultRun) finish(t *testing.T, limit time.Duration) {
 // part is sent again, nothing counts as failed, and no log line holds a
 // presigned URL's signature (a grant others could replay).
 func TestAccountMode_StorageKilledMidUpload(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	f := startFaultRun(t, "ivy@example.com", "ivy-pass-99", 40*MiB, 5)
 	f.s.srv.Kill()
 	f.w.eventually(30*time.Second, "the agent has met the dead storage", func() bool {
@@ -660,9 +667,7 @@ func TestAccountMode_StorageKilledMidUpload(t *testing.T) {
 // were stopping.
 func TestAccountMode_AccountServiceHangsMidUpload(t *testing.T) {
 	t.Parallel() // mostly waiting: runs beside the others
-	if onVersitygw() {
-		t.Skip("the account service hanging, the same on every S3 server: run on MinIO")
-	}
+	sameOnEveryServer(t, "the account service and its database")
 	f := startFaultRun(t, "jay@example.com", "jay-pass-10", 30*MiB, 6)
 	f.s.cmd.Process.Signal(syscall.SIGSTOP)
 	f.w.eventually(60*time.Second, "a grant call timed out", func() bool {
@@ -677,6 +682,7 @@ func TestAccountMode_AccountServiceHangsMidUpload(t *testing.T) {
 // like the first is refused with what to do (else both would write the same
 // keys), while logging in again on the same machine replaces its sign-in.
 func TestAccountMode_DeviceNamesAreUnique(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	s.signup("ines@example.com", "ines-pass-42")
 	w := newWorldOn(t, s.srv, s.url)

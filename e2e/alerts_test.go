@@ -84,6 +84,7 @@ alerts:
 // resolved when it answers again.
 func TestAlerts_StorageDownOpenOnceResolvedOnce(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the alerts' mail and webhooks")
 	w, got, mail := alertsWorld(t)
 	web := fmt.Sprintf("127.0.0.1:%d", miniotest.FreePort(t))
 	w.top += "metrics:\n  listen: " + web + "\n"
@@ -166,6 +167,7 @@ func TestAlerts_StorageDownOpenOnceResolvedOnce(t *testing.T) {
 // one alert naming it, and resolved once it is stored.
 func TestAlerts_FileFailingToldOnce(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the alerts' mail and webhooks")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, to run the agent as another user than the files' owner")
 	}
@@ -214,6 +216,7 @@ func TestAlerts_FileFailingToldOnce(t *testing.T) {
 // the quota is raised and the next upload tells it.
 func TestAlerts_QuotaNearlyFull(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the alerts' mail and webhooks")
 	s := startStack(t, stackOptions{quota: "10MiB"})
 	id := s.signup("hal@example.com", "hal-pass-88")
 	w := newWorldOn(t, s.srv, s.url)
@@ -249,6 +252,7 @@ func TestAlerts_QuotaNearlyFull(t *testing.T) {
 // resolution; `cloudkeep status` without an agent shows it open.
 func TestAlerts_UndeliveredOpenSurvivesRestart(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the alerts' mail and webhooks")
 	w := newWorld(t)
 	var mu sync.Mutex
 	failing, tries := true, 0
@@ -298,6 +302,7 @@ func TestAlerts_UndeliveredOpenSurvivesRestart(t *testing.T) {
 // stop: it ends within a second or two, not after the send's timeout.
 func TestAlerts_StopDoesNotWaitForHungMailServer(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the alerts' mail and webhooks")
 	w := newWorld(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -339,6 +344,7 @@ func TestAlerts_StopDoesNotWaitForHungMailServer(t *testing.T) {
 // "resolved" and no second opening while it still fails.
 func TestAlerts_FileFailingStaysOpenAcrossRestart(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the alerts' mail and webhooks")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, to run the agent as another user than the files' owner")
 	}
@@ -375,6 +381,7 @@ func TestAlerts_FileFailingStaysOpenAcrossRestart(t *testing.T) {
 // path nor, when the URL is wrong, its path.
 func TestAlerts_ConfigCheckHidesWebhookSecrets(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the alerts' mail and webhooks")
 	w := newWorld(t)
 	w.top = "alerts:\n  webhook: https://user:PASSWD@hooks.example.org\n  desktop: false\n"
 	w.writeConfig("")

@@ -14,6 +14,7 @@ import (
 // ("12/345+ files") as the walk finds files that are sent meanwhile, and
 // ends whole. The binary runs under a pseudo-terminal (script(1)).
 func TestBackup_BarWhileWalking(t *testing.T) {
+	sameOnEveryServer(t, "what the agent shows")
 	script, err := exec.LookPath("script")
 	if err != nil {
 		if os.Getenv("CI") == "true" {

@@ -18,6 +18,7 @@ import (
 // HEAD each, and its index holds every photo with its size, checksum and
 // device, counted once.
 func TestAccountMode_CommitsCheckedByListing(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	id := s.signup("lea@example.com", "lea-pass-77")
 	w := newWorldOn(t, s.srv, s.url)

@@ -20,6 +20,8 @@ import (
 // them out, the agent stays signed in and waits; once the database is
 // back, /healthz answers 200 and the agent stores what it could not.
 func TestAccountServer_DatabaseDown(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "the account service and its database")
 	r := startReplicas(t)
 	const email, password = "ines@example.com", "ines-pass-62"
 	id := r.replica[0].signup(email, password)

@@ -14,6 +14,7 @@ import (
 // `make demo` ends with MinIO stopped: the commands its last lines suggest
 // all work without it.
 func TestDemo_SuggestsOnlyWhatWorksWithoutMinIO(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	if onVersitygw() {
 		t.Skip("make demo runs MinIO itself")
 	}

@@ -13,6 +13,7 @@ import (
 // everything is stored with its content, and nothing finished is sent
 // again: at most the parts and photos in flight at each kill.
 func TestFault_S3KilledFiveTimes(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
 	const (
 		kills    = 5
 		partSize = 5 * MiB
@@ -81,6 +82,7 @@ func TestFault_S3KilledFiveTimes(t *testing.T) {
 // the network is back, without sending again what was stored.
 func TestFault_NetworkBlackHole(t *testing.T) {
 	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "a storage that does not answer")
 	const (
 		size     = 60 * MiB
 		partSize = 5 * MiB

@@ -23,6 +23,7 @@ import (
 // answered with a thousand pages; `cloudkeep ls` still lists all 2500,
 // page by page.
 func TestAccountMode_ListingsBounded(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	id := s.signup("ida@example.com", "ida-pass-42")
 	w := newWorldOn(t, s.srv, s.url)

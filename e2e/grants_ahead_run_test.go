@@ -12,6 +12,7 @@ import (
 // pass does: 100 photos dropped at once into a watched folder cost a few
 // grant calls, not one each, and every object holds its file's bytes.
 func TestAccountMode_RunGrantsAhead(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	id := s.signup("lea@example.com", "lea-pass-88")
 	w := newWorldOn(t, s.srv, s.url)

@@ -29,6 +29,7 @@ import (
 // no object, and a disconnected device's next call is refused at once and
 // drops the grants it holds.
 func TestAccountMode_GrantsAhead(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	id := s.signup("ida@example.com", "ida-pass-55")
 	w := newWorldOn(t, s.srv, s.url)
@@ -166,6 +167,7 @@ func TestAccountMode_QuotaHoldsWithGrantsAhead(t *testing.T) {
 // grants ahead: a disconnected device is refused at its first call, says
 // it is signed out and stores nothing.
 func TestAccountMode_DisconnectedBackup(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	id := s.signup("kim@example.com", "kim-pass-77")
 	w := newWorldOn(t, s.srv, s.url)

@@ -67,6 +67,18 @@ func onVersitygw() bool {
 	}
 }
 
+// sameOnEveryServer skips a test on the second S3 server (versitygw):
+// what it checks is the device's, the agent's or the account service's own
+// behaviour, which the storage does not change, and it already ran on
+// MinIO. The tests of the storage's side (uploads, resumes, listings,
+// restores, manifests, checksums, the gate's grants) run on both.
+func sameOnEveryServer(t *testing.T, what string) {
+	t.Helper()
+	if onVersitygw() {
+		t.Skip(what + ", the same on every S3 server: run on MinIO")
+	}
+}
+
 // startS3 starts the S3 server the suite runs against, with an empty
 // bucket, for this test.
 func startS3(t *testing.T) *miniotest.Server {

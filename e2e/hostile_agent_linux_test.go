@@ -53,6 +53,7 @@ func (w *world) overwrite(rel string, header []byte, size int, seed byte) {
 // file is not media, so the backup keeps the good photo until the new
 // content replaces it. No version is ever empty.
 func TestHostile_TruncateThenRewrite(t *testing.T) {
+	sameOnEveryServer(t, "how files are written on the device")
 	w := newWorld(t)
 	w.versioned()
 	r := w.startAgent()
@@ -75,6 +76,7 @@ func TestHostile_TruncateThenRewrite(t *testing.T) {
 
 // `backup` of an empty .jpg stores nothing and succeeds.
 func TestHostile_BackupEmptyPhoto(t *testing.T) {
+	sameOnEveryServer(t, "how files are written on the device")
 	w := newWorld(t)
 	w.file("empty.jpg", nil, 0, 1)
 	w.file("IMG_ok.jpg", jpegHeader(t), 2000, 2)
@@ -92,6 +94,7 @@ func TestHostile_BackupEmptyPhoto(t *testing.T) {
 // then the agent waits out the settle period, so the bucket holds at most
 // the first chunk and the final content.
 func TestHostile_ReopenToAppend(t *testing.T) {
+	sameOnEveryServer(t, "how files are written on the device")
 	w := newWorld(t)
 	w.versioned()
 	r := w.startAgent()
@@ -125,6 +128,7 @@ func TestHostile_ReopenToAppend(t *testing.T) {
 // uploaded during the stall, and the final content once.
 func TestHostile_StallAfterLongWrite(t *testing.T) {
 	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "how files are written on the device")
 	w := newWorld(t)
 	w.versioned()
 	r := w.startAgent()
@@ -143,6 +147,7 @@ func TestHostile_StallAfterLongWrite(t *testing.T) {
 // in flight (concurrency.files, 4) may still be uploaded, and the queued
 // ones stay in the journal for the next start.
 func TestHostile_StopStartsNoUpload(t *testing.T) {
+	sameOnEveryServer(t, "how files are written on the device")
 	w := newWorld(t)
 	w.writeConfig("  bandwidth_limit: 64KiB/s\n")
 	const files = 2000
@@ -180,6 +185,7 @@ func TestHostile_StopStartsNoUpload(t *testing.T) {
 // photo is made readable (chmod 644), it is backed up at once, without
 // waiting for the next scan, and the status no longer counts it failed.
 func TestHostile_ChmodMakesReadable(t *testing.T) {
+	sameOnEveryServer(t, "how files are written on the device")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, to run the agent as another user than the files' owner")
 	}

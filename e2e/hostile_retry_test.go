@@ -61,6 +61,7 @@ func newRefusingProxy(t *testing.T, upstream, key string) *refusingProxy {
 // longer counts the failure once the file is stored.
 func TestHostile_FailedThenChangedStoredOnce(t *testing.T) {
 	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "how files are written on the device")
 	w := newWorld(t)
 	w.versioned()
 	const rel, key = "IMG_refused.jpg", "alice/laptop/pictures/IMG_refused.jpg"

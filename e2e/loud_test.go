@@ -46,6 +46,8 @@ func logLines(log, msg string) int {
 // retry — text, JSON, the page, the metrics — with a short error and no
 // URL; the warnings are collapsed; all clears once the storage is back.
 func TestRun_StorageUnreachableInStatus(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "a storage that does not answer")
 	w := newWorld(t)
 	web := fmt.Sprintf("127.0.0.1:%d", miniotest.FreePort(t))
 	w.top = "settle: 200ms\nmetrics:\n  listen: " + web + "\n"
@@ -125,6 +127,7 @@ func metric(scrape, name string) string {
 // A backup whose storage stops answering gives up after give_up_after
 // with one line naming the endpoint, and exits 1.
 func TestBackup_GivesUpOnUnreachableStorage(t *testing.T) {
+	sameOnEveryServer(t, "a storage that does not answer")
 	w := newWorld(t)
 	w.writeConfig("  give_up_after: 3s\n  bandwidth_limit: 2MiB/s\n")
 	w.file("IMG_1.jpg", jpegHeader(t), 100<<10, 1)
@@ -173,9 +176,7 @@ func TestBackup_GivesUpOnUnreachableStorage(t *testing.T) {
 // once a minute.
 func TestRun_RepeatedWarningsCountedEveryMinute(t *testing.T) {
 	t.Parallel() // mostly waiting: runs beside the others
-	if onVersitygw() {
-		t.Skip("the agent's log, the same on every S3 server: run on MinIO")
-	}
+	sameOnEveryServer(t, "a storage that does not answer")
 	w := newWorld(t)
 	w.top = "settle: 200ms\n"
 	w.writeConfig("")

@@ -20,6 +20,8 @@ import (
 // secret: the person signs in, the device's refresh token still works,
 // usage and quota are the same, and `ls` lists the same files.
 func TestAccountServer_MigrateStore(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "the account service and its database")
 	pgURL := pgtest.DB(t)
 	s := startStack(t, stackOptions{})
 	id := s.signup("mira@example.com", "mira-pass-31")

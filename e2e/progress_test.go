@@ -66,6 +66,8 @@ func TestBackup_MultipartStoredOnce(t *testing.T) {
 // ends. Killed and started again, the agent resumes at the parts stored,
 // and the log's rate counts only the bytes sent after the restart.
 func TestRun_ProgressCountsBytesSent(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "what the agent shows")
 	w := newWorld(t)
 	const size = 30 * MiB
 	sum := w.file("movie.mp4", mp4Header, size, 12)

@@ -36,6 +36,8 @@ import (
 // agent's backup through the load balancer: the other carries on, every
 // file is stored, and the usage in the store counts each once.
 func TestAccountServer_TwoReplicas(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "the account service and its database")
 	start := time.Now()
 	r := startReplicas(t)
 	a, b := r.replica[0], r.replica[1]

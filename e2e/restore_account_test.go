@@ -12,6 +12,7 @@ import (
 // that the next backup sends and copies nothing, and a copy of a photo is
 // stored by a server-side copy the service makes, not sent.
 func TestAccountMode_RestoreToRootsAndCopies(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	id := s.signup("dora@example.com", "dora-pass-44")
 	w := newWorldOn(t, s.srv, s.url)

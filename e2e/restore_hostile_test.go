@@ -35,6 +35,7 @@ func (w *world) putObject(key, device string, body []byte) string {
 // A file named like the restored copy is never overwritten either: the
 // restored copy takes the next free name.
 func TestRestore_NeverOverwritesRestoredCopy(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	orig := w.file("2024/IMG_3.jpg", jpegHeader(t), 4000, 3)
 	if res := w.run("backup"); res.code != 0 {
@@ -69,6 +70,7 @@ func TestRestore_NeverOverwritesRestoredCopy(t *testing.T) {
 // An empty DEST or one that is a file is a usage error, and nothing is
 // written.
 func TestRestore_BadDest(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.file("a.jpg", jpegHeader(t), 4000, 1)
 	if res := w.run("backup"); res.code != 0 {
@@ -90,6 +92,7 @@ func TestRestore_BadDest(t *testing.T) {
 // Keys that would land at one path: the first by key is restored, the
 // other reported; an escape cloudkeep never writes is taken literally.
 func TestRestore_KeysToOnePath(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.file("x.jpg", jpegHeader(t), 100, 1) // any backup, for the bucket and journal
 	if res := w.run("backup"); res.code != 0 {
@@ -120,6 +123,7 @@ func TestRestore_KeysToOnePath(t *testing.T) {
 // A name as long as a file name may be restores: the partial file's name
 // is short.
 func TestRestore_LongName(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	name := strings.Repeat("x", 251) + ".jpg"
 	sum := w.file(name, jpegHeader(t), 5000, 1)
@@ -138,6 +142,7 @@ func TestRestore_LongName(t *testing.T) {
 // --to-roots restores any name its own backup stored (a newline too), and
 // another device's files do not count against this one's.
 func TestRestore_ToRootsOddNames(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	sum := w.file("new\nline.jpg", jpegHeader(t), 5000, 1)
 	if res := w.run("backup"); res.code != 0 {
@@ -162,6 +167,7 @@ func TestRestore_ToRootsOddNames(t *testing.T) {
 // A partial file whose bytes are not the object's (the object was replaced
 // since, or the file is garbage) is downloaded again in the same run.
 func TestRestore_ResumeOntoChangedObject(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	const size = 60 * MiB
 	w.file("B.mp4", mp4Header, size, 1)
@@ -216,6 +222,7 @@ func TestRestore_ResumeOntoChangedObject(t *testing.T) {
 // A folder under DEST that is a symbolic link out of it is not written
 // through.
 func TestRestore_SymlinkOutOfDest(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.file("2024/a.jpg", jpegHeader(t), 4000, 1)
 	w.file("b.jpg", jpegHeader(t), 4000, 2)
@@ -242,6 +249,7 @@ func TestRestore_SymlinkOutOfDest(t *testing.T) {
 // ls: [] in JSON and exit 1 when nothing matches, one prefix only, the
 // key's device.
 func TestLs_EdgeCases(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.file("a.jpg", jpegHeader(t), 4000, 1)
 	if res := w.run("backup"); res.code != 0 {
@@ -263,6 +271,7 @@ func TestLs_EdgeCases(t *testing.T) {
 
 // A download the network breaks off midway is resumed in the same run.
 func TestRestore_ConnectionResetMidway(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	const size = 60 * MiB
 	sum := w.file("movie.mp4", mp4Header, size, 7)

@@ -84,6 +84,7 @@ func (r *running) settled(rel string) int64 {
 // agent runs: the files are back byte for byte with their mtimes, and the
 // agent sends nothing and writes no object again.
 func TestRestore_ToRootsWhileAgentRuns(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "settle: 200ms\n"
 	w.writeConfig("")
@@ -157,6 +158,7 @@ func TestRestore_ToRootsWhileAgentRuns(t *testing.T) {
 // keys for the agent, which stores them by server-side copies of the
 // objects they came from: no byte is sent.
 func TestRestore_IntoWatchedFolderIsCopied(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "settle: 200ms\n"
 	w.writeConfig("")
@@ -259,6 +261,7 @@ func TestRun_IgnoresRestorePartFiles(t *testing.T) {
 
 // A restore that selects nothing says so and exits 1.
 func TestRestore_NothingMatches(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	dest := filepath.Join(w.dir, "restored")
 	for _, tc := range []struct {
@@ -301,6 +304,7 @@ func TestRestore_NothingMatches(t *testing.T) {
 // have is reported, its files left out, and the exit code is 1. The
 // laptop's agent stores what came back by server-side copies.
 func TestRestore_ToRootsOfAnotherDevice(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.top = "settle: 200ms\n"
 	phoneDir := filepath.Join(w.dir, "phone")

@@ -18,6 +18,7 @@ import (
 
 // Back up a tree, lose it, restore it: every byte and mtime comes back.
 func TestRestore_Tree(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	jpg := jpegHeader(t)
 	want := map[string]string{}
@@ -68,6 +69,7 @@ func TestRestore_Tree(t *testing.T) {
 
 // A restore killed midway continues from the partial file.
 func TestRestore_ResumesAfterKill(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	const size = 200 * MiB
 	sum := w.file("movie.mp4", mp4Header, size, 5)
@@ -110,6 +112,7 @@ func TestRestore_ResumesAfterKill(t *testing.T) {
 // An object whose bytes do not match its recorded SHA-256 is reported and
 // never lands at its path.
 func TestRestore_CorruptObject(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.file("a.jpg", jpegHeader(t), 5000, 1)
 	w.file("b.jpg", jpegHeader(t), 5000, 2)
@@ -146,6 +149,7 @@ func TestRestore_CorruptObject(t *testing.T) {
 // Files already at the destination: identical ones are skipped, different
 // ones are kept and the restored copy is suffixed.
 func TestRestore_ExistingFiles(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	same := w.file("same.jpg", jpegHeader(t), 4000, 1)
 	orig := w.file("changed.jpg", jpegHeader(t), 4000, 2)

@@ -62,6 +62,7 @@ func rulesSettled(w *world, quiet time.Duration) int {
 // no part twice, at the window's own bandwidth limit.
 func TestRun_RulesWindowClosesMidUpload(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the upload rules")
 	w := newWorld(t)
 	web := fmt.Sprintf("127.0.0.1:%d", miniotest.FreePort(t))
 	setClock := rulesClock(w, "2026-11-28T03:00:00") // Saturday, inside the window
@@ -159,6 +160,7 @@ func rulesNetworkManager(t *testing.T, metered uint32) (string, *prop.Properties
 // no part twice.
 func TestRun_RulesMeteredMidUpload(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the upload rules")
 	w := newWorld(t)
 	addr, nm := rulesNetworkManager(t, 4) // guess-no
 	w.env = append(w.env, "DBUS_SYSTEM_BUS_ADDRESS="+addr, "CLOUDKEEP_TEST_CLOCK_FILE="+filepath.Join(w.dir, "no-clock"))
@@ -202,6 +204,7 @@ func TestRun_RulesMeteredMidUpload(t *testing.T) {
 // window, sends only the parts not stored.
 func TestRun_RulesStopWhileHeld(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the upload rules")
 	w := newWorld(t)
 	setClock := rulesClock(w, "2026-11-28T03:00:00")
 	w.top = "settle: 200ms\nshutdown_grace: 30s\nrules:\n  windows: [\"01:00-06:00\"]\n"
@@ -241,6 +244,7 @@ func TestRun_RulesStopWhileHeld(t *testing.T) {
 // upload held, and `cloudkeep resume` says the rule still holds it.
 func TestRun_RulesFileChangedWhileHeld(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the upload rules")
 	w := newWorld(t)
 	setClock := rulesClock(w, "2026-11-28T03:00:00")
 	w.top = "settle: 200ms\nrules:\n  windows: [\"01:00-06:00\"]\n"
@@ -297,6 +301,7 @@ func TestRun_RulesFileChangedWhileHeld(t *testing.T) {
 // NetworkManager is back and says the network is not metered.
 func TestRun_RulesMeteredNetworkManagerSlowOrGone(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the upload rules")
 	w := newWorld(t)
 	addr, nm, conn := dbustest.StartNetworkManager(t, 4) // guess-no
 	w.env = append(w.env, "DBUS_SYSTEM_BUS_ADDRESS="+addr, "CLOUDKEEP_TEST_CLOCK_FILE="+filepath.Join(w.dir, "no-clock"))
@@ -359,6 +364,7 @@ func TestRun_RulesMeteredNetworkManagerSlowOrGone(t *testing.T) {
 // no limit in it, even under a storage.bandwidth_limit.
 func TestRun_RulesWindowFromLastWeekWithoutLimit(t *testing.T) {
 	t.Parallel()
+	sameOnEveryServer(t, "the upload rules")
 	w := newWorld(t)
 	rulesClock(w, "2026-11-30T03:00:00") // Monday
 	w.top = "settle: 200ms\nrules:\n  windows:\n    - {time: \"22:00-06:00\", bandwidth_limit: 0}\n"

@@ -136,6 +136,7 @@ func (w *world) assertOnce(key, rel, sum string) {
 // longer than the lease's quiet time but shorter than settle, is uploaded
 // once, complete.
 func TestSettle_GrowingFileOnce(t *testing.T) {
+	sameOnEveryServer(t, "how files are written on the device")
 	w := newWorld(t)
 	w.versioned()
 	r := w.startAgent()
@@ -156,6 +157,7 @@ func TestSettle_GrowingFileOnce(t *testing.T) {
 // writing for 5 s (longer than settle), then writes the rest and closes
 // it: the agent uploads the final content once, after the close.
 func TestSettle_IdleWriterOnce(t *testing.T) {
+	sameOnEveryServer(t, "how files are written on the device")
 	w := newWorld(t)
 	w.versioned()
 	r := w.startAgent()
@@ -175,6 +177,7 @@ func TestSettle_IdleWriterOnce(t *testing.T) {
 // lease the half never leaves, TestSettle_IdleWriterOnce); the last version
 // is the final content all the same.
 func TestSettle_LeaseOffUploadsByTheSettle(t *testing.T) {
+	sameOnEveryServer(t, "how files are written on the device")
 	w := newWorld(t)
 	w.top = "settle_lease: false\n"
 	w.writeConfig("")
@@ -204,6 +207,7 @@ func TestSettle_LeaseOffUploadsByTheSettle(t *testing.T) {
 // settle period for that folder: with settle longer than the writer's idle
 // time, the final content is uploaded once.
 func TestSettle_NotOwnerFallsBackToSettle(t *testing.T) {
+	sameOnEveryServer(t, "how files are written on the device")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, to run the agent as another user than the files' owner")
 	}

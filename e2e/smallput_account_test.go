@@ -12,6 +12,7 @@ import (
 // signed and whose CRC32C header is: a body corrupted on the way is
 // refused by the storage and sent again, and the bucket holds its bytes.
 func TestAccountMode_SinglePutUnsignedWithCRC32C(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	alice := s.signup("alice@example.com", "alice-pass-1")
 	w := newWorldOn(t, s.srv, s.url)

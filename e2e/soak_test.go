@@ -38,6 +38,8 @@ func soakCycles(t *testing.T) int {
 // catch up. Every file is stored with its exact content, no multipart
 // upload is left open, and the bytes sent stay within 10% of the data.
 func TestSoak_KillNine(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "kill -9 cycle after cycle (resuming on this server: TestRun_KillWithUploadsInFlight, TestBackup_CrashResume)")
 	cycles := soakCycles(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("cycles=%d seed=%d", cycles, seed)

@@ -52,6 +52,8 @@ func fill(t *testing.T, dir string) string {
 // what to do, shown in the status; nothing is marked done that is not
 // stored; once space is back everything is uploaded without a restart.
 func TestRun_StateDiskFull(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "the device's own disk filling up")
 	w := newWorld(t)
 	mountTmpfs(t, w.state, "16m")
 	w.top = "settle: 200ms\n"
@@ -115,6 +117,7 @@ func TestRun_StateDiskFull(t *testing.T) {
 // `backup` on a full state disk stops with one line naming state_dir, and
 // backs everything up once space is back.
 func TestBackup_StateDiskFull(t *testing.T) {
+	sameOnEveryServer(t, "the device's own disk filling up")
 	w := newWorld(t)
 	mountTmpfs(t, w.state, "16m")
 	w.file("first.jpg", jpegHeader(t), 10<<10, 1)

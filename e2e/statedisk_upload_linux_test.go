@@ -12,6 +12,7 @@ import (
 // `backup` whose state disk fills up during a big upload stops with one
 // line naming state_dir: no file counted failed, no journal jargon.
 func TestBackup_StateDiskFullDuringBigUpload(t *testing.T) {
+	sameOnEveryServer(t, "the device's own disk filling up")
 	w := newWorld(t)
 	mountTmpfs(t, w.state, "16m")
 	sum := w.file("big.mp4", mp4Header, 40*MiB, 5)
@@ -56,6 +57,8 @@ func TestBackup_StateDiskFullDuringBigUpload(t *testing.T) {
 // The agent whose state disk fills up during a big upload says so once,
 // counts no failure, and shows the files that wait for room as queued.
 func TestRun_StateDiskFullDuringBigUpload(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "the device's own disk filling up")
 	w := newWorld(t)
 	mountTmpfs(t, w.state, "16m")
 	w.top = "settle: 200ms\n"

@@ -12,6 +12,7 @@ import (
 
 // `status --json` has [] for empty lists, never null.
 func TestStatus_JSONEmptyLists(t *testing.T) {
+	sameOnEveryServer(t, "what the agent shows")
 	w := newWorld(t)
 	w.startAgent()
 	out := w.run("status", "--json").stdout
@@ -27,6 +28,7 @@ func TestStatus_JSONEmptyLists(t *testing.T) {
 
 // The status page lists the files stored lately, newest first.
 func TestStatus_PageNewestFirst(t *testing.T) {
+	sameOnEveryServer(t, "what the agent shows")
 	w := newWorld(t)
 	web := fmt.Sprintf("127.0.0.1:%d", miniotest.FreePort(t))
 	w.top = "settle: 200ms\nmetrics:\n  listen: " + web + "\n"
@@ -49,6 +51,7 @@ func TestStatus_PageNewestFirst(t *testing.T) {
 
 // In account mode the text status names the signed-in account.
 func TestStatus_NamesTheAccount(t *testing.T) {
+	sameOnEveryServer(t, "what the agent shows")
 	s := startStack(t, stackOptions{})
 	id := s.signup("dora@example.com", "dora-pass-4")
 	w := newWorldOn(t, s.srv, s.url)

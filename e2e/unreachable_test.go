@@ -21,6 +21,8 @@ import (
 // the storage is back they are stored, and none was counted or logged as
 // failed.
 func TestRun_StartsWhileStorageUnreachable(t *testing.T) {
+	t.Parallel() // mostly waiting: runs beside the others
+	sameOnEveryServer(t, "a storage that does not answer")
 	for _, tc := range []struct {
 		name       string
 		down, back func(w *world)
@@ -76,6 +78,7 @@ func TestRun_StartsWhileStorageUnreachable(t *testing.T) {
 // give_up_after with the one documented line, and gives no advice meant
 // for the agent.
 func TestBackup_GivesUpWhenStorageUnreachable(t *testing.T) {
+	sameOnEveryServer(t, "a storage that does not answer")
 	const give = 3 * time.Second
 	for _, tc := range []struct {
 		name    string
@@ -152,9 +155,7 @@ func TestRun_FilesWaitForUnreachableStorage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out the retries of a request: about two minutes")
 	}
-	if onVersitygw() {
-		t.Skip("the agent's own waiting, the same on every S3 server: run on MinIO")
-	}
+	sameOnEveryServer(t, "a storage that does not answer")
 	w := newWorld(t)
 	w.top = "settle: 200ms\n"
 	w.writeConfig("")
