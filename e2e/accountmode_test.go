@@ -289,7 +289,8 @@ func TestAccountMode_BackupPerAccount(t *testing.T) {
 // outlives several of each and completes without sending any part twice.
 func TestAccountMode_RenewalDuringUpload(t *testing.T) {
 	t.Parallel() // mostly waiting: runs beside the others
-	sameOnEveryServer(t, "the account service and its database")
+	// On both servers: an expired presigned URL is answered differently
+	// (MinIO: 403 Request has expired; versitygw resets the connection).
 	s := startStack(t, stackOptions{accessTTL: "10s", grantTTL: "5s"})
 	id := s.signup("carol@example.com", "carol-pass-3")
 	w := newWorldOn(t, s.srv, s.url)
