@@ -67,7 +67,7 @@ check: lint
 
 # The whole suite: real MinIO, real SQLite, the real binary; then the
 # end-to-end tests again against versitygw, the second S3 server. Only the
-# e2e tests call t.Parallel (they mostly wait): 8 of them run side by side.
+# e2e and nspawntest tests call t.Parallel (they mostly wait): 8 run side by side.
 test: tools lint
 	go test -race -count=1 -parallel 8 -timeout 30m ./...
 	# The e2e tests of the storage's side again on versitygw (the others skip
